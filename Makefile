@@ -1,0 +1,48 @@
+# Arbees: the single entry point. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+MOCHA := mocha
+UNIT := 'test/unit/**/*.test.ts'
+INTEGRATION := 'test/integration/**/*.test.ts'
+
+.PHONY: help setup setup-system build lint test test-unit test-integration bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.tools/bin/helm:
+	bash scripts/setup-helm.sh
+
+setup-system: ## install system packages the rig runs (redis, prometheus, postgresql) when missing
+	bash scripts/setup-system.sh
+
+setup: setup-system node_modules/.package-lock.json .tools/bin/helm ## install everything: npm packages, helm/kubectl, control-plane binaries
+	@if [ -z "$$KUBEBUILDER_ASSETS" ]; then bash scripts/build-control-plane.sh >/dev/null; fi
+
+build: node_modules/.package-lock.json ## compile TypeScript to dist/ (then: bin/arbees --help)
+	tsc -p tsconfig.build.json
+
+lint: node_modules/.package-lock.json ## type-check everything and run eslint
+	tsc -p . --noEmit
+	eslint --max-warnings 0 .
+	dockerfile-utils lint Dockerfile
+
+test: setup ## unit + integration tests against real services (one run, one summary line)
+	$(MOCHA) $(UNIT) $(INTEGRATION)
+
+test-unit: node_modules/.package-lock.json ## unit tests only (no services)
+	$(MOCHA) $(UNIT)
+
+test-integration: setup ## integration tests only (real kube-apiserver, Redis, PostgreSQL, Prometheus)
+	$(MOCHA) $(INTEGRATION)
+
+bench: setup ## benchmarks; each prints its figures
+	@for b in bench/*.bench.ts; do echo "== $$b"; node --import tsx "$$b" || exit 1; done
+
+clean: ## remove build output and downloaded tools (keeps ~/.cache/arbees)
+	rm -rf dist .tools coverage demo-report

@@ -1,0 +1,134 @@
+// Child processes of the test rig: logged to a file, killed when the test run ends (even on a
+// crash or Ctrl-C), and reported with the tail of their log when they fail to start.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+const running = new Set<ChildProcess>();
+
+function killAll(signal: NodeJS.Signals): void {
+  for (const child of running) {
+    try {
+      child.kill(signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+process.once('exit', () => killAll('SIGKILL'));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAll('SIGKILL');
+    process.exit(130);
+  });
+}
+
+export class RigError extends Error {
+  override name = 'RigError';
+}
+
+export interface ManagedProcess {
+  readonly name: string;
+  readonly logFile: string;
+  readonly child: ChildProcess;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<number | null>;
+  logTail(lines?: number): string;
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
+}
+
+export function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  options: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string; uid?: number; gid?: number },
+): ManagedProcess {
+  const log = createWriteStream(options.logFile, { flags: 'a' });
+  const child = spawn(command, args, {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    uid: options.uid,
+    gid: options.gid,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('error', (error) => {
+      log.write(`\n[rig] failed to spawn ${command}: ${error.message}\n`);
+      running.delete(child);
+      resolve(null);
+    });
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      log.write(`\n[rig] ${name} exited (code ${code}, signal ${signal})\n`);
+      resolve(code);
+    });
+  });
+  const logTail = (lines = 15) => {
+    try {
+      return readFileSync(options.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  };
+  return {
+    name,
+    logFile: options.logFile,
+    child,
+    exited,
+    logTail,
+    async stop(signal = 'SIGTERM', graceMs = 10_000) {
+      if (child.exitCode !== null || child.signalCode !== null || !running.has(child)) return;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * Polls `probe` until it returns true. Fails fast, with the log tail, if the process exits,
+ * and after `timeoutMs` with the last probe error: never hangs.
+ */
+export async function waitUntilReady(
+  proc: ManagedProcess,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  let exited = false;
+  void proc.exited.then(() => (exited = true));
+  while (Date.now() < deadline) {
+    if (exited) {
+      throw new RigError(`${what} exited during start-up; last log lines (${proc.logFile}):\n${proc.logTail()}`);
+    }
+    try {
+      if (await probe()) return;
+    } catch (error) {
+      lastError = (error as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await proc.stop('SIGKILL');
+  throw new RigError(
+    `${what} not ready after ${timeoutMs / 1000}s${lastError ? ` (last error: ${lastError})` : ''}; last log lines (${proc.logFile}):\n${proc.logTail()}`,
+  );
+}
+
+/** A TCP port on 127.0.0.1 that is free right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
