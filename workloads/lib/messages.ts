@@ -1,0 +1,75 @@
+// The messages the workloads exchange over Redis streams (DESIGN §4), validated with zod at every
+// boundary. Units: prices and money are integers in ten-thousandths of $1 (4800 = $0.48), sizes
+// integers in hundredths of a contract (30000 = 300.00 contracts), times epoch milliseconds.
+import { z } from 'zod';
+
+export const venues = ['kalshi', 'polymarket'] as const;
+export type Venue = (typeof venues)[number];
+export type Outcome = 'yes' | 'no';
+
+export const streamKeys = {
+  quotes: (shard: string) => `arbees:${shard}:quotes`,
+  signals: (shard: string) => `arbees:${shard}:signals`,
+  control: (shard: string) => `arbees:${shard}:control`,
+};
+
+const price = z.number().int().min(0).max(10_000);
+const size = z.number().int().positive();
+/** [price, size] best first: bids descending, asks ascending. */
+const level = z.tuple([price, size]);
+const millis = z.number().int().nonnegative();
+
+export const quoteSchema = z
+  .object({
+    venue: z.enum(venues),
+    marketId: z.string().min(1),
+    outcome: z.enum(['yes', 'no']),
+    bids: z.array(level),
+    asks: z.array(level),
+    /** Per venue subscription/stream; monotonically increasing within one connection. */
+    seq: z.number().int().nonnegative(),
+    exchangeTs: millis,
+    receivedTs: millis,
+    /** True when the monitor has no fresh book (no update for maxQuoteAgeMs, or resyncing). */
+    stale: z.boolean().default(false),
+  })
+  .strict();
+export type Quote = z.infer<typeof quoteSchema>;
+
+export const legSchema = z
+  .object({
+    venue: z.enum(venues),
+    outcome: z.enum(['yes', 'no']),
+    side: z.enum(['buy', 'sell']),
+    limitPrice: price,
+    size,
+  })
+  .strict();
+export type Leg = z.infer<typeof legSchema>;
+
+export const signalSchema = z
+  .object({
+    /** Deterministic from the market, direction and triggering books, so a replay dedupes. */
+    id: z.string().min(1),
+    kind: z.enum(['arbitrage', 'edge']),
+    marketId: z.string().min(1),
+    legs: z.array(legSchema).min(1).max(2),
+    edgeBps: z.number().int(),
+    /** Net of fees, ten-thousandths of $1. */
+    expectedProfit: z.number().int(),
+    quoteAgesMs: z.array(millis),
+    createdTs: millis,
+  })
+  .strict();
+export type Signal = z.infer<typeof signalSchema>;
+
+export const controlSchema = z
+  .object({
+    state: z.enum(['closed', 'open', 'half_open']),
+    reason: z.string(),
+    since: millis,
+    /** In half-open probation, orders are capped to this size in USD ten-thousandths. */
+    maxOrder: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+export type ControlState = z.infer<typeof controlSchema>;
