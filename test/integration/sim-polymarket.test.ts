@@ -1,0 +1,271 @@
+// The Polymarket simulator over real loopback sockets: market-channel subscribe, book then
+// price_change consistent with REST /book, PING/PONG and the silent-client drop, geoblock by
+// source address, L2 HMAC auth, and order idempotency by hash.
+import { expect } from 'chai';
+import { randomBytes, randomUUID } from 'node:crypto';
+import WebSocket from 'ws';
+import { polyL2Headers, type PolymarketApiCreds } from '../../workloads/sim/polymarket/auth.js';
+import { GEOBLOCK_ERROR } from '../../workloads/sim/polymarket/geoblock.js';
+import { startPolymarketSim, type PolymarketSimHandle, type PolymarketSimOptions } from '../../workloads/sim/polymarket/server.js';
+import { parseScenario } from '../../workloads/sim/scenario.js';
+
+const YES = '71321045679252212594626385532706912750332728571942532289631379312455583992563';
+const NO = '52114319501245915516055106046884209969926127482827954674443846427813813222426';
+const creds: PolymarketApiCreds = {
+  apiKey: randomUUID(),
+  secret: randomBytes(32).toString('base64url'),
+  passphrase: randomBytes(32).toString('hex'),
+  address: '0x' + randomBytes(20).toString('hex'),
+};
+
+const scenario = (extra: Record<string, unknown> = {}) =>
+  parseScenario({
+    name: 'poly-it',
+    seed: 5,
+    duration: '1h',
+    messageRate: 2000,
+    tradeProbability: 0.05,
+    defaults: { depth: 6, levelSize: 200 },
+    games: [
+      {
+        id: 'g1',
+        sport: 'nba',
+        home: 'LAL',
+        away: 'PHI',
+        kalshi: { eventTicker: 'KXNBAGAME-26NOV24PHILAL' },
+        markets: [{ id: 'm1', team: 'LAL', initialPrice: 0.6, kalshi: { ticker: 'KXNBAGAME-26NOV24PHILAL-LAL' }, polymarket: { yesTokenId: YES, noTokenId: NO } }],
+      },
+      {
+        id: 'g2',
+        sport: 'nhl',
+        home: 'MTL',
+        away: 'TOR',
+        kalshi: { eventTicker: 'KXNHLGAME-26NOV24TORMTL' },
+        markets: [{ id: 'm2', team: 'TOR', initialPrice: 0.4, kalshi: { ticker: 'KXNHLGAME-26NOV24TORMTL-TOR' }, polymarket: { yesTokenId: '3', noTokenId: '4' } }],
+      },
+    ],
+    ...extra,
+  });
+
+const start = (options: Partial<PolymarketSimOptions> = {}) => startPolymarketSim({ scenario: scenario(), creds: [creds], port: 0, ...options });
+
+type Ev = Record<string, unknown> & { event_type: string };
+
+class Client {
+  readonly events: Ev[] = [];
+  readonly texts: string[] = [];
+  frames = 0;
+  closed = false;
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) => {
+      const text = data.toString();
+      this.frames++;
+      if (!text.startsWith('{') && !text.startsWith('[')) return void this.texts.push(text);
+      const parsed = JSON.parse(text) as Ev | Ev[];
+      this.events.push(...(Array.isArray(parsed) ? parsed : [parsed]));
+    });
+    ws.on('close', () => (this.closed = true));
+  }
+  async waitFor(pred: () => boolean, timeoutMs = 5000) {
+    const deadline = Date.now() + timeoutMs;
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+function connect(sim: PolymarketSimHandle): Promise<Client> {
+  const ws = new WebSocket(sim.wsUrl);
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(new Client(ws)));
+    ws.once('error', reject);
+  });
+}
+
+async function call(sim: PolymarketSimHandle, method: string, path: string, body?: string, signWith: PolymarketApiCreds | null = creds) {
+  const headers: Record<string, string> = signWith ? polyL2Headers(signWith, method, path.split('?')[0]!, body ?? '') : {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${sim.url}${path}`, { method, headers, body });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> & unknown[] };
+}
+
+/** A V2 order body; amounts in 6 decimals. Its EIP-712 signature is not checked by the simulator. */
+function orderJson(tokenId: string, side: 'BUY' | 'SELL', price: number, shares: number, orderType = 'GTC') {
+  const usd = Math.round(price * shares * 1e6);
+  const qty = Math.round(shares * 1e6);
+  return JSON.stringify({
+    order: {
+      salt: Math.floor(Math.random() * 1e15),
+      maker: creds.address,
+      signer: creds.address,
+      tokenId,
+      makerAmount: String(side === 'BUY' ? usd : qty),
+      takerAmount: String(side === 'BUY' ? qty : usd),
+      side,
+      signatureType: 0,
+      timestamp: String(Date.now()),
+      expiration: '0',
+      metadata: '0x' + '0'.repeat(64),
+      builder: '0x' + '0'.repeat(64),
+      signature: '0x' + randomBytes(65).toString('hex'),
+    },
+    owner: creds.apiKey,
+    orderType,
+    postOnly: false,
+  });
+}
+
+describe('Polymarket simulator', function () {
+  this.timeout(20_000);
+  let sim: PolymarketSimHandle;
+  afterEach(async () => sim?.stop());
+
+  it('sends book on subscribe, then price_changes (batched) that stay consistent with REST /book', async () => {
+    sim = await start();
+    const client = await connect(sim);
+    client.ws.send(JSON.stringify({ assets_ids: [YES, NO], type: 'market' }));
+    const pinger = setInterval(() => client.ws.send('PING'), 500);
+    await client.waitFor(() => client.events.filter((e) => e.event_type === 'price_change').length >= 1500, 15_000);
+    sim.pause();
+    await new Promise((r) => setTimeout(r, 200));
+    clearInterval(pinger);
+    expect(client.events[0]!.event_type).to.equal('book');
+    expect(client.events[1]!.event_type).to.equal('book');
+    expect(client.frames).to.be.lessThan(client.events.length + client.texts.length); // some frames were arrays
+    const books = new Map<string, { bids: Map<string, string>; asks: Map<string, string>; hash: string }>();
+    for (const e of client.events) {
+      if (e.event_type === 'book') {
+        const levels = (xs: Array<{ price: string; size: string }>) => new Map(xs.map((x) => [x.price, x.size]));
+        books.set(e.asset_id as string, { bids: levels(e.bids as never), asks: levels(e.asks as never), hash: e.hash as string });
+        expect(e).to.include.keys('market', 'timestamp', 'hash');
+      } else if (e.event_type === 'price_change') {
+        expect(e).to.include.keys('market', 'price_changes', 'timestamp');
+        for (const c of e.price_changes as Array<Record<string, string>>) {
+          const book = books.get(c.asset_id!);
+          expect(book, 'price_change before book').to.not.equal(undefined);
+          const side = c.side === 'BUY' ? book!.bids : book!.asks;
+          if (c.size === '0') side.delete(c.price!);
+          else side.set(c.price!, c.size!);
+          book!.hash = c.hash!;
+          expect(c).to.include.keys('best_bid', 'best_ask');
+        }
+      }
+    }
+    expect(client.events.some((e) => e.event_type === 'last_trade_price')).to.be.true;
+    for (const token of [YES, NO]) {
+      const res = await call(sim, 'GET', `/book?token_id=${token}`, undefined, null);
+      expect(res.status).to.equal(200);
+      const mine = books.get(token)!;
+      const rest = res.body as unknown as { bids: Array<{ price: string; size: string }>; asks: Array<{ price: string; size: string }>; hash: string };
+      const sorted = (m: Map<string, string>, dir: 1 | -1) => [...m.entries()].sort((a, b) => dir * (Number(a[0]) - Number(b[0]))).map(([price, size]) => ({ price, size }));
+      expect(sorted(mine.bids, 1)).to.deep.equal(rest.bids); // bids ascending
+      expect(sorted(mine.asks, -1)).to.deep.equal(rest.asks); // asks descending
+      expect(mine.hash).to.equal(rest.hash);
+    }
+    const yesBook = sim.book(YES);
+    const noBook = sim.book(NO);
+    expect(Number(yesBook.bids.at(-1)!.price) + Number(noBook.asks.at(-1)!.price)).to.be.closeTo(1, 1e-9);
+    client.ws.close();
+  });
+
+  it('answers PING with PONG and drops a client that stops pinging', async () => {
+    sim = await start({ pingTimeoutMs: 400, scenario: scenario({ messageRate: 20 }) });
+    const client = await connect(sim);
+    client.ws.send(JSON.stringify({ assets_ids: [YES], type: 'market' }));
+    client.ws.send('PING');
+    await client.waitFor(() => client.texts.includes('PONG'));
+    const t0 = Date.now();
+    await client.waitFor(() => client.closed, 3000);
+    expect(Date.now() - t0).to.be.within(100, 1500);
+  });
+
+  it('refuses a geoblocked source address with Polymarket\'s 403 on HTTP and WebSocket, and reports it on /api/geoblock', async () => {
+    sim = await start({ geoblock: { allowedCidrs: ['10.99.0.0/16'] } });
+    const book = await call(sim, 'GET', `/book?token_id=${YES}`, undefined, null);
+    expect(book.status).to.equal(403);
+    expect(book.body).to.deep.equal(GEOBLOCK_ERROR);
+    expect(GEOBLOCK_ERROR.error).to.equal('Trading restricted in your region, please refer to available regions - https://docs.polymarket.com/developers/CLOB/geoblock');
+    const order = await call(sim, 'POST', '/order', orderJson(YES, 'BUY', 0.01, 10));
+    expect(order.status).to.equal(403);
+    const ws = new WebSocket(sim.wsUrl);
+    const refused = await new Promise<{ status?: number; body: string }>((resolve) => {
+      ws.once('unexpected-response', (req, res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => {
+          resolve({ status: res.statusCode, body });
+          req.destroy();
+        });
+      });
+    });
+    expect(refused.status).to.equal(403);
+    expect(JSON.parse(refused.body)).to.deep.equal(GEOBLOCK_ERROR);
+    const check = await call(sim, 'GET', '/api/geoblock', undefined, null);
+    expect(check.status).to.equal(200);
+    expect(check.body).to.include({ blocked: true, ip: '127.0.0.1' });
+    await sim.stop();
+
+    // Trading scope, as on the real venue: market data flows, order placement is refused.
+    sim = await start({ geoblock: { allowedCidrs: ['10.99.0.0/16'], scope: 'trading' } });
+    expect((await call(sim, 'GET', `/book?token_id=${YES}`, undefined, null)).status).to.equal(200);
+    const blockedOrder = await call(sim, 'POST', '/order', orderJson(YES, 'BUY', 0.01, 10));
+    expect(blockedOrder.status).to.equal(403);
+    expect(blockedOrder.body).to.deep.equal(GEOBLOCK_ERROR);
+  });
+
+  it('refuses an order with a bad L2 signature or unknown key with 401', async () => {
+    sim = await start();
+    const body = orderJson(YES, 'BUY', 0.01, 10);
+    const wrongSecret = await call(sim, 'POST', '/order', body, { ...creds, secret: randomBytes(32).toString('base64url') });
+    expect(wrongSecret.status).to.equal(401);
+    expect(wrongSecret.body).to.deep.equal({ error: 'Unauthorized/Invalid api key' });
+    const unknownKey = await call(sim, 'POST', '/order', body, { ...creds, apiKey: randomUUID() });
+    expect(unknownKey.status).to.equal(401);
+    const unsigned = await call(sim, 'POST', '/order', body, null);
+    expect(unsigned.status).to.equal(401);
+    // Signed over a different body than the one sent.
+    const headers = polyL2Headers(creds, 'POST', '/order', orderJson(YES, 'BUY', 0.02, 10));
+    const res = await fetch(`${sim.url}/order`, { method: 'POST', headers, body });
+    expect(res.status).to.equal(401);
+  });
+
+  it('identifies orders by a hash of the order: a retry of the same bytes is a duplicate, not a second order; marketable orders match', async () => {
+    sim = await start({ scenario: scenario({ messageRate: 20, tradeProbability: 0 }) });
+    sim.pause();
+    const body = orderJson(YES, 'BUY', 0.01, 10);
+    const first = await call(sim, 'POST', '/order', body);
+    expect(first.status).to.equal(200);
+    expect(first.body).to.include({ success: true, errorMsg: '', status: 'live' });
+    const id = first.body.orderID as string;
+    expect(id).to.match(/^0x[0-9a-f]{64}$/);
+    const retry = await call(sim, 'POST', '/order', body);
+    expect(retry.status).to.equal(400);
+    expect(retry.body).to.deep.equal({ error: `order ${id} is invalid. Duplicated.` });
+    const open = await call(sim, 'GET', '/data/orders');
+    expect((open.body.data as Array<{ id: string }>).map((o) => o.id)).to.deep.equal([id]);
+    const one = await call(sim, 'GET', `/data/order/${id}`);
+    expect(one.body).to.include({ id, status: 'LIVE', side: 'BUY', price: '0.01', original_size: '10' });
+
+    const bestAsk = Number(sim.book(YES).asks.at(-1)!.price);
+    const taker = await call(sim, 'POST', '/order', orderJson(YES, 'BUY', bestAsk, 5, 'FAK'));
+    expect(taker.body).to.include({ success: true, status: 'matched', takingAmount: '5' });
+    const offTick = await call(sim, 'POST', '/order', orderJson(YES, 'BUY', 0.015, 10));
+    expect(offTick.status).to.equal(400);
+    expect(offTick.body.error).to.match(/^order 0x[0-9a-f]{64} is invalid\. Price \(0\.015\) breaks minimum tick size rule: 0\.01$/);
+    const canceled = await call(sim, 'DELETE', '/order', JSON.stringify({ orderID: id }));
+    expect(canceled.body).to.deep.equal({ canceled: [id], not_canceled: {} });
+  });
+
+  it('serves CLOB /markets with cursor pagination and Gamma discovery with JSON-encoded fields', async () => {
+    sim = await start();
+    const markets = await call(sim, 'GET', '/markets', undefined, null);
+    expect(markets.body).to.include({ next_cursor: 'LTE=', count: 2 });
+    const events = await fetch(`${sim.gammaUrl}/events?closed=false`).then((r) => r.json() as Promise<Array<{ slug: string; markets: Array<Record<string, unknown>> }>>);
+    expect(events).to.have.length(2);
+    const market = events[0]!.markets[0]!;
+    expect(JSON.parse(market.clobTokenIds as string)).to.deep.equal([YES, NO]);
+    expect(JSON.parse(market.outcomes as string)).to.deep.equal(['LAL', 'PHI']);
+    expect(market).to.include({ sportsMarketType: 'moneyline', enableOrderBook: true });
+  });
+});

@@ -1,0 +1,134 @@
+// Small HTTP helpers shared by the simulators (no framework: node:http is enough and keeps the
+// wire exactly what we write).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+
+export function readBody(req: IncomingMessage, limit = 1_000_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new Error('body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export function sendText(res: ServerResponse, status: number, text: string, contentType = 'text/plain'): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Writes a complete HTTP response on a raw socket (used to refuse a WebSocket upgrade). */
+export function refuseUpgrade(socket: import('node:stream').Duplex, status: number, reason: string, body: unknown): void {
+  const text = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  );
+}
+
+export function splitUrl(req: IncomingMessage): { path: string; query: URLSearchParams } {
+  const url = new URL(req.url ?? '/', 'http://sim.invalid');
+  return { path: url.pathname, query: url.searchParams };
+}
+
+export function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Token bucket: `rate` tokens per second, at most `capacity` stored. */
+export class TokenBucket {
+  private tokens: number;
+  private last = Date.now();
+
+  constructor(
+    readonly rate: number,
+    readonly capacity: number,
+  ) {
+    this.tokens = capacity;
+  }
+
+  take(cost: number): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = now;
+    if (this.tokens < cost) return false;
+    this.tokens -= cost;
+    return true;
+  }
+}
+
+/** IPv4/IPv6 CIDR matching for the geoblock allow-list. */
+export function parseCidr(cidr: string): { bytes: Buffer; bits: number } {
+  const [addr, bitsText] = cidr.split('/');
+  const bytes = ipBytes(addr!);
+  if (!bytes) throw new Error(`bad CIDR "${cidr}"`);
+  const bits = bitsText === undefined ? bytes.length * 8 : Number(bitsText);
+  if (!Number.isInteger(bits) || bits < 0 || bits > bytes.length * 8) throw new Error(`bad CIDR "${cidr}"`);
+  return { bytes, bits };
+}
+
+export function ipBytes(address: string): Buffer | undefined {
+  let a = address.trim();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a);
+  if (mapped) a = mapped[1]!;
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(a)) {
+    const parts = a.split('.').map(Number);
+    if (parts.some((p) => p > 255)) return undefined;
+    return Buffer.from(parts);
+  }
+  if (!a.includes(':')) return undefined;
+  const [head, tail] = a.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const fill = a.includes('::') ? 8 - h.length - t.length : 0;
+  const groups = [...h, ...Array<string>(fill).fill('0'), ...t];
+  if (groups.length !== 8) return undefined;
+  const out = Buffer.alloc(16);
+  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g || '0', 16), i * 2));
+  return out;
+}
+
+export function cidrContains(cidr: { bytes: Buffer; bits: number }, address: string): boolean {
+  const ip = ipBytes(address);
+  if (!ip || ip.length !== cidr.bytes.length) return false;
+  let bits = cidr.bits;
+  for (let i = 0; i < ip.length && bits > 0; i++, bits -= 8) {
+    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if ((ip[i]! & mask) !== (cidr.bytes[i]! & mask)) return false;
+  }
+  return true;
+}
+
+export function addressOf(server: Server): AddressInfo {
+  return server.address() as AddressInfo;
+}

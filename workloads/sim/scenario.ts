@@ -1,0 +1,497 @@
+// Scenario files (YAML or JSON, validated with zod) and the seeded engine that turns one into a
+// deterministic, time-ordered stream of simulator events: book level updates per venue, synthetic
+// trades, Polymarket tick-size changes, injected arbitrage windows and faults. Both simulators run
+// the same engine over the same file, so they see the same fair-price path; each applies only the
+// events of its own venue. Same scenario + seed + messageRate → identical stream.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { packageInfo } from '../lib/package-root.js';
+import { Rng } from './rng.js';
+import type { BookSide } from './book.js';
+
+export type Venue = 'kalshi' | 'polymarket';
+
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** "250ms", "90s", "2m", "1.5h" or a number of milliseconds. */
+export function parseDuration(value: string | number): number {
+  if (typeof value === 'number') return value;
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(value.trim());
+  if (!match) throw new Error(`not a duration: "${value}" (use e.g. 250ms, 90s, 2m, 1h)`);
+  return Math.round(Number(match[1]) * durationUnits[match[2]!]!);
+}
+
+const duration = z
+  .union([z.number().nonnegative(), z.string()])
+  .transform((value, ctx) => {
+    try {
+      return parseDuration(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const probability = z.number().gt(0).lt(1);
+
+const marketParams = z.object({
+  initialPrice: probability.optional(),
+  /** Std-dev of the fair YES price per √minute of simulated time. */
+  volatility: z.number().nonnegative().optional(),
+  /** Pull toward the initial price per minute (Ornstein–Uhlenbeck θ). */
+  meanReversion: z.number().nonnegative().optional(),
+  /** Quoted spread in ticks of $0.01 (≥ 1). */
+  spreadTicks: z.number().int().min(1).max(20).optional(),
+  /** Price levels per side. */
+  depth: z.number().int().min(1).max(50).optional(),
+  /** Typical contracts per level. */
+  levelSize: z.number().int().min(1).optional(),
+});
+
+const marketSchema = marketParams.extend({
+  id: z.string().min(1),
+  /** Team whose win is the YES outcome. */
+  team: z.string().min(1),
+  kalshi: z.object({ ticker: z.string().min(1) }),
+  polymarket: z.object({ yesTokenId: z.string().regex(/^\d+$/), noTokenId: z.string().regex(/^\d+$/) }),
+});
+
+const gameSchema = z.object({
+  id: z.string().min(1),
+  sport: z.enum(['nba', 'nhl', 'nfl', 'mlb', 'ncaab', 'ncaaf', 'soccer']),
+  home: z.string().min(1),
+  away: z.string().min(1),
+  title: z.string().optional(),
+  /** Offset from scenario start (the scenario's t = 0). */
+  startsAt: duration.default(0),
+  kalshi: z.object({ eventTicker: z.string().min(1), seriesTicker: z.string().optional() }),
+  polymarket: z
+    .object({
+      conditionId: z.string().regex(/^0x[0-9a-fA-F]{64}$/).optional(),
+      slug: z.string().optional(),
+      /** Matching delay for marketable orders (sports markets' `sd`), in ms of real time. */
+      matchingDelayMs: z.number().int().nonnegative().default(0),
+    })
+    .default({ matchingDelayMs: 0 }),
+  markets: z.array(marketSchema).min(1),
+});
+
+const arbSchema = z.object({
+  id: z.string().min(1),
+  market: z.string().min(1),
+  at: duration,
+  duration: duration.refine((d) => d > 0, 'duration must be > 0'),
+  /** The venue whose price is wrong. */
+  venue: z.enum(['kalshi', 'polymarket']),
+  /** cheap: its YES ask drops below the other venue's YES bid; rich: its YES bid rises above the other's ask. */
+  direction: z.enum(['cheap', 'rich']).default('cheap'),
+  /** How far the mispriced venue's ladder moves, in basis points of $1 (100 bps = one cent tick). */
+  bps: z.number().int().positive(),
+});
+
+const faultSchema = z.object({
+  venue: z.enum(['kalshi', 'polymarket']),
+  type: z.enum(['disconnect', 'seqGap', 'staleBook', 'rateLimit', 'slow']),
+  at: duration,
+  /** disconnect: outage length (0 = drop sockets only); staleBook/rateLimit/slow: window length. */
+  duration: duration.default(0),
+  /** slow: added latency per REST response. */
+  delayMs: z.number().int().nonnegative().default(500),
+});
+
+export const scenarioSchema = z
+  .object({
+    name: z.string().min(1),
+    seed: z.union([z.number().int(), z.string()]).default(1),
+    duration: duration.default(3_600_000),
+    /** Engine steps per simulated second, all markets together; each step changes ≥ 1 level per venue. */
+    messageRate: z.number().positive().max(100_000).default(20),
+    /** Probability per step of a synthetic taker trade on one venue. */
+    tradeProbability: z.number().min(0).max(1).default(0.05),
+    /** Polymarket: emit the pre-2025-09-15 `price_change` schema. */
+    polymarketLegacyPriceChange: z.boolean().default(false),
+    defaults: marketParams.default({}),
+    games: z.array(gameSchema).min(1),
+    arbitrage: z.array(arbSchema).default([]),
+    faults: z.array(faultSchema).default([]),
+  })
+  .superRefine((s, ctx) => {
+    const ids = new Set<string>();
+    for (const game of s.games)
+      for (const market of game.markets) {
+        if (ids.has(market.id)) ctx.addIssue({ code: 'custom', message: `duplicate market id "${market.id}"` });
+        ids.add(market.id);
+      }
+    for (const arb of s.arbitrage) {
+      if (!ids.has(arb.market)) ctx.addIssue({ code: 'custom', path: ['arbitrage'], message: `arbitrage "${arb.id}": unknown market "${arb.market}"` });
+    }
+  });
+
+export type Scenario = z.output<typeof scenarioSchema>;
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type GameSpec = Scenario['games'][number];
+export type MarketSpec = GameSpec['markets'][number];
+export type ArbSpec = Scenario['arbitrage'][number];
+export type FaultSpec = Scenario['faults'][number];
+
+export class ScenarioError extends Error {}
+
+export function parseScenario(input: unknown): Scenario {
+  const result = scenarioSchema.safeParse(input);
+  if (!result.success) {
+    throw new ScenarioError(`invalid scenario:\n${result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);
+  }
+  return result.data;
+}
+
+export function loadScenarioFile(path: string): Scenario {
+  const text = readFileSync(path, 'utf8');
+  return parseScenario(path.endsWith('.json') ? JSON.parse(text) : parseYaml(text));
+}
+
+/** The built-in game-day scenario shipped with the package. */
+export const demoScenarioPath = (): string => join(packageInfo().root, 'workloads', 'sim', 'scenarios', 'demo.yaml');
+
+export function loadDemoScenario(): Scenario {
+  return loadScenarioFile(demoScenarioPath());
+}
+
+/** A resolved market: spec plus defaults, its game and derived identifiers. */
+export interface SimMarket {
+  id: string;
+  game: GameSpec;
+  spec: MarketSpec;
+  team: string;
+  initialPrice: number;
+  volatility: number;
+  meanReversion: number;
+  spreadTicks: number;
+  depth: number;
+  levelSize: number;
+  kalshiTicker: string;
+  kalshiMarketId: string;
+  conditionId: string;
+  yesTokenId: string;
+  noTokenId: string;
+}
+
+export function resolveMarkets(scenario: Scenario): SimMarket[] {
+  const d = scenario.defaults;
+  return scenario.games.flatMap((game) =>
+    game.markets.map((m) => ({
+      id: m.id,
+      game,
+      spec: m,
+      team: m.team,
+      initialPrice: m.initialPrice ?? d.initialPrice ?? 0.5,
+      volatility: m.volatility ?? d.volatility ?? 0.02,
+      meanReversion: m.meanReversion ?? d.meanReversion ?? 0.05,
+      spreadTicks: m.spreadTicks ?? d.spreadTicks ?? 2,
+      depth: m.depth ?? d.depth ?? 5,
+      levelSize: m.levelSize ?? d.levelSize ?? 300,
+      kalshiTicker: m.kalshi.ticker,
+      kalshiMarketId: uuidFrom(`kalshi:${m.kalshi.ticker}`),
+      conditionId: game.polymarket.conditionId ?? `0x${sha256(`polymarket:${game.id}:${m.id}`)}`,
+      yesTokenId: m.polymarket.yesTokenId,
+      noTokenId: m.polymarket.noTokenId,
+    })),
+  );
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function uuidFrom(text: string): string {
+  const h = sha256(text);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+export interface LevelSet {
+  side: BookSide;
+  /** YES price, ten-thousandths of $1. */
+  price: number;
+  /** Scenario liquidity at the level, hundredths of a contract (0 = none). */
+  size: number;
+}
+
+export type SimEvent =
+  | { kind: 'book'; t: number; venue: Venue; marketId: string; levels: LevelSet[] }
+  | { kind: 'trade'; t: number; venue: Venue; marketId: string; takerSide: 'buy' | 'sell'; size: number }
+  | { kind: 'tickSize'; t: number; venue: 'polymarket'; marketId: string; tickSize: '0.01' | '0.001' }
+  | { kind: 'fault'; t: number; venue: Venue; fault: FaultSpec['type']; phase: 'start' | 'end'; durationMs: number; delayMs: number }
+  | { kind: 'arbitrage'; t: number; venue: Venue; marketId: string; phase: 'start' | 'end'; windowId: string };
+
+/** Ground truth of one injected arbitrage window, for checking a detector. */
+export interface ArbTruth {
+  id: string;
+  marketId: string;
+  kalshiTicker: string;
+  polymarketYesTokenId: string;
+  mispricedVenue: Venue;
+  direction: 'cheap' | 'rich';
+  startMs: number;
+  endMs: number;
+  /** Ladder shift actually applied, in bps of $1 (whole ticks). */
+  shiftBps: number;
+  /** Edge before fees: the other venue's bid minus this venue's ask (cheap), or this bid minus the other ask (rich). */
+  edgeBps: number;
+  /** The trade that captures it: buy YES where cheap, buy NO (sell YES) where rich. */
+  buyYesOn: Venue;
+  buyNoOn: Venue;
+}
+
+export interface EngineOptions {
+  /** Overrides the scenario's seed. */
+  seed?: number | string;
+  /** Overrides the scenario's messageRate (steps per simulated second). */
+  messageRate?: number;
+}
+
+const TICK = 100; // $0.01 in ten-thousandths
+const MIN_PRICE = 0.02;
+const MAX_PRICE = 0.98;
+
+interface Ladder {
+  bid: Map<number, number>;
+  ask: Map<number, number>;
+}
+
+interface MarketState {
+  market: SimMarket;
+  fair: number;
+  lastT: number;
+  tick: '0.01' | '0.001';
+  emitted: Record<Venue, Ladder>;
+}
+
+const venues: Venue[] = ['kalshi', 'polymarket'];
+
+export class ScenarioEngine {
+  readonly scenario: Scenario;
+  readonly markets: SimMarket[];
+  readonly seed: number | string;
+  readonly messageRate: number;
+  readonly stepMs: number;
+  private readonly rng: Rng;
+  private readonly states: MarketState[];
+  private readonly byId = new Map<string, MarketState>();
+  private readonly scheduled: SimEvent[];
+  private scheduledIndex = 0;
+  private step = 0;
+  private readonly pending: SimEvent[] = [];
+  private readonly initial: Record<Venue, Map<string, Ladder>> = { kalshi: new Map(), polymarket: new Map() };
+
+  constructor(scenario: Scenario, options: EngineOptions = {}) {
+    this.scenario = scenario;
+    this.markets = resolveMarkets(scenario);
+    this.seed = options.seed ?? scenario.seed;
+    this.messageRate = options.messageRate ?? scenario.messageRate;
+    this.stepMs = 1000 / this.messageRate;
+    this.rng = new Rng(this.seed);
+    this.states = this.markets.map((market) => ({
+      market,
+      fair: market.initialPrice,
+      lastT: 0,
+      tick: tickFor(market.initialPrice),
+      emitted: { kalshi: { bid: new Map(), ask: new Map() }, polymarket: { bid: new Map(), ask: new Map() } },
+    }));
+    for (const state of this.states) {
+      this.byId.set(state.market.id, state);
+      for (const venue of venues) {
+        const ladder = this.target(state, venue, 0, false);
+        state.emitted[venue] = ladder;
+        this.initial[venue].set(state.market.id, { bid: new Map(ladder.bid), ask: new Map(ladder.ask) });
+      }
+    }
+    this.scheduled = this.schedule();
+    for (const truth of this.groundTruth()) {
+      if (truth.edgeBps <= 0) throw new ScenarioError(`arbitrage "${truth.id}": ${truth.shiftBps} bps does not exceed the market's spread, so there is no arbitrage`);
+    }
+  }
+
+  /** The books at t = 0 for one venue, YES-price ladders by market id. */
+  initialLevels(venue: Venue, marketId: string): LevelSet[] {
+    const ladder = this.initial[venue].get(marketId);
+    if (!ladder) throw new Error(`unknown market ${marketId}`);
+    return [...toLevels(ladder.bid, 'bid'), ...toLevels(ladder.ask, 'ask')];
+  }
+
+  initialTickSize(marketId: string): '0.01' | '0.001' {
+    return tickFor(this.byId.get(marketId)!.market.initialPrice);
+  }
+
+  groundTruth(): ArbTruth[] {
+    return this.scenario.arbitrage.map((arb) => {
+      const market = this.byId.get(arb.market)!.market;
+      const shiftTicks = Math.ceil(arb.bps / TICK);
+      const edgeTicks = shiftTicks - market.spreadTicks;
+      const other: Venue = arb.venue === 'kalshi' ? 'polymarket' : 'kalshi';
+      return {
+        id: arb.id,
+        marketId: market.id,
+        kalshiTicker: market.kalshiTicker,
+        polymarketYesTokenId: market.yesTokenId,
+        mispricedVenue: arb.venue,
+        direction: arb.direction,
+        startMs: arb.at,
+        endMs: arb.at + arb.duration,
+        shiftBps: shiftTicks * TICK,
+        edgeBps: edgeTicks * TICK,
+        buyYesOn: arb.direction === 'cheap' ? arb.venue : other,
+        buyNoOn: arb.direction === 'cheap' ? other : arb.venue,
+      };
+    });
+  }
+
+  /** The next event, or undefined once the scenario's duration is over. */
+  next(): SimEvent | undefined {
+    for (;;) {
+      if (this.pending.length > 0) return this.pending.shift();
+      const stepT = (this.step + 1) * this.stepMs;
+      const sched = this.scheduled[this.scheduledIndex];
+      if (sched && sched.t <= stepT) {
+        this.scheduledIndex++;
+        // Arbitrage windows open and close exactly on time: re-quote the mispriced venue now.
+        if (sched.kind === 'arbitrage') this.requote(this.byId.get(sched.marketId)!, sched.venue, sched.t, false);
+        return sched;
+      }
+      if (stepT > this.scenario.duration) return undefined;
+      this.step++;
+      this.runStep(stepT);
+    }
+  }
+
+  /** All events with t ≤ `t` (simulated ms since start) not yet returned. */
+  advanceTo(t: number, max = Infinity): SimEvent[] {
+    const out: SimEvent[] = [];
+    while (out.length < max) {
+      const peek = this.peekTime();
+      if (peek === undefined || peek > t) break;
+      out.push(this.next()!);
+    }
+    return out;
+  }
+
+  /** Time of the next event, or undefined when the scenario is over. */
+  peekTime(): number | undefined {
+    if (this.pending.length > 0) return this.pending[0]!.t;
+    const stepT = (this.step + 1) * this.stepMs;
+    const sched = this.scheduled[this.scheduledIndex];
+    if (sched && sched.t <= stepT) return sched.t;
+    return stepT > this.scenario.duration ? undefined : stepT;
+  }
+
+  private schedule(): SimEvent[] {
+    const out: SimEvent[] = [];
+    for (const arb of this.scenario.arbitrage) {
+      out.push({ kind: 'arbitrage', t: arb.at, venue: arb.venue, marketId: arb.market, phase: 'start', windowId: arb.id });
+      out.push({ kind: 'arbitrage', t: arb.at + arb.duration, venue: arb.venue, marketId: arb.market, phase: 'end', windowId: arb.id });
+    }
+    for (const f of this.scenario.faults) {
+      const base = { kind: 'fault' as const, venue: f.venue, fault: f.type, durationMs: f.duration, delayMs: f.delayMs };
+      out.push({ ...base, t: f.at, phase: 'start' });
+      if (f.duration > 0) out.push({ ...base, t: f.at + f.duration, phase: 'end' });
+    }
+    return out.sort((a, b) => a.t - b.t);
+  }
+
+  private runStep(t: number): void {
+    const state = this.states[this.rng.int(this.states.length)]!;
+    const m = state.market;
+    const dtMin = Math.max(t - state.lastT, 0) / 60_000;
+    state.lastT = t;
+    const drift = m.meanReversion * (m.initialPrice - state.fair) * dtMin;
+    state.fair = clamp(state.fair + drift + m.volatility * Math.sqrt(dtMin) * this.rng.normal(), MIN_PRICE, MAX_PRICE);
+    const tick = tickFor(state.fair);
+    if (tick !== state.tick) {
+      state.tick = tick;
+      this.pending.push({ kind: 'tickSize', t, venue: 'polymarket', marketId: m.id, tickSize: tick });
+    }
+    for (const venue of venues) this.requote(state, venue, t, true);
+    if (this.rng.next() < this.scenario.tradeProbability) {
+      const venue = this.rng.pick(venues);
+      const takerSide = this.rng.next() < 0.5 ? 'buy' : 'sell';
+      const size = this.rng.range(1, Math.max(1, Math.floor(m.levelSize / 4))) * 100;
+      if (!this.active('staleBook', venue, t)) this.pending.push({ kind: 'trade', t, venue, marketId: m.id, takerSide, size });
+    }
+  }
+
+  private requote(state: MarketState, venue: Venue, t: number, perturb: boolean): void {
+    const target = this.target(state, venue, t, perturb);
+    if (this.active('staleBook', venue, t)) return;
+    const levels = diff(state.emitted[venue], target);
+    state.emitted[venue] = target;
+    if (levels.length > 0) this.pending.push({ kind: 'book', t, venue, marketId: state.market.id, levels });
+  }
+
+  private active(type: FaultSpec['type'], venue: Venue, t: number): boolean {
+    return this.scenario.faults.some((f) => f.type === type && f.venue === venue && t >= f.at && t < f.at + f.duration);
+  }
+
+  /** The ladder a venue should show at time t; sizes carried over from what was last emitted. */
+  private target(state: MarketState, venue: Venue, t: number, perturb: boolean): Ladder {
+    const m = state.market;
+    let shift = 0;
+    for (const arb of this.scenario.arbitrage) {
+      if (arb.market === m.id && arb.venue === venue && t >= arb.at && t < arb.at + arb.duration) {
+        shift += (arb.direction === 'cheap' ? -1 : 1) * Math.ceil(arb.bps / TICK);
+      }
+    }
+    const mid = Math.round(state.fair * 10_000);
+    const bestBid = Math.floor((mid - (m.spreadTicks * TICK) / 2) / TICK) * TICK + shift * TICK;
+    const bestAsk = bestBid + m.spreadTicks * TICK;
+    const previous = state.emitted[venue];
+    const ladder: Ladder = { bid: new Map(), ask: new Map() };
+    const sizeFor = (side: BookSide, price: number) => previous[side].get(price) ?? this.randomSize(m);
+    for (let i = 0; i < m.depth; i++) {
+      const bid = bestBid - i * TICK;
+      if (bid >= TICK && bid <= 10_000 - TICK) ladder.bid.set(bid, sizeFor('bid', bid));
+      const ask = bestAsk + i * TICK;
+      if (ask >= TICK && ask <= 10_000 - TICK) ladder.ask.set(ask, sizeFor('ask', ask));
+    }
+    if (perturb) {
+      const all = [...[...ladder.bid.keys()].map((p) => ['bid', p] as const), ...[...ladder.ask.keys()].map((p) => ['ask', p] as const)];
+      if (all.length > 0) {
+        const [side, price] = all[this.rng.int(all.length)]!;
+        let size = this.randomSize(m);
+        if (size === ladder[side].get(price)) size += 100;
+        ladder[side].set(price, size);
+      }
+    }
+    return ladder;
+  }
+
+  private randomSize(m: SimMarket): number {
+    return Math.max(1, Math.round(m.levelSize * (0.5 + this.rng.next()))) * 100;
+  }
+}
+
+function tickFor(price: number): '0.01' | '0.001' {
+  return price > 0.96 || price < 0.04 ? '0.001' : '0.01';
+}
+
+function clamp(x: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, x));
+}
+
+function toLevels(map: Map<number, number>, side: BookSide): LevelSet[] {
+  return [...map.entries()].sort((a, b) => a[0] - b[0]).map(([price, size]) => ({ side, price, size }));
+}
+
+function diff(before: Ladder, after: Ladder): LevelSet[] {
+  const out: LevelSet[] = [];
+  for (const side of ['bid', 'ask'] as const) {
+    for (const price of before[side].keys()) if (!after[side].has(price)) out.push({ side, price, size: 0 });
+    for (const [price, size] of [...after[side].entries()].sort((a, b) => a[0] - b[0])) {
+      if (before[side].get(price) !== size) out.push({ side, price, size });
+    }
+  }
+  return out;
+}
