@@ -41,7 +41,7 @@ test-unit: node_modules/.package-lock.json ## unit tests only (no services)
 test-integration: setup ## integration tests only (real kube-apiserver, Redis, PostgreSQL, Prometheus)
 	$(MOCHA) $(INTEGRATION)
 
-bench: setup ## benchmarks; each prints its figures
+bench: setup build ## benchmarks; each prints its figures
 	@for b in bench/*.bench.ts; do echo "== $$b"; node --import tsx "$$b" || exit 1; done
 
 clean: ## remove build output and downloaded tools (keeps ~/.cache/arbees)

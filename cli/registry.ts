@@ -1,7 +1,8 @@
 // Every sub-command, in the order `arbees --help` lists them.
 import type { Command } from './command.js';
 import { configCheckCommand } from './commands/config-check.js';
+import { operatorCommand } from './commands/operator.js';
 import { simKalshiCommand, simPolymarketCommand } from './commands/sim.js';
 import { versionCommand } from './commands/version.js';
 
-export const commands: Command[] = [versionCommand, configCheckCommand, simKalshiCommand, simPolymarketCommand];
+export const commands: Command[] = [versionCommand, configCheckCommand, operatorCommand, simKalshiCommand, simPolymarketCommand];

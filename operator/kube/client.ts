@@ -82,8 +82,16 @@ export interface WatchEvent<T> {
   object: T;
 }
 
-/** Counts requests by verb, so tests and benchmarks can prove a steady state makes no writes. */
-export type RequestObserver = (verb: string, path: string, status: number) => void;
+/** Counts requests by verb and resource, so tests and benchmarks can prove a steady state makes no writes. */
+export type RequestObserver = (verb: string, resource: string, status: number) => void;
+
+/** The resource plural (and subresource) a request path names, e.g. "tradingshards/status". */
+export function resourceOfPath(path: string): string {
+  const parts = path.split('?')[0]!.split('/').filter(Boolean);
+  const at = parts.indexOf('namespaces');
+  const rest = at >= 0 ? parts.slice(at + 2) : parts.slice(parts[0] === 'api' ? 2 : 3);
+  return rest.length === 0 ? 'namespaces' : rest.length >= 3 ? `${rest[0]}/${rest[2]}` : rest[0]!;
+}
 
 export class KubeClient {
   private readonly server: URL;
@@ -129,7 +137,7 @@ export class KubeClient {
       req.on('error', reject);
       req.end(payload);
     });
-    this.observe(method, path, status);
+    this.observe(method, resourceOfPath(path), status);
     const parsed: unknown = text ? safeJson(text) : undefined;
     if (status < 200 || status >= 300) {
       const statusBody = parsed as { reason?: string; message?: string } | undefined;
@@ -231,7 +239,7 @@ export class KubeClient {
     const send = requestOptions.protocol === 'http:' ? httpRequest : request;
     await new Promise<void>((resolve, reject) => {
       const req = send({ ...requestOptions, signal: options.signal }, (res) => {
-        this.observe('WATCH', path, res.statusCode ?? 0);
+        this.observe('WATCH', resourceOfPath(path), res.statusCode ?? 0);
         if ((res.statusCode ?? 0) >= 300) {
           let text = '';
           res.setEncoding('utf8');

@@ -1,0 +1,40 @@
+// The shard's ConfigMap: the TradingShard rendered into the shard config every component reads
+// (workloads/lib/shard-config.ts), and a hash of it that rolls the pods when it changes.
+import { createHash } from 'node:crypto';
+import type { TradingShard } from '../api/types.js';
+import type { ShardConfig } from '../../workloads/lib/shard-config.js';
+import { childMeta, childName } from './meta.js';
+import type { OperatorSettings } from './settings.js';
+
+export const shardConfigKey = 'shard.json';
+
+export function renderShardConfig(shard: TradingShard, settings: OperatorSettings): ShardConfig {
+  const { spec } = shard;
+  return {
+    shard: shard.metadata.name,
+    markets: (spec.markets ?? []).map((m) => ({
+      id: m.id,
+      sport: m.sport,
+      game: m.game ?? m.id,
+      ...(m.startsAt ? { startsAt: m.startsAt } : {}),
+      kalshi: { ticker: m.kalshi.ticker },
+      polymarket: { yesTokenId: m.polymarket.yesTokenId, noTokenId: m.polymarket.noTokenId },
+    })),
+    ...(spec.discovery ? { discovery: { sports: [...spec.discovery.sports], lookaheadHours: spec.discovery.lookaheadHours } } : {}),
+    venues: {
+      kalshi: { environment: spec.venues.kalshi.environment, ...settings.venues.kalshi[spec.venues.kalshi.environment] },
+      polymarket: { ...settings.venues.polymarket },
+    },
+    detector: { ...spec.detector },
+    executor: { mode: spec.executor.mode, bankrollUsd: spec.executor.bankrollUsd, limits: { ...spec.executor.limits } },
+  };
+}
+
+export function buildConfigMap(shard: TradingShard, settings: OperatorSettings): { object: object; hash: string } {
+  const text = `${JSON.stringify(renderShardConfig(shard, settings), null, 2)}\n`;
+  const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
+  return {
+    object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: childMeta(shard, childName(shard, 'config')), data: { [shardConfigKey]: text } },
+    hash,
+  };
+}

@@ -1,0 +1,118 @@
+// One Deployment per component. Every Arbees container runs non-root on a read-only root
+// filesystem with no capabilities; only the gluetun sidecar (vpn.ts) gets NET_ADMIN.
+import type { Component, ComponentOverride, TradingShard } from '../api/types.js';
+import { credentialEnv, defaultShardConfigPath } from '../../workloads/lib/shard-config.js';
+import { shardConfigKey } from './config-map.js';
+import { childMeta, childName, configHashAnnotation, labels, selectorLabels } from './meta.js';
+import type { OperatorSettings } from './settings.js';
+import { vpnProxyPort, vpnSidecar, vpnVolumes } from './vpn.js';
+
+/** HTTP proxy URL the live executor sends every Polymarket request through. */
+export const polymarketProxyEnv = 'ARBEES_POLYMARKET_PROXY_URL';
+
+const overrideKeys: Record<Component, 'kalshiMonitor' | 'polymarketMonitor' | 'detector' | 'executor'> = {
+  'kalshi-monitor': 'kalshiMonitor',
+  'polymarket-monitor': 'polymarketMonitor',
+  detector: 'detector',
+  executor: 'executor',
+};
+
+const defaultResources: Record<Component, Required<NonNullable<ComponentOverride['resources']>>> = {
+  'kalshi-monitor': { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+  'polymarket-monitor': { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+  detector: { requests: { cpu: '250m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+  executor: { requests: { cpu: '100m', memory: '192Mi' }, limits: { memory: '384Mi' } },
+};
+
+export const restrictedContainerSecurity = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+};
+
+const podSecurity = { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } };
+
+/** The only pod with the VPN sidecar; the live executor reaches Polymarket through its proxy. */
+const vpnComponent: Component = 'polymarket-monitor';
+
+type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } };
+
+const fromSecret = (name: string, secret: string, key: string): EnvVar => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } });
+
+function credentialVars(shard: TradingShard, component: Component): EnvVar[] {
+  const vars: EnvVar[] = [];
+  const kalshi = shard.spec.venues.kalshi.credentialsSecretRef;
+  const polymarket = shard.spec.venues.polymarket.credentialsSecretRef;
+  if (kalshi && (component === 'kalshi-monitor' || component === 'executor')) {
+    vars.push(fromSecret(credentialEnv.kalshi.keyId, kalshi.name, 'keyId'), fromSecret(credentialEnv.kalshi.privateKey, kalshi.name, 'privateKey'));
+  }
+  if (component === 'executor' && shard.spec.executor.mode === 'live') {
+    if (polymarket) for (const [key, variable] of Object.entries(credentialEnv.polymarket)) vars.push(fromSecret(variable, polymarket.name, key));
+    // Kalshi is reached directly (a VPN exit abroad would be refused there); Polymarket only
+    // through the tunnel of the polymarket-monitor pod.
+    vars.push({ name: polymarketProxyEnv, value: `http://${childName(shard, 'polymarket-proxy')}:${vpnProxyPort}` });
+  }
+  return vars;
+}
+
+function container(shard: TradingShard, component: Component, settings: OperatorSettings) {
+  const override = shard.spec.overrides?.[overrideKeys[component]];
+  const env: EnvVar[] = [
+    { name: 'ARBEES_SHARD', value: shard.metadata.name },
+    { name: 'ARBEES_HTTP_PORT', value: String(settings.metricsPort) },
+    { name: 'ARBEES_SHARD_CONFIG', value: defaultShardConfigPath },
+    fromSecret('ARBEES_REDIS_URL', settings.connectionsSecret, 'redisUrl'),
+    ...(component === 'executor' ? [fromSecret('ARBEES_POSTGRES_URL', settings.connectionsSecret, 'postgresUrl')] : []),
+    ...credentialVars(shard, component),
+  ];
+  const probe = (path: string) => ({ httpGet: { path, port: 'metrics' }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 });
+  return {
+    name: component,
+    image: override?.image ?? shard.spec.image ?? settings.workloadImage,
+    args: [component],
+    env,
+    ports: [{ name: 'metrics', containerPort: settings.metricsPort, protocol: 'TCP' }],
+    readinessProbe: probe('/readyz'),
+    livenessProbe: { ...probe('/healthz'), initialDelaySeconds: 10 },
+    resources: override?.resources ?? defaultResources[component],
+    securityContext: restrictedContainerSecurity,
+    volumeMounts: [
+      { name: 'config', mountPath: '/etc/arbees', readOnly: true },
+      { name: 'tmp', mountPath: '/tmp' },
+    ],
+  };
+}
+
+export function buildDeployment(shard: TradingShard, component: Component, settings: OperatorSettings, configHash: string): object {
+  const vpn = component === vpnComponent;
+  // Two executors at once could both trade; Recreate guarantees the old one is gone first.
+  const strategy = component === 'executor' ? { type: 'Recreate' } : { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: childMeta(shard, childName(shard, component), component),
+    spec: {
+      replicas: 1,
+      revisionHistoryLimit: 3,
+      strategy,
+      selector: { matchLabels: selectorLabels(shard, component) },
+      template: {
+        metadata: { labels: labels(shard, component), annotations: { [configHashAnnotation]: configHash } },
+        spec: {
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          terminationGracePeriodSeconds: 30,
+          securityContext: podSecurity,
+          ...(vpn ? { initContainers: [vpnSidecar(shard, settings)] } : {}),
+          containers: [container(shard, component, settings)],
+          volumes: [
+            { name: 'config', configMap: { name: childName(shard, 'config'), items: [{ key: shardConfigKey, path: shardConfigKey }] } },
+            { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+            ...(vpn ? vpnVolumes : []),
+          ],
+        },
+      },
+    },
+  };
+}

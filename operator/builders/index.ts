@@ -1,0 +1,32 @@
+// TradingShard → every object the shard needs, as plain data. Pure: the reconciler applies it.
+import { components, type TradingShard } from '../api/types.js';
+import { buildConfigMap } from './config-map.js';
+import { buildDeployment } from './deployments.js';
+import { childMeta, childName, selectorLabels } from './meta.js';
+import { buildNetworkPolicies, buildServices } from './network.js';
+import type { OperatorSettings } from './settings.js';
+
+/**
+ * A voluntary disruption (a node drain) takes down at most one of the shard's pods at a time, so
+ * a drain never blinds both venues at once. Single-replica components cannot promise more
+ * without blocking drains forever.
+ */
+function buildDisruptionBudget(shard: TradingShard): object {
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: childMeta(shard, childName(shard)),
+    spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(shard) } },
+  };
+}
+
+export function buildShardObjects(shard: TradingShard, settings: OperatorSettings): object[] {
+  const config = buildConfigMap(shard, settings);
+  return [
+    config.object,
+    ...components.map((component) => buildDeployment(shard, component, settings, config.hash)),
+    ...buildServices(shard, settings),
+    ...buildNetworkPolicies(shard, settings),
+    buildDisruptionBudget(shard),
+  ];
+}

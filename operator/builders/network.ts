@@ -1,0 +1,87 @@
+// Services (metrics, and the VPN pod's proxy for live Polymarket orders) and NetworkPolicies: each
+// component may reach exactly what it needs. The Polymarket pod may open no TCP connection to the
+// internet at all, only the tunnel's own packets, so even without gluetun's firewall nothing
+// reaches Polymarket directly.
+import { components, type Component, type TradingShard } from '../api/types.js';
+import { childMeta, childName, selectorLabels } from './meta.js';
+import type { OperatorSettings } from './settings.js';
+import { vpnProxyPort } from './vpn.js';
+
+export function buildServices(shard: TradingShard, settings: OperatorSettings): object[] {
+  const metrics = components.map((component) => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: childMeta(shard, childName(shard, component), component),
+    spec: {
+      type: 'ClusterIP',
+      selector: selectorLabels(shard, component),
+      ports: [{ name: 'metrics', port: settings.metricsPort, targetPort: 'metrics', protocol: 'TCP' }],
+    },
+  }));
+  if (shard.spec.executor.mode !== 'live') return metrics;
+  const proxy = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: childMeta(shard, childName(shard, 'polymarket-proxy'), 'polymarket-monitor'),
+    spec: {
+      type: 'ClusterIP',
+      selector: selectorLabels(shard, 'polymarket-monitor'),
+      ports: [{ name: 'vpn-proxy', port: vpnProxyPort, targetPort: 'vpn-proxy', protocol: 'TCP' }],
+    },
+  };
+  return [...metrics, proxy];
+}
+
+type Peer = { ipBlock: { cidr: string; except?: string[] } } | { podSelector: { matchLabels: Record<string, string> } };
+type Port = { protocol: 'TCP' | 'UDP'; port?: number };
+interface Rule {
+  to?: Peer[];
+  from?: Peer[];
+  ports: Port[];
+}
+
+const anywhere: Peer = { ipBlock: { cidr: '0.0.0.0/0' } };
+
+function egressRules(shard: TradingShard, component: Component, settings: OperatorSettings): Rule[] {
+  const internet: Peer = { ipBlock: { cidr: '0.0.0.0/0', except: [settings.podCidr, settings.serviceCidr] } };
+  const rules: Rule[] = [
+    { ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
+    // Redis may be in the cluster or a managed service (ElastiCache): any address, one port.
+    { to: [anywhere], ports: [{ protocol: 'TCP', port: settings.redisPort }] },
+  ];
+  if (component === 'kalshi-monitor' || component === 'executor') rules.push({ to: [internet], ports: [{ protocol: 'TCP', port: 443 }] });
+  if (component === 'executor') {
+    rules.push({ to: [anywhere], ports: [{ protocol: 'TCP', port: settings.postgresPort }] });
+    if (shard.spec.executor.mode === 'live') {
+      rules.push({ to: [{ podSelector: { matchLabels: selectorLabels(shard, 'polymarket-monitor') } }], ports: [{ protocol: 'TCP', port: vpnProxyPort }] });
+    }
+  }
+  if (component === 'polymarket-monitor') {
+    // Only the tunnel itself: WireGuard is UDP on a provider-chosen port; OpenVPN UDP or TCP.
+    const tunnel: Port[] = shard.spec.venues.polymarket.vpn.type === 'wireguard' ? [{ protocol: 'UDP' }] : [{ protocol: 'UDP' }, { protocol: 'TCP', port: 1194 }, { protocol: 'TCP', port: 443 }];
+    rules.push({ to: [internet], ports: tunnel });
+  }
+  return rules;
+}
+
+function ingressRules(shard: TradingShard, component: Component, settings: OperatorSettings): Rule[] {
+  const rules: Rule[] = [{ ports: [{ protocol: 'TCP', port: settings.metricsPort }] }];
+  if (component === 'polymarket-monitor' && shard.spec.executor.mode === 'live') {
+    rules.push({ from: [{ podSelector: { matchLabels: selectorLabels(shard, 'executor') } }], ports: [{ protocol: 'TCP', port: vpnProxyPort }] });
+  }
+  return rules;
+}
+
+export function buildNetworkPolicies(shard: TradingShard, settings: OperatorSettings): object[] {
+  return components.map((component) => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: childMeta(shard, childName(shard, component), component),
+    spec: {
+      podSelector: { matchLabels: selectorLabels(shard, component) },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: ingressRules(shard, component, settings),
+      egress: egressRules(shard, component, settings),
+    },
+  }));
+}

@@ -1,0 +1,42 @@
+// What the builders need beyond the TradingShard itself: cluster-wide choices the Helm chart makes
+// once (images, network ranges, where Redis and PostgreSQL are, the venues' endpoints).
+
+export interface VenueEndpoints {
+  kalshi: Record<'demo' | 'production', { restUrl: string; wsUrl: string }>;
+  polymarket: { clobUrl: string; wsUrl: string; gammaUrl: string };
+}
+
+export interface OperatorSettings {
+  /** Image of every Arbees component unless the shard overrides it. */
+  workloadImage: string;
+  /** gluetun, pinned: the VPN sidecar of every pod that talks to Polymarket. */
+  vpnImage: string;
+  /**
+   * A Secret in each shard's namespace holding the connection URLs (they may carry passwords, so
+   * never plain env): key `redisUrl` for every component, `postgresUrl` for the executor.
+   */
+  connectionsSecret: string;
+  /** TCP ports the NetworkPolicies open towards Redis and PostgreSQL. */
+  redisPort: number;
+  postgresPort: number;
+  /** Cluster ranges the VPN firewall must let through so Redis stays reachable (DESIGN §7). */
+  podCidr: string;
+  serviceCidr: string;
+  metricsPort: number;
+  venues: VenueEndpoints;
+}
+
+/** The venues' public endpoints (reference/exchange-protocols.md). */
+export const publicVenueEndpoints: VenueEndpoints = {
+  kalshi: {
+    demo: { restUrl: 'https://demo-api.kalshi.co/trade-api/v2', wsUrl: 'wss://demo-api.kalshi.co/trade-api/ws/v2' },
+    production: { restUrl: 'https://api.elections.kalshi.com/trade-api/v2', wsUrl: 'wss://api.elections.kalshi.com/trade-api/ws/v2' },
+  },
+  polymarket: {
+    clobUrl: 'https://clob.polymarket.com',
+    wsUrl: 'wss://ws-subscriptions-clob.polymarket.com/ws/market',
+    gammaUrl: 'https://gamma-api.polymarket.com',
+  },
+};
+
+export const defaultVpnImage = 'qmcgaw/gluetun:v3.40.0';

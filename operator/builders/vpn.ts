@@ -1,0 +1,45 @@
+// The gluetun VPN sidecar (DESIGN §7). It shares the pod's network namespace, so once its firewall
+// is up every packet of the pod leaves through the tunnel or not at all (the kill switch). As a
+// native sidecar (an init container with restartPolicy Always) with a startup probe, it is up and
+// connected before the app container starts.
+import type { TradingShard } from '../api/types.js';
+import type { OperatorSettings } from './settings.js';
+
+/** gluetun's HTTP proxy: how the live executor's Polymarket orders go through this tunnel. */
+export const vpnProxyPort = 8888;
+
+export const vpnVolumes = [{ name: 'dev-net-tun', hostPath: { path: '/dev/net/tun', type: 'CharDevice' } }];
+
+export function vpnSidecar(shard: TradingShard, settings: OperatorSettings): object {
+  const { vpn } = shard.spec.venues.polymarket;
+  const override = shard.spec.overrides?.vpn;
+  const healthcheck = { exec: { command: ['/gluetun-entrypoint', 'healthcheck'] } };
+  return {
+    name: 'vpn',
+    image: override?.image ?? settings.vpnImage,
+    restartPolicy: 'Always',
+    env: [
+      { name: 'VPN_SERVICE_PROVIDER', value: vpn.provider },
+      { name: 'VPN_TYPE', value: vpn.type },
+      { name: 'SERVER_COUNTRIES', value: vpn.serverCountries.join(',') },
+      // Let cluster traffic (Redis, PostgreSQL, DNS) past the kill switch; nothing else.
+      { name: 'FIREWALL_OUTBOUND_SUBNETS', value: `${settings.podCidr},${settings.serviceCidr}` },
+      { name: 'HTTP_CONTROL_SERVER_ADDRESS', value: '127.0.0.1:8000' },
+      { name: 'HTTPPROXY', value: 'on' },
+      { name: 'HTTPPROXY_LISTENING_ADDRESS', value: `:${vpnProxyPort}` },
+      { name: 'FIREWALL_INPUT_PORTS', value: String(vpnProxyPort) },
+      { name: 'HEALTH_SERVER_ADDRESS', value: '127.0.0.1:9999' },
+    ],
+    // The provider's keys (WIREGUARD_PRIVATE_KEY, OPENVPN_USER, ...) under gluetun's own names.
+    envFrom: [{ secretRef: { name: vpn.secretRef.name } }],
+    startupProbe: { ...healthcheck, periodSeconds: 2, failureThreshold: 90 },
+    readinessProbe: { ...healthcheck, periodSeconds: 10, failureThreshold: 2 },
+    livenessProbe: { ...healthcheck, periodSeconds: 15, failureThreshold: 4 },
+    resources: override?.resources ?? { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } },
+    // gluetun programs iptables and the tun device as root; NET_ADMIN is the one capability it
+    // needs on top of being root, and this is the only container of Arbees that gets it.
+    securityContext: { runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'], add: ['NET_ADMIN'] } },
+    ports: [{ name: 'vpn-proxy', containerPort: vpnProxyPort, protocol: 'TCP' }],
+    volumeMounts: [{ name: 'dev-net-tun', mountPath: '/dev/net/tun' }],
+  };
+}

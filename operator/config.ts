@@ -1,0 +1,108 @@
+// The operator's own configuration, from ARBEES_OPERATOR_* variables (set by the Helm chart) and
+// the downward API, validated with zod so a bad install fails at start with a readable list.
+import { z } from 'zod';
+import { ConfigError } from '../workloads/lib/config.js';
+import { defaultVpnImage, publicVenueEndpoints, type OperatorSettings } from './builders/settings.js';
+
+const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/, 'must be a CIDR such as 10.244.0.0/16');
+const url = z.string().refine((v) => URL.canParse(v), 'must be a URL');
+const kalshiEndpoints = z.object({ restUrl: url, wsUrl: url }).strict();
+const venueEndpointsSchema = z
+  .object({
+    kalshi: z.object({ demo: kalshiEndpoints, production: kalshiEndpoints }).strict(),
+    polymarket: z.object({ clobUrl: url, wsUrl: url, gammaUrl: url }).strict(),
+  })
+  .strict();
+
+export const operatorConfigSchema = z.object({
+  identity: z.string().min(1),
+  leaseNamespace: z.string().min(1),
+  leaseName: z.string().min(1).default('arbees-operator'),
+  /** Empty: every namespace. */
+  watchNamespace: z.string().optional(),
+  httpPort: z.coerce.number().int().min(0).max(65535).default(9464),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+  redisUrl: url,
+  prometheusUrl: url,
+  prometheusBearerTokenFile: z.string().optional(),
+  breakerIntervalMs: z.coerce.number().int().min(200).default(5_000),
+  controlTtlSeconds: z.coerce.number().int().min(5).default(60),
+  resyncSeconds: z.coerce.number().int().min(10).default(600),
+  workloadImage: z.string().min(1),
+  podCidr: cidr,
+  serviceCidr: cidr,
+  vpnImage: z.string().min(1).default(defaultVpnImage),
+  connectionsSecret: z.string().min(1).default('arbees-connections'),
+  postgresPort: z.coerce.number().int().min(1).max(65535).default(5432),
+  /** JSON of VenueEndpoints, to point shards at the simulators (kind demo) or a venue's staging. */
+  venueEndpoints: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return venueEndpointsSchema.parse(JSON.parse(text));
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `must be JSON of {kalshi:{demo,production:{restUrl,wsUrl}},polymarket:{clobUrl,wsUrl,gammaUrl}}: ${(error as Error).message.split('\n')[0]}` });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+});
+export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
+
+export const operatorEnv: Record<keyof OperatorConfig, string> = {
+  identity: 'POD_NAME',
+  leaseNamespace: 'POD_NAMESPACE',
+  leaseName: 'ARBEES_OPERATOR_LEASE_NAME',
+  watchNamespace: 'ARBEES_OPERATOR_WATCH_NAMESPACE',
+  httpPort: 'ARBEES_HTTP_PORT',
+  logLevel: 'ARBEES_LOG_LEVEL',
+  redisUrl: 'ARBEES_REDIS_URL',
+  prometheusUrl: 'ARBEES_PROMETHEUS_URL',
+  prometheusBearerTokenFile: 'ARBEES_PROMETHEUS_BEARER_TOKEN_FILE',
+  breakerIntervalMs: 'ARBEES_BREAKER_INTERVAL_MS',
+  controlTtlSeconds: 'ARBEES_CONTROL_TTL_SECONDS',
+  resyncSeconds: 'ARBEES_OPERATOR_RESYNC_SECONDS',
+  workloadImage: 'ARBEES_WORKLOAD_IMAGE',
+  podCidr: 'ARBEES_POD_CIDR',
+  serviceCidr: 'ARBEES_SERVICE_CIDR',
+  vpnImage: 'ARBEES_VPN_IMAGE',
+  connectionsSecret: 'ARBEES_CONNECTIONS_SECRET',
+  postgresPort: 'ARBEES_POSTGRES_PORT',
+  venueEndpoints: 'ARBEES_VENUE_ENDPOINTS',
+};
+
+export function loadOperatorConfig(env: NodeJS.ProcessEnv): OperatorConfig {
+  const raw = Object.fromEntries(
+    Object.entries(operatorEnv)
+      .map(([key, variable]): [string, string | undefined] => [key, env[variable] === '' ? undefined : env[variable]])
+      .filter(([, value]) => value !== undefined),
+  );
+  const result = operatorConfigSchema.safeParse(raw);
+  if (!result.success) {
+    throw new ConfigError(
+      'invalid operator configuration:',
+      result.error.issues.map((issue) => {
+        const key = String(issue.path[0]) as keyof OperatorConfig;
+        const missing = issue.code === 'invalid_type' && issue.message.includes('received undefined');
+        return `${operatorEnv[key] ?? key}: ${missing ? 'is required' : issue.message}`;
+      }),
+    );
+  }
+  return result.data;
+}
+
+/** The builders' settings: the operator's config plus what follows from it. */
+export function settingsFromConfig(config: OperatorConfig): OperatorSettings {
+  return {
+    workloadImage: config.workloadImage,
+    vpnImage: config.vpnImage,
+    connectionsSecret: config.connectionsSecret,
+    // Workloads share the operator's Redis; its port is what their NetworkPolicies open.
+    redisPort: Number(new URL(config.redisUrl).port || 6379),
+    postgresPort: config.postgresPort,
+    podCidr: config.podCidr,
+    serviceCidr: config.serviceCidr,
+    metricsPort: 9464,
+    venues: config.venueEndpoints ?? publicVenueEndpoints,
+  };
+}

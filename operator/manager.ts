@@ -1,0 +1,238 @@
+// The operator process: leader election decides who acts; the leader runs informers for
+// TradingShards and their children, a work queue, and the reconciler; every replica serves
+// /healthz, /readyz and /metrics.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { TradingShard } from './api/types.js';
+import { BreakerController } from './breaker/controller.js';
+import type { ControlPublisher } from './breaker/control.js';
+import { PrometheusClient, type PrometheusOptions } from './breaker/prometheus.js';
+import type { OperatorSettings } from './builders/settings.js';
+import { EventRecorder } from './events.js';
+import { KubeClient, resources, type KubeObject, type Resource } from './kube/client.js';
+import { Informer, keyOf, type ChangeType } from './kube/informer.js';
+import { LeaderElector } from './kube/leader.js';
+import { WorkQueue } from './kube/queue.js';
+import { shardLabel } from './builders/meta.js';
+import { managedBySelector, Reconciler, type ShardCleanup } from './reconciler.js';
+
+export interface OperatorOptions {
+  kubeConfig: KubeConfig;
+  settings: OperatorSettings;
+  /** Watch one namespace, or all when undefined. */
+  namespace?: string;
+  identity: string;
+  lease: { namespace: string; name: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+  cleanup: ShardCleanup;
+  log: Logger;
+  registry: Registry;
+  concurrency?: number;
+  resyncMs?: number;
+  /** The circuit breaker: rules evaluated in Prometheus every intervalMs, state published to Redis. */
+  breaker: { prometheus: PrometheusOptions; intervalMs: number; control: ControlPublisher };
+  /** Called when leadership is lost after having been held (the CLI exits so the pod restarts clean). */
+  onLostLeadership?: () => void;
+}
+
+const childResources: Resource[] = [resources.deployments, resources.services, resources.configMaps, resources.networkPolicies, resources.podDisruptionBudgets];
+
+export class Operator {
+  readonly client: KubeClient;
+  private readonly elector: LeaderElector;
+  private shards: Informer<TradingShard & KubeObject> | undefined;
+  private children = new Map<string, Informer<KubeObject>>();
+  private queue: WorkQueue | undefined;
+  private leading = false;
+  private breakerTimer: NodeJS.Timeout | undefined;
+  private breakerRun: Promise<void> | undefined;
+  private readonly metrics;
+
+  constructor(private readonly options: OperatorOptions) {
+    const registers = [options.registry];
+    this.metrics = {
+      reconciles: new Counter({ name: 'arbees_operator_reconcile_total', help: 'Reconciles by result', labelNames: ['result'], registers }),
+      duration: new Histogram({
+        name: 'arbees_operator_reconcile_duration_seconds',
+        help: 'Time to reconcile one shard',
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+        registers,
+      }),
+      requests: new Counter({
+        name: 'arbees_operator_kube_requests_total',
+        help: 'Kubernetes API requests by verb, resource and status code',
+        labelNames: ['verb', 'resource', 'code'],
+        registers,
+      }),
+      leader: new Gauge({ name: 'arbees_operator_leader', help: '1 while this replica holds the lease', registers }),
+    };
+    new Gauge({
+      name: 'arbees_operator_queue_depth',
+      help: 'Shards waiting to be reconciled',
+      registers,
+      collect: () => depth.set(this.queue?.depth ?? 0),
+    });
+    new Gauge({
+      name: 'arbees_operator_shards',
+      help: 'TradingShards in the leader\'s cache',
+      registers,
+      collect: () => shardCount.set(this.shards?.list().length ?? 0),
+    });
+    const depth = options.registry.getSingleMetric('arbees_operator_queue_depth') as Gauge;
+    const shardCount = options.registry.getSingleMetric('arbees_operator_shards') as Gauge;
+    this.client = new KubeClient(options.kubeConfig, (verb, resource, status) => this.metrics.requests.inc({ verb, resource, code: String(status) }));
+    this.elector = new LeaderElector(this.client, {
+      ...options.lease,
+      identity: options.identity,
+      onStartedLeading: () => void this.lead(),
+      onStoppedLeading: () => void this.stepDown(),
+      onError: (error) => options.log.warn({ err: error }, 'leader election request failed'),
+    });
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Ready when standing by, or when leading with every cache filled. */
+  readiness(): { ready: boolean; reason?: string } {
+    if (!this.leading) return { ready: true };
+    const synced = (this.shards?.hasSynced ?? false) && [...this.children.values()].every((i) => i.hasSynced);
+    return synced ? { ready: true } : { ready: false, reason: 'caches not synced' };
+  }
+
+  start(): void {
+    this.options.log.info({ identity: this.options.identity, lease: this.options.lease }, 'operator starting; waiting for leadership');
+    this.elector.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.elector.stop(); // releases the lease; onStoppedLeading stops the controllers
+    await this.stopControllers();
+  }
+
+  /** Resolves when nothing is queued or running (for tests and benchmarks). */
+  async idle(): Promise<void> {
+    await this.queue?.idle();
+  }
+
+  private async lead(): Promise<void> {
+    const { log } = this.options;
+    log.info({ identity: this.options.identity }, 'became leader');
+    this.leading = true;
+    this.metrics.leader.set(1);
+    const events = new EventRecorder(this.client, this.options.identity, log);
+    const onWatchError = (what: string) => (error: unknown, retryInMs: number) => log.warn({ err: error, retryInMs }, `${what} watch failed; retrying`);
+    this.shards = new Informer<TradingShard & KubeObject>(this.client, resources.tradingShards, (type, shard, previous) => this.onShard(type, shard, previous), {
+      namespace: this.options.namespace,
+      resyncMs: this.options.resyncMs,
+      onError: onWatchError('TradingShard'),
+    });
+    for (const resource of childResources) {
+      this.children.set(
+        resource.kind,
+        new Informer(this.client, resource, (type, child) => this.onChild(type, child), {
+          namespace: this.options.namespace,
+          labelSelector: managedBySelector,
+          resyncMs: this.options.resyncMs,
+          onError: onWatchError(resource.kind),
+        }),
+      );
+    }
+    const reconciler = new Reconciler({ client: this.client, settings: this.options.settings, shards: this.shards, children: this.children, events, cleanup: this.options.cleanup, log });
+    this.queue = new WorkQueue(
+      async (key) => {
+        const [namespace = '', name = ''] = key.split('/');
+        const end = this.metrics.duration.startTimer();
+        try {
+          const outcome = await reconciler.reconcile(namespace, name);
+          this.metrics.reconciles.inc({ result: 'success' });
+          if (outcome.created + outcome.updated + outcome.deleted > 0 || outcome.statusWritten) log.info({ shard: key, ...outcome }, 'reconciled');
+        } catch (error) {
+          this.metrics.reconciles.inc({ result: 'error' });
+          throw error;
+        } finally {
+          end();
+        }
+      },
+      (key, error, retryInMs) => log.warn({ shard: key, err: error, retryInMs }, 'reconcile failed; will retry'),
+      { concurrency: this.options.concurrency ?? 4 },
+    );
+    // Children first, so the first reconcile of each shard sees what already exists.
+    for (const informer of this.children.values()) informer.start();
+    await Promise.all([...this.children.values()].map((i) => i.waitForSync()));
+    this.shards.start();
+    await this.shards.waitForSync();
+    log.info({ shards: this.shards.list().length }, 'caches synced');
+    this.startBreaker(events);
+  }
+
+  private startBreaker(events: EventRecorder): void {
+    const { breaker, log, registry } = this.options;
+    const controller = new BreakerController({ client: this.client, prometheus: new PrometheusClient(breaker.prometheus), control: breaker.control, events, log, registry });
+    const known = new Map<string, TradingShard & KubeObject>();
+    const evaluateAll = async () => {
+      const shards = (this.shards?.list() ?? []).filter((s) => !s.metadata.deletionTimestamp);
+      for (const [uid, shard] of known) if (!shards.some((s) => s.metadata.uid === uid)) controller.forget(shard);
+      known.clear();
+      for (const shard of shards) known.set(shard.metadata.uid ?? '', shard);
+      // A few shards at a time: each evaluation is a handful of Prometheus queries.
+      for (let i = 0; i < shards.length; i += 8) {
+        await Promise.all(
+          shards.slice(i, i + 8).map((shard) =>
+            controller.evaluate(shard).catch((error: unknown) => log.error({ err: error, shard: keyOf(shard) }, 'circuit breaker evaluation failed')),
+          ),
+        );
+      }
+    };
+    const loop = () => {
+      if (!this.leading) return;
+      this.breakerRun = evaluateAll().finally(() => {
+        if (this.leading) this.breakerTimer = setTimeout(loop, breaker.intervalMs);
+      });
+    };
+    loop();
+  }
+
+  private onShard(type: ChangeType, shard: TradingShard & KubeObject, previous?: TradingShard & KubeObject): void {
+    // Status writes change neither generation nor metadata we act on: skip them, or we would loop.
+    if (
+      type === 'updated' &&
+      previous &&
+      previous.metadata.generation === shard.metadata.generation &&
+      previous.metadata.deletionTimestamp === shard.metadata.deletionTimestamp &&
+      JSON.stringify(previous.metadata.finalizers) === JSON.stringify(shard.metadata.finalizers) &&
+      JSON.stringify(previous.metadata.annotations) === JSON.stringify(shard.metadata.annotations)
+    ) {
+      return;
+    }
+    this.queue?.add(keyOf(shard));
+  }
+
+  private onChild(type: ChangeType, child: KubeObject): void {
+    if (type === 'resync') return; // the shard's own resync covers drift
+    const shard = child.metadata.labels?.[shardLabel];
+    if (shard) this.queue?.add(`${child.metadata.namespace}/${shard}`);
+  }
+
+  private async stepDown(): Promise<void> {
+    const wasLeading = this.leading;
+    await this.stopControllers();
+    if (wasLeading) {
+      this.options.log.warn({ identity: this.options.identity }, 'lost leadership');
+      this.options.onLostLeadership?.();
+    }
+  }
+
+  private async stopControllers(): Promise<void> {
+    this.leading = false;
+    this.metrics.leader.set(0);
+    if (this.breakerTimer) clearTimeout(this.breakerTimer);
+    await this.breakerRun;
+    await this.queue?.shutdown();
+    await Promise.all([this.shards?.stop(), ...[...this.children.values()].map((i) => i.stop())]);
+    this.children = new Map();
+    this.shards = undefined;
+    this.queue = undefined;
+  }
+}

@@ -1,0 +1,176 @@
+// Reconciles one TradingShard: its children made to match the pure builders' output with
+// server-side apply (writing only what differs), stale children pruned, the finalizer honoured,
+// and the status brought up to date. Level-triggered: it only reads the informers' caches.
+import type { Logger } from 'pino';
+import { components, type TradingShard, type TradingShardStatus } from './api/types.js';
+import { buildShardObjects } from './builders/index.js';
+import { shardLabel } from './builders/meta.js';
+import type { OperatorSettings } from './builders/settings.js';
+import { containsDesired } from './diff.js';
+import type { EventRecorder } from './events.js';
+import { KubeApiError, resourceOf, resources, type KubeClient, type KubeObject } from './kube/client.js';
+import type { Informer } from './kube/informer.js';
+import { computeStatus, type DeploymentObservation } from './status.js';
+
+export const fieldManager = 'arbees-operator';
+export const finalizer = 'arbees.io/cleanup';
+export const managedBySelector = 'app.kubernetes.io/managed-by=arbees-operator';
+
+/** Removes what the shard left outside Kubernetes (its Redis keys). Must be idempotent. */
+export type ShardCleanup = (shard: TradingShard) => Promise<void>;
+
+export interface ReconcilerDeps {
+  client: KubeClient;
+  settings: OperatorSettings;
+  shards: Informer<TradingShard & KubeObject>;
+  /** Informers of every child kind, keyed by kind. */
+  children: Map<string, Informer<KubeObject>>;
+  events: EventRecorder;
+  cleanup: ShardCleanup;
+  log: Logger;
+  now?: () => Date;
+}
+
+export interface ReconcileOutcome {
+  created: number;
+  updated: number;
+  deleted: number;
+  statusWritten: boolean;
+}
+
+interface LiveDeployment extends KubeObject {
+  spec?: { replicas?: number };
+  status?: { observedGeneration?: number; replicas?: number; readyReplicas?: number; updatedReplicas?: number };
+}
+
+export class Reconciler {
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  async reconcile(namespace: string, name: string): Promise<ReconcileOutcome> {
+    const outcome: ReconcileOutcome = { created: 0, updated: 0, deleted: 0, statusWritten: false };
+    const cached = this.deps.shards.get(namespace, name);
+    if (!cached) return outcome; // gone: owner references let the garbage collector remove its children
+    let shard = cached;
+
+    if (shard.metadata.deletionTimestamp) {
+      await this.finalize(shard);
+      return outcome;
+    }
+    if (!shard.metadata.finalizers?.includes(finalizer)) {
+      shard = await this.deps.client.mergePatch<TradingShard & KubeObject>(resources.tradingShards, namespace, name, {
+        metadata: { finalizers: [...(shard.metadata.finalizers ?? []), finalizer], resourceVersion: shard.metadata.resourceVersion },
+      });
+    }
+
+    let reconcileError: string | undefined;
+    try {
+      await this.applyChildren(shard, outcome);
+    } catch (error) {
+      reconcileError = error instanceof Error ? error.message : String(error);
+      await this.deps.events.record(shard, 'Warning', 'ReconcileFailed', reconcileError);
+      outcome.statusWritten = await this.writeStatus(shard, reconcileError);
+      throw error;
+    }
+    outcome.statusWritten = await this.writeStatus(shard, reconcileError);
+    const previousPaused = cached.status?.conditions?.find((c) => c.type === 'TradingPaused')?.status;
+    if (previousPaused !== undefined && (previousPaused === 'True') !== shard.spec.paused) {
+      await this.deps.events.record(shard, 'Normal', shard.spec.paused ? 'Paused' : 'Resumed', shard.spec.paused ? 'trading paused by spec.paused' : 'trading resumed');
+    }
+    return outcome;
+  }
+
+  private async applyChildren(shard: TradingShard & KubeObject, outcome: ReconcileOutcome): Promise<void> {
+    const desired = buildShardObjects(shard, this.deps.settings) as KubeObject[];
+    const createdKinds = new Set<string>();
+    const updatedKinds = new Set<string>();
+    for (const object of desired) {
+      const live = this.deps.children.get(object.kind)?.get(object.metadata.namespace, object.metadata.name);
+      if (live && containsDesired(object, live)) continue;
+      await this.deps.client.apply(object, fieldManager);
+      if (live) {
+        outcome.updated += 1;
+        updatedKinds.add(`${object.kind}/${object.metadata.name}`);
+      } else {
+        outcome.created += 1;
+        createdKinds.add(`${object.kind}/${object.metadata.name}`);
+      }
+    }
+    // Children we made earlier that the spec no longer wants.
+    const wanted = new Set(desired.map((o) => `${o.kind}/${o.metadata.name}`));
+    for (const [kind, informer] of this.deps.children) {
+      for (const child of informer.list()) {
+        if (child.metadata.namespace !== shard.metadata.namespace || child.metadata.labels?.[shardLabel] !== shard.metadata.name) continue;
+        if (!child.metadata.ownerReferences?.some((o) => o.uid === shard.metadata.uid)) continue;
+        if (wanted.has(`${kind}/${child.metadata.name}`)) continue;
+        await this.deps.client.delete(resourceOf(kind), child.metadata.namespace, child.metadata.name);
+        outcome.deleted += 1;
+      }
+    }
+    if (createdKinds.size > 0) await this.deps.events.record(shard, 'Normal', 'Created', `created ${[...createdKinds].join(', ')}`);
+    if (updatedKinds.size > 0 || outcome.deleted > 0) {
+      await this.deps.events.record(shard, 'Normal', 'Updated', `updated ${[...updatedKinds].join(', ') || 'nothing'}; deleted ${outcome.deleted} stale object(s)`);
+    }
+  }
+
+  private observeDeployments(shard: TradingShard): DeploymentObservation[] {
+    // The rule misreads the index signature of KubeObject; without the assertion status is `{}`.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+    const informer = this.deps.children.get('Deployment') as Informer<LiveDeployment> | undefined;
+    const observations: DeploymentObservation[] = [];
+    for (const component of components) {
+      const live = informer?.get(shard.metadata.namespace, `${shard.metadata.name}-${component}`);
+      if (!live) continue;
+      observations.push({
+        component,
+        generation: live.metadata.generation ?? 0,
+        observedGeneration: live.status?.observedGeneration ?? 0,
+        replicas: live.spec?.replicas ?? 1,
+        readyReplicas: live.status?.readyReplicas ?? 0,
+        updatedReplicas: live.status?.updatedReplicas ?? 0,
+      });
+    }
+    return observations;
+  }
+
+  /** Applies the status when it differs from what is stored; returns whether it wrote. */
+  private async writeStatus(shard: TradingShard & KubeObject, reconcileError: string | undefined): Promise<boolean> {
+    const status = computeStatus(shard, { deployments: this.observeDeployments(shard), reconcileError, now: this.deps.now?.() ?? new Date() });
+    if (statusUnchanged(status, shard.status)) return false;
+    await this.deps.client.apply(
+      { apiVersion: shard.apiVersion, kind: shard.kind, metadata: { name: shard.metadata.name, namespace: shard.metadata.namespace }, status },
+      fieldManager,
+      { subresource: 'status' },
+    );
+    return true;
+  }
+
+  private async finalize(shard: TradingShard & KubeObject): Promise<void> {
+    const finalizers = shard.metadata.finalizers ?? [];
+    if (!finalizers.includes(finalizer)) return;
+    await this.deps.cleanup(shard);
+    try {
+      // The resourceVersion makes this a conditional write: we never drop someone else's finalizer.
+      await this.deps.client.mergePatch(resources.tradingShards, shard.metadata.namespace, shard.metadata.name, {
+        metadata: { finalizers: finalizers.filter((f) => f !== finalizer), resourceVersion: shard.metadata.resourceVersion },
+      });
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 404) return;
+      throw error;
+    }
+    this.deps.log.info({ shard: `${shard.metadata.namespace}/${shard.metadata.name}` }, 'cleaned up and released the shard');
+  }
+}
+
+/**
+ * Whether the stored status already says what we computed. Other field managers (the circuit
+ * breaker) own other fields and conditions there, so only ours are compared.
+ */
+function statusUnchanged(computed: TradingShardStatus, stored: TradingShardStatus | undefined): boolean {
+  if (!stored) return false;
+  const { conditions, ...fields } = computed;
+  if (!containsDesired(fields, stored) || !containsDesired(stored.components ?? {}, computed.components ?? {})) return false;
+  return (conditions ?? []).every((c) => {
+    const found = stored.conditions?.find((s) => s.type === c.type);
+    return found !== undefined && containsDesired(c, found) && containsDesired(found, c);
+  });
+}
