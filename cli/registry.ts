@@ -1,8 +1,17 @@
 // Every sub-command, in the order `arbees --help` lists them.
 import type { Command } from './command.js';
 import { configCheckCommand } from './commands/config-check.js';
+import { kalshiMonitorCommand, polymarketMonitorCommand } from './commands/monitors.js';
 import { operatorCommand } from './commands/operator.js';
 import { simKalshiCommand, simPolymarketCommand } from './commands/sim.js';
 import { versionCommand } from './commands/version.js';
 
-export const commands: Command[] = [versionCommand, configCheckCommand, operatorCommand, simKalshiCommand, simPolymarketCommand];
+export const commands: Command[] = [
+  versionCommand,
+  configCheckCommand,
+  operatorCommand,
+  kalshiMonitorCommand,
+  polymarketMonitorCommand,
+  simKalshiCommand,
+  simPolymarketCommand,
+];
