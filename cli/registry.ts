@@ -1,6 +1,7 @@
 // Every sub-command, in the order `arbees --help` lists them.
 import type { Command } from './command.js';
 import { configCheckCommand } from './commands/config-check.js';
+import { detectorCommand } from './commands/detector.js';
 import { kalshiMonitorCommand, polymarketMonitorCommand } from './commands/monitors.js';
 import { operatorCommand } from './commands/operator.js';
 import { simKalshiCommand, simPolymarketCommand } from './commands/sim.js';
@@ -12,6 +13,7 @@ export const commands: Command[] = [
   operatorCommand,
   kalshiMonitorCommand,
   polymarketMonitorCommand,
+  detectorCommand,
   simKalshiCommand,
   simPolymarketCommand,
 ];

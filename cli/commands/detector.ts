@@ -1,0 +1,183 @@
+import { readFileSync } from 'node:fs';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import type { Command } from '../command.js';
+import { parseOptions } from '../command.js';
+import { defaultDetectorConfig, type DetectorConfigInput } from '../../workloads/detector/core.js';
+import { fairValuesEnv, loadFairValues, type FairValuesFile } from '../../workloads/detector/fair-source.js';
+import { startDetector, type DetectorServiceOptions } from '../../workloads/detector/service.js';
+import { ConfigError, envVariables, runtimeConfigSchema } from '../../workloads/lib/config.js';
+import { createLogger, redactUrl } from '../../workloads/lib/log.js';
+import { defaultShardConfigPath, loadShardConfig, shardConfigPathEnv, type ShardConfig } from '../../workloads/lib/shard-config.js';
+
+// The runtime config every process reads (workloads/lib/config.ts), minus PostgreSQL, which the
+// detector does not use (its pod gets no ARBEES_POSTGRES_URL): a shared file may still carry it.
+const detectorRuntimeSchema = runtimeConfigSchema.extend({ postgres: runtimeConfigSchema.shape.postgres.optional() });
+export type DetectorRuntimeConfig = z.infer<typeof detectorRuntimeSchema>;
+
+const usedVariables = Object.entries(envVariables).filter(([path]) => !path.startsWith('postgres.'));
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}`, [(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error)]);
+  }
+  let parsed: unknown;
+  try {
+    parsed = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}`, [(error as Error).message.split('\n')[0] ?? '']);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`config file ${path} must hold a mapping at the top level`, []);
+  return parsed as Record<string, unknown>;
+}
+
+/** Like loadRuntimeConfig: the file first, ARBEES_* variables on top, every problem at once. */
+export function loadDetectorRuntimeConfig(options: { file?: string; env: NodeJS.ProcessEnv }): DetectorRuntimeConfig {
+  const raw: Record<string, unknown> = options.file ? readConfigFile(options.file) : {};
+  const fromEnv = new Set<string>();
+  for (const [path, variable] of usedVariables) {
+    const value = options.env[variable];
+    if (value === undefined || value === '') continue;
+    const [section, key] = path.split('.') as [string, string | undefined];
+    if (key === undefined) raw[section] = value;
+    else {
+      const node = raw[section];
+      raw[section] = { ...(typeof node === 'object' && node !== null && !Array.isArray(node) ? node : {}), [key]: value };
+    }
+    fromEnv.add(path);
+  }
+  const result = detectorRuntimeSchema.safeParse(raw);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    'invalid configuration:',
+    result.error.issues.map((issue) => {
+      const path = issue.path.map(String).join('.');
+      const variable = usedVariables.find(([p]) => p === path || p.startsWith(`${path}.`))?.[1];
+      const where = fromEnv.has(path) ? ` (from ${envVariables[path]})` : options.file ? ` (in ${options.file})` : '';
+      const hint = issue.code === 'invalid_type' && variable && !fromEnv.has(path) ? ` (set ${variable})` : '';
+      return `${path || '(top level)'}: ${issue.message}${where}${hint}`;
+    }),
+  );
+}
+
+/** The core settings a shard asks for (TradingShard spec.detector) on top of the defaults. */
+export function detectorSettings(shard: ShardConfig, fair: FairValuesFile | undefined): DetectorConfigInput {
+  const d = defaultDetectorConfig;
+  return {
+    gating: { maxQuoteAgeMs: shard.detector.maxQuoteAgeMs, maxLegSkewMs: Math.min(d.gating.maxLegSkewMs, shard.detector.maxQuoteAgeMs) },
+    arbitrage: { minEdgeBps: shard.detector.minEdgeBps },
+    // Model edge is not risk-free: its threshold is its own (the fair-values file's, else 15 %),
+    // never the shard's arbitrage threshold.
+    edge: { enabled: fair !== undefined, ...(fair?.minEdgeBps !== undefined ? { minEdgeBps: fair.minEdgeBps } : {}) },
+    spam: { cooldownMs: shard.detector.cooldownMs },
+  };
+}
+
+export const detectorCommand: Command = {
+  path: ['detector'],
+  summary: 'Run a shard\'s detector: quotes in, fee-net arbitrage (and optional model-edge) signals out',
+  help: `Usage: arbees detector [--file PATH] [--shard-config PATH] [--fair-values PATH] [--check]
+
+Consumes arbees:<shard>:quotes (blocking XREAD from the newest entry: a detector
+needs only current books, so a restart never replays history), keeps the latest
+book per venue, market and outcome, and publishes to arbees:<shard>:signals:
+  arbitrage  a complete set (YES on one venue or book, NO on the other) that costs
+             less than $1 after both venues' exact taker fees, sized by walking
+             both books; at least minEdgeBps per contract
+  edge       (only with --fair-values) a venue's ask below a fair probability by
+             the model-edge threshold after fees
+Stale (flagged or older than maxQuoteAgeMs), crossed and empty books are ignored;
+one live signal per market and direction (a new one after cooldownMs or when the
+edge moves), rate-limited per market and per shard; ids are deterministic, so a
+replayed quote stream yields the same ids. Serves /metrics, /healthz and /readyz
+on ARBEES_HTTP_PORT; stops cleanly on SIGTERM (the batch in hand is published).
+
+Settings: shard, Redis and HTTP from the runtime config (file and/or environment,
+as for "arbees config check"; PostgreSQL is not needed); minEdgeBps,
+maxQuoteAgeMs, cooldownMs and the shard's markets from the shard config that
+the operator mounts (TradingShard spec.detector).
+
+Options:
+  -f, --file PATH        runtime config file, YAML or JSON (default: $ARBEES_CONFIG_FILE)
+  --shard-config PATH    shard config JSON (default: $${shardConfigPathEnv}, else ${defaultShardConfigPath})
+  --fair-values PATH     fair probabilities per market (YAML/JSON), enables model
+                         edge (default: $${fairValuesEnv}; unset = arbitrage only)
+  --check                validate the configuration, print the resolved settings, exit
+  -h, --help             show this help
+
+Environment variables:
+${usedVariables.map(([path, name]) => `  ${name.padEnd(28)} ${path}`).join('\n')}
+  ${'ARBEES_CONFIG_FILE'.padEnd(28)} runtime config file
+  ${shardConfigPathEnv.padEnd(28)} shard config file
+  ${fairValuesEnv.padEnd(28)} fair values file`,
+  async run(args, io) {
+    const { values } = parseOptions(args, {
+      file: { type: 'string', short: 'f' },
+      'shard-config': { type: 'string' },
+      'fair-values': { type: 'string' },
+      check: { type: 'boolean' },
+    });
+    let options: DetectorServiceOptions & { httpPort: number };
+    let logLevel: string;
+    try {
+      const runtime = loadDetectorRuntimeConfig({ file: values.file ?? io.env.ARBEES_CONFIG_FILE, env: io.env });
+      const shard = loadShardConfig(values['shard-config'] ?? io.env[shardConfigPathEnv] ?? defaultShardConfigPath);
+      if (shard.shard !== runtime.shard) {
+        throw new ConfigError('the shard config belongs to another shard:', [`shard config says "${shard.shard}", ARBEES_SHARD/shard says "${runtime.shard}"`]);
+      }
+      const fairPath = values['fair-values'] ?? (io.env[fairValuesEnv] || undefined);
+      const fair = fairPath ? loadFairValues(fairPath) : undefined;
+      options = {
+        shard: runtime.shard,
+        redisUrl: runtime.redis.url,
+        httpPort: runtime.http.port,
+        detector: detectorSettings(shard, fair),
+        fairValues: fair?.source,
+        // With discovery the monitors find markets at run time; otherwise only the listed ones.
+        markets: shard.discovery ? undefined : shard.markets.map((m) => m.id),
+      };
+      logLevel = runtime.log.level;
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        io.err(error.message);
+        return 1;
+      }
+      throw error;
+    }
+    if (values.check) {
+      const markets = options.markets ? [...options.markets] : 'any (discovery)';
+      io.out(JSON.stringify({ shard: options.shard, redis: redactUrl(options.redisUrl), httpPort: options.httpPort, markets, detector: options.detector }, null, 2));
+      return 0;
+    }
+
+    const log = createLogger({ name: 'arbees-detector', level: logLevel, bindings: { shard: options.shard } });
+    const registry = new Registry();
+    registry.setDefaultLabels({ shard: options.shard });
+    collectDefaultMetrics({ register: registry });
+    let running;
+    try {
+      running = await startDetector({ ...options, registry, log });
+    } catch (error) {
+      log.error({ err: (error as Error).message }, 'detector failed to start');
+      return 1;
+    }
+    log.info({ port: running.ops.port }, 'detector ready');
+    const signal = await new Promise<string>((resolve) => {
+      const on = (name: string) => {
+        process.off('SIGTERM', on);
+        process.off('SIGINT', on);
+        resolve(name);
+      };
+      process.on('SIGTERM', on);
+      process.on('SIGINT', on);
+    });
+    log.info({ signal }, 'stopping detector');
+    await running.stop();
+    return 0;
+  },
+};
