@@ -2,6 +2,7 @@
 import type { Command } from './command.js';
 import { configCheckCommand } from './commands/config-check.js';
 import { detectorCommand } from './commands/detector.js';
+import { executorCommand } from './commands/executor.js';
 import { kalshiMonitorCommand, polymarketMonitorCommand } from './commands/monitors.js';
 import { operatorCommand } from './commands/operator.js';
 import { simKalshiCommand, simPolymarketCommand } from './commands/sim.js';
@@ -14,6 +15,7 @@ export const commands: Command[] = [
   kalshiMonitorCommand,
   polymarketMonitorCommand,
   detectorCommand,
+  executorCommand,
   simKalshiCommand,
   simPolymarketCommand,
 ];

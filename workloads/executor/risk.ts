@@ -19,6 +19,11 @@ export const riskRules = [
   'per-game',
   'per-sport',
   'daily-loss',
+  // Checked by the executor around the pure evaluation (executor.ts), named here so that every
+  // rejection has one rule and one metric label.
+  'invalid-signal',
+  'unknown-market',
+  'venue-unavailable',
 ] as const;
 export type RiskRule = (typeof riskRules)[number];
 

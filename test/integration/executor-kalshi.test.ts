@@ -1,0 +1,458 @@
+// The executor in live mode against the Kalshi simulator (started in-process, real loopback
+// sockets, RSA-PSS verified), with the rig's real PostgreSQL and Redis: the order intent is in
+// the ledger before the venue sees the order; crashes after the intent and after the send are
+// reconciled by client_order_id without a second send; and real executor processes killed with
+// SIGKILL during a burst of signals lose no signal and duplicate no order.
+import { expect } from 'chai';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { pino } from 'pino';
+import { rig } from '../rig/index.js';
+import { startProcess, type ManagedProcess } from '../rig/process.js';
+import { parseDecimal } from '../../workloads/lib/decimal.js';
+import { streamKeys, type Leg, type Outcome, type Signal } from '../../workloads/lib/messages.js';
+import type { ShardConfig } from '../../workloads/lib/shard-config.js';
+import { credentialEnv } from '../../workloads/lib/shard-config.js';
+import { kalshiAuthHeaders } from '../../workloads/sim/kalshi/auth.js';
+import { startKalshiSim, type KalshiSimHandle } from '../../workloads/sim/kalshi/server.js';
+import { parseScenario } from '../../workloads/sim/scenario.js';
+import { clientOrderId } from '../../workloads/executor/ids.js';
+import { LIVE_AUTHORIZED_ENV, startExecutorService, type ExecutorService } from '../../workloads/executor/service.js';
+import type { ExecutorHooks } from '../../workloads/executor/executor.js';
+
+const TICKER = 'KXNBAGAME-26NOV24PHILAL-LAL';
+const KEY_ID = randomUUID();
+const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const contracts = (n: number) => n * 100;
+const log = pino({ level: process.env.EXECUTOR_TEST_LOG ?? 'silent' });
+const REPO = join(import.meta.dirname, '..', '..');
+
+const scenario = () =>
+  parseScenario({
+    name: 'executor-it',
+    seed: 5,
+    duration: '1h',
+    messageRate: 2,
+    tradeProbability: 0,
+    defaults: { depth: 8, levelSize: 5_000 },
+    games: [
+      {
+        id: 'g1',
+        sport: 'nba',
+        home: 'LAL',
+        away: 'PHI',
+        kalshi: { eventTicker: 'KXNBAGAME-26NOV24PHILAL' },
+        markets: [{ id: 'm0', team: 'LAL', initialPrice: 0.6, kalshi: { ticker: TICKER }, polymarket: { yesTokenId: '1', noTokenId: '2' } }],
+      },
+    ],
+  });
+
+function shardConfig(shard: string, restUrl: string): ShardConfig {
+  return {
+    shard,
+    markets: [{ id: 'm0', sport: 'nba', game: 'g1', kalshi: { ticker: TICKER }, polymarket: { yesTokenId: '1', noTokenId: '2' } }],
+    venues: {
+      kalshi: { environment: 'demo', restUrl, wsUrl: 'ws://127.0.0.1:1/trade-api/ws/v2' },
+      polymarket: { clobUrl: 'http://127.0.0.1:1', wsUrl: 'ws://127.0.0.1:1', gammaUrl: 'http://127.0.0.1:1' },
+    },
+    // Signals may wait in the stream while an executor restarts: keep them fresh for the test.
+    detector: { minEdgeBps: 100, maxQuoteAgeMs: 600_000, cooldownMs: 0 },
+    executor: { mode: 'live', bankrollUsd: 100_000, limits: { perGameUsd: 50_000, perSportUsd: 50_000, dailyLossUsd: 50_000, maxOpenPositions: 10, maxOrderUsd: 5_000 } },
+  };
+}
+
+const liveEnv = (): NodeJS.ProcessEnv => ({ [LIVE_AUTHORIZED_ENV]: 'true', [credentialEnv.kalshi.keyId]: KEY_ID, [credentialEnv.kalshi.privateKey]: privatePem });
+
+let signalCounter = 0;
+function signal(legs: Leg[]): Signal {
+  return { id: `ks-${process.pid}-${++signalCounter}-${randomUUID().slice(0, 8)}`, kind: legs.length === 2 ? 'arbitrage' : 'edge', marketId: 'm0', legs, edgeBps: 100, expectedProfit: 1, quoteAgesMs: [5], createdTs: Date.now() };
+}
+const buy = (outcome: Outcome, size: number): Leg => ({ venue: 'kalshi', outcome, side: 'buy', limitPrice: 9_900, size });
+
+async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * A pass-through proxy in front of the simulator that, for every order the venue is about to
+ * receive, looks the client_order_id up in the ledger first.
+ */
+async function ledgerCheckingProxy(sim: KalshiSimHandle, db: pg.Pool): Promise<{ url: string; seen: Array<{ cid: string; intentCommitted: boolean }>; posts: Map<string, number>; close(): Promise<void> }> {
+  const seen: Array<{ cid: string; intentCommitted: boolean }> = [];
+  const posts = new Map<string, number>();
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const forward = () => {
+        const upstream = httpRequest({ host: '127.0.0.1', port: sim.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        });
+        upstream.on('error', () => res.destroy());
+        upstream.end(body);
+      };
+      if (req.method === 'POST' && req.url?.startsWith('/trade-api/v2/portfolio/events/orders')) {
+        const cid = String((JSON.parse(body.toString()) as { client_order_id?: string }).client_order_id);
+        posts.set(cid, (posts.get(cid) ?? 0) + 1);
+        // A separate connection: sees only what the executor has committed.
+        db.query('select 1 from orders where client_order_id = $1', [cid]).then(
+          (r) => {
+            seen.push({ cid, intentCommitted: r.rowCount === 1 });
+            forward();
+          },
+          () => res.destroy(),
+        );
+      } else forward();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/trade-api/v2`,
+    seen,
+    posts,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function venue(sim: KalshiSimHandle, path: string): Promise<Record<string, unknown>> {
+  const full = `/trade-api/v2${path}`;
+  const res = await fetch(`http://127.0.0.1:${sim.port}${full}`, { headers: kalshiAuthHeaders(KEY_ID, privatePem, 'GET', full) });
+  expect(res.status, `GET ${path}`).to.equal(200);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+interface VenueOrder {
+  order_id: string;
+  client_order_id: string;
+  status: string;
+  fill_count_fp: string;
+}
+
+async function venueList<T>(sim: KalshiSimHandle, path: string, field: string): Promise<T[]> {
+  const out: T[] = [];
+  let cursor = '';
+  do {
+    const page = await venue(sim, `${path}?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+    out.push(...(page[field] as T[]));
+    cursor = typeof page.cursor === 'string' ? page.cursor : '';
+  } while (cursor);
+  return out;
+}
+
+const venueOrders = (sim: KalshiSimHandle) => venueList<VenueOrder>(sim, '/portfolio/orders', 'orders');
+
+let dbCounter = 0;
+async function freshDatabase(): Promise<string> {
+  return (await rig.postgres()).createDatabase(`executor_kalshi_${process.pid}_${++dbCounter}`);
+}
+
+describe('executor live against the Kalshi simulator', function () {
+  this.timeout(180_000);
+  let sim: KalshiSimHandle;
+  let db: pg.Pool;
+  let databaseUrl: string;
+  let redis: Redis;
+  let redisUrl: string;
+  let proxy: Awaited<ReturnType<typeof ledgerCheckingProxy>>;
+  let shard: string;
+  let shardCounter = 0;
+  const services: ExecutorService[] = [];
+
+  beforeEach(async () => {
+    sim = await startKalshiSim({
+      scenario: scenario(),
+      apiKeys: [{ id: KEY_ID, publicKeyPem: publicPem }],
+      port: 0,
+      rateLimits: { readRate: 100_000, readCapacity: 100_000, writeRate: 100_000, writeCapacity: 100_000 },
+      balanceCents: 100_000_000,
+    });
+    databaseUrl = await freshDatabase();
+    db = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+    db.on('error', () => undefined);
+    redisUrl = (await rig.redis()).url;
+    redis = new Redis(redisUrl);
+    redis.on('error', () => undefined);
+    proxy = await ledgerCheckingProxy(sim, db);
+    shard = `live-${process.pid}-${++shardCounter}`;
+    await redis.set(streamKeys.control(shard), JSON.stringify({ state: 'closed', reason: 'ok', since: Date.now() }));
+  });
+
+  afterEach(async () => {
+    for (const s of services.splice(0)) await s.stop().catch(() => undefined);
+    await proxy.close();
+    redis.disconnect();
+    await db.end();
+    await sim.stop();
+  });
+
+  const start = async (hooks?: ExecutorHooks, grace = 400) => {
+    const service = await startExecutorService({
+      runtime: { shard, redis: { url: redisUrl }, postgres: { url: databaseUrl }, http: { port: 0 }, log: { level: 'silent' } },
+      shardConfig: shardConfig(shard, proxy.url),
+      env: liveEnv(),
+      log,
+      settings: { ambiguousGraceMs: grace, claimIdleMs: 60_000, firstVenue: 'kalshi' },
+      risk: { marketCooldownMs: 0 },
+      ops: false,
+      ...(hooks ? { hooks } : {}),
+    });
+    services.push(service);
+    return service;
+  };
+  const kill = (service: ExecutorService) => {
+    service.kill();
+    services.splice(services.indexOf(service), 1);
+  };
+  const rows = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => (await db.query<T>(sql, params)).rows;
+
+  it('refuses live mode unless both switches are on', async () => {
+    let error: unknown;
+    try {
+      await startExecutorService({
+        runtime: { shard, redis: { url: redisUrl }, postgres: { url: databaseUrl }, http: { port: 0 }, log: { level: 'silent' } },
+        shardConfig: shardConfig(shard, proxy.url),
+        env: { ...liveEnv(), [LIVE_AUTHORIZED_ENV]: 'false' },
+        log,
+        ops: false,
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(String(error)).to.contain(LIVE_AUTHORIZED_ENV);
+  });
+
+  it('places signed IOC orders with client_order_id, each only after its intent row is committed; fills and positions match the venue', async () => {
+    const service = await start();
+    const single = signal([buy('yes', contracts(10))]);
+    const set = signal([buy('yes', contracts(7)), buy('no', contracts(7))]);
+    expect(await service.executor.handleSignal(single)).to.equal('accepted');
+    expect(await service.executor.handleSignal(set)).to.equal('accepted');
+
+    expect(proxy.seen).to.have.length(3);
+    expect(proxy.seen.every((s) => s.intentCommitted), JSON.stringify(proxy.seen)).to.be.true;
+    expect(proxy.seen.map((s) => s.cid)).to.deep.equal([clientOrderId(shard, single.id, 'a'), clientOrderId(shard, set.id, 'a'), clientOrderId(shard, set.id, 'b')]);
+
+    const orders = await rows<{ client_order_id: string; status: string; filled_size: string; venue_order_id: string; fees: string }>(
+      'select client_order_id, status, filled_size, venue_order_id, fees from orders order by id',
+    );
+    expect(orders.map((o) => [o.status, Number(o.filled_size)])).to.deep.equal([
+      ['filled', contracts(10)],
+      ['filled', contracts(7)],
+      ['filled', contracts(7)],
+    ]);
+    const atVenue = await venueOrders(sim);
+    for (const o of orders) {
+      const v = atVenue.find((x) => x.client_order_id === o.client_order_id)!;
+      expect(v.order_id).to.equal(o.venue_order_id);
+      expect(v.status).to.equal('executed');
+    }
+    // Ledger fills = venue fills, fees included.
+    const venueFills = (await venue(sim, '/portfolio/fills?limit=1000')).fills as Array<{ fill_id: string; fee_cost: string }>;
+    const ledgerFills = await rows<{ venue_fill_id: string; fee: string }>('select venue_fill_id, fee from fills');
+    expect(ledgerFills.map((f) => f.venue_fill_id).sort()).to.deep.equal(venueFills.map((f) => f.fill_id).sort());
+    const venueFees = venueFills.reduce((s, f) => s + parseDecimal(f.fee_cost, 4), 0);
+    expect(ledgerFills.reduce((s, f) => s + Number(f.fee), 0)).to.equal(venueFees);
+    // The venue nets YES and NO into one position; the ledger keeps them apart.
+    const positions = await rows<{ outcome: string; size: string }>('select outcome, size from positions');
+    const net = positions.reduce((s, p) => s + (p.outcome === 'yes' ? 1 : -1) * Number(p.size), 0);
+    const venuePos = ((await venue(sim, '/portfolio/positions')).market_positions as Array<{ ticker: string; position_fp: string }>).find((p) => p.ticker === TICKER)!;
+    expect(net).to.equal(Number(venuePos.position_fp) * 100);
+  });
+
+  it('crash after the intent, before the send: the restarted executor finds nothing at the venue and never sends it', async () => {
+    let freeze = true;
+    const first = await start({ beforeSend: () => (freeze ? new Promise<void>(() => undefined) : undefined) });
+    const s = signal([buy('yes', contracts(5)), buy('no', contracts(5))]);
+    void first.executor.handleSignal(s);
+    const cid = clientOrderId(shard, s.id, 'a');
+    await waitFor('the intent row', async () => (await rows('select 1 from orders where client_order_id = $1', [cid])).length === 1);
+    kill(first);
+    freeze = false;
+    await start();
+    const [order] = await rows<{ status: string; reason: string }>('select status, reason from orders where client_order_id = $1', [cid]);
+    expect(order).to.deep.equal({ status: 'cancelled', reason: 'not found at the venue: never sent' });
+    expect(proxy.posts.get(cid) ?? 0).to.equal(0);
+    expect((await venueOrders(sim)).filter((o) => o.client_order_id === cid)).to.have.length(0);
+    const [sig] = await rows<{ status: string; outcome: string }>('select status, outcome from signals where id = $1', [s.id]);
+    expect(sig).to.deep.equal({ status: 'done', outcome: 'first leg unfilled' });
+    // Leg b was never created: a first leg is only sent by the run that decided it.
+    expect(await rows('select 1 from orders where signal_id = $1', [s.id])).to.have.length(1);
+  });
+
+  it('crash after the send, before the ack: the restart finds the order by client_order_id, records it, sends the second leg once', async () => {
+    let freeze = true;
+    const first = await start({ afterSend: () => (freeze ? new Promise<void>(() => undefined) : undefined) });
+    const s = signal([buy('yes', contracts(6)), buy('no', contracts(6))]);
+    void first.executor.handleSignal(s);
+    const cidA = clientOrderId(shard, s.id, 'a');
+    const cidB = clientOrderId(shard, s.id, 'b');
+    await waitFor('the venue to have leg a', async () => (await venueOrders(sim)).some((o) => o.client_order_id === cidA));
+    const [before] = await rows<{ status: string }>('select status from orders where client_order_id = $1', [cidA]);
+    expect(before!.status).to.equal('sent'); // the venue has it; the ledger does not know the outcome
+    kill(first);
+    freeze = false;
+    await start();
+    const orders = await rows<{ client_order_id: string; status: string; filled_size: string }>('select client_order_id, status, filled_size from orders where signal_id = $1 order by id', [s.id]);
+    expect(orders.map((o) => [o.client_order_id, o.status, Number(o.filled_size)])).to.deep.equal([
+      [cidA, 'filled', contracts(6)],
+      [cidB, 'filled', contracts(6)],
+    ]);
+    expect(proxy.posts.get(cidA)).to.equal(1);
+    expect(proxy.posts.get(cidB)).to.equal(1);
+    expect((await venueOrders(sim)).filter((o) => o.client_order_id === cidA || o.client_order_id === cidB)).to.have.length(2);
+    const [sig] = await rows<{ status: string }>('select status from signals where id = $1', [s.id]);
+    expect(sig!.status).to.equal('done');
+  });
+
+  it('kill -9 of real executor processes during a burst of signals: no lost signal, no duplicate order, ledger = venue', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'arbees-executor-kill-'));
+    const shardFile = join(dir, 'shard.json');
+    writeFileSync(shardFile, JSON.stringify(shardConfig(shard, proxy.url)));
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...liveEnv(),
+      ARBEES_SHARD: shard,
+      ARBEES_REDIS_URL: redisUrl,
+      ARBEES_POSTGRES_URL: databaseUrl,
+      ARBEES_HTTP_PORT: '0',
+      ARBEES_LOG_LEVEL: 'info',
+      ARBEES_SHARD_CONFIG: shardFile,
+    };
+    const spawnExecutor = (n: number): ManagedProcess =>
+      startProcess(`executor-${n}`, process.execPath, ['--import', 'tsx', join(REPO, 'workloads', 'executor', 'main.ts'), '--market-cooldown-ms', '0', '--first-venue', 'kalshi'], {
+        logFile: join(dir, `executor-${n}.log`),
+        env,
+        cwd: REPO,
+      });
+
+    const key = streamKeys.signals(shard);
+    const produced: Signal[] = [];
+    let producing = true;
+    let rand = 11;
+    const next = () => ((rand = (rand * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const producer = (async () => {
+      while (producing) {
+        const burst = 3 + Math.floor(next() * 6);
+        for (let i = 0; i < burst; i++) {
+          const size = contracts(1 + Math.floor(next() * 5));
+          const s = next() < 0.5 ? signal([buy('yes', size)]) : signal([buy('yes', size), buy('no', size)]);
+          produced.push(s);
+          await redis.xadd(key, '*', 'data', JSON.stringify(s));
+          // Now and then the detector replays a signal: it must be ignored.
+          if (next() < 0.1) await redis.xadd(key, '*', 'data', JSON.stringify(s));
+        }
+        await new Promise((r) => setTimeout(r, 50 + next() * 150));
+      }
+    })();
+
+    const kills: number[] = [];
+    const rounds = Number(process.env.EXECUTOR_KILL_ROUNDS ?? 8);
+    for (let round = 0; round < rounds; round++) {
+      const child = spawnExecutor(round);
+      // Kill points spread over start-up (migrations, reconciliation) and trading: a random delay
+      // after the process holds the shard lock, now and then before.
+      if (next() < 0.8) {
+        await waitFor('the child to hold the shard lock', () => {
+          let text = '';
+          try {
+            text = readFileSync(child.logFile, 'utf8');
+          } catch {
+            // not created yet
+          }
+          return text.includes('holding the shard lock') || text.includes('exited');
+        }, 60_000);
+      }
+      const killAt = Math.floor(next() * 2_000);
+      kills.push(killAt);
+      await new Promise((r) => setTimeout(r, killAt));
+      child.child.kill('SIGKILL');
+      await child.exited;
+    }
+    producing = false;
+    await producer;
+
+    const last = spawnExecutor(rounds);
+    try {
+      await waitFor(
+        'every signal decided and acknowledged',
+        async () => {
+          const groups = (await redis.xinfo('GROUPS', key).catch(() => [])) as unknown[][];
+          if (groups.length === 0) return false;
+          const pending = (await redis.xpending(key, 'executor')) as [number, ...unknown[]];
+          const lag = Number(groups[0]![groups[0]!.indexOf('lag') + 1]);
+          const open = await rows<{ n: number }>(`select count(*)::int as n from signals where status = 'processing'`);
+          const decided = await rows<{ n: number }>(`select count(*)::int as n from signals`);
+          return pending[0] === 0 && lag === 0 && open[0]!.n === 0 && decided[0]!.n === produced.length;
+        },
+        120_000,
+      );
+    } finally {
+      await last.stop('SIGTERM', 15_000);
+    }
+    const logs = last.logTail(5);
+
+    // No lost signal: every produced id has a final row, no extra ones.
+    const stored = await rows<{ id: string; status: string }>('select id, status from signals');
+    expect(stored.map((r) => r.id).sort(), logs).to.deep.equal(produced.map((s) => s.id).sort());
+    expect(stored.every((r) => r.status === 'done' || r.status === 'rejected')).to.be.true;
+
+    // No duplicate order: each client order id reached the venue at most once, and every venue
+    // order is in the ledger with the same id and fill.
+    const atVenue = await venueOrders(sim);
+    const byCid = new Map<string, VenueOrder[]>();
+    for (const o of atVenue) byCid.set(o.client_order_id, [...(byCid.get(o.client_order_id) ?? []), o]);
+    expect([...byCid.values()].filter((list) => list.length > 1)).to.have.length(0);
+    const ledger = await rows<{ client_order_id: string; status: string; filled_size: string; venue_order_id: string | null; reason: string | null; leg: string; signal_id: string }>(
+      'select client_order_id, status, filled_size, venue_order_id, reason, leg, signal_id from orders',
+    );
+    expect(ledger.filter((o) => !['filled', 'cancelled', 'rejected'].includes(o.status))).to.have.length(0);
+    const ledgerByCid = new Map(ledger.map((o) => [o.client_order_id, o]));
+    for (const v of atVenue) {
+      const l = ledgerByCid.get(v.client_order_id);
+      expect(l, `venue order ${v.client_order_id} missing from the ledger`).to.not.equal(undefined);
+      expect(l!.venue_order_id).to.equal(v.order_id);
+      expect(Number(l!.filled_size)).to.equal(parseDecimal(v.fill_count_fp, 2));
+    }
+    for (const l of ledger) {
+      if (l.venue_order_id) expect(byCid.has(l.client_order_id), `ledger order not at the venue (${atVenue.length} venue orders): ${JSON.stringify(l)}`).to.be.true;
+      else expect(l.reason).to.match(/never sent|kalshi/);
+    }
+    // Each signal's orders: at most its legs (plus unwind steps), never two of one leg.
+    const perSignal = new Map<string, string[]>();
+    for (const l of ledger) perSignal.set(l.signal_id, [...(perSignal.get(l.signal_id) ?? []), l.leg]);
+    for (const legs of perSignal.values()) expect(new Set(legs).size).to.equal(legs.length);
+    // Ledger positions = venue position; ledger fills = venue fills.
+    const positions = await rows<{ outcome: string; size: string }>('select outcome, size from positions');
+    const net = positions.reduce((s, p) => s + (p.outcome === 'yes' ? 1 : -1) * Number(p.size), 0);
+    const venuePos = ((await venue(sim, '/portfolio/positions')).market_positions as Array<{ ticker: string; position_fp: string }>).find((p) => p.ticker === TICKER);
+    expect(net).to.equal(venuePos ? Math.round(Number(venuePos.position_fp) * 100) : 0);
+    const venueFills = await venueList<unknown>(sim, '/portfolio/fills', 'fills');
+    const ledgerFills = await rows<{ n: number }>('select count(*)::int as n from fills');
+    expect(ledgerFills[0]!.n).to.equal(venueFills.length);
+    const duplicates = await rows<{ n: number }>(`select count(*)::int as n from risk_events where rule = 'duplicate-signal'`);
+    process.stderr.write(
+      `      kill -9 rounds: ${rounds} at ${kills.join(', ')} ms; signals ${produced.length}, venue orders ${atVenue.length}, ledger orders ${ledger.length}, replays ignored ${duplicates[0]!.n}\n`,
+    );
+    expect(atVenue.length).to.be.greaterThan(0);
+  });
+});

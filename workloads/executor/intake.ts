@@ -1,0 +1,92 @@
+// Signal intake from the shard's signals stream through a Redis consumer group (DESIGN §4): a
+// restart resumes where it stopped, an entry is acknowledged only once its outcome is durable in
+// PostgreSQL, and entries left pending by a dead consumer are claimed (XAUTOCLAIM) after an idle
+// time. Uses its own connection (XREADGROUP BLOCK holds it).
+import type { Redis } from 'ioredis';
+import { streamKeys } from '../lib/messages.js';
+
+export interface StreamEntry {
+  id: string;
+  /** Null for an entry deleted from the stream while pending. */
+  fields: string[] | null;
+}
+
+export interface IntakeSettings {
+  group: string;
+  consumer: string;
+  batch: number;
+  blockMs: number;
+}
+
+type RawEntries = Array<[string, string[] | null]>;
+
+export class SignalIntake {
+  readonly key: string;
+
+  constructor(
+    private readonly redis: Redis,
+    shard: string,
+    readonly settings: IntakeSettings,
+  ) {
+    this.key = streamKeys.signals(shard);
+  }
+
+  /** Creates the consumer group (and the stream) if missing; new groups start at the beginning. */
+  async ensureGroup(): Promise<void> {
+    try {
+      await this.redis.xgroup('CREATE', this.key, this.settings.group, '0', 'MKSTREAM');
+    } catch (error) {
+      if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
+    }
+  }
+
+  private async withGroup<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (error) {
+      // The stream or group vanished (a Redis restart without persistence): recreate and retry once.
+      if (!String((error as Error).message).includes('NOGROUP')) throw error;
+      await this.ensureGroup();
+      return read();
+    }
+  }
+
+  /** Entries delivered to this consumer and not yet acknowledged (after a restart or a failure). */
+  async ownPending(): Promise<StreamEntry[]> {
+    const result = await this.withGroup<Array<[string, RawEntries]> | null>(
+      () =>
+        this.redis.xreadgroup('GROUP', this.settings.group, this.settings.consumer, 'COUNT', this.settings.batch, 'STREAMS', this.key, '0'),
+    );
+    return (result?.[0]?.[1] ?? []).map(([id, fields]) => ({ id, fields }));
+  }
+
+  /** Takes over entries pending for longer than `minIdleMs` with any consumer of the group. */
+  async claim(minIdleMs: number): Promise<StreamEntry[]> {
+    const out: StreamEntry[] = [];
+    let cursor = '0-0';
+    for (let round = 0; round < 100; round++) {
+      const reply = (await this.withGroup(() =>
+        this.redis.xautoclaim(this.key, this.settings.group, this.settings.consumer, minIdleMs, cursor, 'COUNT', this.settings.batch),
+      )) as [string, RawEntries, string[]?];
+      for (const [id, fields] of reply[1]) out.push({ id, fields });
+      // Entries deleted from the stream while pending: nothing to do but acknowledge them.
+      for (const id of reply[2] ?? []) out.push({ id, fields: null });
+      cursor = reply[0];
+      if (cursor === '0-0' || out.length >= this.settings.batch) break;
+    }
+    return out;
+  }
+
+  /** New entries, waiting up to blockMs. */
+  async next(): Promise<StreamEntry[]> {
+    const result = await this.withGroup<Array<[string, RawEntries]> | null>(
+      () =>
+        this.redis.xreadgroup('GROUP', this.settings.group, this.settings.consumer, 'COUNT', this.settings.batch, 'BLOCK', this.settings.blockMs, 'STREAMS', this.key, '>'),
+    );
+    return (result?.[0]?.[1] ?? []).map(([id, fields]) => ({ id, fields }));
+  }
+
+  async ack(id: string): Promise<void> {
+    await this.redis.xack(this.key, this.settings.group, id);
+  }
+}

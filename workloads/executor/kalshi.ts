@@ -1,0 +1,178 @@
+// Live Kalshi orders over the Trade API v2 (exchange-protocols §1.2, §1.6): every request signed
+// with RSA-PSS (SHA-256, MGF1 SHA-256, salt = digest length) over timestamp-ms + METHOD + the full
+// path including /trade-api/v2 and without the query. Orders go to V2 POST /portfolio/events/orders
+// as immediate-or-cancel limits under our client_order_id (a reuse is refused with 409, which is
+// the idempotency we rely on); reconciliation finds them with GET /portfolio/orders?client_order_id=.
+//
+// Kalshi books everything on the YES leg: buying YES is a `bid` at p, buying NO at q is an `ask`
+// at 1 − q (and selling the other way round). Reports here are converted back to the outcome's
+// own price.
+import { constants, createPrivateKey, sign, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { PRICE_ONE, formatPrice, formatSize, parsePrice, parseSize } from '../lib/decimal.js';
+import { VenueAmbiguous, VenueRejected, type OrderRequest, type VenueClient, type VenueFill, type VenueOrderReport } from './venue.js';
+
+export interface KalshiCredentials {
+  keyId: string;
+  /** PEM (PKCS#1 or PKCS#8), or a path to a PEM file. */
+  privateKey: string;
+}
+
+export interface KalshiClientOptions {
+  /** REST base including /trade-api/v2, e.g. https://demo-api.kalshi.co/trade-api/v2. */
+  restUrl: string;
+  credentials: KalshiCredentials;
+  timeoutMs?: number;
+}
+
+/** The three KALSHI-ACCESS-* headers for one request (`path` may carry a query; it is not signed). */
+export function kalshiSignedHeaders(keyId: string, key: KeyObject, method: string, path: string, now = Date.now()): Record<string, string> {
+  const timestamp = String(now);
+  const signature = sign('sha256', Buffer.from(timestamp + method.toUpperCase() + path.split('?')[0]!, 'utf8'), {
+    key,
+    padding: constants.RSA_PKCS1_PSS_PADDING,
+    saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+  });
+  return { 'KALSHI-ACCESS-KEY': keyId, 'KALSHI-ACCESS-TIMESTAMP': timestamp, 'KALSHI-ACCESS-SIGNATURE': signature.toString('base64') };
+}
+
+function loadKey(privateKey: string): KeyObject {
+  const pem = privateKey.includes('-----BEGIN') ? privateKey : readFileSync(privateKey, 'utf8');
+  return createPrivateKey(pem);
+}
+
+interface KalshiOrder {
+  order_id: string;
+  client_order_id: string;
+  status: 'resting' | 'canceled' | 'executed' | 'pending';
+  fill_count_fp: string;
+  remaining_count_fp: string;
+}
+
+interface KalshiFill {
+  fill_id: string;
+  trade_id?: string;
+  order_id: string;
+  yes_price_dollars: string;
+  count_fp: string;
+  fee_cost: string;
+  ts_ms?: number;
+  ts?: number;
+}
+
+/** A JSON field as text ('' when absent or not a scalar). */
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
+}
+
+interface Response {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+export class KalshiClient implements VenueClient {
+  readonly venue = 'kalshi' as const;
+  private readonly key: KeyObject;
+  private readonly base: URL;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: KalshiClientOptions) {
+    this.key = loadKey(options.credentials.privateKey);
+    this.base = new URL(options.restUrl.replace(/\/+$/, ''));
+    this.timeoutMs = options.timeoutMs ?? 5_000;
+  }
+
+  /** `path` is relative to the REST base, e.g. `/portfolio/orders?client_order_id=…`. */
+  private async request(method: string, path: string, body?: unknown): Promise<Response> {
+    const full = `${this.base.pathname}${path}`;
+    const headers: Record<string, string> = kalshiSignedHeaders(this.options.credentials.keyId, this.key, method, full);
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: globalThis.Response;
+    try {
+      res = await fetch(`${this.base.origin}${full}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      throw new VenueAmbiguous(`kalshi ${method} ${path.split('?')[0]}: ${(error as Error).message}`);
+    }
+    const text = await res.text().catch(() => '');
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    } catch {
+      parsed = { raw: text.slice(0, 200) };
+    }
+    return { status: res.status, body: parsed };
+  }
+
+  /** Kalshi's YES-leg side and price for our outcome order. */
+  static wire(order: OrderRequest): { side: 'bid' | 'ask'; price: number } {
+    const buysYes = (order.outcome === 'yes') === (order.side === 'buy');
+    const price = order.outcome === 'yes' ? order.limitPrice : PRICE_ONE - order.limitPrice;
+    return { side: buysYes ? 'bid' : 'ask', price };
+  }
+
+  async place(order: OrderRequest): Promise<VenueOrderReport> {
+    const { side, price } = KalshiClient.wire(order);
+    const res = await this.request('POST', '/portfolio/events/orders', {
+      ticker: order.venueMarket,
+      side,
+      count: formatSize(order.size),
+      price: formatPrice(price),
+      time_in_force: 'immediate_or_cancel',
+      self_trade_prevention_type: 'taker_at_cross',
+      client_order_id: order.clientOrderId,
+    });
+    if (res.status === 409) {
+      // Already placed under this id (our own earlier attempt): report what the venue has.
+      const existing = await this.find(order);
+      if (existing) return existing;
+      throw new VenueAmbiguous('kalshi 409 for a client_order_id it cannot find');
+    }
+    if (res.status >= 500) throw new VenueAmbiguous(`kalshi ${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`);
+    if (res.status !== 201 && res.status !== 200) {
+      throw new VenueRejected(`kalshi ${res.status}: ${text(res.body.message ?? res.body.error)} ${text(res.body.details)}`.trim(), res.status);
+    }
+    const orderId = text(res.body.order_id);
+    const filled = parseSize(text(res.body.fill_count) || '0');
+    const remaining = parseSize(text(res.body.remaining_count) || '0');
+    const fills = filled > 0 ? await this.fills(order, orderId) : [];
+    return { venueOrderId: orderId, status: remaining > 0 ? 'resting' : filled >= order.size ? 'filled' : 'cancelled', filledSize: filled, fills };
+  }
+
+  private async fills(order: OrderRequest, orderId: string): Promise<VenueFill[]> {
+    const res = await this.request('GET', `/portfolio/fills?order_id=${encodeURIComponent(orderId)}&limit=1000`);
+    if (res.status !== 200) throw new VenueAmbiguous(`kalshi fills ${res.status}`);
+    const list = (res.body.fills ?? []) as KalshiFill[];
+    return list.map((f) => {
+      const yes = parsePrice(f.yes_price_dollars);
+      return {
+        fillId: f.fill_id,
+        price: order.outcome === 'yes' ? yes : PRICE_ONE - yes,
+        size: parseSize(f.count_fp),
+        fee: parsePrice(f.fee_cost),
+        ts: f.ts_ms ?? (f.ts ?? Math.floor(Date.now() / 1000)) * 1000,
+      };
+    });
+  }
+
+  async find(order: OrderRequest): Promise<VenueOrderReport | undefined> {
+    const res = await this.request('GET', `/portfolio/orders?client_order_id=${encodeURIComponent(order.clientOrderId)}`);
+    if (res.status !== 200) throw new VenueAmbiguous(`kalshi orders ${res.status}`);
+    const found = ((res.body.orders ?? []) as KalshiOrder[]).find((o) => o.client_order_id === order.clientOrderId);
+    if (!found) return undefined;
+    const filled = parseSize(found.fill_count_fp);
+    const fills = filled > 0 ? await this.fills(order, found.order_id) : [];
+    const status = found.status === 'resting' || found.status === 'pending' ? 'resting' : found.status === 'executed' ? 'filled' : 'cancelled';
+    return { venueOrderId: found.order_id, status, filledSize: filled, fills };
+  }
+
+  async cancel(_order: OrderRequest, venueOrderId: string): Promise<void> {
+    const res = await this.request('DELETE', `/portfolio/events/orders/${encodeURIComponent(venueOrderId)}`);
+    if (res.status === 404 || res.status === 200) return;
+    throw new VenueAmbiguous(`kalshi cancel ${res.status}`);
+  }
+}

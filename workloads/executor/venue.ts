@@ -1,0 +1,91 @@
+// What the executor needs from a venue, the same for paper and live: place an order under our
+// client order id, find it again by that id (reconciliation), cancel it. Prices are in the terms
+// of the outcome traded (a NO bought at 0.55 is 5500 here even where the venue books it as a YES
+// sell at 0.45); money in ten-thousandths of $1, sizes in hundredths of a contract.
+import type { Outcome, Venue } from '../lib/messages.js';
+
+export interface OrderRequest {
+  clientOrderId: string;
+  venue: Venue;
+  marketId: string;
+  /** Kalshi ticker or Polymarket token id. */
+  venueMarket: string;
+  outcome: Outcome;
+  side: 'buy' | 'sell';
+  limitPrice: number;
+  size: number;
+  /** When the intent was written (epoch ms). */
+  createdTs: number;
+}
+
+export interface VenueFill {
+  /** Unique per venue: the ledger dedupes fills on it. */
+  fillId: string;
+  price: number;
+  size: number;
+  fee: number;
+  ts: number;
+}
+
+/** `cancelled` may carry fills: an IOC order that filled in part and had its rest cancelled. */
+export type VenueOrderStatus = 'resting' | 'filled' | 'cancelled' | 'rejected';
+
+export interface VenueOrderReport {
+  venueOrderId: string;
+  status: VenueOrderStatus;
+  filledSize: number;
+  /** Every fill so far (may be empty when none). */
+  fills: VenueFill[];
+  reason?: string;
+}
+
+/** The venue said no: the order certainly does not exist there (400/401/403/404/429 with a body). */
+export class VenueRejected extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'VenueRejected';
+  }
+}
+
+/** We cannot tell whether the venue took the order (timeout, connection reset, 5xx): reconcile. */
+export class VenueAmbiguous extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VenueAmbiguous';
+  }
+}
+
+export interface VenueClient {
+  readonly venue: Venue;
+  /** Places an immediate-or-cancel limit order. Throws VenueRejected or VenueAmbiguous. */
+  place(order: OrderRequest): Promise<VenueOrderReport>;
+  /** The venue's view of our order, or undefined when it has none under this id. */
+  find(order: OrderRequest): Promise<VenueOrderReport | undefined>;
+  /** Cancels a resting order (no-op when it is already final). */
+  cancel(order: OrderRequest, venueOrderId: string): Promise<void>;
+}
+
+/**
+ * The ledger status for a venue report. `partially_filled` means still resting with some filled;
+ * a final order that filled in part is `cancelled` with a non-zero filled_size, as venues report it.
+ */
+export function ledgerStatus(report: VenueOrderReport): 'acked' | 'partially_filled' | 'filled' | 'cancelled' | 'rejected' {
+  switch (report.status) {
+    case 'resting':
+      return report.filledSize > 0 ? 'partially_filled' : 'acked';
+    case 'filled':
+      return 'filled';
+    case 'cancelled':
+      return 'cancelled';
+    case 'rejected':
+      return 'rejected';
+  }
+}
+
+/** Whether the venue will not change the order any more. */
+export function venueFinal(report: VenueOrderReport): boolean {
+  return report.status !== 'resting';
+}
