@@ -156,7 +156,7 @@ export class Operator {
         }
       },
       (key, error, retryInMs) => log.warn({ shard: key, err: error, retryInMs }, 'reconcile failed; will retry'),
-      { concurrency: this.options.concurrency ?? 4 },
+      { concurrency: this.options.concurrency ?? 8 },
     );
     // Children first, so the first reconcile of each shard sees what already exists.
     for (const informer of this.children.values()) informer.start();
