@@ -7,24 +7,13 @@ import { performance } from 'node:perf_hooks';
 import { DetectorCore } from '../workloads/detector/core.js';
 import { StaticFairValues } from '../workloads/detector/edge.js';
 import type { Outcome, Quote, Venue } from '../workloads/lib/messages.js';
+import { prng } from '../test/support/prng.js';
 
 const MARKETS = 400;
 const QUOTES = 600_000;
 const LEVELS = 5;
 const TARGET_QPS = 500_000;
 const TARGET_P99_US = 50;
-
-/** mulberry32: a small seeded PRNG so every run measures the same stream. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 // Ladders are shared between quotes (quotes are immutable), so the stream stays small in memory.
 const SIZE_VARIANTS = 16;

@@ -19,20 +19,10 @@ import { quoteSequence } from '../workloads/market-data/normalize.js';
 import { bookKey, QuotePublisher } from '../workloads/market-data/publisher.js';
 import { PolymarketFeed } from '../workloads/polymarket-monitor/feed.js';
 import { startRedis, type RedisService } from '../test/rig/redis.js';
+import { prng } from '../test/support/prng.js';
 
 const MARKETS = 20;
 const FRAMES = 200_000;
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const tickers = Array.from({ length: MARKETS }, (_, i) => `KXNBAGAME-26NOV24M${i}-T${i}`);
 const dollars = (p: number) => (p / 10_000).toFixed(4);

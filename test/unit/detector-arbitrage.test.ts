@@ -2,22 +2,11 @@ import { expect } from 'chai';
 import { findArbitrage, planSet, type ArbSettings } from '../../workloads/detector/arbitrage.js';
 import { depth } from '../../workloads/detector/book.js';
 import { kalshiModel, polymarketModel, type FeeModel, type Levels, type MarketFees } from '../../workloads/detector/fees.js';
+import { prng } from '../support/prng.js';
 
 const contracts = (n: number) => n * 100;
 const fees: MarketFees = { kalshi: kalshiModel(), polymarket: polymarketModel() };
 const lenient: ArbSettings = { minEdgeBps: 0, minProfit: 1, minSize: 1, maxSize: Infinity };
-
-/** A small seeded PRNG (mulberry32) so the property tests are reproducible. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 // Independent reference pricing, straight from the published formulas in BigInt rationals.
 type Fills = Array<[price: number, size: number]>;

@@ -4,6 +4,7 @@ import { DetectorCore, type DetectorConfigInput, type DetectorOutput } from '../
 import { planBuy, StaticFairValues } from '../../workloads/detector/edge.js';
 import { FeeTable, kalshiModel, type Levels } from '../../workloads/detector/fees.js';
 import { signalSchema, type Outcome, type Quote, type Signal, type Venue } from '../../workloads/lib/messages.js';
+import { prng } from '../support/prng.js';
 
 const t0 = 1_700_000_000_000;
 const contracts = (n: number) => n * 100;
@@ -183,16 +184,6 @@ describe('DetectorCore', () => {
 });
 
 describe('DetectorCore: properties over a random quote stream (seeded)', () => {
-  function prng(seed: number): () => number {
-    let s = seed >>> 0;
-    return () => {
-      s = (s + 0x6d2b79f5) >>> 0;
-      let t = s;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-    };
-  }
 
   it('every signal is valid, profitable after fees, within displayed depth and priced on the books', () => {
     const rand = prng(7);

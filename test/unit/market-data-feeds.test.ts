@@ -7,20 +7,10 @@ import { PRICE_ONE } from '../../workloads/lib/decimal.js';
 import type { Quote } from '../../workloads/lib/messages.js';
 import { KalshiFeed, type KalshiFeedEvent } from '../../workloads/kalshi-monitor/feed.js';
 import { PolymarketFeed, type PolymarketFeedEvent } from '../../workloads/polymarket-monitor/feed.js';
+import { prng } from '../support/prng.js';
 
 const dollars = (p: number) => (p / 10_000).toFixed(4);
 const fp = (s: number) => (s / 100).toFixed(2);
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function kalshiHarness(options: { useYesPrice?: boolean; crossedGraceMs?: number } = {}) {
   const quotes: Quote[] = [];
