@@ -6,7 +6,7 @@ MOCHA := mocha
 UNIT := 'test/unit/**/*.test.ts'
 INTEGRATION := 'test/integration/**/*.test.ts'
 
-.PHONY: help setup setup-system build lint test test-unit test-integration bench clean
+.PHONY: help setup setup-system build lint test test-unit test-integration bench demo clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -43,6 +43,11 @@ test-integration: setup ## integration tests only (real kube-apiserver, Redis, P
 
 bench: setup build ## benchmarks; each prints its figures
 	@for b in bench/*.bench.ts; do echo "== $$b"; node --import tsx "$$b" || exit 1; done
+
+DURATION ?= 90s
+SCENARIO ?=
+demo: setup-system node_modules/.package-lock.json build ## the whole pipeline locally on simulated venues, paper trading (DURATION=90s SCENARIO=file); report in demo-report/
+	bin/arbees demo --duration $(DURATION) $(if $(SCENARIO),--scenario $(SCENARIO))
 
 clean: ## remove build output and downloaded tools (keeps ~/.cache/arbees)
 	rm -rf dist .tools coverage demo-report

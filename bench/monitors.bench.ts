@@ -18,7 +18,7 @@ import type { Quote } from '../workloads/lib/messages.js';
 import { quoteSequence } from '../workloads/market-data/normalize.js';
 import { bookKey, QuotePublisher } from '../workloads/market-data/publisher.js';
 import { PolymarketFeed } from '../workloads/polymarket-monitor/feed.js';
-import { startRedis, type RedisService } from '../test/rig/redis.js';
+import { startRedis, type RedisService } from '../cli/local/redis.js';
 import { prng } from '../test/support/prng.js';
 
 const MARKETS = 20;

@@ -1,6 +1,7 @@
 // Every sub-command, in the order `arbees --help` lists them.
 import type { Command } from './command.js';
 import { configCheckCommand } from './commands/config-check.js';
+import { demoCommand } from './commands/demo.js';
 import { detectorCommand } from './commands/detector.js';
 import { executorCommand } from './commands/executor.js';
 import { kalshiMonitorCommand, polymarketMonitorCommand } from './commands/monitors.js';
@@ -18,4 +19,5 @@ export const commands: Command[] = [
   executorCommand,
   simKalshiCommand,
   simPolymarketCommand,
+  demoCommand,
 ];

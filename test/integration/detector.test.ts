@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { rig } from '../rig/index.js';
-import { freePort } from '../rig/process.js';
+import { freePort } from '../../cli/local/process.js';
 import { ScenarioQuotes, type TimedQuote } from '../support/scenario-quotes.js';
 import { defaultDetectorConfig } from '../../workloads/detector/core.js';
 import { loadFairValues } from '../../workloads/detector/fair-source.js';

@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
 import { rig } from '../rig/index.js';
-import { startProcess, type ManagedProcess } from '../rig/process.js';
+import { startProcess, type ManagedProcess } from '../../cli/local/process.js';
 import { parseDecimal } from '../../workloads/lib/decimal.js';
 import { streamKeys, type Leg, type Outcome, type Signal } from '../../workloads/lib/messages.js';
 import type { ShardConfig } from '../../workloads/lib/shard-config.js';

@@ -4,9 +4,12 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKube, type KubeService } from './kube.js';
-import { startPostgres, type PostgresService } from './postgres.js';
+import { startPostgres, type PostgresService } from '../../cli/local/postgres.js';
 import { startPrometheus, type PrometheusService } from './prometheus.js';
-import { startRedis, type RedisService } from './redis.js';
+import { startRedis, type RedisService } from '../../cli/local/redis.js';
+import { killChildrenOnSignals } from '../../cli/local/process.js';
+
+killChildrenOnSignals();
 
 let root: string | undefined;
 function serviceDir(name: string): string {

@@ -9,8 +9,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { isExecutable, onPath } from './binaries.js';
-import { freePort, RigError, startProcess, waitUntilReady, type ManagedProcess } from './process.js';
+import { isExecutable, onPath } from '../../cli/local/binaries.js';
+import { freePort, LocalServiceError, startProcess, waitUntilReady, type ManagedProcess } from '../../cli/local/process.js';
 import { packageInfo } from '../../workloads/lib/package-root.js';
 
 export interface KubeService {
@@ -48,13 +48,13 @@ function builtControlPlaneDir(): string {
     /* not built yet */
   }
   if (!onPath('go')) {
-    throw new RigError('missing kube-apiserver and etcd: set KUBEBUILDER_ASSETS to setup-envtest binaries, or install Go >= 1.23 and run `make setup` to build them');
+    throw new LocalServiceError('missing kube-apiserver and etcd: set KUBEBUILDER_ASSETS to setup-envtest binaries, or install Go >= 1.23 and run `make setup` to build them');
   }
   process.stderr.write('rig: building kube-apiserver, kube-controller-manager and etcd from the Go module proxy (once, several minutes)...\n');
   try {
     return execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
   } catch (error) {
-    throw new RigError(`building kube-apiserver/etcd failed (${script}): ${(error as Error).message.split('\n')[0]}`);
+    throw new LocalServiceError(`building kube-apiserver/etcd failed (${script}): ${(error as Error).message.split('\n')[0]}`);
   }
 }
 
@@ -66,7 +66,7 @@ export function controlPlaneBinaries(): ControlPlaneBinaries {
   const assets = process.env.KUBEBUILDER_ASSETS;
   if (assets) {
     for (const name of ['kube-apiserver', 'etcd']) {
-      if (!isExecutable(join(assets, name))) throw new RigError(`missing ${name} in KUBEBUILDER_ASSETS=${assets}: point it at setup-envtest's folder, or unset it to build from source`);
+      if (!isExecutable(join(assets, name))) throw new LocalServiceError(`missing ${name} in KUBEBUILDER_ASSETS=${assets}: point it at setup-envtest's folder, or unset it to build from source`);
     }
     const kcm = join(assets, 'kube-controller-manager');
     return {

@@ -2,8 +2,8 @@
 // time through file-based service discovery, so tests can point it at processes they start.
 import { writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { requireBinary, versionOf } from './binaries.js';
-import { freePort, startProcess, waitUntilReady } from './process.js';
+import { requireBinary, versionOf } from '../../cli/local/binaries.js';
+import { freePort, startProcess, waitUntilReady } from '../../cli/local/process.js';
 
 export interface PrometheusService {
   readonly url: string;

@@ -3,15 +3,15 @@ import { expect } from 'chai';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireBinary } from '../rig/binaries.js';
-import { RigError, startProcess, waitUntilReady } from '../rig/process.js';
+import { requireBinary } from '../../cli/local/binaries.js';
+import { LocalServiceError, startProcess, waitUntilReady } from '../../cli/local/process.js';
 
 describe('test rig failures', () => {
   const dir = mkdtempSync(join(tmpdir(), 'arbees-rig-unit-'));
 
   it('names a missing program and how to get it', () => {
     expect(() => requireBinary('arbees-no-such-server', 'run `apt-get install arbees-no-such-server`')).to.throw(
-      RigError,
+      LocalServiceError,
       /^missing arbees-no-such-server: run `apt-get install arbees-no-such-server`$/,
     );
   });
@@ -20,7 +20,7 @@ describe('test rig failures', () => {
     const proc = startProcess('dies', 'sh', ['-c', 'echo "FATAL: port in use" >&2; exit 3'], { logFile: join(dir, 'dies.log') });
     const began = Date.now();
     const error = await waitUntilReady(proc, () => Promise.resolve(false), 30_000, 'dying-service').then(() => undefined, (e: unknown) => e);
-    expect(error).to.be.instanceOf(RigError);
+    expect(error).to.be.instanceOf(LocalServiceError);
     expect((error as Error).message).to.match(/^dying-service exited during start-up; last log lines/);
     expect((error as Error).message).to.contain('FATAL: port in use');
     expect(Date.now() - began).to.be.below(5_000);

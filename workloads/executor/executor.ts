@@ -135,7 +135,11 @@ interface StepResult {
   report?: VenueOrderReport;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number, keepAlive = true) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    if (!keepAlive) timer.unref();
+  });
 const posKey = (marketId: string, venue: Venue, outcome: string) => `${marketId}\u0000${venue}\u0000${outcome}`;
 const toUsd = (v: number) => v / 10_000;
 
@@ -371,8 +375,9 @@ export class Executor {
     this.ready = false;
     // The blocking read is abandoned (its entries stay pending and are read again on the next start);
     // a read queued while ioredis was reconnecting may never settle, hence the bounded wait.
-    await Promise.race([this.loop?.catch(() => undefined), sleep(1_500)]);
-    await Promise.race([Promise.allSettled([...this.active]), sleep(30_000)]);
+    // Unref'd bounds: a bound that is not needed must not keep the process alive after stop.
+    await Promise.race([this.loop?.catch(() => undefined), sleep(1_500, false)]);
+    await Promise.race([Promise.allSettled([...this.active]), sleep(30_000, false)]);
     this.redis?.disconnect();
     this.releaseLock();
   }

@@ -5,7 +5,7 @@ import { chownSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { postgresBinDir, versionOf } from './binaries.js';
-import { freePort, RigError, startProcess, waitUntilReady, type ManagedProcess } from './process.js';
+import { freePort, LocalServiceError, startProcess, waitUntilReady, type ManagedProcess } from './process.js';
 
 export interface PostgresService {
   readonly url: string;
@@ -24,7 +24,7 @@ function serviceUser(): { uid?: number; gid?: number } {
     const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
     return { uid, gid };
   } catch {
-    throw new RigError('PostgreSQL cannot run as root and there is no `postgres` user: run `apt-get install postgresql` (it creates one) or run the tests as a normal user');
+    throw new LocalServiceError('PostgreSQL cannot run as root and there is no `postgres` user: run `apt-get install postgresql` (it creates one) or run the tests as a normal user');
   }
 }
 
@@ -42,7 +42,7 @@ export async function startPostgres(dir: string): Promise<PostgresService> {
     logFile: join(dir, 'initdb.log'),
     ...user,
   });
-  if ((await init.exited) !== 0) throw new RigError(`initdb failed (${bin}); log:\n${init.logTail()}`);
+  if ((await init.exited) !== 0) throw new LocalServiceError(`initdb failed (${bin}); log:\n${init.logTail()}`);
 
   const port = await freePort();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;

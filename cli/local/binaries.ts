@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { RigError } from './process.js';
+import { LocalServiceError } from './process.js';
 
 export function isExecutable(path: string): boolean {
   try {
@@ -24,7 +24,7 @@ export function onPath(name: string): string | undefined {
 
 export function requireBinary(name: string, howToGet: string): string {
   const found = onPath(name);
-  if (!found) throw new RigError(`missing ${name}: ${howToGet}`);
+  if (!found) throw new LocalServiceError(`missing ${name}: ${howToGet}`);
   return found;
 }
 
@@ -42,7 +42,7 @@ export function postgresBinDir(): string {
   if (initdb) candidates.push(join(initdb, '..'));
   const dir = candidates.find((d) => isExecutable(join(d, 'initdb')) && isExecutable(join(d, 'postgres')));
   if (!dir) {
-    throw new RigError('missing PostgreSQL server (initdb, postgres): run `apt-get install postgresql` or set PG_BIN to its bin folder');
+    throw new LocalServiceError('missing PostgreSQL server (initdb, postgres): run `apt-get install postgresql` or set PG_BIN to its bin folder');
   }
   return dir;
 }

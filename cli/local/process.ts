@@ -1,5 +1,6 @@
-// Child processes of the test rig: logged to a file, killed when the test run ends (even on a
-// crash or Ctrl-C), and reported with the tail of their log when they fail to start.
+// Local child processes (the test rig's services, `arbees demo`'s Redis, PostgreSQL and
+// workloads): logged to a file, killed when this process exits, and reported with the tail of
+// their log when they fail to start.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -16,15 +17,19 @@ function killAll(signal: NodeJS.Signals): void {
   }
 }
 process.once('exit', () => killAll('SIGKILL'));
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    killAll('SIGKILL');
-    process.exit(130);
-  });
+
+/** For the test rig: Ctrl-C or SIGTERM kills every child at once and exits. */
+export function killChildrenOnSignals(): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      killAll('SIGKILL');
+      process.exit(130);
+    });
+  }
 }
 
-export class RigError extends Error {
-  override name = 'RigError';
+export class LocalServiceError extends Error {
+  override name = 'LocalServiceError';
 }
 
 export interface ManagedProcess {
@@ -56,13 +61,13 @@ export function startProcess(
   child.stderr?.pipe(log, { end: false });
   const exited = new Promise<number | null>((resolve) => {
     child.once('error', (error) => {
-      log.write(`\n[rig] failed to spawn ${command}: ${error.message}\n`);
+      log.write(`\n[arbees] failed to spawn ${command}: ${error.message}\n`);
       running.delete(child);
       resolve(null);
     });
     child.once('exit', (code, signal) => {
       running.delete(child);
-      log.write(`\n[rig] ${name} exited (code ${code}, signal ${signal})\n`);
+      log.write(`\n[arbees] ${name} exited (code ${code}, signal ${signal})\n`);
       resolve(code);
     });
   });
@@ -105,7 +110,7 @@ export async function waitUntilReady(
   void proc.exited.then(() => (exited = true));
   while (Date.now() < deadline) {
     if (exited) {
-      throw new RigError(`${what} exited during start-up; last log lines (${proc.logFile}):\n${proc.logTail()}`);
+      throw new LocalServiceError(`${what} exited during start-up; last log lines (${proc.logFile}):\n${proc.logTail()}`);
     }
     try {
       if (await probe()) return;
@@ -115,7 +120,7 @@ export async function waitUntilReady(
     await new Promise((r) => setTimeout(r, 100));
   }
   await proc.stop('SIGKILL');
-  throw new RigError(
+  throw new LocalServiceError(
     `${what} not ready after ${timeoutMs / 1000}s${lastError ? ` (last error: ${lastError})` : ''}; last log lines (${proc.logFile}):\n${proc.logTail()}`,
   );
 }

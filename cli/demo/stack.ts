@@ -1,0 +1,178 @@
+// Everything `arbees demo` runs on one machine: Redis and PostgreSQL as local processes, both venue
+// simulators in this process (one clock start, so their price paths agree), and the shard's four
+// workloads as separate `arbees` processes, exactly as they run in their pods.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { startKalshiSim, type KalshiSimHandle } from '../../workloads/sim/kalshi/server.js';
+import { startPolymarketSim, type PolymarketSimHandle } from '../../workloads/sim/polymarket/server.js';
+import type { Scenario } from '../../workloads/sim/scenario.js';
+import { createLogger } from '../../workloads/lib/log.js';
+import { credentialEnv, shardConfigPathEnv, type ShardConfig } from '../../workloads/lib/shard-config.js';
+import { freePort, startProcess, type ManagedProcess } from '../local/process.js';
+import { startPostgres, type PostgresService } from '../local/postgres.js';
+import { startRedis, type RedisService } from '../local/redis.js';
+import { demoShardConfig } from './shard.js';
+
+export const components = ['kalshi-monitor', 'polymarket-monitor', 'detector', 'executor'] as const;
+export type Component = (typeof components)[number];
+
+export interface Workload {
+  component: Component;
+  process: ManagedProcess;
+  metricsUrl: string;
+  readyUrl: string;
+}
+
+export interface Stack {
+  shard: ShardConfig;
+  redis: RedisService;
+  postgres: PostgresService;
+  postgresUrl: string;
+  kalshi: KalshiSimHandle;
+  polymarket: PolymarketSimHandle;
+  workloads: Workload[];
+  /** Starts both simulators' scenario clocks at the same instant; returns that instant. */
+  startScenario(): number;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  shard: string;
+  scenario: Scenario;
+  speed: number;
+  /** Temporary state (databases, keys); removed by the caller. */
+  workDir: string;
+  /** Where each process's log goes. */
+  logDir: string;
+  progress: (line: string) => void;
+}
+
+/** How this process was started (compiled or through tsx), so the workloads start the same way. */
+function arbeesCommand(): { command: string; args: string[] } {
+  return { command: process.execPath, args: [...process.execArgv, process.argv[1]!] };
+}
+
+async function waitReady(workloads: Workload[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const pending = new Set(workloads);
+  const reasons = new Map<Workload, string>();
+  let exited: Workload | undefined;
+  for (const w of workloads) void w.process.exited.then(() => (exited ??= w));
+  while (pending.size > 0) {
+    if (exited) throw new Error(`${exited.component} exited during start-up; last log lines (${exited.process.logFile}):\n${exited.process.logTail()}`);
+    if (Date.now() > deadline) {
+      const which = [...pending].map((w) => `${w.component} (${reasons.get(w) ?? 'no answer'}; log ${w.process.logFile})`);
+      throw new Error(`not ready after ${timeoutMs / 1000}s: ${which.join(', ')}`);
+    }
+    await Promise.all(
+      [...pending].map(async (w) => {
+        try {
+          const response = await fetch(w.readyUrl, { signal: AbortSignal.timeout(1_000) });
+          if (response.ok) pending.delete(w);
+          else reasons.set(w, (await response.text()).slice(0, 200));
+        } catch (error) {
+          reasons.set(w, (error as Error).message);
+        }
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const { workDir, logDir, progress } = options;
+  mkdirSync(logDir, { recursive: true });
+  const cleanups: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  };
+  try {
+    progress('starting Redis and PostgreSQL');
+    const redisDir = join(workDir, 'redis');
+    const pgDir = join(workDir, 'postgres');
+    mkdirSync(redisDir, { recursive: true, mode: 0o755 });
+    mkdirSync(pgDir, { recursive: true, mode: 0o755 });
+    const [redis, postgres] = await Promise.all([startRedis(redisDir), startPostgres(pgDir)]);
+    cleanups.push(() => redis.stop(), () => postgres.stop());
+    const postgresUrl = await postgres.createDatabase('arbees');
+
+    progress('starting the Kalshi and Polymarket simulators');
+    const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const kalshiKeyId = `demo-${randomBytes(4).toString('hex')}`;
+    const privateKeyPath = join(workDir, 'kalshi.key');
+    writeFileSync(privateKeyPath, keys.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    // The simulators run in this process; their logs go to a file, not over the live summary.
+    const simLog = createLogger({ name: 'simulators', level: 'info' }, pino.destination({ dest: join(logDir, 'simulators.log'), sync: false }));
+    const common = { scenario: options.scenario, speed: options.speed, host: '127.0.0.1', port: 0, autoStart: false, logger: simLog } as const;
+    const kalshi = await startKalshiSim({ ...common, apiKeys: [{ id: kalshiKeyId, publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }] });
+    cleanups.push(() => kalshi.stop());
+    const polymarket = await startPolymarketSim({
+      ...common,
+      creds: [{ apiKey: 'demo', secret: randomBytes(32).toString('base64'), passphrase: 'demo', address: '0x0000000000000000000000000000000000000001' }],
+      geoblock: { allowedCidrs: ['127.0.0.0/8'], scope: 'all' },
+    });
+    cleanups.push(() => polymarket.stop());
+    // Held still until every workload is ready, then started together.
+    kalshi.pause();
+    polymarket.pause();
+
+    const shard = demoShardConfig(options.shard, options.scenario, {
+      kalshiRestUrl: kalshi.url,
+      kalshiWsUrl: kalshi.wsUrl,
+      polymarketClobUrl: polymarket.url,
+      polymarketWsUrl: polymarket.wsUrl,
+      polymarketGammaUrl: polymarket.gammaUrl,
+    });
+    const shardPath = join(workDir, 'shard.json');
+    writeFileSync(shardPath, JSON.stringify(shard, null, 2));
+
+    progress('starting kalshi-monitor, polymarket-monitor, detector and executor');
+    const arbees = arbeesCommand();
+    const workloads: Workload[] = [];
+    for (const component of components) {
+      const port = await freePort();
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        ARBEES_SHARD: options.shard,
+        ARBEES_REDIS_URL: redis.url,
+        ARBEES_POSTGRES_URL: postgresUrl,
+        ARBEES_HTTP_PORT: String(port),
+        ARBEES_LOG_LEVEL: 'info',
+        [shardConfigPathEnv]: shardPath,
+      };
+      if (component === 'kalshi-monitor') {
+        env[credentialEnv.kalshi.keyId] = kalshiKeyId;
+        env[credentialEnv.kalshi.privateKey] = readFileSync(privateKeyPath, 'utf8');
+      }
+      const extra = component === 'executor' ? ['--paper-latency-ms', '15'] : [];
+      const proc = startProcess(component, arbees.command, [...arbees.args, component, ...extra], { logFile: join(logDir, `${component}.log`), env });
+      workloads.push({ component, process: proc, metricsUrl: `http://127.0.0.1:${port}/metrics`, readyUrl: `http://127.0.0.1:${port}/readyz` });
+      cleanups.push(() => proc.stop('SIGTERM', 15_000));
+    }
+    return {
+      shard,
+      redis,
+      postgres,
+      postgresUrl,
+      kalshi,
+      polymarket,
+      workloads,
+      startScenario() {
+        kalshi.resume();
+        polymarket.resume();
+        return Date.now();
+      },
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** Waits for every workload's /readyz; fails with the log of the one that exited or never got ready. */
+export async function untilReady(stack: Stack, timeoutMs = 90_000): Promise<void> {
+  await waitReady(stack.workloads, timeoutMs);
+}
