@@ -3,6 +3,7 @@ import type { Command } from './command.js';
 import { configCheckCommand } from './commands/config-check.js';
 import { demoCommand } from './commands/demo.js';
 import { detectorCommand } from './commands/detector.js';
+import { discoverCommand } from './commands/discover.js';
 import { executorCommand } from './commands/executor.js';
 import { kalshiMonitorCommand, polymarketMonitorCommand } from './commands/monitors.js';
 import { operatorCommand } from './commands/operator.js';
@@ -20,4 +21,5 @@ export const commands: Command[] = [
   simKalshiCommand,
   simPolymarketCommand,
   demoCommand,
+  discoverCommand,
 ];
