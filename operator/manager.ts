@@ -1,7 +1,6 @@
 // The operator process: leader election decides who acts; the leader runs informers for
 // TradingShards and their children, a work queue, and the reconciler; every replica serves
 // /healthz, /readyz and /metrics.
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { TradingShard } from './api/types.js';
@@ -11,6 +10,7 @@ import { PrometheusClient, type PrometheusOptions } from './breaker/prometheus.j
 import type { OperatorSettings } from './builders/settings.js';
 import { EventRecorder } from './events.js';
 import { KubeClient, resources, type KubeObject, type Resource } from './kube/client.js';
+import type { KubeAuth } from './kube/config.js';
 import { Informer, keyOf, type ChangeType } from './kube/informer.js';
 import { LeaderElector } from './kube/leader.js';
 import { WorkQueue } from './kube/queue.js';
@@ -18,7 +18,8 @@ import { shardLabel } from './builders/meta.js';
 import { managedBySelector, Reconciler, type ShardCleanup } from './reconciler.js';
 
 export interface OperatorOptions {
-  kubeConfig: KubeConfig;
+  /** A loadKubeConfig() result, or client-node's KubeConfig. */
+  kubeConfig: KubeAuth;
   settings: OperatorSettings;
   /** Watch one namespace, or all when undefined. */
   namespace?: string;

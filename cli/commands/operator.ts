@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Command } from '../command.js';
 import { parseOptions } from '../command.js';
 import { redisControlPublisher } from '../../operator/breaker/control.js';
 import { redisCleanup } from '../../operator/cleanup.js';
 import { loadOperatorConfig, operatorEnv, settingsFromConfig } from '../../operator/config.js';
+import { loadKubeConfig } from '../../operator/kube/config.js';
 import { Operator } from '../../operator/manager.js';
 import { ConfigError } from '../../workloads/lib/config.js';
 import { createLogger } from '../../workloads/lib/log.js';
@@ -28,7 +28,7 @@ replicas may run: a Lease elects the one that acts. Serves /healthz, /readyz and
 /metrics on ARBEES_HTTP_PORT. Stops cleanly on SIGTERM.
 
 Options:
-  --kubeconfig PATH  kubeconfig to use (default: in-cluster, else $KUBECONFIG or ~/.kube/config)
+  --kubeconfig PATH  kubeconfig to use (default: $KUBECONFIG, else ~/.kube/config, else in-cluster)
   -h, --help         show this help
 
 Environment variables:
@@ -46,9 +46,7 @@ ${variables}`,
       throw error;
     }
     const log = createLogger({ name: 'arbees-operator', level: config.logLevel });
-    const kubeConfig = new KubeConfig();
-    if (values.kubeconfig) kubeConfig.loadFromFile(values.kubeconfig);
-    else kubeConfig.loadFromDefault();
+    const kubeConfig = await loadKubeConfig({ file: values.kubeconfig, env: io.env });
 
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });

@@ -1,9 +1,9 @@
-// A thin Kubernetes REST client over node:https, authenticated from a KubeConfig. We send and
+// A thin Kubernetes REST client over node:https, authenticated from a kubeconfig. We send and
 // receive plain JSON objects: client-node's typed models silently drop fields they do not know
 // (e.g. JSON-schema `enum`), which would corrupt server-side apply.
 import { request, type RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAuth } from './config.js';
 
 export interface KubeObject {
   apiVersion: string;
@@ -97,7 +97,7 @@ export class KubeClient {
   private readonly server: URL;
 
   constructor(
-    private readonly config: KubeConfig,
+    private readonly config: KubeAuth,
     private readonly observe: RequestObserver = () => undefined,
   ) {
     const cluster = config.getCurrentCluster();

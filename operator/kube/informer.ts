@@ -124,10 +124,15 @@ export class Informer<T extends KubeObject> {
       const key = keyOf(item);
       seen.add(key);
       const previous = this.cache.get(key);
-      this.cache.set(key, item);
+      if (previous && previous.metadata.resourceVersion === item.metadata.resourceVersion) {
+        // Unchanged: keep the cached copy, so the fresh one dies young instead of replacing a
+        // long-lived object every resync (old-generation churn is what grows the heap).
+        this.handler('resync', previous, previous);
+        continue;
+      }
+      this.cache.set(key, slim(item));
       if (!previous) this.handler('added', item);
-      else if (previous.metadata.resourceVersion !== item.metadata.resourceVersion) this.handler('updated', item, previous);
-      else this.handler('resync', item, previous);
+      else this.handler('updated', item, previous);
     }
     for (const [key, object] of this.cache) {
       if (!seen.has(key)) {
@@ -152,9 +157,19 @@ export class Informer<T extends KubeObject> {
       this.handler('deleted', object);
       return;
     }
-    this.cache.set(key, object);
+    this.cache.set(key, slim(object));
     this.handler(previous ? 'updated' : 'added', object, previous);
   }
+}
+
+/**
+ * What the cache keeps of an object: all of it but metadata.managedFields, which is often the
+ * largest part (one entry per field manager, every field listed) and which nothing here reads —
+ * server-side apply computes ownership on the server.
+ */
+function slim<T extends KubeObject>(object: T): T {
+  delete object.metadata.managedFields;
+  return object;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -22,6 +22,10 @@ describe('arbees CLI', () => {
     for (const command of commands) expect(out).to.contain(command.path.join(' '));
   });
 
+  it('registers each lazily loaded command under its own path', async () => {
+    for (const entry of commands) expect((await entry.load()).path).to.deep.equal(entry.path);
+  });
+
   for (const command of commands) {
     it(`has --help for "${command.path.join(' ')}"`, async () => {
       const { code, out } = await run([...command.path, '--help']);

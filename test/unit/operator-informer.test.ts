@@ -75,6 +75,56 @@ describe('operator informer', () => {
     expect(api.pendingMocks()).to.have.length(0);
   });
 
+  it('caches objects without metadata.managedFields, and keeps the cached copy when a relist finds it unchanged', async () => {
+    const managedFields = [{ manager: 'arbees-operator', operation: 'Apply', apiVersion: 'arbees.io/v1alpha1', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': {} } }];
+    const withFields = (name: string, rv: string) => {
+      const object = shard(name, rv);
+      return { ...object, metadata: { ...object.metadata, labels: { team: 'x' }, managedFields }, spec: { paused: false } };
+    };
+    nock(server)
+      .get(path)
+      .query((q) => q.watch === undefined)
+      .reply(200, listBody('10', [withFields('a', '5'), withFields('b', '6')]))
+      .get(path)
+      .query((q) => q.watch === '1' && q.resourceVersion === '10')
+      .reply(200, watchLines({ type: 'MODIFIED', object: withFields('b', '11') }))
+      .get(path)
+      .query((q) => q.watch === undefined)
+      .reply(200, listBody('12', [withFields('a', '5'), withFields('b', '11')]))
+      .get(path)
+      .query((q) => q.watch === '1' && q.resourceVersion === '12')
+      .delay(10_000)
+      .reply(200, '');
+    const seen: Array<[ChangeType, string, KubeObject]> = [];
+    // resyncMs 0: relist after the first watch ends, as a periodic resync does.
+    const informer = new Informer(client(), resources.tradingShards, (type, object) => seen.push([type, object.metadata.name, object]), { resyncMs: 0 });
+    informer.start();
+    try {
+      await until(() => seen.length >= 5, 'the watch event and the relist');
+      expect(seen.map(([type, name]) => [type, name])).to.deep.equal([
+        ['added', 'a'],
+        ['added', 'b'],
+        ['updated', 'b'],
+        ['resync', 'a'],
+        ['resync', 'b'],
+      ]);
+      const a = informer.get('ns', 'a')!;
+      const b = informer.get('ns', 'b')!;
+      for (const cached of [a, b]) {
+        expect(cached.metadata).not.to.have.property('managedFields');
+        expect(cached.metadata.labels).to.deep.equal({ team: 'x' });
+        expect(cached.spec).to.deep.equal({ paused: false });
+      }
+      expect(b.metadata.resourceVersion).to.equal('11');
+      // The relist's copies were identical: the cache still holds (and resync announces) the first ones.
+      expect(seen[3]![2]).to.equal(seen[0]![2]);
+      expect(a).to.equal(seen[0]![2]);
+      expect(b).to.equal(seen[2]![2]);
+    } finally {
+      await informer.stop();
+    }
+  });
+
   it('keeps going after the connection fails, with backoff, and reports the error', async () => {
     nock(server)
       .get(path)
