@@ -2,12 +2,17 @@
 // the pure state machine, and makes the state visible everywhere it matters — status (its own
 // field manager, so the reconciler's status writes never erase it), a condition, an Event on every
 // transition, a metric, and the Redis control key the executor obeys.
+//
+// The control key is published during the evaluation itself; the Kubernetes writes (Events,
+// status) go to a small queue drained in the background, a few at a time, the latest state per
+// shard. So when many shards trip at once (Prometheus gone, fail safe), every executor is told
+// within one pass of queries instead of one apiserver round trip after another.
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import type { Condition, TradingShard } from '../api/types.js';
 import { containsDesired } from '../diff.js';
 import type { EventRecorder } from '../events.js';
-import { resources, type KubeClient, type KubeObject } from '../kube/client.js';
+import { KubeApiError, resources, type KubeClient, type KubeObject } from '../kube/client.js';
 import { controlStates, type ControlPublisher } from './control.js';
 import { initialSnapshot, reset, step, type BreakerSnapshot, type Reading } from './machine.js';
 import type { PrometheusClient } from './prometheus.js';
@@ -17,14 +22,28 @@ export const resetAnnotation = 'arbees.io/reset-breaker';
 const stateValue = { Closed: 0, HalfOpen: 1, Open: 2 } as const;
 /** In half-open probation, orders are capped at this fraction of spec.executor.limits.maxOrderUsd. */
 const probationSizeFraction = 0.25;
+/** Kubernetes writes (status, Events) in flight at once. */
+const writeConcurrency = 8;
 
 type Shard = TradingShard & KubeObject;
 
+/** What an evaluation leaves to write to Kubernetes: the latest state, and every transition's Event. */
+interface PendingWrite {
+  shard: Shard;
+  snapshot: BreakerSnapshot;
+  failures: string[];
+  events: Array<{ type: 'Normal' | 'Warning'; reason: string; message: string }>;
+}
+
+const snapshotKey = (shard: Shard) => shard.metadata.uid ?? `${shard.metadata.namespace}/${shard.metadata.name}`;
 const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export class BreakerController {
   private readonly snapshots = new Map<string, BreakerSnapshot>();
   private readonly gauge: Gauge;
+  private readonly pending = new Map<string, PendingWrite>();
+  private readonly writing = new Set<string>();
+  private idleWaiters: Array<() => void> = [];
 
   constructor(
     private readonly deps: {
@@ -45,7 +64,7 @@ export class BreakerController {
   /** One evaluation of one shard. */
   async evaluate(shard: Shard): Promise<BreakerSnapshot> {
     const now = this.deps.now?.() ?? Date.now();
-    const key = shard.metadata.uid ?? `${shard.metadata.namespace}/${shard.metadata.name}`;
+    const key = snapshotKey(shard);
     const previous = this.snapshots.get(key) ?? restore(shard, now);
     const breaker = shard.spec.circuitBreaker;
     let result;
@@ -61,15 +80,11 @@ export class BreakerController {
     }
     const snapshot = result.snapshot;
     this.snapshots.set(key, snapshot);
-    this.gauge.set({ shard: `${shard.metadata.namespace}/${shard.metadata.name}` }, stateValue[snapshot.state]);
+    const shardName = `${shard.metadata.namespace}/${shard.metadata.name}`;
+    this.gauge.set({ shard: shardName }, stateValue[snapshot.state]);
 
-    if (result.transition) {
-      const { from, to, reason } = result.transition;
-      this.deps.log.warn({ shard: `${shard.metadata.namespace}/${shard.metadata.name}`, from, to, reason }, 'circuit breaker changed state');
-      await this.deps.events.record(shard, to === 'Open' ? 'Warning' : 'Normal', `CircuitBreaker${to}`, `${from} → ${to}: ${reason}`);
-    }
-    await this.writeStatus(shard, snapshot, result.prometheusUnavailable);
-
+    // The control key now: it is what stops the executor, and it must not wait on (or be lost to
+    // a failure of) the Kubernetes writes, which are queued below.
     // Paused shards are halted through the same key: the executor needs only one thing to check.
     const halted = shard.spec.paused;
     const control = {
@@ -84,15 +99,58 @@ export class BreakerController {
       // The key's TTL makes the executor stop on its own if this keeps failing.
       this.deps.log.error({ err: error, shard: shard.metadata.name }, 'could not publish the control state to Redis');
     }
+
+    const events: PendingWrite['events'] = [];
+    if (result.transition) {
+      const { from, to, reason } = result.transition;
+      this.deps.log.warn({ shard: shardName, from, to, reason }, 'circuit breaker changed state');
+      // The trip count makes every transition's message distinct, so the recorder's de-duplication
+      // (meant for retried failures) never swallows a second trip with the same reading.
+      events.push({ type: to === 'Open' ? 'Warning' : 'Normal', reason: `CircuitBreaker${to}`, message: `${from} → ${to}: ${reason} (trips: ${snapshot.trips})` });
+    }
+    const earlier = this.pending.get(key);
+    this.pending.set(key, { shard, snapshot, failures: result.failures, events: [...(earlier?.events ?? []), ...events] });
+    this.pump();
     return snapshot;
   }
 
+  /** Resolves when every queued Kubernetes write has been made (or has failed and been logged). */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0 || this.writing.size > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private pump(): void {
+    for (const [key, write] of this.pending) {
+      if (this.writing.size >= writeConcurrency) return;
+      if (this.writing.has(key)) continue; // one write at a time per shard, in order
+      this.pending.delete(key);
+      this.writing.add(key);
+      void this.write(write)
+        .catch((error: unknown) => {
+          if (error instanceof KubeApiError && error.status === 404) return; // deleted meanwhile
+          this.deps.log.error({ err: error, shard: `${write.shard.metadata.namespace}/${write.shard.metadata.name}` }, 'could not write the circuit breaker status');
+        })
+        .finally(() => {
+          this.writing.delete(key);
+          this.pump();
+          if (this.pending.size === 0 && this.writing.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+        });
+    }
+  }
+
+  private async write({ shard, snapshot, failures, events }: PendingWrite): Promise<void> {
+    for (const event of events) await this.deps.events.record(shard, event.type, event.reason, event.message);
+    // A failed status write is retried by the next evaluation, which finds the stored status stale.
+    await this.writeStatus(shard, snapshot, failures);
+  }
+
   forget(shard: Shard): void {
-    this.snapshots.delete(shard.metadata.uid ?? '');
+    this.snapshots.delete(snapshotKey(shard));
+    this.pending.delete(snapshotKey(shard));
     this.gauge.remove({ shard: `${shard.metadata.namespace}/${shard.metadata.name}` });
   }
 
-  private async writeStatus(shard: Shard, snapshot: BreakerSnapshot, prometheusUnavailable: boolean): Promise<void> {
+  private async writeStatus(shard: Shard, snapshot: BreakerSnapshot, failures: string[]): Promise<void> {
     const generation = shard.metadata.generation ?? 0;
     const stored = shard.status?.conditions;
     const condition = (type: string, status: Condition['status'], reason: string, message: string): Condition => {
@@ -119,8 +177,8 @@ export class BreakerController {
         snapshot.state === 'Closed'
           ? condition('CircuitBreakerClosed', 'True', 'Closed', snapshot.reason)
           : condition('CircuitBreakerClosed', 'False', snapshot.state, snapshot.reason),
-        prometheusUnavailable
-          ? condition('MetricsAvailable', 'False', 'PrometheusUnavailable', 'breaker rules could not be evaluated')
+        failures.length > 0
+          ? condition('MetricsAvailable', 'False', 'PrometheusUnavailable', `breaker rules could not be evaluated: ${failures.join('; ')}`)
           : condition('MetricsAvailable', 'True', 'RulesEvaluated', 'every breaker rule was evaluated'),
       ],
     };
