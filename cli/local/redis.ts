@@ -1,4 +1,5 @@
-// A real redis-server on loopback, no persistence, in a temp folder.
+// A real redis-server on loopback in a temp folder: no persistence by default, or an append-only
+// file synced on every write (what a restart test needs: the data outlives the process).
 import { Redis } from 'ioredis';
 import { join } from 'node:path';
 import { requireBinary, versionOf } from './binaries.js';
@@ -13,14 +14,15 @@ export interface RedisService {
   start(): Promise<void>;
 }
 
-export async function startRedis(dir: string): Promise<RedisService> {
+export async function startRedis(dir: string, options: { persistent?: boolean } = {}): Promise<RedisService> {
   const binary = requireBinary('redis-server', 'run `apt-get install redis-server` (or `make setup`)');
   const version = versionOf(binary).replace(/^.*v=(\S+).*$/, '$1');
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
   let proc: ManagedProcess | undefined;
   const start = async () => {
-    proc = startProcess('redis', binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'], {
+    const persistence = options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+    proc = startProcess('redis', binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir, '--protected-mode', 'yes'], {
       logFile: join(dir, 'redis.log'),
     });
     await waitUntilReady(

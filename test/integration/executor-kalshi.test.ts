@@ -8,13 +8,15 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
 import { rig } from '../rig/index.js';
+import { prng } from '../support/prng.js';
 import { startProcess, type ManagedProcess } from '../../cli/local/process.js';
+import { startRedis } from '../../cli/local/redis.js';
 import { parseDecimal } from '../../workloads/lib/decimal.js';
 import { streamKeys, type Leg, type Outcome, type Signal } from '../../workloads/lib/messages.js';
 import type { ShardConfig } from '../../workloads/lib/shard-config.js';
@@ -225,6 +227,52 @@ describe('executor live against the Kalshi simulator', function () {
   };
   const rows = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => (await db.query<T>(sql, params)).rows;
 
+  /**
+   * Nothing lost, nothing duplicated: every produced signal has a final ledger row; each client
+   * order id reached the venue at most once; ledger orders, fills and positions equal the venue's.
+   */
+  const expectLedgerMatchesVenue = async (produced: Signal[], logs = '') => {
+    // No lost signal: every produced id has a final row, no extra ones.
+    const stored = await rows<{ id: string; status: string }>('select id, status from signals');
+    expect(stored.map((r) => r.id).sort(), logs).to.deep.equal(produced.map((s) => s.id).sort());
+    expect(stored.every((r) => r.status === 'done' || r.status === 'rejected')).to.be.true;
+
+    // No duplicate order: each client order id reached the venue at most once, and every venue
+    // order is in the ledger with the same id and fill.
+    const atVenue = await venueOrders(sim);
+    const byCid = new Map<string, VenueOrder[]>();
+    for (const o of atVenue) byCid.set(o.client_order_id, [...(byCid.get(o.client_order_id) ?? []), o]);
+    expect([...byCid.values()].filter((list) => list.length > 1)).to.have.length(0);
+    const ledger = await rows<{ client_order_id: string; status: string; filled_size: string; venue_order_id: string | null; reason: string | null; leg: string; signal_id: string }>(
+      'select client_order_id, status, filled_size, venue_order_id, reason, leg, signal_id from orders',
+    );
+    expect(ledger.filter((o) => !['filled', 'cancelled', 'rejected'].includes(o.status))).to.have.length(0);
+    const ledgerByCid = new Map(ledger.map((o) => [o.client_order_id, o]));
+    for (const v of atVenue) {
+      const l = ledgerByCid.get(v.client_order_id);
+      expect(l, `venue order ${v.client_order_id} missing from the ledger`).to.not.equal(undefined);
+      expect(l!.venue_order_id).to.equal(v.order_id);
+      expect(Number(l!.filled_size)).to.equal(parseDecimal(v.fill_count_fp, 2));
+    }
+    for (const l of ledger) {
+      if (l.venue_order_id) expect(byCid.has(l.client_order_id), `ledger order not at the venue (${atVenue.length} venue orders): ${JSON.stringify(l)}`).to.be.true;
+      else expect(l.reason).to.match(/never sent|kalshi/);
+    }
+    // Each signal's orders: at most its legs (plus unwind steps), never two of one leg.
+    const perSignal = new Map<string, string[]>();
+    for (const l of ledger) perSignal.set(l.signal_id, [...(perSignal.get(l.signal_id) ?? []), l.leg]);
+    for (const legs of perSignal.values()) expect(new Set(legs).size).to.equal(legs.length);
+    // Ledger positions = venue position; ledger fills = venue fills.
+    const positions = await rows<{ outcome: string; size: string }>('select outcome, size from positions');
+    const net = positions.reduce((s, p) => s + (p.outcome === 'yes' ? 1 : -1) * Number(p.size), 0);
+    const venuePos = ((await venue(sim, '/portfolio/positions')).market_positions as Array<{ ticker: string; position_fp: string }>).find((p) => p.ticker === TICKER);
+    expect(net).to.equal(venuePos ? Math.round(Number(venuePos.position_fp) * 100) : 0);
+    const venueFills = await venueList<unknown>(sim, '/portfolio/fills', 'fills');
+    const ledgerFills = await rows<{ n: number }>('select count(*)::int as n from fills');
+    expect(ledgerFills[0]!.n).to.equal(venueFills.length);
+    return { atVenue, ledger };
+  };
+
   it('refuses live mode unless both switches are on', async () => {
     let error: unknown;
     try {
@@ -411,48 +459,146 @@ describe('executor live against the Kalshi simulator', function () {
     }
     const logs = last.logTail(5);
 
-    // No lost signal: every produced id has a final row, no extra ones.
-    const stored = await rows<{ id: string; status: string }>('select id, status from signals');
-    expect(stored.map((r) => r.id).sort(), logs).to.deep.equal(produced.map((s) => s.id).sort());
-    expect(stored.every((r) => r.status === 'done' || r.status === 'rejected')).to.be.true;
-
-    // No duplicate order: each client order id reached the venue at most once, and every venue
-    // order is in the ledger with the same id and fill.
-    const atVenue = await venueOrders(sim);
-    const byCid = new Map<string, VenueOrder[]>();
-    for (const o of atVenue) byCid.set(o.client_order_id, [...(byCid.get(o.client_order_id) ?? []), o]);
-    expect([...byCid.values()].filter((list) => list.length > 1)).to.have.length(0);
-    const ledger = await rows<{ client_order_id: string; status: string; filled_size: string; venue_order_id: string | null; reason: string | null; leg: string; signal_id: string }>(
-      'select client_order_id, status, filled_size, venue_order_id, reason, leg, signal_id from orders',
-    );
-    expect(ledger.filter((o) => !['filled', 'cancelled', 'rejected'].includes(o.status))).to.have.length(0);
-    const ledgerByCid = new Map(ledger.map((o) => [o.client_order_id, o]));
-    for (const v of atVenue) {
-      const l = ledgerByCid.get(v.client_order_id);
-      expect(l, `venue order ${v.client_order_id} missing from the ledger`).to.not.equal(undefined);
-      expect(l!.venue_order_id).to.equal(v.order_id);
-      expect(Number(l!.filled_size)).to.equal(parseDecimal(v.fill_count_fp, 2));
-    }
-    for (const l of ledger) {
-      if (l.venue_order_id) expect(byCid.has(l.client_order_id), `ledger order not at the venue (${atVenue.length} venue orders): ${JSON.stringify(l)}`).to.be.true;
-      else expect(l.reason).to.match(/never sent|kalshi/);
-    }
-    // Each signal's orders: at most its legs (plus unwind steps), never two of one leg.
-    const perSignal = new Map<string, string[]>();
-    for (const l of ledger) perSignal.set(l.signal_id, [...(perSignal.get(l.signal_id) ?? []), l.leg]);
-    for (const legs of perSignal.values()) expect(new Set(legs).size).to.equal(legs.length);
-    // Ledger positions = venue position; ledger fills = venue fills.
-    const positions = await rows<{ outcome: string; size: string }>('select outcome, size from positions');
-    const net = positions.reduce((s, p) => s + (p.outcome === 'yes' ? 1 : -1) * Number(p.size), 0);
-    const venuePos = ((await venue(sim, '/portfolio/positions')).market_positions as Array<{ ticker: string; position_fp: string }>).find((p) => p.ticker === TICKER);
-    expect(net).to.equal(venuePos ? Math.round(Number(venuePos.position_fp) * 100) : 0);
-    const venueFills = await venueList<unknown>(sim, '/portfolio/fills', 'fills');
-    const ledgerFills = await rows<{ n: number }>('select count(*)::int as n from fills');
-    expect(ledgerFills[0]!.n).to.equal(venueFills.length);
+    const { atVenue, ledger } = await expectLedgerMatchesVenue(produced, logs);
     const duplicates = await rows<{ n: number }>(`select count(*)::int as n from risk_events where rule = 'duplicate-signal'`);
     process.stderr.write(
       `      kill -9 rounds: ${rounds} at ${kills.join(', ')} ms; signals ${produced.length}, venue orders ${atVenue.length}, ledger orders ${ledger.length}, replays ignored ${duplicates[0]!.n}\n`,
     );
     expect(atVenue.length).to.be.greaterThan(0);
+  });
+
+  /** Signals into the stream every 40 ms until stopped; a signal counts as produced once Redis took it. */
+  const produce = (client: Redis, intervalMs = 40) => {
+    const produced: Signal[] = [];
+    let running = true;
+    let n = 0;
+    const done = (async () => {
+      let pending: Signal | undefined;
+      while (running) {
+        pending ??= ++n % 2 === 0 ? signal([buy('yes', contracts(2))]) : signal([buy('yes', contracts(1)), buy('no', contracts(1))]);
+        try {
+          await client.xadd(streamKeys.signals(shard), '*', 'data', JSON.stringify(pending));
+          produced.push(pending);
+          pending = undefined;
+        } catch {
+          // Redis is down: the same signal goes again once it is back.
+        }
+        await new Promise((r) => setTimeout(r, intervalMs));
+      }
+    })();
+    return {
+      produced,
+      stop: async () => {
+        running = false;
+        await done;
+      },
+    };
+  };
+  const venueOrderCount = async () => (await venueOrders(sim)).length;
+  const allDecided = async (client: Redis, produced: Signal[]) => {
+    const pending = (await client.xpending(streamKeys.signals(shard), 'executor').catch(() => [1])) as [number, ...unknown[]];
+    const open = await rows<{ n: number }>(`select count(*)::int as n from signals where status = 'processing'`);
+    const decided = await rows<{ n: number }>('select count(*)::int as n from signals');
+    return pending[0] === 0 && open[0]!.n === 0 && decided[0]!.n === produced.length;
+  };
+
+  it('PostgreSQL restart mid-stream: trading stops while it is down, resumes after, nothing lost or duplicated', async () => {
+    const postgres = await rig.postgres();
+    let service = await start();
+    const producer = produce(redis);
+    await waitFor('orders at the venue', async () => (await venueOrderCount()) >= 6);
+    let frozen: number;
+    await postgres.stop();
+    try {
+      // In-flight orders finish within milliseconds; after that nothing may reach the venue: no
+      // signal can be recorded, so none can be decided.
+      await new Promise((r) => setTimeout(r, 500));
+      frozen = await venueOrderCount();
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect(await venueOrderCount(), 'orders sent while PostgreSQL was down').to.equal(frozen);
+    } finally {
+      await postgres.start();
+    }
+    // The shard lock was a session of the old server: the executor knows it lost it and stops,
+    // and its restart (what Kubernetes does with the pod) reconciles and carries on.
+    await waitFor('the executor to notice the lost lock', () => service.executor.lostLock, 30_000);
+    kill(service);
+    service = await start();
+    await waitFor('new orders after the restart', async () => (await venueOrderCount()) > frozen, 30_000);
+    await producer.stop();
+    await waitFor('every signal decided', () => allDecided(redis, producer.produced), 60_000);
+    await expectLedgerMatchesVenue(producer.produced);
+  });
+
+  it('Redis restart mid-stream (persistent, as ElastiCache is): trading stops, resumes on its own, nothing lost or duplicated', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'arbees-redis-restart-'));
+    const persistent = await startRedis(dir, { persistent: true });
+    const client = new Redis(persistent.url, { maxRetriesPerRequest: 1 });
+    client.on('error', () => undefined);
+    try {
+      redisUrl = persistent.url;
+      await client.set(streamKeys.control(shard), JSON.stringify({ state: 'closed', reason: 'ok', since: Date.now() }));
+      await start();
+      const producer = produce(client);
+      await waitFor('orders at the venue', async () => (await venueOrderCount()) >= 6);
+      await persistent.stop();
+      await new Promise((r) => setTimeout(r, 500));
+      const frozen = await venueOrderCount();
+      await new Promise((r) => setTimeout(r, 2_000));
+      // No control state can be read: no new risk (in-flight second legs may still complete).
+      expect(await venueOrderCount(), 'orders sent while Redis was down').to.equal(frozen);
+      await persistent.start();
+      await waitFor('new orders after the restart', async () => (await venueOrderCount()) > frozen, 30_000);
+      await producer.stop();
+      await waitFor('every signal decided', () => allDecided(client, producer.produced), 60_000);
+      await expectLedgerMatchesVenue(producer.produced);
+    } finally {
+      client.disconnect();
+      await persistent.stop();
+    }
+  });
+
+  it('an open message on the control channel stops the very next signal, before the key changes', async () => {
+    const service = await start();
+    const before = signal([buy('yes', contracts(1))]);
+    expect(await service.executor.handleSignal(before)).to.equal('accepted');
+    const sent = await venueOrderCount();
+    // The key still says closed: only the channel says open.
+    await redis.publish(streamKeys.control(shard), JSON.stringify({ state: 'open', reason: 'operator tripped', since: Date.now() }));
+    const next = signal([buy('yes', contracts(1))]);
+    await redis.xadd(streamKeys.signals(shard), '*', 'data', JSON.stringify(next));
+    const decision = await waitFor('the next signal decided', async () => (await rows<{ status: string; outcome: string }>('select status, outcome from signals where id = $1', [next.id]))[0]);
+    expect(decision.status).to.equal('rejected');
+    const [event] = await rows<{ rule: string }>('select rule from risk_events where signal_id = $1', [next.id]);
+    expect(event!.rule).to.equal('circuit-open');
+    expect(await venueOrderCount()).to.equal(sent);
+  });
+
+  it('crashes that cut ≥ 200 signals at random points of their order path (in-process; the kill -9 test covers real processes): no lost signal, no duplicate order', async () => {
+    const target = Number(process.env.EXECUTOR_CRASH_POINTS ?? 200);
+    const rand = prng(20261126);
+    const key = streamKeys.signals(shard);
+    const consumer = `${hostname()}-${process.pid}`; // every in-process executor's consumer name
+    const producer = produce(redis, 15);
+    let cut = 0;
+    let rounds = 0;
+    while (cut < target) {
+      expect(rounds, `only ${cut} signals cut after ${rounds} crashes`).to.be.below(500);
+      rounds++;
+      const began = Date.now();
+      const service = await start();
+      await new Promise((r) => setTimeout(r, rand() * 250));
+      kill(service);
+      // Signals this run had read (fresh, or re-read from an earlier crash) and not acknowledged:
+      // the crash cut each one somewhere between the read and the acknowledgement — recorded or
+      // not, decided or not, orders sent or not.
+      const pending = (await redis.xpending(key, 'executor', '-', '+', 10_000, consumer)) as Array<[string, string, number, number]>;
+      cut += pending.filter(([, , idleMs]) => idleMs < Date.now() - began).length;
+    }
+    await producer.stop();
+    await start();
+    await waitFor('every signal decided', () => allDecided(redis, producer.produced), 60_000);
+    const { atVenue } = await expectLedgerMatchesVenue(producer.produced);
+    process.stderr.write(`      in-process crashes: ${rounds}, cutting ${cut} signals mid-path; signals ${producer.produced.length}, venue orders ${atVenue.length}\n`);
   });
 });

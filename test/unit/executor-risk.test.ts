@@ -96,8 +96,9 @@ describe('executor risk rules', () => {
 
   it('ignores duplicates, honours the latency breaker, stale quotes and the market cool-down at their boundaries', () => {
     expect(evaluateRisk(ctx({ alreadySeen: true }), settings)).to.include({ rule: 'duplicate-signal' });
-    expect(evaluateRisk(ctx({ latencyBreakerOpenUntil: now + 1 }), settings)).to.include({ rule: 'latency-breaker' });
-    expect(evaluateRisk(ctx({ latencyBreakerOpenUntil: now }), settings)).to.include({ accept: true });
+    expect(evaluateRisk(ctx({ localBreaker: { rule: 'latency-breaker', until: now + 1 } }), settings)).to.include({ rule: 'latency-breaker' });
+    expect(evaluateRisk(ctx({ localBreaker: { rule: 'venue-error-breaker', until: now + 1 } }), settings)).to.include({ rule: 'venue-error-breaker' });
+    expect(evaluateRisk(ctx({ localBreaker: { rule: 'latency-breaker', until: now } }), settings)).to.include({ accept: true });
     const aged = (age: number) => ({ ...arbSignal(), quoteAgesMs: [age], createdTs: now });
     expect(evaluateRisk(ctx({ signal: aged(2_000) }), settings)).to.include({ accept: true });
     expect(evaluateRisk(ctx({ signal: aged(2_001) }), settings)).to.include({ rule: 'stale-signal' });

@@ -36,6 +36,7 @@ import { clientOrderId } from './ids.js';
 import { SignalIntake, type IntakeSettings, type StreamEntry } from './intake.js';
 import { Ledger, finalStatuses, type FillEffects, type OrderRow, type PlannedLeg, type PositionRow } from './ledger.js';
 import type { ExecutorMetrics } from './metrics.js';
+import { LocalBreakers, type LocalBreakerRule, type LocalBreakerSettings } from './local-breakers.js';
 import { tradingDay, unrealizedPnl } from './pnl.js';
 import { evaluateRisk, type RiskRule, type RiskSettings } from './risk.js';
 import { VenueAmbiguous, VenueRejected, type OrderRequest, type VenueClient, type VenueOrderReport } from './venue.js';
@@ -55,8 +56,8 @@ export interface ExecutorSettings {
   unwind: UnwindSettings;
   /** The daily loss limit resets at this zone's midnight. */
   timeZone: string;
-  /** A venue round trip over maxOrderRttMs stops new signals for cooldownMs. */
-  latencyBreaker: { maxOrderRttMs: number; cooldownMs: number };
+  /** The executor's own breakers: venue round trip too slow, or too many venue failures in a row. */
+  localBreakers: LocalBreakerSettings;
   /** How long an order we cannot find may still appear at the venue (ambiguous send, start-up). */
   ambiguousGraceMs: number;
   intake: IntakeSettings;
@@ -90,7 +91,7 @@ export function defaultExecutorSettings(config: ShardConfig, overrides: Partial<
     firstVenue: 'polymarket',
     unwind: { policy: 'close', steps: 3, stepTicks: 100 },
     timeZone: 'America/New_York',
-    latencyBreaker: { maxOrderRttMs: 2_000, cooldownMs: 60_000 },
+    localBreakers: { latency: { maxOrderRttMs: 2_000, cooldownMs: 60_000 }, venueErrors: { maxConsecutive: 5, cooldownMs: 60_000 } },
     ambiguousGraceMs: 5_000,
     intake: { group: 'executor', consumer: `${hostname()}-${process.pid}`, batch: 32, blockMs: 1_000 },
     claimIdleMs: 30_000,
@@ -162,7 +163,7 @@ export class Executor {
   private realizedToday = 0;
   private realizedTotal = 0;
   private day = '';
-  private latencyBreakerUntil: number | undefined;
+  private readonly localBreakers: LocalBreakers;
 
   private lockClient: pg.PoolClient | undefined;
   private lockLost = false;
@@ -184,6 +185,13 @@ export class Executor {
     this.log = deps.log;
     this.now = deps.now ?? Date.now;
     for (const m of deps.config.markets) this.markets.set(m.id, m);
+    this.localBreakers = new LocalBreakers(deps.settings.localBreakers);
+    deps.metrics.onCollectLocalBreakers(() => this.localBreakers.states(this.now()));
+  }
+
+  private localBreakerContext(): { localBreaker?: { rule: LocalBreakerRule; until: number } } {
+    const open = this.localBreakers.open(this.now());
+    return open ? { localBreaker: open } : {};
   }
 
   get shard(): string {
@@ -496,7 +504,7 @@ export class Executor {
         realizedPnlTotal: this.realizedTotal,
         ...(this.lastFill.has(signal.marketId) ? { lastFillAt: this.lastFill.get(signal.marketId)! } : {}),
         alreadySeen: false,
-        ...(this.latencyBreakerUntil !== undefined ? { latencyBreakerOpenUntil: this.latencyBreakerUntil } : {}),
+        ...this.localBreakerContext(),
         fee: this.legFee(signal.marketId),
       },
       this.deps.settings.risk,
@@ -701,6 +709,7 @@ export class Executor {
       report = await client.place(order);
     } catch (error) {
       if (error instanceof VenueRejected) {
+        this.localBreakers.venueAnswered();
         await this.ledger.markStatus(order.clientOrderId, 'rejected', error.message.slice(0, 500));
         this.deps.metrics.orders.inc({ venue: order.venue, status: 'rejected' });
         this.log?.warn({ order: order.clientOrderId, venue: order.venue, err: error.message }, 'order rejected by the venue');
@@ -712,9 +721,12 @@ export class Executor {
     }
     const rtt = performance.now() - began;
     this.deps.metrics.orderLatency.observe({ venue: order.venue }, rtt / 1000);
-    if (rtt > this.deps.settings.latencyBreaker.maxOrderRttMs) {
-      this.latencyBreakerUntil = this.now() + this.deps.settings.latencyBreaker.cooldownMs;
+    if (this.localBreakers.roundTrip(rtt, this.now())) {
       this.log?.warn({ venue: order.venue, rttMs: Math.round(rtt) }, 'venue round trip over the limit: latency breaker open');
+    }
+    if (report) this.localBreakers.venueAnswered();
+    else if (this.localBreakers.venueError(this.now())) {
+      this.log?.warn({ venue: order.venue, limit: this.deps.settings.localBreakers.venueErrors.maxConsecutive }, 'venue failures in a row: venue-error breaker open');
     }
     if (!report) {
       const resolved = await this.reconcile({ ...order, status: 'unknown' });

@@ -214,6 +214,11 @@ export class Ledger {
    */
   async recordReport(order: OrderRow, report: VenueOrderReport, day: string): Promise<FillEffects> {
     const client = await this.pool.connect();
+    // A checked-out client has no pool listener: a server gone mid-transaction must surface as
+    // this call's error, not as an uncaught 'error' event.
+    let failed: Error | undefined;
+    const onError = (error: Error) => (failed = error);
+    client.on('error', onError);
     const effects: FillEffects = { positions: [], realized: 0, fees: 0, newFills: 0 };
     try {
       await client.query('begin');
@@ -266,10 +271,12 @@ export class Ledger {
       await client.query('commit');
       return effects;
     } catch (error) {
+      failed ??= error as Error;
       await client.query('rollback').catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(failed); // a failed transaction's connection is discarded, not reused
     }
   }
 

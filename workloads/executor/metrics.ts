@@ -16,6 +16,8 @@ export interface ExecutorMetrics {
   leggingUnwinds: Counter<'policy' | 'result'>;
   leggingLoss: Counter;
   reconciled: Counter<'result'>;
+  /** The executor's own breakers, read at scrape time from the given source. */
+  onCollectLocalBreakers(source: () => Record<string, 0 | 1>): void;
 }
 
 export function createExecutorMetrics(shard: string, options: { defaultMetrics?: boolean } = {}): ExecutorMetrics {
@@ -23,6 +25,16 @@ export function createExecutorMetrics(shard: string, options: { defaultMetrics?:
   registry.setDefaultLabels({ shard });
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  let localBreakers: (() => Record<string, 0 | 1>) | undefined;
+  new Gauge({
+    name: 'arbees_executor_local_breaker_open',
+    help: "1 while one of the executor's own breakers (latency, venue_errors) stops new signals",
+    labelNames: ['breaker'],
+    registers,
+    collect() {
+      for (const [breaker, open] of Object.entries(localBreakers?.() ?? {})) this.set({ breaker }, open);
+    },
+  });
   const metrics: ExecutorMetrics = {
     registry,
     orders: new Counter({ name: 'arbees_orders_total', help: 'Orders by venue and status (sent, then their final status)', labelNames: ['venue', 'status'], registers }),
@@ -52,6 +64,7 @@ export function createExecutorMetrics(shard: string, options: { defaultMetrics?:
     }),
     leggingLoss: new Counter({ name: 'arbees_legging_loss_usd_total', help: 'Cost of unwinding one-legged fills versus the planned set', registers }),
     reconciled: new Counter({ name: 'arbees_reconciled_orders_total', help: 'Non-final orders resolved against the venue at start-up or after an ambiguous send', labelNames: ['result'], registers }),
+    onCollectLocalBreakers: (source) => (localBreakers = source),
   };
   for (const rule of riskRules) metrics.riskRejections.inc({ rule }, 0);
   return metrics;

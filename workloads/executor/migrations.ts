@@ -157,6 +157,9 @@ export interface MigrationResult {
 /** Applies every migration not yet recorded, in order, holding the migration advisory lock. */
 export async function migrate(pool: pg.Pool, list: Migration[] = migrations): Promise<MigrationResult> {
   const client = await pool.connect();
+  let lost: Error | undefined;
+  const onError = (error: Error) => (lost = error); // the server went away: the query in progress fails with it
+  client.on('error', onError);
   const result: MigrationResult = { applied: [], skipped: [] };
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
@@ -185,7 +188,8 @@ export async function migrate(pool: pg.Pool, list: Migration[] = migrations): Pr
       await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
     }
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(lost);
   }
   return result;
 }

@@ -11,6 +11,7 @@ export const riskRules = [
   'paused',
   'duplicate-signal',
   'latency-breaker',
+  'venue-error-breaker',
   'stale-signal',
   'market-cooldown',
   'max-open-positions',
@@ -61,7 +62,8 @@ export interface RiskContext {
   realizedPnlTotal: number;
   lastFillAt?: number;
   alreadySeen: boolean;
-  latencyBreakerOpenUntil?: number;
+  /** One of the executor's own breakers, open until then (local-breakers.ts). */
+  localBreaker?: { rule: 'latency-breaker' | 'venue-error-breaker'; until: number };
   /** The venue's fee for a leg at its size (ten-thousandths of $1). */
   fee: (leg: Leg) => number;
 }
@@ -122,8 +124,8 @@ export function evaluateRisk(ctx: RiskContext, settings: RiskSettings): RiskDeci
   if (ctx.control.state === 'open') return reject('circuit-open', `circuit breaker open: ${ctx.control.reason}`);
   if (ctx.paused) return reject('paused', 'shard paused by spec.paused');
   if (ctx.alreadySeen) return reject('duplicate-signal', `signal ${signal.id} already handled`);
-  if (ctx.latencyBreakerOpenUntil !== undefined && ctx.now < ctx.latencyBreakerOpenUntil) {
-    return reject('latency-breaker', `latency breaker open for ${ctx.latencyBreakerOpenUntil - ctx.now} ms more`);
+  if (ctx.localBreaker !== undefined && ctx.now < ctx.localBreaker.until) {
+    return reject(ctx.localBreaker.rule, `${ctx.localBreaker.rule} open for ${ctx.localBreaker.until - ctx.now} ms more`);
   }
   const quoteAge = Math.max(0, ...signal.quoteAgesMs) + Math.max(0, ctx.now - signal.createdTs);
   if (quoteAge > settings.maxQuoteAgeMs) return reject('stale-signal', `quotes are ${quoteAge} ms old at decision time (max ${settings.maxQuoteAgeMs} ms)`);
