@@ -8,6 +8,7 @@ import { BreakerController } from './breaker/controller.js';
 import type { ControlPublisher } from './breaker/control.js';
 import { PrometheusClient, type PrometheusOptions } from './breaker/prometheus.js';
 import type { OperatorSettings } from './builders/settings.js';
+import { DiscoveryController } from './discovery.js';
 import { EventRecorder } from './events.js';
 import { KubeClient, resources, type KubeObject, type Resource } from './kube/client.js';
 import type { KubeAuth } from './kube/config.js';
@@ -32,6 +33,8 @@ export interface OperatorOptions {
   resyncMs?: number;
   /** The circuit breaker: rules evaluated in Prometheus every intervalMs, state published to Redis. */
   breaker: { prometheus: PrometheusOptions; intervalMs: number; control: ControlPublisher };
+  /** Market discovery for shards with spec.discovery: how often each runs (default 5 minutes). */
+  discovery?: { intervalMs: number };
   /** Called when leadership is lost after having been held (the CLI exits so the pod restarts clean). */
   onLostLeadership?: () => void;
 }
@@ -47,6 +50,8 @@ export class Operator {
   private leading = false;
   private breakerTimer: NodeJS.Timeout | undefined;
   private breakerRun: Promise<void> | undefined;
+  private discoveryTimer: NodeJS.Timeout | undefined;
+  private discoveryRun: Promise<void> | undefined;
   private readonly metrics;
 
   constructor(private readonly options: OperatorOptions) {
@@ -166,6 +171,24 @@ export class Operator {
     await this.shards.waitForSync();
     log.info({ shards: this.shards.list().length }, 'caches synced');
     this.startBreaker(events);
+    this.startDiscovery(events);
+  }
+
+  private startDiscovery(events: EventRecorder): void {
+    const { log, settings } = this.options;
+    const intervalMs = this.options.discovery?.intervalMs ?? 300_000;
+    const controller = new DiscoveryController({ client: this.client, settings, events, log, intervalMs });
+    const loop = () => {
+      if (!this.leading) return;
+      const due = (this.shards?.list() ?? []).filter((s) => s.spec.discovery && !s.metadata.deletionTimestamp);
+      // One shard at a time: each run lists every open game of its sports on both venues.
+      this.discoveryRun = (async () => {
+        for (const shard of due) await controller.evaluate(shard).catch((error: unknown) => log.error({ err: error, shard: keyOf(shard) }, 'market discovery failed'));
+      })().finally(() => {
+        if (this.leading) this.discoveryTimer = setTimeout(loop, Math.min(intervalMs, 30_000));
+      });
+    };
+    loop();
   }
 
   private startBreaker(events: EventRecorder): void {
@@ -203,7 +226,9 @@ export class Operator {
       previous.metadata.generation === shard.metadata.generation &&
       previous.metadata.deletionTimestamp === shard.metadata.deletionTimestamp &&
       JSON.stringify(previous.metadata.finalizers) === JSON.stringify(shard.metadata.finalizers) &&
-      JSON.stringify(previous.metadata.annotations) === JSON.stringify(shard.metadata.annotations)
+      JSON.stringify(previous.metadata.annotations) === JSON.stringify(shard.metadata.annotations) &&
+      // Discovered markets are the one status field the children depend on (the shard config).
+      JSON.stringify(previous.status?.discovery?.markets) === JSON.stringify(shard.status?.discovery?.markets)
     ) {
       return;
     }
@@ -229,7 +254,9 @@ export class Operator {
     this.leading = false;
     this.metrics.leader.set(0);
     if (this.breakerTimer) clearTimeout(this.breakerTimer);
+    if (this.discoveryTimer) clearTimeout(this.discoveryTimer);
     await this.breakerRun;
+    await this.discoveryRun;
     await this.queue?.shutdown();
     await Promise.all([this.shards?.stop(), ...[...this.children.values()].map((i) => i.stop())]);
     this.children = new Map();

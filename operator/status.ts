@@ -1,5 +1,6 @@
 // The TradingShard's status, computed from what the operator observes: pure, so every rule about
 // phase and conditions is unit-tested without a cluster.
+import { shardMarkets } from './builders/config-map.js';
 import type { Component, Condition, TradingShard, TradingShardStatus } from './api/types.js';
 
 export interface DeploymentObservation {
@@ -68,7 +69,7 @@ export function computeStatus(shard: TradingShard, observation: Observation): Tr
     observedGeneration: generation,
     phase,
     conditions,
-    marketCount: shard.spec.markets?.length ?? 0,
+    marketCount: shardMarkets(shard).length,
     components: Object.fromEntries(deployments.map((d) => [d.component, { replicas: d.replicas, readyReplicas: d.readyReplicas }])),
   };
 }

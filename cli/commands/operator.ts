@@ -72,6 +72,7 @@ ${variables}`,
         intervalMs: config.breakerIntervalMs,
         control,
       },
+      discovery: { intervalMs: config.discoveryIntervalMs },
       // Losing the lease mid-flight: exit, and let Kubernetes restart us as a clean candidate.
       onLostLeadership: () => {
         exitCode = 1;

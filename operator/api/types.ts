@@ -122,6 +122,16 @@ export interface TradingShardStatus {
     since?: string;
     trips?: number;
   };
+  discovery?: {
+    /** When discovery last ran (RFC 3339). */
+    lastRun: string;
+    /** Venue listings of the chosen sports it could not match with certainty. */
+    unmatched?: number;
+    /** Why the last run failed; the previous matches are kept. */
+    message?: string;
+    /** The matches, added to spec.markets in the shard's config. */
+    markets?: MarketSpec[];
+  };
   components?: Partial<Record<Component, { readyReplicas: number; replicas: number }>>;
 }
 

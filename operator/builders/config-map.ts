@@ -1,18 +1,27 @@
 // The shard's ConfigMap: the TradingShard rendered into the shard config every component reads
 // (workloads/lib/shard-config.ts), and a hash of it that rolls the pods when it changes.
 import { createHash } from 'node:crypto';
-import type { TradingShard } from '../api/types.js';
+import type { MarketSpec, TradingShard } from '../api/types.js';
 import type { ShardConfig } from '../../workloads/lib/shard-config.js';
 import { childMeta, childName } from './meta.js';
 import type { OperatorSettings } from './settings.js';
 
 export const shardConfigKey = 'shard.json';
 
+/** The markets a shard trades: its listed ones, then what discovery matched (a listed id or ticker wins). */
+export function shardMarkets(shard: TradingShard): MarketSpec[] {
+  const listed = shard.spec.markets ?? [];
+  const ids = new Set(listed.map((m) => m.id));
+  const tickers = new Set(listed.map((m) => m.kalshi.ticker));
+  const discovered = (shard.spec.discovery ? (shard.status?.discovery?.markets ?? []) : []).filter((m) => !ids.has(m.id) && !tickers.has(m.kalshi.ticker));
+  return [...listed, ...discovered];
+}
+
 export function renderShardConfig(shard: TradingShard, settings: OperatorSettings): ShardConfig {
   const { spec } = shard;
   return {
     shard: shard.metadata.name,
-    markets: (spec.markets ?? []).map((m) => ({
+    markets: shardMarkets(shard).map((m) => ({
       id: m.id,
       sport: m.sport,
       game: m.game ?? m.id,

@@ -11,6 +11,10 @@ import { startKalshiSim, type KalshiSimHandle } from '../../workloads/sim/kalshi
 import { startPolymarketSim, type PolymarketSimHandle } from '../../workloads/sim/polymarket/server.js';
 import { parseScenario } from '../../workloads/sim/scenario.js';
 import type { ShardMarket } from '../../workloads/lib/shard-config.js';
+import type { KubeObject } from '../../operator/kube/client.js';
+import { resources } from '../../operator/kube/client.js';
+import type { TradingShard } from '../../operator/api/types.js';
+import { adminClient, createNamespace, eventually, installCrd, kubectl, sampleShard, startTestOperator, type RunningOperator } from '../support/operator-harness.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 
@@ -101,5 +105,53 @@ describe('market discovery against the simulators', function () {
     const down = await run(['--kalshi-url', 'http://127.0.0.1:9/trade-api/v2', '--gamma-url', polymarket.gammaUrl, '--sports', 'nba']);
     expect(down.code).to.equal(1);
     expect(down.stderr).to.match(/discovery failed: GET http:\/\/127\.0\.0\.1:9\/trade-api\/v2\/events/);
+  });
+
+  describe('in the operator (spec.discovery)', () => {
+    let op: RunningOperator | undefined;
+    after(async () => op?.stop());
+
+    it('records the matches in status.discovery and adds them to the shard config', async () => {
+      await installCrd();
+      await createNamespace('discovery-it');
+      op = await startTestOperator({
+        namespace: 'discovery-it',
+        config: {
+          discoveryIntervalMs: 600_000,
+          venueEndpoints: {
+            kalshi: { demo: { restUrl: kalshi.url, wsUrl: kalshi.wsUrl }, production: { restUrl: kalshi.url, wsUrl: kalshi.wsUrl } },
+            polymarket: { clobUrl: polymarket.url, wsUrl: polymarket.wsUrl, gammaUrl: polymarket.gammaUrl },
+          },
+        },
+      });
+      const base = sampleShard('nba-discovered', 'discovery-it');
+      const { markets: _listed, ...spec } = base.spec;
+      const shard = { ...base, spec: { ...spec, discovery: { sports: ['nba'], lookaheadHours: 24 } } } as TradingShard & KubeObject;
+      const client = await adminClient();
+      await client.apply(shard, 'arbees-tests');
+      type Stored = TradingShard & KubeObject;
+      const found = await eventually(
+        async () => {
+          const s = await client.get<Stored>(resources.tradingShards, 'discovery-it', 'nba-discovered');
+          return (s.status?.discovery?.markets?.length ?? 0) === 2 && s.status?.marketCount === 2 ? s : undefined;
+        },
+        30_000,
+        'status.discovery with two NBA markets',
+      );
+      expect(found.status!.discovery!.unmatched).to.equal(0);
+      expect(found.status!.discovery!.markets!.find((m) => m.kalshi.ticker.endsWith('PHILAL-LAL'))!.polymarket).to.deep.equal({ yesTokenId: '1001', noTokenId: '1002' });
+      const configMap = await eventually(
+        async () => {
+          const cm = JSON.parse(await kubectl('get', 'configmap', 'nba-discovered-config', '-n', 'discovery-it', '-o', 'json')) as { data: Record<string, string> };
+          const config = JSON.parse(cm.data['shard.json']!) as { markets: ShardMarket[] };
+          return config.markets.length === 2 ? config : undefined;
+        },
+        30_000,
+        'the discovered markets in the shard config',
+      );
+      expect(configMap.markets.map((m) => m.kalshi.ticker).sort()).to.deep.equal([`KXNBAGAME-${stamp}BOSNYK-BOS`, `KXNBAGAME-${stamp}PHILAL-LAL`]);
+      const events = JSON.parse(await kubectl('get', 'events', '-n', 'discovery-it', '-o', 'json')) as { items: Array<{ reason: string; message: string }> };
+      expect(events.items.some((e) => e.reason === 'MarketsDiscovered' && e.message.startsWith('2 markets matched (+2 −0)'))).to.equal(true);
+    });
   });
 });

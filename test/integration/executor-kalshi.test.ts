@@ -372,7 +372,9 @@ describe('executor live against the Kalshi simulator', function () {
     expect(sig!.status).to.equal('done');
   });
 
-  it('kill -9 of real executor processes during a burst of signals: no lost signal, no duplicate order, ledger = venue', async () => {
+  it('kill -9 of real executor processes during a burst of signals: no lost signal, no duplicate order, ledger = venue', async function () {
+    const rounds = Number(process.env.EXECUTOR_KILL_ROUNDS ?? 8);
+    this.timeout(120_000 + rounds * 15_000);
     const dir = mkdtempSync(join(tmpdir(), 'arbees-executor-kill-'));
     const shardFile = join(dir, 'shard.json');
     writeFileSync(shardFile, JSON.stringify(shardConfig(shard, proxy.url)));
@@ -414,7 +416,6 @@ describe('executor live against the Kalshi simulator', function () {
     })();
 
     const kills: number[] = [];
-    const rounds = Number(process.env.EXECUTOR_KILL_ROUNDS ?? 8);
     for (let round = 0; round < rounds; round++) {
       const child = spawnExecutor(round);
       // Kill points spread over start-up (migrations, reconciliation) and trading: a random delay

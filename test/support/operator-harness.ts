@@ -105,6 +105,7 @@ export async function startTestOperator(options: { identity?: string; namespace?
     registry,
     resyncMs: options.resyncMs ?? 600_000,
     breaker: { prometheus: { url: config.prometheusUrl, timeoutMs: 2_000 }, intervalMs: config.breakerIntervalMs, control },
+    discovery: { intervalMs: config.discoveryIntervalMs },
   });
   operator.start();
   return {

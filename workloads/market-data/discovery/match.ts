@@ -121,6 +121,16 @@ function polymarketGames(events: PolymarketEvent[], teams: TeamDirectory, unmatc
   return games;
 }
 
+/** Ids are DNS labels (the CRD's pattern): lower case, [a-z0-9-], at most 63 characters. */
+function dnsLabel(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63)
+    .replace(/-+$/, '');
+}
+
 export function matchMarkets(sport: Sport, kalshiEvents: KalshiEvent[], polymarketEvents: PolymarketEvent[]): MatchResult {
   const teams = teamDirectory(sport);
   const unmatched: Unmatched[] = [];
@@ -163,9 +173,9 @@ export function matchMarkets(sport: Sport, kalshiEvents: KalshiEvent[], polymark
       }
       const game = candidates[0]!;
       const other = team === away ? home : away;
-      const gameId = `${sport}-${away}-${home}-${parsed.date}`.toLowerCase();
+      const gameId = dnsLabel(`${sport}-${away}-${home}-${parsed.date}`);
       markets.push({
-        id: `${gameId}-${team.toLowerCase()}`,
+        id: dnsLabel(`${gameId}-${team}`),
         sport,
         game: gameId,
         ...(game.startsAt ? { startsAt: game.startsAt } : {}),
