@@ -1,69 +1,15 @@
-import { readFileSync } from 'node:fs';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
 import type { Command } from '../command.js';
 import { parseOptions } from '../command.js';
 import { defaultDetectorConfig, type DetectorConfigInput } from '../../workloads/detector/core.js';
 import { fairValuesEnv, loadFairValues, type FairValuesFile } from '../../workloads/detector/fair-source.js';
 import { startDetector, type DetectorServiceOptions } from '../../workloads/detector/service.js';
-import { ConfigError, envVariables, runtimeConfigSchema } from '../../workloads/lib/config.js';
+import { ConfigError, envVariables, loadRuntimeConfigWithoutPostgres } from '../../workloads/lib/config.js';
 import { createLogger, redactUrl } from '../../workloads/lib/log.js';
 import { defaultShardConfigPath, loadShardConfig, shardConfigPathEnv, type ShardConfig } from '../../workloads/lib/shard-config.js';
 
-// The runtime config every process reads (workloads/lib/config.ts), minus PostgreSQL, which the
-// detector does not use (its pod gets no ARBEES_POSTGRES_URL): a shared file may still carry it.
-const detectorRuntimeSchema = runtimeConfigSchema.extend({ postgres: runtimeConfigSchema.shape.postgres.optional() });
-export type DetectorRuntimeConfig = z.infer<typeof detectorRuntimeSchema>;
-
+// The detector does not use PostgreSQL (its pod gets no ARBEES_POSTGRES_URL).
 const usedVariables = Object.entries(envVariables).filter(([path]) => !path.startsWith('postgres.'));
-
-function readConfigFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`cannot read config file ${path}`, [(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error)]);
-  }
-  let parsed: unknown;
-  try {
-    parsed = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (error) {
-    throw new ConfigError(`config file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}`, [(error as Error).message.split('\n')[0] ?? '']);
-  }
-  if (parsed === null || parsed === undefined) return {};
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`config file ${path} must hold a mapping at the top level`, []);
-  return parsed as Record<string, unknown>;
-}
-
-/** Like loadRuntimeConfig: the file first, ARBEES_* variables on top, every problem at once. */
-export function loadDetectorRuntimeConfig(options: { file?: string; env: NodeJS.ProcessEnv }): DetectorRuntimeConfig {
-  const raw: Record<string, unknown> = options.file ? readConfigFile(options.file) : {};
-  const fromEnv = new Set<string>();
-  for (const [path, variable] of usedVariables) {
-    const value = options.env[variable];
-    if (value === undefined || value === '') continue;
-    const [section, key] = path.split('.') as [string, string | undefined];
-    if (key === undefined) raw[section] = value;
-    else {
-      const node = raw[section];
-      raw[section] = { ...(typeof node === 'object' && node !== null && !Array.isArray(node) ? node : {}), [key]: value };
-    }
-    fromEnv.add(path);
-  }
-  const result = detectorRuntimeSchema.safeParse(raw);
-  if (result.success) return result.data;
-  throw new ConfigError(
-    'invalid configuration:',
-    result.error.issues.map((issue) => {
-      const path = issue.path.map(String).join('.');
-      const variable = usedVariables.find(([p]) => p === path || p.startsWith(`${path}.`))?.[1];
-      const where = fromEnv.has(path) ? ` (from ${envVariables[path]})` : options.file ? ` (in ${options.file})` : '';
-      const hint = issue.code === 'invalid_type' && variable && !fromEnv.has(path) ? ` (set ${variable})` : '';
-      return `${path || '(top level)'}: ${issue.message}${where}${hint}`;
-    }),
-  );
-}
 
 /** The core settings a shard asks for (TradingShard spec.detector) on top of the defaults. */
 export function detectorSettings(shard: ShardConfig, fair: FairValuesFile | undefined): DetectorConfigInput {
@@ -125,7 +71,7 @@ ${usedVariables.map(([path, name]) => `  ${name.padEnd(28)} ${path}`).join('\n')
     let options: DetectorServiceOptions & { httpPort: number };
     let logLevel: string;
     try {
-      const runtime = loadDetectorRuntimeConfig({ file: values.file ?? io.env.ARBEES_CONFIG_FILE, env: io.env });
+      const runtime = loadRuntimeConfigWithoutPostgres({ file: values.file ?? io.env.ARBEES_CONFIG_FILE, env: io.env });
       const shard = loadShardConfig(values['shard-config'] ?? io.env[shardConfigPathEnv] ?? defaultShardConfigPath);
       if (shard.shard !== runtime.shard) {
         throw new ConfigError('the shard config belongs to another shard:', [`shard config says "${shard.shard}", ARBEES_SHARD/shard says "${runtime.shard}"`]);

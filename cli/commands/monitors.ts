@@ -3,7 +3,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Command, CommandIo } from '../command.js';
 import { parseOptions, UsageError } from '../command.js';
-import { ConfigError, envVariables, loadRuntimeConfig, type RuntimeConfig } from '../../workloads/lib/config.js';
+import { ConfigError, envVariables, loadRuntimeConfigWithoutPostgres, type RuntimeConfigWithoutPostgres } from '../../workloads/lib/config.js';
 import { createLogger, redactUrl } from '../../workloads/lib/log.js';
 import { startOpsServer } from '../../workloads/lib/ops-server.js';
 import { credentialEnv, loadShardConfig, shardConfigPathEnv, type ShardConfig } from '../../workloads/lib/shard-config.js';
@@ -43,7 +43,7 @@ function positiveInt(name: string, text: string | undefined, fallback?: number):
 }
 
 interface Loaded {
-  runtime: RuntimeConfig;
+  runtime: RuntimeConfigWithoutPostgres;
   shard: ShardConfig;
   log: Logger;
   registry: Registry;
@@ -57,9 +57,7 @@ function load(values: Record<string, string | boolean | undefined>, io: CommandI
   const depth = positiveInt('depth', str('depth'), 10)!;
   const maxAge = positiveInt('max-quote-age-ms', str('max-quote-age-ms'));
   const streamMaxLen = positiveInt('stream-maxlen', str('stream-maxlen'), 100_000)!;
-  // The monitors never use PostgreSQL; the shared schema requires it, so a placeholder stands in.
-  const env = { [envVariables['postgres.url']!]: 'postgres://unused@127.0.0.1/unused', ...io.env };
-  const runtime = loadRuntimeConfig({ file: str('config') ?? io.env.ARBEES_CONFIG_FILE, env });
+  const runtime = loadRuntimeConfigWithoutPostgres({ file: str('config') ?? io.env.ARBEES_CONFIG_FILE, env: io.env });
   const shard = loadShardConfig(str('shard-config') ?? io.env[shardConfigPathEnv] ?? undefined);
   if (shard.shard !== runtime.shard) {
     throw new ConfigError('shard mismatch:', [`the runtime config names shard "${runtime.shard}" but the shard config is for "${shard.shard}"`]);

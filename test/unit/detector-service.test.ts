@@ -5,11 +5,11 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { detectorSettings, loadDetectorRuntimeConfig } from '../../cli/commands/detector.js';
+import { detectorSettings } from '../../cli/commands/detector.js';
 import { main } from '../../cli/main.js';
 import { DetectorCore } from '../../workloads/detector/core.js';
 import { loadFairValues, parseFairValues } from '../../workloads/detector/fair-source.js';
-import { ConfigError } from '../../workloads/lib/config.js';
+import { ConfigError, loadRuntimeConfigWithoutPostgres } from '../../workloads/lib/config.js';
 import type { Outcome, Quote, Venue } from '../../workloads/lib/messages.js';
 import type { ShardConfig } from '../../workloads/lib/shard-config.js';
 
@@ -55,16 +55,16 @@ describe('detector configuration', () => {
 
   it('takes the shard, Redis and HTTP settings from file and environment, without PostgreSQL', () => {
     const env = { ARBEES_SHARD: 'nba-east', ARBEES_REDIS_URL: 'redis://r:6379', ARBEES_HTTP_PORT: '9000' };
-    expect(loadDetectorRuntimeConfig({ env })).to.deep.include({ shard: 'nba-east', redis: { url: 'redis://r:6379' }, http: { port: 9000 } });
+    expect(loadRuntimeConfigWithoutPostgres({ env })).to.deep.include({ shard: 'nba-east', redis: { url: 'redis://r:6379' }, http: { port: 9000 } });
     const file = join(dir, 'runtime.yaml');
     writeFileSync(file, 'shard: from-file\nredis: { url: "redis://f:1" }\npostgres: { url: "postgres://p/db" }\n');
-    const fromFile = loadDetectorRuntimeConfig({ file, env: { ARBEES_SHARD: 'nba-east' } });
+    const fromFile = loadRuntimeConfigWithoutPostgres({ file, env: { ARBEES_SHARD: 'nba-east' } });
     expect(fromFile.shard).to.equal('nba-east');
     expect(fromFile.redis.url).to.equal('redis://f:1');
-    expect(() => loadDetectorRuntimeConfig({ env: {} })).to.throw(ConfigError, /set ARBEES_SHARD/);
-    expect(() => loadDetectorRuntimeConfig({ env: { ...env, ARBEES_REDIS_URL: 'http://x' } })).to.throw(ConfigError, /from ARBEES_REDIS_URL/);
+    expect(() => loadRuntimeConfigWithoutPostgres({ env: {} })).to.throw(ConfigError, /shard: is required \(set shard in the file or ARBEES_SHARD\)/);
+    expect(() => loadRuntimeConfigWithoutPostgres({ env: { ...env, ARBEES_REDIS_URL: 'http://x' } })).to.throw(ConfigError, /from ARBEES_REDIS_URL/);
     writeFileSync(file, 'shard: x\nredis: { url: "redis://f:1" }\nbogus: 1\n');
-    expect(() => loadDetectorRuntimeConfig({ file, env: {} })).to.throw(ConfigError, /bogus/);
+    expect(() => loadRuntimeConfigWithoutPostgres({ file, env: {} })).to.throw(ConfigError, /bogus/);
   });
 
   it("maps the shard's detector spec onto the core, model edge only with a fair-value feed", () => {

@@ -41,6 +41,10 @@ export const runtimeConfigSchema = z
 
 export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;
 
+/** For processes that never use PostgreSQL (monitors, detector): a shared file may still carry it. */
+const withoutPostgresSchema = runtimeConfigSchema.extend({ postgres: runtimeConfigSchema.shape.postgres.optional() });
+export type RuntimeConfigWithoutPostgres = z.infer<typeof withoutPostgresSchema>;
+
 /** Environment variable for each config path; the single place that names them. */
 export const envVariables: Record<string, string> = {
   shard: 'ARBEES_SHARD',
@@ -115,6 +119,15 @@ function describeIssue(issue: z.core.$ZodIssue, fromEnv: Set<string>, file: stri
  * Throws ConfigError listing every problem at once.
  */
 export function loadRuntimeConfig(options: { file?: string; env?: NodeJS.ProcessEnv }): RuntimeConfig {
+  return load(runtimeConfigSchema, options);
+}
+
+/** loadRuntimeConfig for a process that does not use PostgreSQL: postgres.url is optional. */
+export function loadRuntimeConfigWithoutPostgres(options: { file?: string; env?: NodeJS.ProcessEnv }): RuntimeConfigWithoutPostgres {
+  return load(withoutPostgresSchema, options);
+}
+
+function load<T extends z.ZodType>(schema: T, options: { file?: string; env?: NodeJS.ProcessEnv }): z.infer<T> {
   const env = options.env ?? {};
   const raw: Record<string, unknown> = options.file ? readConfigFile(options.file) : {};
   const fromEnv = new Set<string>();
@@ -125,7 +138,7 @@ export function loadRuntimeConfig(options: { file?: string; env?: NodeJS.Process
       fromEnv.add(path);
     }
   }
-  const result = runtimeConfigSchema.safeParse(raw);
+  const result = schema.safeParse(raw);
   if (!result.success) {
     throw new ConfigError('invalid configuration:', result.error.issues.map((issue) => describeIssue(issue, fromEnv, options.file)));
   }
