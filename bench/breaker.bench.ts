@@ -8,18 +8,24 @@
 //   - the first tick (every shard's status written once),
 //   - steady ticks (nothing changes: queries and control keys only),
 //   - a tick where every shard trips at once (status, Event and control change for all).
+// Then, for one shard evaluated every second (the operator's default interval), the time from its
+// metric crossing the threshold to an executor's control gate refusing orders, split into scrape
+// (until Prometheus has the value), evaluation (until the control key says open) and propagation
+// (until the executor's gate has heard it). Target: ≤ one scrape interval (1 s here) + 1 s.
 //   node --import tsx bench/breaker.bench.ts
 import { createServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { TradingShard } from '../operator/api/types.js';
-import { redisControlPublisher } from '../operator/breaker/control.js';
+import { redisControlPublisher, type ControlPublisher } from '../operator/breaker/control.js';
 import { BreakerController } from '../operator/breaker/controller.js';
 import type { Reading } from '../operator/breaker/machine.js';
 import { PrometheusClient } from '../operator/breaker/prometheus.js';
 import { EventRecorder } from '../operator/events.js';
 import { KubeClient, resources, type KubeObject } from '../operator/kube/client.js';
+import { ControlGate } from '../workloads/executor/control.js';
 import { createLogger } from '../workloads/lib/log.js';
+import type { ControlState } from '../workloads/lib/messages.js';
 import { rig, stopRig } from '../test/rig/index.js';
 import { createNamespace, installCrd, sampleShard } from '../test/support/operator-harness.js';
 
@@ -193,9 +199,94 @@ async function main(): Promise<void> {
     await tick(count); // consumes the resets
   }
 
+  await crossingToRefusal({ client, prom, redisUrl: redis.url, prometheus, metrics, log });
+
   prom.close();
   control.close();
   await metrics.close();
+}
+
+/** Metric over the threshold → executor refusing, ROUNDS times, with the operator's 1 s evaluation loop. */
+async function crossingToRefusal(deps: {
+  client: KubeClient;
+  prom: PrometheusClient;
+  redisUrl: string;
+  prometheus: { query(promql: string): Promise<Array<{ value: [number, string] }>> };
+  metrics: { setLoss(shard: string, usd: number): void };
+  log: ReturnType<typeof createLogger>;
+}): Promise<void> {
+  const ROUNDS = 12;
+  const INTERVAL_MS = 1_000;
+  const shard = name(0);
+  const opened: number[] = [];
+  const inner = redisControlPublisher(deps.redisUrl, 60);
+  // The operator's publisher, noting when an open state went out.
+  const control: ControlPublisher = {
+    async publish(key, state: ControlState, changed) {
+      if (state.state === 'open' && changed) opened.push(performance.now()); // the key and message go out now
+      await inner.publish(key, state, changed);
+    },
+    close: () => inner.close(),
+  };
+  const controller = new BreakerController({ client: deps.client, prometheus: deps.prom, control, events: new EventRecorder(deps.client, 'breaker-bench', deps.log), log: deps.log, registry: new Registry() });
+  const gate = new ControlGate(deps.redisUrl, shard);
+  await gate.start();
+  let heardAt: number | undefined;
+  gate.onChange((state) => {
+    if (state?.state === 'open' && heardAt === undefined) heardAt = performance.now();
+  });
+  const evaluateNow = async () => controller.evaluate(await deps.client.get<Shard>(resources.tradingShards, NAMESPACE, shard));
+  const lossInPrometheus = async () => Number((await deps.prometheus.query(`max(arbees_daily_loss_usd{source_job="${JOB}",shard="${shard}"})`))[0]?.value[1] ?? 0);
+  const parts = { scrape: [] as number[], evaluation: [] as number[], propagation: [] as number[], total: [] as number[] };
+  for (let round = 0; round < ROUNDS; round++) {
+    // Back to Closed with the value under the threshold.
+    deps.metrics.setLoss(shard, 50);
+    while ((await lossInPrometheus()) >= 300) await sleep(100);
+    await deps.client.mergePatch(resources.tradingShards, NAMESPACE, shard, { metadata: { annotations: { 'arbees.io/reset-breaker': `bench-${round}` } } });
+    await evaluateNow();
+    await controller.idle();
+    heardAt = undefined;
+    opened.length = 0;
+    // The evaluation loop runs on its own clock, as in the manager; the crossing lands anywhere in it.
+    let running = true;
+    const loop = (async () => {
+      while (running) {
+        const next = performance.now() + INTERVAL_MS;
+        await evaluateNow();
+        await sleep(Math.max(0, next - performance.now()));
+      }
+    })();
+    await sleep(Math.random() * INTERVAL_MS);
+    const crossed = performance.now();
+    deps.metrics.setLoss(shard, 350);
+    let scraped: number | undefined;
+    while (scraped === undefined) {
+      if ((await lossInPrometheus()) >= 300) scraped = performance.now();
+      else await sleep(20);
+    }
+    while (heardAt === undefined) await sleep(5);
+    // The executor's pre-order check now refuses: its gate reads the key and what it heard.
+    const state = await gate.current();
+    const refused = performance.now();
+    if (state?.state !== 'open') throw new Error(`expected the gate to refuse, read ${JSON.stringify(state)}`);
+    running = false;
+    await loop;
+    await controller.idle();
+    const published = opened[0] ?? heardAt;
+    parts.scrape.push(scraped - crossed);
+    parts.evaluation.push(Math.max(0, published - scraped));
+    parts.propagation.push(heardAt - published);
+    parts.total.push(refused - crossed);
+  }
+  const line = (label: string, values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return `${label} p50 ${percentile(sorted, 50).toFixed(0)} ms p99 ${percentile(sorted, 99).toFixed(0)} ms`;
+  };
+  console.log(`metric crossing → executor refusing (${ROUNDS} rounds, scrape every 1 s, evaluation every ${INTERVAL_MS} ms):`);
+  console.log(`  ${line('total', parts.total)} (target ≤ 2000 ms: ${percentile([...parts.total].sort((a, b) => a - b), 99) <= 2_000 ? 'MET' : 'MISSED'})`);
+  console.log(`  ${line('scrape', parts.scrape)} | ${line('evaluation', parts.evaluation)} | ${line('propagation', parts.propagation)}`);
+  gate.stop();
+  control.close();
 }
 
 main()

@@ -25,7 +25,8 @@ export const operatorConfigSchema = z.object({
   redisUrl: url,
   prometheusUrl: url,
   prometheusBearerTokenFile: z.string().optional(),
-  breakerIntervalMs: z.coerce.number().int().min(200).default(5_000),
+  // With Prometheus scraping every second, a trip reaches the executor within about 2 s.
+  breakerIntervalMs: z.coerce.number().int().min(200).default(1_000),
   discoveryIntervalMs: z.coerce.number().int().min(1_000).default(300_000),
   controlTtlSeconds: z.coerce.number().int().min(5).default(60),
   resyncSeconds: z.coerce.number().int().min(10).default(600),
