@@ -1,0 +1,192 @@
+// The whole pipeline on one machine for load runs: Redis and PostgreSQL as local processes, both
+// venue simulators in this process (one thread each, their clocks started together, so their
+// price paths agree), the shard's four workloads as `arbees` child processes, as `arbees demo`
+// runs them.
+//
+// Adapted from cli/demo/stack.ts (startStack), which cannot be used as is here: it starts the
+// workloads with the running script (process.argv[1]), which under mocha or a bench is not the
+// `arbees` CLI. Differences: the CLI is started through tsx explicitly; each simulator runs on its
+// own worker thread (at 10k+ messages/s one event loop for both simulators and the harness falls
+// behind and its clock drifts from the scenario); the services' process ids are exposed (peak
+// memory); the workloads can be stopped in order (upstream first, so that every signal published
+// reaches the executor before it stops).
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { components, type Component, type Workload } from '../../cli/demo/stack.js';
+import { demoShardConfig } from '../../cli/demo/shard.js';
+import { freePort, startProcess } from '../../cli/local/process.js';
+import { startPostgres, type PostgresService } from '../../cli/local/postgres.js';
+import { startRedis, type RedisService } from '../../cli/local/redis.js';
+import { credentialEnv, shardConfigPathEnv, type ShardConfig } from '../../workloads/lib/shard-config.js';
+import { ScenarioEngine, type ArbTruth, type Scenario } from '../../workloads/sim/scenario.js';
+import { startSimThread, type ClockReading, type SimThread } from './sim-thread.js';
+
+export type { Component, Workload };
+
+const REPO = join(import.meta.dirname, '..', '..');
+const CLI = join(REPO, 'cli', 'arbees.ts');
+
+export interface Pipeline {
+  shard: ShardConfig;
+  redis: RedisService;
+  postgres: PostgresService;
+  postgresUrl: string;
+  /** Process ids of the services (for their peak memory), when known. */
+  servicePids: { redis?: number; postgres?: number };
+  kalshi: SimThread;
+  polymarket: SimThread;
+  /** The injected arbitrage windows (the engine is deterministic: the simulators run the same). */
+  groundTruth: ArbTruth[];
+  workloads: Workload[];
+  /** Starts both simulators' scenario clocks together; their clocks right after. */
+  startScenario(): Promise<Record<'kalshi' | 'polymarket', ClockReading>>;
+  /** SIGTERM to these workloads, waiting for each to exit. */
+  stopWorkloads(which: readonly Component[]): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface PipelineOptions {
+  shard: string;
+  /** Its messageRate is the simulators' engine steps per simulated second. */
+  scenario: Scenario;
+  speed: number;
+  workDir: string;
+  logDir: string;
+  /** The executor's simulated venue round trip (paper mode), as `arbees demo` uses. */
+  paperLatencyMs?: number;
+  progress?: (line: string) => void;
+}
+
+export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
+  const { workDir, logDir } = options;
+  const progress = options.progress ?? (() => undefined);
+  mkdirSync(logDir, { recursive: true });
+  const cleanups: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  };
+  try {
+    progress('starting Redis and PostgreSQL');
+    const redisDir = join(workDir, 'redis');
+    const pgDir = join(workDir, 'postgres');
+    mkdirSync(redisDir, { recursive: true, mode: 0o755 });
+    mkdirSync(pgDir, { recursive: true, mode: 0o755 });
+    const [redis, postgres] = await Promise.all([startRedis(redisDir), startPostgres(pgDir)]);
+    cleanups.push(() => redis.stop(), () => postgres.stop());
+    const postgresUrl = await postgres.createDatabase('arbees');
+    const servicePids: Pipeline['servicePids'] = {};
+    const probe = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    try {
+      const pid = /process_id:(\d+)/.exec(await probe.info('server'))?.[1];
+      if (pid) servicePids.redis = Number(pid);
+    } finally {
+      probe.disconnect();
+    }
+    try {
+      servicePids.postgres = Number(readFileSync(join(pgDir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    } catch {
+      /* not readable: memory of PostgreSQL is left out */
+    }
+
+    progress('starting the Kalshi and Polymarket simulators (one thread each)');
+    const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const kalshiKeyId = `load-${randomBytes(4).toString('hex')}`;
+    const common = { scenario: options.scenario, speed: options.speed, host: '127.0.0.1' } as const;
+    const [kalshi, polymarket] = await Promise.all([
+      startSimThread({ ...common, venue: 'kalshi', logFile: join(logDir, 'sim-kalshi.log'), apiKeys: [{ id: kalshiKeyId, publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }] }),
+      startSimThread({
+        ...common,
+        venue: 'polymarket',
+        logFile: join(logDir, 'sim-polymarket.log'),
+        creds: [{ apiKey: 'load', secret: randomBytes(32).toString('base64'), passphrase: 'load', address: '0x0000000000000000000000000000000000000001' }],
+        geoblock: { allowedCidrs: ['127.0.0.0/8'], scope: 'all' },
+      }),
+    ]);
+    cleanups.push(() => kalshi.stop(), () => polymarket.stop());
+
+    const shard = demoShardConfig(options.shard, options.scenario, {
+      kalshiRestUrl: kalshi.url,
+      kalshiWsUrl: kalshi.wsUrl,
+      polymarketClobUrl: polymarket.url,
+      polymarketWsUrl: polymarket.wsUrl,
+      polymarketGammaUrl: polymarket.gammaUrl!,
+    });
+    const shardPath = join(workDir, 'shard.json');
+    writeFileSync(shardPath, JSON.stringify(shard, null, 2));
+
+    progress('starting kalshi-monitor, polymarket-monitor, detector and executor');
+    const workloads: Workload[] = [];
+    for (const component of components) {
+      const port = await freePort();
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        ARBEES_SHARD: options.shard,
+        ARBEES_REDIS_URL: redis.url,
+        ARBEES_POSTGRES_URL: postgresUrl,
+        ARBEES_HTTP_PORT: String(port),
+        ARBEES_LOG_LEVEL: 'info',
+        [shardConfigPathEnv]: shardPath,
+      };
+      if (component === 'kalshi-monitor') {
+        env[credentialEnv.kalshi.keyId] = kalshiKeyId;
+        env[credentialEnv.kalshi.privateKey] = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      }
+      const extra = component === 'executor' ? ['--paper-latency-ms', String(options.paperLatencyMs ?? 15)] : [];
+      const proc = startProcess(component, process.execPath, ['--import', 'tsx', CLI, component, ...extra], { logFile: join(logDir, `${component}.log`), env, cwd: REPO });
+      workloads.push({ component, process: proc, metricsUrl: `http://127.0.0.1:${port}/metrics`, readyUrl: `http://127.0.0.1:${port}/readyz` });
+      cleanups.push(() => proc.stop('SIGTERM', 15_000));
+    }
+    return {
+      shard,
+      redis,
+      postgres,
+      postgresUrl,
+      servicePids,
+      kalshi,
+      polymarket,
+      groundTruth: new ScenarioEngine(options.scenario).groundTruth(),
+      workloads,
+      async startScenario() {
+        const [k, p] = await Promise.all([kalshi.resume(), polymarket.resume()]);
+        return { kalshi: k, polymarket: p };
+      },
+      async stopWorkloads(which) {
+        await Promise.all(workloads.filter((w) => which.includes(w.component)).map((w) => w.process.stop('SIGTERM', 15_000)));
+      },
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** Waits for every workload's /readyz; fails with the log of the one that exited or never got ready. */
+export async function untilReady(workloads: Workload[], timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const pending = new Set(workloads);
+  const reasons = new Map<Workload, string>();
+  let exited: Workload | undefined;
+  for (const w of workloads) void w.process.exited.then(() => (exited ??= w));
+  while (pending.size > 0) {
+    if (exited) throw new Error(`${exited.component} exited during start-up; last log lines (${exited.process.logFile}):\n${exited.process.logTail()}`);
+    if (Date.now() > deadline) {
+      const which = [...pending].map((w) => `${w.component} (${reasons.get(w) ?? 'no answer'}; log ${w.process.logFile})`);
+      throw new Error(`not ready after ${timeoutMs / 1000}s: ${which.join(', ')}`);
+    }
+    await Promise.all(
+      [...pending].map(async (w) => {
+        try {
+          const response = await fetch(w.readyUrl, { signal: AbortSignal.timeout(1_000) });
+          if (response.ok) pending.delete(w);
+          else reasons.set(w, (await response.text()).slice(0, 200));
+        } catch (error) {
+          reasons.set(w, (error as Error).message);
+        }
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
