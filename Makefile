@@ -6,7 +6,7 @@ MOCHA := mocha
 UNIT := 'test/unit/**/*.test.ts'
 INTEGRATION := 'test/integration/**/*.test.ts'
 
-.PHONY: help setup setup-system build lint test test-unit test-integration bench demo clean
+.PHONY: help setup setup-system build lint test test-unit test-integration bench demo clean kind-up kind-load deploy kind-down
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -48,6 +48,18 @@ DURATION ?= 90s
 SCENARIO ?=
 demo: setup-system node_modules/.package-lock.json build ## the whole pipeline locally on simulated venues, paper trading (DURATION=90s SCENARIO=file); report in demo-report/
 	bin/arbees demo --duration $(DURATION) $(if $(SCENARIO),--scenario $(SCENARIO))
+
+kind-up: ## create the local kind cluster of k8s/kind-config.yaml (needs docker and kind)
+	bash scripts/kind.sh up
+
+kind-load: ## build the image with docker and load it into the kind cluster (arbees:dev)
+	bash scripts/kind.sh load
+
+deploy: .tools/bin/helm ## install/upgrade the chart on kind (values-kind.yaml) with a sample paper shard
+	bash scripts/kind.sh deploy
+
+kind-down: ## delete the local kind cluster
+	bash scripts/kind.sh down
 
 clean: ## remove build output and downloaded tools (keeps ~/.cache/arbees)
 	rm -rf dist .tools coverage demo-report

@@ -8,6 +8,255 @@ app.kubernetes.io/part-of: arbees
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
+{{- /* Labels that select one component's pods: stable across upgrades (selectors are immutable). */ -}}
+{{- define "arbees.selectorLabels" -}}
+{{- $root := index . 0 -}}
+app.kubernetes.io/name: arbees
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
 {{- define "arbees.operatorName" -}}
 {{ .Release.Name }}-operator
+{{- end -}}
+
+{{- define "arbees.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{ .Values.serviceAccount.name | default (include "arbees.operatorName" .) }}
+{{- else -}}
+{{ required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end -}}
+{{- end -}}
+
+{{- define "arbees.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+
+{{- define "arbees.redisName" -}}
+{{ .Release.Name }}-redis
+{{- end -}}
+
+{{- define "arbees.postgresqlName" -}}
+{{ .Release.Name }}-postgresql
+{{- end -}}
+
+{{- /* TCP ports of Redis and PostgreSQL, in the cluster or outside it. */ -}}
+{{- define "arbees.redisPort" -}}
+{{ ternary 6379 .Values.externalRedis.port .Values.redis.enabled | int }}
+{{- end -}}
+
+{{- define "arbees.postgresPort" -}}
+{{ ternary 5432 .Values.externalPostgresql.port .Values.postgresql.enabled | int }}
+{{- end -}}
+
+{{- /* The port of the Prometheus URL (its scheme's default when it names none). */ -}}
+{{- define "arbees.prometheusPort" -}}
+{{- $url := urlParse .Values.operator.prometheus.url -}}
+{{- $host := get $url "host" -}}
+{{- if regexMatch ":[0-9]+$" $host -}}
+{{ regexFind "[0-9]+$" $host }}
+{{- else -}}
+{{ ternary 443 80 (eq (get $url "scheme") "https") }}
+{{- end -}}
+{{- end -}}
+
+{{- /* Where shards may run: the namespaces that get the connections Secret, besides the release's. */ -}}
+{{- define "arbees.sampleNamespace" -}}
+{{ .Values.sampleShard.namespace | default (first .Values.shardNamespaces) | default .Release.Namespace }}
+{{- end -}}
+
+{{- /*
+  Whether the chart is rendered against a cluster (helm install/upgrade, or template/lint with
+  --dry-run=server): lookup answers only then, and every cluster has kube-system.
+*/ -}}
+{{- define "arbees.online" -}}
+{{- if lookup "v1" "Namespace" "" "kube-system" }}true{{ end -}}
+{{- end -}}
+
+{{- /* One key of an existing Secret in the release namespace, decoded; "" when absent. */ -}}
+{{- define "arbees.secretKey" -}}
+{{- $root := index . 0 -}}
+{{- $secret := lookup "v1" "Secret" $root.Release.Namespace (index . 1) -}}
+{{- if and $secret $secret.data (hasKey $secret.data (index . 2)) -}}
+{{ index $secret.data (index . 2) | b64dec }}
+{{- end -}}
+{{- end -}}
+
+{{- /*
+  Password of the in-cluster Redis or PostgreSQL (list $ "redis"|"postgresql"): the configured one,
+  else the one an earlier install stored in the chart's Secret, else a new random one. Generated
+  once per render (memoized in .Values) so that the Secret and the checksums agree.
+*/ -}}
+{{- define "arbees.generatedPassword" -}}
+{{- $root := index . 0 -}}
+{{- $which := index . 1 -}}
+{{- if not (hasKey $root.Values "__arbeesGenerated") }}{{ $_ := set $root.Values "__arbeesGenerated" dict }}{{ end -}}
+{{- $cache := get $root.Values "__arbeesGenerated" -}}
+{{- if not (hasKey $cache $which) -}}
+{{- $value := (index $root.Values $which).auth.password -}}
+{{- if not $value -}}
+{{- $value = include "arbees.secretKey" (list $root (printf "%s-%s" $root.Release.Name $which) "password") -}}
+{{- end -}}
+{{- $_ := set $cache $which ($value | default (randAlphaNum 32)) -}}
+{{- end -}}
+{{- get $cache $which -}}
+{{- end -}}
+
+{{- /* Percent-encoding for the user-info part of a URL (urlquery writes a space as "+"). */ -}}
+{{- define "arbees.urlUserinfo" -}}
+{{ urlquery . | replace "+" "%20" }}
+{{- end -}}
+
+{{- /*
+  The connection URLs as a YAML map {redisUrl, postgresUrl}, or "" when they cannot be known
+  here: external endpoints rendered without a cluster (helm template / lint), where the existing
+  Secrets with the passwords cannot be read. Fails when a Secret it needs is missing.
+*/ -}}
+{{- define "arbees.connectionUrls" -}}
+{{- $v := .Values -}}
+{{- $online := "" -}}
+{{- if not (and $v.redis.enabled $v.postgresql.enabled) -}}
+{{- $online = include "arbees.online" . -}}
+{{- end -}}
+{{- $ns := .Release.Namespace -}}
+{{- $redisUrl := "" -}}
+{{- $postgresUrl := "" -}}
+{{- $known := true -}}
+{{- if $v.redis.enabled -}}
+{{- $redisUrl = printf "redis://:%s@%s.%s.svc:6379/0" (include "arbees.urlUserinfo" (include "arbees.generatedPassword" (list . "redis"))) (include "arbees.redisName" .) $ns -}}
+{{- else -}}
+{{- $r := $v.externalRedis -}}
+{{- $auth := "" -}}
+{{- if $r.auth.existingSecret -}}
+{{- if $online -}}
+{{- $password := include "arbees.secretKey" (list . $r.auth.existingSecret $r.auth.passwordKey) -}}
+{{- if not $password -}}
+{{- fail (printf "externalRedis.auth.existingSecret: Secret %q with key %q not found in namespace %s; create it first (k8s/eks/README.md), or set connections.create=false and create Secret %q yourself" $r.auth.existingSecret $r.auth.passwordKey $ns $v.connections.secretName) -}}
+{{- end -}}
+{{- $auth = printf "%s:%s@" (include "arbees.urlUserinfo" $r.username) (include "arbees.urlUserinfo" $password) -}}
+{{- else -}}
+{{- $known = false -}}
+{{- end -}}
+{{- else if $r.username -}}
+{{- $auth = printf "%s@" (include "arbees.urlUserinfo" $r.username) -}}
+{{- end -}}
+{{- $redisUrl = printf "%s://%s%s:%d/%d" (ternary "rediss" "redis" $r.tls) $auth $r.host (int $r.port) (int $r.database) -}}
+{{- end -}}
+{{- if $v.postgresql.enabled -}}
+{{- $p := $v.postgresql -}}
+{{- $postgresUrl = printf "postgres://%s:%s@%s.%s.svc:5432/%s" (include "arbees.urlUserinfo" $p.username) (include "arbees.urlUserinfo" (include "arbees.generatedPassword" (list . "postgresql"))) (include "arbees.postgresqlName" .) $ns $p.database -}}
+{{- else -}}
+{{- $p := $v.externalPostgresql -}}
+{{- if $online -}}
+{{- $user := include "arbees.secretKey" (list . $p.auth.existingSecret $p.auth.usernameKey) -}}
+{{- $password := include "arbees.secretKey" (list . $p.auth.existingSecret $p.auth.passwordKey) -}}
+{{- if not (and $user $password) -}}
+{{- fail (printf "externalPostgresql.auth.existingSecret: Secret %q with keys %q and %q not found in namespace %s; create it first (k8s/eks/README.md), or set connections.create=false and create Secret %q yourself" $p.auth.existingSecret $p.auth.usernameKey $p.auth.passwordKey $ns $v.connections.secretName) -}}
+{{- end -}}
+{{- $postgresUrl = printf "postgres://%s:%s@%s:%d/%s?sslmode=%s" (include "arbees.urlUserinfo" $user) (include "arbees.urlUserinfo" $password) $p.host (int $p.port) $p.database $p.sslMode -}}
+{{- else -}}
+{{- $known = false -}}
+{{- end -}}
+{{- end -}}
+{{- if $known -}}
+redisUrl: {{ $redisUrl | quote }}
+postgresUrl: {{ $postgresUrl | quote }}
+{{- end -}}
+{{- end -}}
+
+{{- /* Rules across values that the schema cannot say with a clear message. */ -}}
+{{- define "arbees.validate" -}}
+{{- $v := .Values -}}
+{{- if $v.connections.create -}}
+{{- if and $v.redis.enabled $v.externalRedis.host -}}
+{{- fail "redis.enabled and externalRedis.host are both set: choose the in-cluster Redis or the external one" -}}
+{{- end -}}
+{{- if not (or $v.redis.enabled $v.externalRedis.host) -}}
+{{- fail "connections.create needs a Redis: set redis.enabled=true (in the cluster) or externalRedis.host (e.g. ElastiCache)" -}}
+{{- end -}}
+{{- if and $v.postgresql.enabled $v.externalPostgresql.host -}}
+{{- fail "postgresql.enabled and externalPostgresql.host are both set: choose the in-cluster PostgreSQL or the external one" -}}
+{{- end -}}
+{{- if not (or $v.postgresql.enabled $v.externalPostgresql.host) -}}
+{{- fail "connections.create needs a PostgreSQL: set postgresql.enabled=true (in the cluster) or externalPostgresql.host (e.g. RDS)" -}}
+{{- end -}}
+{{- if and (not $v.postgresql.enabled) (not $v.externalPostgresql.auth.existingSecret) -}}
+{{- fail "externalPostgresql.auth.existingSecret is required: the Secret (in the release namespace) with the database user name and password" -}}
+{{- end -}}
+{{- end -}}
+{{- if has .Release.Namespace $v.shardNamespaces -}}
+{{- fail (printf "shardNamespaces must not include the release namespace %s: shards need the privileged Pod Security level for their VPN pod, the operator's namespace should stay restricted" .Release.Namespace) -}}
+{{- end -}}
+{{- if $v.sampleShard.enabled -}}
+{{- $ns := include "arbees.sampleNamespace" . -}}
+{{- if not (or (eq $ns .Release.Namespace) (has $ns $v.shardNamespaces)) -}}
+{{- fail (printf "sampleShard.namespace %s must be the release namespace or one of shardNamespaces (it needs the connections Secret)" $ns) -}}
+{{- end -}}
+{{- if and $v.operator.watchNamespace (ne $ns $v.operator.watchNamespace) -}}
+{{- fail (printf "sampleShard.namespace %s is not operator.watchNamespace %s: the operator would never see it" $ns $v.operator.watchNamespace) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- /*
+  NetworkPolicy of the in-cluster Redis or PostgreSQL (list $ component port): its port is open to
+  Arbees pods only (the operator and every shard's, which carry app.kubernetes.io/part-of: arbees),
+  in any namespace; it reaches nothing (it needs no egress, not even DNS).
+*/ -}}
+{{- define "arbees.datastoreNetworkPolicy" -}}
+{{- $root := index . 0 -}}
+{{- $component := index . 1 -}}
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ $root.Release.Name }}-{{ $component }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- include "arbees.labels" $root | nindent 4 }}
+    app.kubernetes.io/component: {{ $component }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "arbees.selectorLabels" (list $root $component) | nindent 6 }}
+  policyTypes: [Ingress, Egress]
+  ingress:
+    - from:
+        - namespaceSelector: {}
+          podSelector:
+            matchLabels:
+              app.kubernetes.io/part-of: arbees
+      ports:
+        - protocol: TCP
+          port: {{ index . 2 }}
+  egress: []
+{{- end -}}
+
+{{- /*
+  The operator's settings: the ARBEES_* variables operator/config.ts reads (`arbees operator --help`
+  lists them), as a YAML map. The Redis URL is not here: it comes from the connections Secret,
+  like every shard's.
+*/ -}}
+{{- define "arbees.operatorConfig" -}}
+{{- $o := .Values.operator -}}
+ARBEES_OPERATOR_LEASE_NAME: {{ $o.leaderElection.leaseName | default (include "arbees.operatorName" .) | quote }}
+{{- with $o.watchNamespace }}
+ARBEES_OPERATOR_WATCH_NAMESPACE: {{ . | quote }}
+{{- end }}
+ARBEES_HTTP_PORT: {{ $o.metricsPort | int | quote }}
+ARBEES_LOG_LEVEL: {{ $o.logLevel | quote }}
+ARBEES_PROMETHEUS_URL: {{ $o.prometheus.url | quote }}
+ARBEES_BREAKER_INTERVAL_MS: {{ $o.breaker.intervalMs | int | quote }}
+ARBEES_CONTROL_TTL_SECONDS: {{ $o.breaker.controlTtlSeconds | int | quote }}
+ARBEES_OPERATOR_RESYNC_SECONDS: {{ $o.resyncSeconds | int | quote }}
+ARBEES_WORKLOAD_IMAGE: {{ $o.workloadImage | default (include "arbees.image" .) | quote }}
+{{- with $o.vpnImage }}
+ARBEES_VPN_IMAGE: {{ . | quote }}
+{{- end }}
+ARBEES_POD_CIDR: {{ $o.podCidr | quote }}
+ARBEES_SERVICE_CIDR: {{ $o.serviceCidr | quote }}
+ARBEES_CONNECTIONS_SECRET: {{ .Values.connections.secretName | quote }}
+ARBEES_POSTGRES_PORT: {{ include "arbees.postgresPort" . | quote }}
+{{- with $o.venueEndpoints }}
+ARBEES_VENUE_ENDPOINTS: {{ toJson . | quote }}
+{{- end }}
 {{- end -}}
