@@ -27,7 +27,9 @@ export function vpnSidecar(shard: TradingShard, settings: OperatorSettings): obj
       { name: 'HTTP_CONTROL_SERVER_ADDRESS', value: '127.0.0.1:8000' },
       { name: 'HTTPPROXY', value: 'on' },
       { name: 'HTTPPROXY_LISTENING_ADDRESS', value: `:${vpnProxyPort}` },
-      { name: 'FIREWALL_INPUT_PORTS', value: String(vpnProxyPort) },
+      // gluetun's firewall also guards inbound traffic of the whole pod: let in the executor's
+      // proxy traffic and the monitor's /metrics and probes (kubelet and Prometheus reach 9464).
+      { name: 'FIREWALL_INPUT_PORTS', value: `${vpnProxyPort},${settings.metricsPort}` },
       { name: 'HEALTH_SERVER_ADDRESS', value: '127.0.0.1:9999' },
     ],
     // The provider's keys (WIREGUARD_PRIVATE_KEY, OPENVPN_USER, ...) under gluetun's own names.

@@ -118,7 +118,7 @@ describe('operator builders', () => {
     expect(vpn).to.include({ name: 'vpn', image: 'qmcgaw/gluetun:v3.40.0', restartPolicy: 'Always' });
     expect(vpn.startupProbe.exec.command).to.deep.equal(['/gluetun-entrypoint', 'healthcheck']);
     const env = Object.fromEntries(vpn.env.map((e: Obj) => [e.name, e.value]));
-    expect(env).to.include({ VPN_SERVICE_PROVIDER: 'mullvad', VPN_TYPE: 'wireguard', SERVER_COUNTRIES: 'Netherlands', FIREWALL_OUTBOUND_SUBNETS: '10.244.0.0/16,10.96.0.0/12' });
+    expect(env).to.include({ VPN_SERVICE_PROVIDER: 'mullvad', VPN_TYPE: 'wireguard', SERVER_COUNTRIES: 'Netherlands', FIREWALL_OUTBOUND_SUBNETS: '10.244.0.0/16,10.96.0.0/12', FIREWALL_INPUT_PORTS: '8888,9464' });
     expect(vpn.envFrom).to.deep.equal([{ secretRef: { name: 'vpn' } }]);
     expect(vpn.volumeMounts).to.deep.include({ name: 'dev-net-tun', mountPath: '/dev/net/tun' });
     expect(spec.volumes).to.deep.include({ name: 'dev-net-tun', hostPath: { path: '/dev/net/tun', type: 'CharDevice' } });
