@@ -9,6 +9,7 @@ import type { ControlPublisher } from './breaker/control.js';
 import { PrometheusClient, type PrometheusOptions } from './breaker/prometheus.js';
 import type { OperatorSettings } from './builders/settings.js';
 import { DiscoveryController } from './discovery.js';
+import { nameHolder } from './naming.js';
 import { EventRecorder } from './events.js';
 import { KubeClient, resources, type KubeObject, type Resource } from './kube/client.js';
 import type { KubeAuth } from './kube/config.js';
@@ -196,7 +197,9 @@ export class Operator {
     const controller = new BreakerController({ client: this.client, prometheus: new PrometheusClient(breaker.prometheus), control: breaker.control, events, log, registry });
     const known = new Map<string, TradingShard & KubeObject>();
     const evaluateAll = async () => {
-      const shards = (this.shards?.list() ?? []).filter((s) => !s.metadata.deletionTimestamp);
+      const all = this.shards?.list() ?? [];
+      // A shard refused for its name (naming.ts) must not write the holder's control key.
+      const shards = all.filter((s) => !s.metadata.deletionTimestamp && !nameHolder(all, s));
       for (const [uid, shard] of known) if (!shards.some((s) => s.metadata.uid === uid)) controller.forget(shard);
       known.clear();
       for (const shard of shards) known.set(shard.metadata.uid ?? '', shard);
@@ -233,6 +236,8 @@ export class Operator {
       return;
     }
     this.queue?.add(keyOf(shard));
+    // A shard of the same name elsewhere may have been waiting for this one's name.
+    if (type === 'deleted') for (const twin of this.shards?.list() ?? []) if (twin.metadata.name === shard.metadata.name) this.queue?.add(keyOf(twin));
   }
 
   private onChild(type: ChangeType, child: KubeObject): void {

@@ -10,6 +10,7 @@ import { containsDesired } from './diff.js';
 import type { EventRecorder } from './events.js';
 import { KubeApiError, resourceOf, resources, type KubeClient, type KubeObject } from './kube/client.js';
 import type { Informer } from './kube/informer.js';
+import { nameHolder } from './naming.js';
 import { computeStatus, type DeploymentObservation } from './status.js';
 
 export const fieldManager = 'arbees-operator';
@@ -52,14 +53,22 @@ export class Reconciler {
     if (!cached) return outcome; // gone: owner references let the garbage collector remove its children
     let shard = cached;
 
+    const holder = nameHolder(this.deps.shards.list(), shard);
     if (shard.metadata.deletionTimestamp) {
-      await this.finalize(shard);
+      await this.finalize(shard, holder === undefined);
       return outcome;
     }
     if (!shard.metadata.finalizers?.includes(finalizer)) {
       shard = await this.deps.client.mergePatch<TradingShard & KubeObject>(resources.tradingShards, namespace, name, {
         metadata: { finalizers: [...(shard.metadata.finalizers ?? []), finalizer], resourceVersion: shard.metadata.resourceVersion },
       });
+    }
+
+    if (holder) {
+      const conflict = `the name "${name}" is held by the older shard ${holder.metadata.namespace}/${name}: shards share Redis keys by name, so this one is not run until it is renamed or that one is deleted`;
+      await this.deps.events.record(shard, 'Warning', 'NameConflict', conflict);
+      outcome.statusWritten = await this.writeStatus(shard, conflict);
+      return outcome;
     }
 
     let reconcileError: string | undefined;
@@ -147,10 +156,11 @@ export class Reconciler {
     return true;
   }
 
-  private async finalize(shard: TradingShard & KubeObject): Promise<void> {
+  private async finalize(shard: TradingShard & KubeObject, holdsName: boolean): Promise<void> {
     const finalizers = shard.metadata.finalizers ?? [];
     if (!finalizers.includes(finalizer)) return;
-    await this.deps.cleanup(shard);
+    // The Redis keys of this name belong to the shard holding it: a refused twin leaves them alone.
+    if (holdsName) await this.deps.cleanup(shard);
     try {
       // The resourceVersion makes this a conditional write: we never drop someone else's finalizer.
       await this.deps.client.mergePatch(resources.tradingShards, shard.metadata.namespace, shard.metadata.name, {

@@ -175,6 +175,38 @@ describe('operator (real apiserver)', function () {
     }, 60_000, 'garbage collection of the children');
   });
 
+  it('refuses a second shard of the same name in another namespace (they would share Redis keys) until the first is gone', async () => {
+    await createNamespace('op-twin-a');
+    await createNamespace('op-twin-b');
+    op = await startTestOperator();
+    await applyShard(sampleShard('twin', 'op-twin-a'));
+    await reconciled('op-twin-a', 'twin');
+    await applyShard(sampleShard('twin', 'op-twin-b'));
+    const refused = await eventually(async () => {
+      const s = await getShard('op-twin-b', 'twin');
+      return s.status?.phase === 'Degraded' ? s : undefined;
+    }, 30_000, 'the second twin marked Degraded');
+    expect(refused.status?.conditions?.find((c) => c.type === 'Degraded')?.message).to.contain('held by the older shard op-twin-a/twin');
+    const deployments = async (namespace: string) => (JSON.parse(await kubectl('get', 'deployments', '-n', namespace, '-l', 'arbees.io/shard=twin', '-o', 'json')) as { items: unknown[] }).items.length;
+    expect(await deployments('op-twin-b')).to.equal(0);
+    const events = JSON.parse(await kubectl('get', 'events', '-n', 'op-twin-b', '-o', 'json')) as { items: Array<{ reason: string }> };
+    expect(events.items.some((e) => e.reason === 'NameConflict')).to.equal(true);
+    // Deleting the refused twin must not clean the holder's keys.
+    const redis = new Redis((await rig.redis()).url);
+    try {
+      await redis.set('arbees:twin:control', 'the holder’s');
+      await kubectl('delete', 'tradingshard', 'twin', '-n', 'op-twin-b', '--wait=true', '--timeout=60s');
+      expect(await redis.get('arbees:twin:control')).to.equal('the holder’s');
+    } finally {
+      redis.disconnect();
+    }
+    // Once the holder is gone, a new twin gets the name and runs.
+    await kubectl('delete', 'tradingshard', 'twin', '-n', 'op-twin-a', '--wait=true', '--timeout=60s');
+    await applyShard(sampleShard('twin', 'op-twin-b'));
+    await reconciled('op-twin-b', 'twin');
+    await eventually(async () => ((await deployments('op-twin-b')) === 4 ? true : undefined), 30_000, 'the twin’s Deployments');
+  });
+
   it('with two replicas, only the leader writes; the other takes over when it stops', async () => {
     await createNamespace('op-ha');
     const a = await startTestOperator({ identity: 'replica-a' });
