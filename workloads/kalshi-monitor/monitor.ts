@@ -2,14 +2,14 @@
 // shard's markets on orderbook_delta, the KalshiFeed state machine, and the quote publisher.
 // Socket, Redis and timers live here; the protocol and books are in feed.ts and ../market-data.
 import type { KeyObject } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { streamKeys } from '../lib/messages.js';
 import { Backoff, type BackoffOptions } from '../market-data/backoff.js';
 import { MonitorMetrics } from '../market-data/metrics.js';
 import { quoteSequence } from '../market-data/normalize.js';
-import { QuotePublisher } from '../market-data/publisher.js';
+import { flushAndClose, monitorRedis, socketAccounting, sweepPeriodMs, venuePublisher } from '../market-data/monitor-wiring.js';
+import type { QuotePublisher } from '../market-data/publisher.js';
 import { ReconnectingSocket, type Refusal } from '../market-data/socket.js';
 import { kalshiSignedHeaders } from './auth.js';
 import { KalshiFeed, type KalshiFeedEvent, type KalshiMarketRef } from './feed.js';
@@ -57,8 +57,7 @@ export class KalshiMonitor {
   constructor(private readonly options: KalshiMonitorOptions) {
     this.log = options.log;
     this.registry = options.registry ?? new Registry();
-    this.redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, enableAutoPipelining: false });
-    this.redis.on('error', (error: Error) => this.log.warn({ err: error.message }, 'redis error'));
+    this.redis = monitorRedis(options.redisUrl, this.log);
     const venue = 'kalshi';
     this.feed = new KalshiFeed({
       markets: options.markets,
@@ -77,21 +76,7 @@ export class KalshiMonitor {
       ages: (now) =>
         [...byTicker.entries()].map(([market, ticker]) => ({ market, seconds: this.feed.freshness.ageMs(ticker, now) / 1000 })),
     });
-    this.publisher = new QuotePublisher({
-      redis: this.redis,
-      stream: streamKeys.quotes(options.shard),
-      maxLen: options.streamMaxLen ?? 100_000,
-      onPublished: (quotes, ackMs) => {
-        this.metrics.quotes.inc({ venue }, quotes.length);
-        for (const q of quotes) this.metrics.publishLatency.observe({ venue }, Math.max(0, ackMs - q.receivedTs) / 1000);
-      },
-      onCoalesced: () => this.metrics.coalesced.inc({ venue }),
-      onError: (error) => {
-        this.metrics.publishErrors.inc({ venue });
-        this.log.warn({ err: error.message }, 'publishing quotes to redis failed; retrying');
-      },
-      onInvalid: (quote, problem) => this.log.error({ marketId: quote.marketId, problem }, 'refusing to publish an invalid quote'),
-    });
+    this.publisher = venuePublisher({ redis: this.redis, shard: options.shard, streamMaxLen: options.streamMaxLen, venue, metrics: this.metrics, log: this.log });
     this.backoff = new Backoff(options.backoff);
     const wsPath = new URL(options.wsUrl).pathname;
     this.socket = new ReconnectingSocket({
@@ -105,22 +90,8 @@ export class KalshiMonitor {
         this.lastError = undefined;
         this.feed.onOpen(Date.now());
       },
-      onMessage: (text, receivedMs) => {
-        this.metrics.messages.inc({ venue });
-        this.feed.onFrame(text, receivedMs);
-      },
-      onDown: ({ wasOpen, reason }) => {
-        this.metrics.connected.set({ venue }, 0);
-        if (wasOpen) this.log.warn({ reason }, 'Kalshi connection lost; books marked stale');
-        else if (!reason.startsWith('handshake refused')) {
-          this.lastError = `cannot connect to Kalshi: ${reason}`;
-          this.log.warn({ reason }, 'Kalshi connection attempt failed');
-          this.metrics.connectErrors.inc({ venue, reason: 'network' });
-        }
-        this.feed.onClose(Date.now());
-      },
+      ...socketAccounting({ venue, metrics: this.metrics, log: this.log, feed: this.feed, setError: (error) => (this.lastError = error) }),
       onRefused: (refusal) => this.onRefused(refusal),
-      onReconnect: () => this.metrics.reconnects.inc({ venue }),
     });
   }
 
@@ -177,7 +148,7 @@ export class KalshiMonitor {
   async start(): Promise<void> {
     await this.redis.connect().catch((error: Error) => this.log.warn({ err: error.message }, 'redis not reachable yet; will keep trying'));
     this.socket.start();
-    const tickMs = this.options.tickMs ?? Math.max(10, Math.min(250, Math.floor(this.options.maxQuoteAgeMs / 4)));
+    const tickMs = sweepPeriodMs(this.options.maxQuoteAgeMs, this.options.tickMs);
     this.timer = setInterval(() => {
       const now = Date.now();
       this.feed.tick(now);
@@ -198,8 +169,6 @@ export class KalshiMonitor {
     if (this.timer) clearInterval(this.timer);
     await this.socket.stop();
     this.feed.onClose(Date.now());
-    await this.publisher.drain(3_000);
-    this.publisher.close();
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await flushAndClose(this.publisher, this.redis);
   }
 }

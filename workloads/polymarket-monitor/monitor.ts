@@ -2,14 +2,14 @@
 // WebSocket (text PING every 10 s) carries the shard's outcome tokens into the PolymarketFeed; the
 // quote publisher writes to Redis. While the probe fails, the monitor does not connect at all,
 // drops an open connection, publishes nothing new and reports arbees_vpn_up 0.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Gauge, Registry } from 'prom-client';
-import { streamKeys } from '../lib/messages.js';
 import { Backoff, type BackoffOptions } from '../market-data/backoff.js';
 import { MonitorMetrics } from '../market-data/metrics.js';
 import { quoteSequence } from '../market-data/normalize.js';
-import { QuotePublisher } from '../market-data/publisher.js';
+import { flushAndClose, monitorRedis, socketAccounting, sweepPeriodMs, venuePublisher } from '../market-data/monitor-wiring.js';
+import type { QuotePublisher } from '../market-data/publisher.js';
 import { ReconnectingSocket, type Refusal } from '../market-data/socket.js';
 import { PolymarketFeed, type PolymarketFeedEvent, type PolymarketMarketRef } from './feed.js';
 import { VpnProbe } from './vpn.js';
@@ -63,8 +63,7 @@ export class PolymarketMonitor {
   constructor(private readonly options: PolymarketMonitorOptions) {
     this.log = options.log;
     this.registry = options.registry ?? new Registry();
-    this.redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    this.redis.on('error', (error: Error) => this.log.warn({ err: error.message }, 'redis error'));
+    this.redis = monitorRedis(options.redisUrl, this.log);
     const venue = 'polymarket';
     this.probeIntervalMs = options.vpn.intervalMs ?? 30_000;
     this.probe = new VpnProbe({ geoblockUrl: options.vpn.geoblockUrl, controlUrl: options.vpn.controlUrl, controlApiKey: options.vpn.controlApiKey });
@@ -97,21 +96,7 @@ export class PolymarketMonitor {
           seconds: Math.max(this.feed.freshness.ageMs(m.yesTokenId, now), this.feed.freshness.ageMs(m.noTokenId, now)) / 1000,
         })),
     });
-    this.publisher = new QuotePublisher({
-      redis: this.redis,
-      stream: streamKeys.quotes(options.shard),
-      maxLen: options.streamMaxLen ?? 100_000,
-      onPublished: (quotes, ackMs) => {
-        this.metrics.quotes.inc({ venue }, quotes.length);
-        for (const q of quotes) this.metrics.publishLatency.observe({ venue }, Math.max(0, ackMs - q.receivedTs) / 1000);
-      },
-      onCoalesced: () => this.metrics.coalesced.inc({ venue }),
-      onError: (error) => {
-        this.metrics.publishErrors.inc({ venue });
-        this.log.warn({ err: error.message }, 'publishing quotes to redis failed; retrying');
-      },
-      onInvalid: (quote, problem) => this.log.error({ marketId: quote.marketId, problem }, 'refusing to publish an invalid quote'),
-    });
+    this.publisher = venuePublisher({ redis: this.redis, shard: options.shard, streamMaxLen: options.streamMaxLen, venue, metrics: this.metrics, log: this.log });
     this.backoff = new Backoff(options.backoff);
     this.socket = new ReconnectingSocket({
       url: options.wsUrl,
@@ -127,22 +112,8 @@ export class PolymarketMonitor {
         this.metrics.connected.set({ venue }, 1);
         this.feed.onOpen(Date.now());
       },
-      onMessage: (text, receivedMs) => {
-        this.metrics.messages.inc({ venue });
-        this.feed.onFrame(text, receivedMs);
-      },
-      onDown: ({ wasOpen, reason }) => {
-        this.metrics.connected.set({ venue }, 0);
-        if (wasOpen) this.log.warn({ reason }, 'Polymarket connection lost; books marked stale');
-        else if (!reason.startsWith('handshake refused')) {
-          this.lastError = `cannot connect to Polymarket: ${reason}`;
-          this.log.warn({ reason }, 'Polymarket connection attempt failed');
-          this.metrics.connectErrors.inc({ venue, reason: 'network' });
-        }
-        this.feed.onClose(Date.now());
-      },
+      ...socketAccounting({ venue, metrics: this.metrics, log: this.log, feed: this.feed, setError: (error) => (this.lastError = error) }),
       onRefused: (refusal) => this.onRefused(refusal),
-      onReconnect: () => this.metrics.reconnects.inc({ venue }),
     });
   }
 
@@ -205,7 +176,7 @@ export class PolymarketMonitor {
     await this.runProbe();
     this.probeTimer = setInterval(() => void this.runProbe(), this.probeIntervalMs);
     this.socket.start();
-    const tickMs = this.options.tickMs ?? Math.max(10, Math.min(250, Math.floor(this.options.maxQuoteAgeMs / 4)));
+    const tickMs = sweepPeriodMs(this.options.maxQuoteAgeMs, this.options.tickMs);
     this.timer = setInterval(() => {
       this.feed.tick(Date.now());
       this.metrics.staleBooks.set({ venue: 'polymarket' }, this.feed.freshness.counts().stale);
@@ -226,8 +197,6 @@ export class PolymarketMonitor {
     await this.socket.stop();
     this.feed.onClose(Date.now());
     await this.probing;
-    await this.publisher.drain(3_000);
-    this.publisher.close();
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await flushAndClose(this.publisher, this.redis);
   }
 }
