@@ -79,7 +79,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     clients.refresh = setInterval(() => void publishControl(breaker, false).catch(() => undefined), 1_000);
 
     progress('waiting for every process to be ready (connected, subscribed, books loaded)');
-    await Promise.race([untilReady(stack), options.interrupt]);
+    await Promise.race([untilReady(stack.workloads), options.interrupt]);
     if (interrupted) throw new Interrupted();
 
     const startedAt = stack.startScenario();

@@ -2,7 +2,7 @@
 // simulators in this process (one clock start, so their price paths agree), and the shard's four
 // workloads as separate `arbees` processes, exactly as they run in their pods.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startKalshiSim, type KalshiSimHandle } from '../../workloads/sim/kalshi/server.js';
@@ -54,30 +54,53 @@ function arbeesCommand(): { command: string; args: string[] } {
   return { command: process.execPath, args: [...process.execArgv, process.argv[1]!] };
 }
 
-async function waitReady(workloads: Workload[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const pending = new Set(workloads);
-  const reasons = new Map<Workload, string>();
-  let exited: Workload | undefined;
-  for (const w of workloads) void w.process.exited.then(() => (exited ??= w));
-  while (pending.size > 0) {
-    if (exited) throw new Error(`${exited.component} exited during start-up; last log lines (${exited.process.logFile}):\n${exited.process.logTail()}`);
-    if (Date.now() > deadline) {
-      const which = [...pending].map((w) => `${w.component} (${reasons.get(w) ?? 'no answer'}; log ${w.process.logFile})`);
-      throw new Error(`not ready after ${timeoutMs / 1000}s: ${which.join(', ')}`);
+/** Redis and PostgreSQL as local processes in workDir, with a fresh `arbees` database; stops registered in cleanups. */
+export async function startStores(workDir: string, cleanups: Array<() => Promise<void>>): Promise<{ redis: RedisService; postgres: PostgresService; postgresUrl: string }> {
+  const redisDir = join(workDir, 'redis');
+  const pgDir = join(workDir, 'postgres');
+  mkdirSync(redisDir, { recursive: true, mode: 0o755 });
+  mkdirSync(pgDir, { recursive: true, mode: 0o755 });
+  const [redis, postgres] = await Promise.all([startRedis(redisDir), startPostgres(pgDir)]);
+  cleanups.push(() => redis.stop(), () => postgres.stop());
+  return { redis, postgres, postgresUrl: await postgres.createDatabase('arbees') };
+}
+
+/** The shard's four processes, each `arbees <component>` with the env its pod would get. */
+export async function startWorkloads(o: {
+  shard: string;
+  redisUrl: string;
+  postgresUrl: string;
+  shardPath: string;
+  kalshi: { keyId: string; privateKeyPem: string };
+  logDir: string;
+  arbees: { command: string; args: string[]; cwd?: string };
+  paperLatencyMs?: number;
+}): Promise<Workload[]> {
+  const workloads: Workload[] = [];
+  try {
+    for (const component of components) {
+      const port = await freePort();
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        ARBEES_SHARD: o.shard,
+        ARBEES_REDIS_URL: o.redisUrl,
+        ARBEES_POSTGRES_URL: o.postgresUrl,
+        ARBEES_HTTP_PORT: String(port),
+        ARBEES_LOG_LEVEL: 'info',
+        [shardConfigPathEnv]: o.shardPath,
+      };
+      if (component === 'kalshi-monitor') {
+        env[credentialEnv.kalshi.keyId] = o.kalshi.keyId;
+        env[credentialEnv.kalshi.privateKey] = o.kalshi.privateKeyPem;
+      }
+      const extra = component === 'executor' ? ['--paper-latency-ms', String(o.paperLatencyMs ?? 15)] : [];
+      const proc = startProcess(component, o.arbees.command, [...o.arbees.args, component, ...extra], { logFile: join(o.logDir, `${component}.log`), env, ...(o.arbees.cwd ? { cwd: o.arbees.cwd } : {}) });
+      workloads.push({ component, process: proc, metricsUrl: `http://127.0.0.1:${port}/metrics`, readyUrl: `http://127.0.0.1:${port}/readyz` });
     }
-    await Promise.all(
-      [...pending].map(async (w) => {
-        try {
-          const response = await fetch(w.readyUrl, { signal: AbortSignal.timeout(1_000) });
-          if (response.ok) pending.delete(w);
-          else reasons.set(w, (await response.text()).slice(0, 200));
-        } catch (error) {
-          reasons.set(w, (error as Error).message);
-        }
-      }),
-    );
-    await new Promise((r) => setTimeout(r, 200));
+    return workloads;
+  } catch (error) {
+    await Promise.all(workloads.map((w) => w.process.stop('SIGKILL')));
+    throw error;
   }
 }
 
@@ -90,19 +113,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
   try {
     progress('starting Redis and PostgreSQL');
-    const redisDir = join(workDir, 'redis');
-    const pgDir = join(workDir, 'postgres');
-    mkdirSync(redisDir, { recursive: true, mode: 0o755 });
-    mkdirSync(pgDir, { recursive: true, mode: 0o755 });
-    const [redis, postgres] = await Promise.all([startRedis(redisDir), startPostgres(pgDir)]);
-    cleanups.push(() => redis.stop(), () => postgres.stop());
-    const postgresUrl = await postgres.createDatabase('arbees');
+    const { redis, postgres, postgresUrl } = await startStores(workDir, cleanups);
 
     progress('starting the Kalshi and Polymarket simulators');
     const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const kalshiKeyId = `demo-${randomBytes(4).toString('hex')}`;
-    const privateKeyPath = join(workDir, 'kalshi.key');
-    writeFileSync(privateKeyPath, keys.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     // The simulators run in this process; their logs go to a file, not over the live summary.
     const simLog = createLogger({ name: 'simulators', level: 'info' }, pino.destination({ dest: join(logDir, 'simulators.log'), sync: false }));
     const common = { scenario: options.scenario, speed: options.speed, host: '127.0.0.1', port: 0, autoStart: false, logger: simLog } as const;
@@ -129,28 +144,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     writeFileSync(shardPath, JSON.stringify(shard, null, 2));
 
     progress('starting kalshi-monitor, polymarket-monitor, detector and executor');
-    const arbees = arbeesCommand();
-    const workloads: Workload[] = [];
-    for (const component of components) {
-      const port = await freePort();
-      const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        ARBEES_SHARD: options.shard,
-        ARBEES_REDIS_URL: redis.url,
-        ARBEES_POSTGRES_URL: postgresUrl,
-        ARBEES_HTTP_PORT: String(port),
-        ARBEES_LOG_LEVEL: 'info',
-        [shardConfigPathEnv]: shardPath,
-      };
-      if (component === 'kalshi-monitor') {
-        env[credentialEnv.kalshi.keyId] = kalshiKeyId;
-        env[credentialEnv.kalshi.privateKey] = readFileSync(privateKeyPath, 'utf8');
-      }
-      const extra = component === 'executor' ? ['--paper-latency-ms', '15'] : [];
-      const proc = startProcess(component, arbees.command, [...arbees.args, component, ...extra], { logFile: join(logDir, `${component}.log`), env });
-      workloads.push({ component, process: proc, metricsUrl: `http://127.0.0.1:${port}/metrics`, readyUrl: `http://127.0.0.1:${port}/readyz` });
-      cleanups.push(() => proc.stop('SIGTERM', 15_000));
-    }
+    const workloads = await startWorkloads({
+      shard: options.shard,
+      redisUrl: redis.url,
+      postgresUrl,
+      shardPath,
+      kalshi: { keyId: kalshiKeyId, privateKeyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+      logDir,
+      arbees: arbeesCommand(),
+    });
+    cleanups.push(...workloads.map((w) => () => w.process.stop('SIGTERM', 15_000)));
     return {
       shard,
       redis,
@@ -173,6 +176,29 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 }
 
 /** Waits for every workload's /readyz; fails with the log of the one that exited or never got ready. */
-export async function untilReady(stack: Stack, timeoutMs = 90_000): Promise<void> {
-  await waitReady(stack.workloads, timeoutMs);
+export async function untilReady(workloads: Workload[], timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const pending = new Set(workloads);
+  const reasons = new Map<Workload, string>();
+  let exited: Workload | undefined;
+  for (const w of workloads) void w.process.exited.then(() => (exited ??= w));
+  while (pending.size > 0) {
+    if (exited) throw new Error(`${exited.component} exited during start-up; last log lines (${exited.process.logFile}):\n${exited.process.logTail()}`);
+    if (Date.now() > deadline) {
+      const which = [...pending].map((w) => `${w.component} (${reasons.get(w) ?? 'no answer'}; log ${w.process.logFile})`);
+      throw new Error(`not ready after ${timeoutMs / 1000}s: ${which.join(', ')}`);
+    }
+    await Promise.all(
+      [...pending].map(async (w) => {
+        try {
+          const response = await fetch(w.readyUrl, { signal: AbortSignal.timeout(1_000) });
+          if (response.ok) pending.delete(w);
+          else reasons.set(w, (await response.text()).slice(0, 200));
+        } catch (error) {
+          reasons.set(w, (error as Error).message);
+        }
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

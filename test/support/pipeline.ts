@@ -3,10 +3,9 @@
 // price paths agree), the shard's four workloads as `arbees` child processes, as `arbees demo`
 // runs them.
 //
-// Adapted from cli/demo/stack.ts (startStack), which cannot be used as is here: it starts the
-// workloads with the running script (process.argv[1]), which under mocha or a bench is not the
-// `arbees` CLI. Differences: the CLI is started through tsx explicitly; each simulator runs on its
-// own worker thread (at 10k+ messages/s one event loop for both simulators and the harness falls
+// It shares cli/demo/stack.ts's stores, workload processes and readiness wait; what differs: the
+// CLI is started through tsx explicitly (under mocha or a bench the running script is not the
+// `arbees` CLI); each simulator runs on its own worker thread (at 10k+ messages/s one event loop for both simulators and the harness falls
 // behind and its clock drifts from the scenario); the services' process ids are exposed (peak
 // memory); the workloads can be stopped in order (upstream first, so that every signal published
 // reaches the executor before it stops).
@@ -14,15 +13,15 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { components, type Component, type Workload } from '../../cli/demo/stack.js';
+import { startStores, startWorkloads, untilReady, type Component, type Workload } from '../../cli/demo/stack.js';
 import { demoShardConfig } from '../../cli/demo/shard.js';
-import { freePort, startProcess } from '../../cli/local/process.js';
-import { startPostgres, type PostgresService } from '../../cli/local/postgres.js';
-import { startRedis, type RedisService } from '../../cli/local/redis.js';
-import { credentialEnv, shardConfigPathEnv, type ShardConfig } from '../../workloads/lib/shard-config.js';
+import type { PostgresService } from '../../cli/local/postgres.js';
+import type { RedisService } from '../../cli/local/redis.js';
+import type { ShardConfig } from '../../workloads/lib/shard-config.js';
 import { ScenarioEngine, type ArbTruth, type Scenario } from '../../workloads/sim/scenario.js';
 import { startSimThread, type ClockReading, type SimThread } from './sim-thread.js';
 
+export { untilReady };
 export type { Component, Workload };
 
 const REPO = join(import.meta.dirname, '..', '..');
@@ -69,13 +68,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   };
   try {
     progress('starting Redis and PostgreSQL');
-    const redisDir = join(workDir, 'redis');
-    const pgDir = join(workDir, 'postgres');
-    mkdirSync(redisDir, { recursive: true, mode: 0o755 });
-    mkdirSync(pgDir, { recursive: true, mode: 0o755 });
-    const [redis, postgres] = await Promise.all([startRedis(redisDir), startPostgres(pgDir)]);
-    cleanups.push(() => redis.stop(), () => postgres.stop());
-    const postgresUrl = await postgres.createDatabase('arbees');
+    const { redis, postgres, postgresUrl } = await startStores(workDir, cleanups);
     const servicePids: Pipeline['servicePids'] = {};
     const probe = new Redis(redis.url, { maxRetriesPerRequest: 1 });
     try {
@@ -85,7 +78,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       probe.disconnect();
     }
     try {
-      servicePids.postgres = Number(readFileSync(join(pgDir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      servicePids.postgres = Number(readFileSync(join(workDir, 'postgres', 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
     } catch {
       /* not readable: memory of PostgreSQL is left out */
     }
@@ -117,27 +110,18 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     writeFileSync(shardPath, JSON.stringify(shard, null, 2));
 
     progress('starting kalshi-monitor, polymarket-monitor, detector and executor');
-    const workloads: Workload[] = [];
-    for (const component of components) {
-      const port = await freePort();
-      const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        ARBEES_SHARD: options.shard,
-        ARBEES_REDIS_URL: redis.url,
-        ARBEES_POSTGRES_URL: postgresUrl,
-        ARBEES_HTTP_PORT: String(port),
-        ARBEES_LOG_LEVEL: 'info',
-        [shardConfigPathEnv]: shardPath,
-      };
-      if (component === 'kalshi-monitor') {
-        env[credentialEnv.kalshi.keyId] = kalshiKeyId;
-        env[credentialEnv.kalshi.privateKey] = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-      }
-      const extra = component === 'executor' ? ['--paper-latency-ms', String(options.paperLatencyMs ?? 15)] : [];
-      const proc = startProcess(component, process.execPath, ['--import', 'tsx', CLI, component, ...extra], { logFile: join(logDir, `${component}.log`), env, cwd: REPO });
-      workloads.push({ component, process: proc, metricsUrl: `http://127.0.0.1:${port}/metrics`, readyUrl: `http://127.0.0.1:${port}/readyz` });
-      cleanups.push(() => proc.stop('SIGTERM', 15_000));
-    }
+    const workloads = await startWorkloads({
+      shard: options.shard,
+      redisUrl: redis.url,
+      postgresUrl,
+      shardPath,
+      kalshi: { keyId: kalshiKeyId, privateKeyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+      logDir,
+      // Not the running script (mocha or a bench): the arbees CLI, through tsx.
+      arbees: { command: process.execPath, args: ['--import', 'tsx', CLI], cwd: REPO },
+      paperLatencyMs: options.paperLatencyMs,
+    });
+    cleanups.push(...workloads.map((w) => () => w.process.stop('SIGTERM', 15_000)));
     return {
       shard,
       redis,
@@ -160,33 +144,5 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   } catch (error) {
     await stopAll();
     throw error;
-  }
-}
-
-/** Waits for every workload's /readyz; fails with the log of the one that exited or never got ready. */
-export async function untilReady(workloads: Workload[], timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const pending = new Set(workloads);
-  const reasons = new Map<Workload, string>();
-  let exited: Workload | undefined;
-  for (const w of workloads) void w.process.exited.then(() => (exited ??= w));
-  while (pending.size > 0) {
-    if (exited) throw new Error(`${exited.component} exited during start-up; last log lines (${exited.process.logFile}):\n${exited.process.logTail()}`);
-    if (Date.now() > deadline) {
-      const which = [...pending].map((w) => `${w.component} (${reasons.get(w) ?? 'no answer'}; log ${w.process.logFile})`);
-      throw new Error(`not ready after ${timeoutMs / 1000}s: ${which.join(', ')}`);
-    }
-    await Promise.all(
-      [...pending].map(async (w) => {
-        try {
-          const response = await fetch(w.readyUrl, { signal: AbortSignal.timeout(1_000) });
-          if (response.ok) pending.delete(w);
-          else reasons.set(w, (await response.text()).slice(0, 200));
-        } catch (error) {
-          reasons.set(w, (error as Error).message);
-        }
-      }),
-    );
-    await new Promise((r) => setTimeout(r, 200));
   }
 }
