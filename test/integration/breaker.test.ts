@@ -6,25 +6,19 @@
 import { expect } from 'chai';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer, connect, type Server as TcpServer, type Socket } from 'node:net';
-import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { Gauge, Registry } from 'prom-client';
 import type { BreakerRule, BreakerState, Condition, TradingShard, TradingShardSpec } from '../../operator/api/types.js';
-import { redisControlPublisher } from '../../operator/breaker/control.js';
 import { resetAnnotation } from '../../operator/breaker/controller.js';
 import { renderShardConfig } from '../../operator/builders/config-map.js';
 import type { OperatorSettings } from '../../operator/builders/settings.js';
-import { redisCleanup } from '../../operator/cleanup.js';
-import { settingsFromConfig } from '../../operator/config.js';
 import { resources, type KubeObject } from '../../operator/kube/client.js';
-import { Operator } from '../../operator/manager.js';
 import { ControlGate, parseControl } from '../../workloads/executor/control.js';
 import { defaultExecutorSettings } from '../../workloads/executor/executor.js';
 import { evaluateRisk, type RiskDecision } from '../../workloads/executor/risk.js';
-import { createLogger } from '../../workloads/lib/log.js';
 import type { ControlState, Signal } from '../../workloads/lib/messages.js';
 import { rig } from '../rig/index.js';
-import { adminClient, createNamespace, eventually, installCrd, kubectl, sampleShard, testOperatorConfig } from '../support/operator-harness.js';
+import { adminClient, createNamespace, eventually, installCrd, kubectl, sampleShard, startTestOperator, type RunningOperator } from '../support/operator-harness.js';
 
 type Shard = TradingShard & KubeObject;
 type CircuitBreakerSpec = TradingShardSpec['circuitBreaker'];
@@ -136,57 +130,16 @@ async function prometheusProxy(target: string): Promise<Proxy> {
 // ---------------------------------------------------------------------------------------------
 // The operator, in-process, with short timings and its metrics registry at hand.
 
-interface RunningOperator {
-  operator: Operator;
-  registry: Registry;
-  settings: OperatorSettings;
-  logs: string[];
-  stop(): Promise<void>;
-}
-
 async function startOperator(name: string, namespace: string, prometheusUrl: string): Promise<RunningOperator> {
-  const [kube, redis] = await Promise.all([rig.kube(), rig.redis()]);
-  const config = testOperatorConfig(redis.url, prometheusUrl, `breaker-test-${name}`);
-  const registry = new Registry();
-  const logs: string[] = [];
-  const log = createLogger(
-    { name: `breaker-operator-${name}`, level: 'info' },
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        logs.push(chunk.toString());
-        done();
-      },
-    }),
-  );
-  const control = redisControlPublisher(redis.url, config.controlTtlSeconds);
-  const cleanup = redisCleanup(redis.url);
-  const settings = settingsFromConfig(config);
-  const operator = new Operator({
-    kubeConfig: kube.kubeConfig,
-    settings,
+  const op = await startTestOperator({
+    identity: `breaker-test-${name}`,
     namespace,
-    identity: config.identity,
-    // A lease of our own: these operators never compete with each other or with other files' operators.
-    lease: { namespace: 'default', name: `arbees-breaker-test-${name}`, leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 250 },
-    cleanup,
-    log,
-    registry,
-    resyncMs: 600_000,
-    breaker: { prometheus: { url: prometheusUrl, timeoutMs: 1_000 }, intervalMs: 250, control },
+    prometheusTimeoutMs: 1_000,
+    // A lease of its own: these operators never compete with each other or with other files' operators.
+    config: { prometheusUrl, breakerIntervalMs: 250, leaseName: `arbees-breaker-test-${name}` },
   });
-  operator.start();
-  await eventually(() => (operator.isLeader && operator.readiness().ready ? true : undefined), 20_000, `operator ${name} to lead`);
-  return {
-    operator,
-    registry,
-    settings,
-    logs,
-    async stop() {
-      await operator.stop();
-      control.close();
-      cleanup.close();
-    },
-  };
+  await eventually(() => (op.operator.isLeader && op.operator.readiness().ready ? true : undefined), 20_000, `operator ${name} to lead`);
+  return op;
 }
 
 async function circuitGauge(op: RunningOperator, namespace: string, name: string): Promise<number | undefined> {

@@ -71,13 +71,16 @@ export const testOperatorConfig = (redisUrl: string, prometheusUrl: string, iden
 export interface RunningOperator {
   operator: Operator;
   settings: OperatorSettings;
+  registry: Registry;
   /** Kubernetes writes so far (excluding lease renewals and events). */
   writes(): Promise<number>;
   logs: string[];
   stop(): Promise<void>;
 }
 
-export async function startTestOperator(options: { identity?: string; namespace?: string; resyncMs?: number; config?: Partial<OperatorConfig> } = {}): Promise<RunningOperator> {
+export async function startTestOperator(
+  options: { identity?: string; namespace?: string; resyncMs?: number; prometheusTimeoutMs?: number; config?: Partial<OperatorConfig> } = {},
+): Promise<RunningOperator> {
   const [kube, redis, prometheus] = await Promise.all([rig.kube(), rig.redis(), rig.prometheus()]);
   const config = { ...testOperatorConfig(redis.url, prometheus.url, options.identity), ...options.config };
   const registry = new Registry();
@@ -104,13 +107,14 @@ export async function startTestOperator(options: { identity?: string; namespace?
     log,
     registry,
     resyncMs: options.resyncMs ?? 600_000,
-    breaker: { prometheus: { url: config.prometheusUrl, timeoutMs: 2_000 }, intervalMs: config.breakerIntervalMs, control },
+    breaker: { prometheus: { url: config.prometheusUrl, timeoutMs: options.prometheusTimeoutMs ?? 2_000 }, intervalMs: config.breakerIntervalMs, control },
     discovery: { intervalMs: config.discoveryIntervalMs },
   });
   operator.start();
   return {
     operator,
     settings,
+    registry,
     logs,
     async writes() {
       const metric = registry.getSingleMetric('arbees_operator_kube_requests_total') as Counter | undefined;
