@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Command } from '../command.js';
 import { parseOptions } from '../command.js';
+import { untilSignal } from '../signals.js';
 import { defaultDetectorConfig, type DetectorConfigInput } from '../../workloads/detector/core.js';
 import { fairValuesEnv, loadFairValues, type FairValuesFile } from '../../workloads/detector/fair-source.js';
 import { startDetector, type DetectorServiceOptions } from '../../workloads/detector/service.js';
@@ -113,15 +114,7 @@ ${usedVariables.map(([path, name]) => `  ${name.padEnd(28)} ${path}`).join('\n')
       return 1;
     }
     log.info({ port: running.ops.port }, 'detector ready');
-    const signal = await new Promise<string>((resolve) => {
-      const on = (name: string) => {
-        process.off('SIGTERM', on);
-        process.off('SIGINT', on);
-        resolve(name);
-      };
-      process.on('SIGTERM', on);
-      process.on('SIGINT', on);
-    });
+    const signal = await untilSignal();
     log.info({ signal }, 'stopping detector');
     await running.stop();
     return 0;

@@ -1,6 +1,7 @@
 // `arbees executor`: runs one shard's executor until SIGINT/SIGTERM.
 import type { Command } from '../command.js';
 import { parseOptions, UsageError } from '../command.js';
+import { untilSignal } from '../signals.js';
 import { ConfigError, loadRuntimeConfig } from '../../workloads/lib/config.js';
 import { createLogger, redactUrl } from '../../workloads/lib/log.js';
 import { credentialEnv, defaultShardConfigPath, loadShardConfig, shardConfigPathEnv } from '../../workloads/lib/shard-config.js';
@@ -120,15 +121,7 @@ Options:
     }
     const why = await Promise.race([
       service.stopped.then(() => 'lost the shard lock'),
-      new Promise<string>((resolve) => {
-        const on = (signal: string) => {
-          process.off('SIGINT', on);
-          process.off('SIGTERM', on);
-          resolve(signal);
-        };
-        process.on('SIGINT', on);
-        process.on('SIGTERM', on);
-      }),
+      untilSignal(),
     ]);
     log.info({ why }, 'stopping executor');
     await service.stop();

@@ -2,6 +2,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Command, CommandIo } from '../command.js';
+import { untilSignal } from '../signals.js';
 import { parseOptions, UsageError } from '../command.js';
 import { ConfigError, envVariables, loadRuntimeConfigWithoutPostgres, type RuntimeConfigWithoutPostgres } from '../../workloads/lib/config.js';
 import { createLogger, redactUrl } from '../../workloads/lib/log.js';
@@ -67,19 +68,6 @@ function load(values: Record<string, string | boolean | undefined>, io: CommandI
   registry.setDefaultLabels({ shard: runtime.shard });
   collectDefaultMetrics({ register: registry });
   return { runtime, shard, log, registry, depth, maxQuoteAgeMs: maxAge ?? shard.detector.maxQuoteAgeMs, streamMaxLen };
-}
-
-/** Resolves on SIGINT or SIGTERM. */
-function untilSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const on = (signal: string) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(signal);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
 }
 
 async function serve(

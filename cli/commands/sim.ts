@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command, CommandIo } from '../command.js';
+import { untilSignal } from '../signals.js';
 import { parseOptions, UsageError } from '../command.js';
 import { createLogger } from '../../workloads/lib/log.js';
 import { startKalshiSim } from '../../workloads/sim/kalshi/server.js';
@@ -34,19 +35,6 @@ function number(name: string, text: string | undefined, fallback?: number): numb
 
 function scenarioFrom(path: string | undefined): Scenario {
   return path ? loadScenarioFile(path) : loadDemoScenario();
-}
-
-/** Resolves when SIGINT or SIGTERM arrives. */
-function untilSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const on = (signal: string) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(signal);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
 }
 
 async function guarded(io: CommandIo, body: () => Promise<number>): Promise<number> {
