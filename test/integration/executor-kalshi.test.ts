@@ -15,6 +15,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { rig } from '../rig/index.js';
 import { prng } from '../support/prng.js';
+import { waitFor } from '../support/wait.js';
 import { startProcess, type ManagedProcess } from '../../cli/local/process.js';
 import { startRedis } from '../../cli/local/redis.js';
 import { parseDecimal } from '../../workloads/lib/decimal.js';
@@ -79,15 +80,6 @@ function signal(legs: Leg[]): Signal {
 }
 const buy = (outcome: Outcome, size: number): Leg => ({ venue: 'kalshi', outcome, side: 'buy', limitPrice: 9_900, size });
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /**
  * A pass-through proxy in front of the simulator that, for every order the venue is about to

@@ -13,6 +13,7 @@ import type { ExecutorSettings, RiskTuning } from '../../workloads/executor/exec
 import type { PaperSettings } from '../../workloads/executor/paper.js';
 import { streamKeys, type ControlState, type Leg, type Outcome, type Quote, type Signal, type Venue } from '../../workloads/lib/messages.js';
 import type { ShardConfig } from '../../workloads/lib/shard-config.js';
+import { waitFor as waitUntil } from '../support/wait.js';
 
 const $ = (dollars: number) => Math.round(dollars * 10_000);
 const contracts = (n: number) => n * 100;
@@ -59,15 +60,7 @@ function signal(marketId: string, legs: Leg[], id = `sig-${process.pid}-${++sign
 }
 const buy = (venue: Venue, outcome: Outcome, limitPrice: number, size: number): Leg => ({ venue, outcome, side: 'buy', limitPrice, size });
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = <T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000) => waitUntil(what, probe, timeoutMs);
 
 interface Harness {
   shard: string;
