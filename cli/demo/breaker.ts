@@ -4,9 +4,6 @@
 import { step, type BreakerConfig, type BreakerSnapshot, type Reading, type Step } from '../../operator/breaker/machine.js';
 import { sumBy, type Sample } from './metrics-text.js';
 
-/** Fraction of the shard's maxOrder allowed in half-open probation (as the operator does). */
-export const probationFraction = 0.25;
-
 export function demoBreakerConfig(dailyLossUsd: number): BreakerConfig {
   return {
     rules: [

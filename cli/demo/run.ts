@@ -5,11 +5,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { controlState, writeControl } from '../../operator/breaker/control.js';
 import { initialSnapshot, type BreakerSnapshot } from '../../operator/breaker/machine.js';
-import { PRICE_ONE } from '../../workloads/lib/decimal.js';
-import { streamKeys, type ControlState } from '../../workloads/lib/messages.js';
 import type { Scenario } from '../../workloads/sim/scenario.js';
-import { advance, demoBreakerConfig, probationFraction } from './breaker.js';
+import { advance, demoBreakerConfig } from './breaker.js';
 import { memoryOf, observe, type Tick } from './observe.js';
 import { renderChart, renderMarkdown, type Transition } from './report.js';
 import { collectResults } from './results.js';
@@ -61,18 +60,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     const config = demoBreakerConfig(limits.dailyLossUsd);
 
     // The control key, as the operator keeps it: refreshed with a TTL, published on change.
-    const publishControl = async (snapshot: BreakerSnapshot, changed: boolean) => {
-      const control: ControlState = {
-        state: snapshot.state === 'Closed' ? 'closed' : snapshot.state === 'Open' ? 'open' : 'half_open',
-        reason: snapshot.reason,
-        since: snapshot.since,
-        ...(snapshot.state === 'HalfOpen' ? { maxOrder: Math.floor(limits.maxOrderUsd * PRICE_ONE * probationFraction) } : {}),
-      };
-      const value = JSON.stringify(control);
-      const tx = redis.multi().set(streamKeys.control(shard), value, 'EX', controlTtlSeconds);
-      if (changed) tx.publish(streamKeys.control(shard), value);
-      await tx.exec();
-    };
+    const publishControl = (snapshot: BreakerSnapshot, changed: boolean) => writeControl(redis, controlTtlSeconds, shard, controlState(snapshot, limits.maxOrderUsd), changed);
     let breaker = initialSnapshot(Date.now());
     await publishControl(breaker, true);
     // Refreshed on its own timer, so a slow start-up or a slow observation never lets it lapse.
@@ -101,8 +89,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
       const stepped = advance(config, breaker, { kalshiMonitor: tick.scrapes['kalshi-monitor'], polymarketMonitor: tick.scrapes['polymarket-monitor'], executor: tick.scrapes.executor }, tick.at);
       breaker = stepped.snapshot;
       if (stepped.transition) transitions.push({ at: tick.at, ...stepped.transition });
-      // A missed write lets the key expire and the executor stop: the safe side.
-      await publishControl(breaker, stepped.transition !== undefined).catch(() => undefined);
+      // A change goes out at once (the refresh timer keeps the key alive in between); a missed
+      // write lets the key expire and the executor stop: the safe side.
+      if (stepped.transition) await publishControl(breaker, true).catch(() => undefined);
       const exited = stack.workloads.find((w) => w.process.child.exitCode !== null);
       if (exited) throw new Error(`${exited.component} exited unexpectedly; last log lines (${exited.process.logFile}):\n${exited.process.logTail()}`);
       const elapsed = Date.now() - startedAt;

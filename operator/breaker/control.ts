@@ -3,9 +3,32 @@
 // key expires and the executor, finding no key, stops trading (fail safe).
 import { Redis } from 'ioredis';
 import type { BreakerState } from '../api/types.js';
+import type { BreakerSnapshot } from './machine.js';
 import { streamKeys, type ControlState } from '../../workloads/lib/messages.js';
 
-export const controlStates: Record<BreakerState, ControlState['state']> = { Closed: 'closed', Open: 'open', HalfOpen: 'half_open' };
+const controlStates: Record<BreakerState, ControlState['state']> = { Closed: 'closed', Open: 'open', HalfOpen: 'half_open' };
+
+/** In half-open probation, orders are capped at this fraction of spec.executor.limits.maxOrderUsd. */
+export const probationSizeFraction = 0.25;
+
+/** What the executor is told: the breaker's state, or open while the shard is paused. */
+export function controlState(snapshot: Pick<BreakerSnapshot, 'state' | 'reason' | 'since'>, maxOrderUsd: number, paused = false): ControlState {
+  return {
+    state: paused ? 'open' : controlStates[snapshot.state],
+    reason: paused ? 'paused by spec.paused' : snapshot.reason,
+    since: snapshot.since,
+    ...(snapshot.state === 'HalfOpen' && !paused ? { maxOrder: Math.floor(maxOrderUsd * probationSizeFraction * 10_000) } : {}),
+  };
+}
+
+/** Writes the control key with its TTL, and publishes it on the channel when it changed. */
+export async function writeControl(redis: Redis, ttlSeconds: number, shard: string, control: ControlState, changed: boolean): Promise<void> {
+  const key = streamKeys.control(shard);
+  const value = JSON.stringify(control);
+  const pipeline = redis.multi().set(key, value, 'EX', ttlSeconds);
+  if (changed) pipeline.publish(key, value);
+  await pipeline.exec();
+}
 
 export interface ControlPublisher {
   publish(shard: string, control: ControlState, changed: boolean): Promise<void>;
@@ -16,13 +39,7 @@ export function redisControlPublisher(url: string, ttlSeconds: number): ControlP
   const redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
   redis.on('error', () => undefined); // surfaced by the commands below, which the caller logs
   return {
-    async publish(shard, control, changed) {
-      const key = streamKeys.control(shard);
-      const value = JSON.stringify(control);
-      const pipeline = redis.multi().set(key, value, 'EX', ttlSeconds);
-      if (changed) pipeline.publish(key, value);
-      await pipeline.exec();
-    },
+    publish: (shard, control, changed) => writeControl(redis, ttlSeconds, shard, control, changed),
     close: () => redis.disconnect(),
   };
 }

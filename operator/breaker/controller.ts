@@ -13,15 +13,13 @@ import type { Condition, TradingShard } from '../api/types.js';
 import { containsDesired } from '../diff.js';
 import type { EventRecorder } from '../events.js';
 import { KubeApiError, resources, type KubeClient, type KubeObject } from '../kube/client.js';
-import { controlStates, type ControlPublisher } from './control.js';
+import { controlState, type ControlPublisher } from './control.js';
 import { initialSnapshot, reset, step, type BreakerSnapshot, type Reading } from './machine.js';
 import type { PrometheusClient } from './prometheus.js';
 
 export const breakerFieldManager = 'arbees-operator-breaker';
 export const resetAnnotation = 'arbees.io/reset-breaker';
 const stateValue = { Closed: 0, HalfOpen: 1, Open: 2 } as const;
-/** In half-open probation, orders are capped at this fraction of spec.executor.limits.maxOrderUsd. */
-const probationSizeFraction = 0.25;
 /** Kubernetes writes (status, Events) in flight at once. */
 const writeConcurrency = 8;
 
@@ -87,12 +85,7 @@ export class BreakerController {
     // a failure of) the Kubernetes writes, which are queued below.
     // Paused shards are halted through the same key: the executor needs only one thing to check.
     const halted = shard.spec.paused;
-    const control = {
-      state: halted ? ('open' as const) : controlStates[snapshot.state],
-      reason: halted ? 'paused by spec.paused' : snapshot.reason,
-      since: snapshot.since,
-      ...(snapshot.state === 'HalfOpen' && !halted ? { maxOrder: Math.floor(shard.spec.executor.limits.maxOrderUsd * probationSizeFraction * 10_000) } : {}),
-    };
+    const control = controlState(snapshot, shard.spec.executor.limits.maxOrderUsd, halted);
     try {
       await this.deps.control.publish(shard.metadata.name, control, result.transition !== undefined);
     } catch (error) {
