@@ -7,7 +7,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { rig } from '../rig/index.js';
 import { gameWorstLoss, type Holding } from '../../workloads/executor/exposure.js';
-import { migrate } from '../../workloads/executor/migrations.js';
+import { migrate, migrations } from '../../workloads/executor/migrations.js';
 import { startExecutorService, type ExecutorService } from '../../workloads/executor/service.js';
 import type { ExecutorSettings, RiskTuning } from '../../workloads/executor/executor.js';
 import type { PaperSettings } from '../../workloads/executor/paper.js';
@@ -167,11 +167,11 @@ describe('executor (paper) against real PostgreSQL and Redis', function () {
     pool.on('error', () => undefined);
     try {
       const [first, concurrent] = await Promise.all([migrate(pool), migrate(pool)]);
-      expect([...first.applied, ...concurrent.applied].sort()).to.deep.equal([1, 2]);
+      expect([...first.applied, ...concurrent.applied].sort((a, b) => a - b)).to.deep.equal(migrations.map((m) => m.version));
       const again = await migrate(pool);
-      expect(again).to.deep.equal({ applied: [], skipped: [1, 2] });
+      expect(again).to.deep.equal({ applied: [], skipped: migrations.map((m) => m.version) });
       const versions = await rows<{ version: number }>(pool, 'select version from schema_migrations order by version');
-      expect(versions.map((r) => r.version)).to.deep.equal([1, 2]);
+      expect(versions.map((r) => r.version)).to.deep.equal(migrations.map((m) => m.version));
       const tables = await rows<{ table_name: string }>(pool, `select table_name from information_schema.tables where table_schema = 'public' order by table_name`);
       expect(tables.map((t) => t.table_name)).to.include.members(['signals', 'orders', 'fills', 'positions', 'pnl_daily', 'risk_events', 'schema_migrations']);
     } finally {

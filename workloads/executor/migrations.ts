@@ -147,6 +147,22 @@ end
 $$;
 `,
   },
+  {
+    version: 3,
+    name: 'polymarket-signed-orders',
+    sql: `
+-- Polymarket has no client order id: an order is the hash of its signed struct, and a re-signed
+-- order (new salt, new timestamp) would be a second order. The exact signed body is stored here,
+-- committed before it is first sent, so a retry or a restart resends those very bytes and
+-- reconciliation looks the order up by its hash.
+create table polymarket_signed_orders (
+  client_order_id text primary key references orders (client_order_id),
+  order_hash text not null unique,
+  body jsonb not null,
+  created_at timestamptz not null default now()
+);
+`,
+  },
 ];
 
 export interface MigrationResult {
