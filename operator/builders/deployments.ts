@@ -1,14 +1,13 @@
 // One Deployment per component. Every Arbees container runs non-root on a read-only root
 // filesystem with no capabilities; only the gluetun sidecar (vpn.ts) gets NET_ADMIN.
 import type { Component, ComponentOverride, TradingShard } from '../api/types.js';
-import { credentialEnv, defaultShardConfigPath } from '../../workloads/lib/shard-config.js';
+import { credentialEnv, defaultShardConfigPath, polymarketProxyEnv } from '../../workloads/lib/shard-config.js';
 import { shardConfigKey } from './config-map.js';
 import { childMeta, childName, configHashAnnotation, labels, selectorLabels } from './meta.js';
 import type { OperatorSettings } from './settings.js';
 import { vpnProxyPort, vpnSidecar, vpnVolumes } from './vpn.js';
 
 /** HTTP proxy URL the live executor sends every Polymarket request through. */
-export const polymarketProxyEnv = 'ARBEES_POLYMARKET_PROXY_URL';
 
 const overrideKeys: Record<Component, 'kalshiMonitor' | 'polymarketMonitor' | 'detector' | 'executor'> = {
   'kalshi-monitor': 'kalshiMonitor',

@@ -3,7 +3,9 @@
 // source address, L2 HMAC auth, and order idempotency by hash.
 import { expect } from 'chai';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import WebSocket from 'ws';
+import { polymarketOrderHash, polymarketOrderTypedData } from '../../workloads/lib/polymarket-order.js';
 import { polyL2Headers, type PolymarketApiCreds } from '../../workloads/sim/polymarket/auth.js';
 import { GEOBLOCK_ERROR } from '../../workloads/sim/polymarket/geoblock.js';
 import { startPolymarketSim, type PolymarketSimHandle, type PolymarketSimOptions } from '../../workloads/sim/polymarket/server.js';
@@ -11,11 +13,13 @@ import { parseScenario } from '../../workloads/sim/scenario.js';
 
 const YES = '71321045679252212594626385532706912750332728571942532289631379312455583992563';
 const NO = '52114319501245915516055106046884209969926127482827954674443846427813813222426';
+const wallet = privateKeyToAccount(generatePrivateKey());
+const stranger = privateKeyToAccount(generatePrivateKey());
 const creds: PolymarketApiCreds = {
   apiKey: randomUUID(),
   secret: randomBytes(32).toString('base64url'),
   passphrase: randomBytes(32).toString('hex'),
-  address: '0x' + randomBytes(20).toString('hex'),
+  address: wallet.address,
 };
 
 const scenario = (extra: Record<string, unknown> = {}) =>
@@ -90,30 +94,26 @@ async function call(sim: PolymarketSimHandle, method: string, path: string, body
   return { status: res.status, body: (await res.json()) as Record<string, unknown> & unknown[] };
 }
 
-/** A V2 order body; amounts in 6 decimals. Its EIP-712 signature is not checked by the simulator. */
-function orderJson(tokenId: string, side: 'BUY' | 'SELL', price: number, shares: number, orderType = 'GTC') {
+/** A V2 order body with amounts in 6 decimals, EIP-712 signed by `signer`. */
+async function orderJson(tokenId: string, side: 'BUY' | 'SELL', price: number, shares: number, orderType = 'GTC', signer = wallet) {
   const usd = Math.round(price * shares * 1e6);
   const qty = Math.round(shares * 1e6);
-  return JSON.stringify({
-    order: {
-      salt: Math.floor(Math.random() * 1e15),
-      maker: creds.address,
-      signer: creds.address,
-      tokenId,
-      makerAmount: String(side === 'BUY' ? usd : qty),
-      takerAmount: String(side === 'BUY' ? qty : usd),
-      side,
-      signatureType: 0,
-      timestamp: String(Date.now()),
-      expiration: '0',
-      metadata: '0x' + '0'.repeat(64),
-      builder: '0x' + '0'.repeat(64),
-      signature: '0x' + randomBytes(65).toString('hex'),
-    },
-    owner: creds.apiKey,
-    orderType,
-    postOnly: false,
-  });
+  const order = {
+    salt: Math.floor(Math.random() * 1e15),
+    maker: creds.address,
+    signer: creds.address,
+    tokenId,
+    makerAmount: String(side === 'BUY' ? usd : qty),
+    takerAmount: String(side === 'BUY' ? qty : usd),
+    side,
+    signatureType: 0,
+    timestamp: String(Date.now()),
+    expiration: '0',
+    metadata: '0x' + '0'.repeat(64),
+    builder: '0x' + '0'.repeat(64),
+  };
+  const signature = await signer.signTypedData(polymarketOrderTypedData(order));
+  return JSON.stringify({ order: { ...order, signature }, owner: creds.apiKey, orderType, postOnly: false });
 }
 
 describe('Polymarket simulator', function () {
@@ -186,7 +186,7 @@ describe('Polymarket simulator', function () {
     expect(book.status).to.equal(403);
     expect(book.body).to.deep.equal(GEOBLOCK_ERROR);
     expect(GEOBLOCK_ERROR.error).to.equal('Trading restricted in your region, please refer to available regions - https://docs.polymarket.com/developers/CLOB/geoblock');
-    const order = await call(sim, 'POST', '/order', orderJson(YES, 'BUY', 0.01, 10));
+    const order = await call(sim, 'POST', '/order', await orderJson(YES, 'BUY', 0.01, 10));
     expect(order.status).to.equal(403);
     const ws = new WebSocket(sim.wsUrl);
     const refused = await new Promise<{ status?: number; body: string }>((resolve) => {
@@ -209,14 +209,14 @@ describe('Polymarket simulator', function () {
     // Trading scope, as on the real venue: market data flows, order placement is refused.
     sim = await start({ geoblock: { allowedCidrs: ['10.99.0.0/16'], scope: 'trading' } });
     expect((await call(sim, 'GET', `/book?token_id=${YES}`, undefined, null)).status).to.equal(200);
-    const blockedOrder = await call(sim, 'POST', '/order', orderJson(YES, 'BUY', 0.01, 10));
+    const blockedOrder = await call(sim, 'POST', '/order', await orderJson(YES, 'BUY', 0.01, 10));
     expect(blockedOrder.status).to.equal(403);
     expect(blockedOrder.body).to.deep.equal(GEOBLOCK_ERROR);
   });
 
   it('refuses an order with a bad L2 signature or unknown key with 401', async () => {
     sim = await start();
-    const body = orderJson(YES, 'BUY', 0.01, 10);
+    const body = await orderJson(YES, 'BUY', 0.01, 10);
     const wrongSecret = await call(sim, 'POST', '/order', body, { ...creds, secret: randomBytes(32).toString('base64url') });
     expect(wrongSecret.status).to.equal(401);
     expect(wrongSecret.body).to.deep.equal({ error: 'Unauthorized/Invalid api key' });
@@ -225,7 +225,7 @@ describe('Polymarket simulator', function () {
     const unsigned = await call(sim, 'POST', '/order', body, null);
     expect(unsigned.status).to.equal(401);
     // Signed over a different body than the one sent.
-    const headers = polyL2Headers(creds, 'POST', '/order', orderJson(YES, 'BUY', 0.02, 10));
+    const headers = polyL2Headers(creds, 'POST', '/order', await orderJson(YES, 'BUY', 0.02, 10));
     const res = await fetch(`${sim.url}/order`, { method: 'POST', headers, body });
     expect(res.status).to.equal(401);
   });
@@ -233,7 +233,7 @@ describe('Polymarket simulator', function () {
   it('identifies orders by a hash of the order: a retry of the same bytes is a duplicate, not a second order; marketable orders match', async () => {
     sim = await start({ scenario: scenario({ messageRate: 20, tradeProbability: 0 }) });
     sim.pause();
-    const body = orderJson(YES, 'BUY', 0.01, 10);
+    const body = await orderJson(YES, 'BUY', 0.01, 10);
     const first = await call(sim, 'POST', '/order', body);
     expect(first.status).to.equal(200);
     expect(first.body).to.include({ success: true, errorMsg: '', status: 'live' });
@@ -248,13 +248,35 @@ describe('Polymarket simulator', function () {
     expect(one.body).to.include({ id, status: 'LIVE', side: 'BUY', price: '0.01', original_size: '10' });
 
     const bestAsk = Number(sim.book(YES).asks.at(-1)!.price);
-    const taker = await call(sim, 'POST', '/order', orderJson(YES, 'BUY', bestAsk, 5, 'FAK'));
+    const taker = await call(sim, 'POST', '/order', await orderJson(YES, 'BUY', bestAsk, 5, 'FAK'));
     expect(taker.body).to.include({ success: true, status: 'matched', takingAmount: '5' });
-    const offTick = await call(sim, 'POST', '/order', orderJson(YES, 'BUY', 0.015, 10));
+    const tradeIds = taker.body.tradeIDs as string[];
+    expect(tradeIds).to.have.length.greaterThan(0);
+    const trades = await call(sim, 'GET', `/data/trades?asset_id=${YES}`);
+    const mine = (trades.body.data as Array<Record<string, string>>).filter((t) => t.taker_order_id === taker.body.orderID);
+    expect(mine.map((t) => t.id)).to.deep.equal(tradeIds);
+    expect(mine.reduce((sum, t) => sum + Number(t.size), 0)).to.equal(5);
+    expect(mine[0]).to.include({ asset_id: YES, side: 'BUY', price: String(bestAsk), trader_side: 'TAKER', maker_address: creds.address });
+    const offTick = await call(sim, 'POST', '/order', await orderJson(YES, 'BUY', 0.015, 10));
     expect(offTick.status).to.equal(400);
     expect(offTick.body.error).to.match(/^order 0x[0-9a-f]{64} is invalid\. Price \(0\.015\) breaks minimum tick size rule: 0\.01$/);
     const canceled = await call(sim, 'DELETE', '/order', JSON.stringify({ orderID: id }));
     expect(canceled.body).to.deep.equal({ canceled: [id], not_canceled: {} });
+  });
+
+  it('recovers the EIP-712 signer: a tampered order or one signed by another wallet is refused, and the order id is the struct hash', async () => {
+    sim = await start();
+    const good = JSON.parse(await orderJson(YES, 'BUY', 0.01, 10)) as { order: Record<string, unknown> };
+    const tampered = JSON.stringify({ ...good, order: { ...good.order, takerAmount: '20000000' } });
+    const refused = await call(sim, 'POST', '/order', tampered);
+    expect(refused.status).to.equal(400);
+    expect(refused.body.error).to.match(/Invalid signature$/);
+    const foreign = await call(sim, 'POST', '/order', await orderJson(YES, 'BUY', 0.01, 10, 'GTC', stranger));
+    expect(foreign.status).to.equal(400);
+    expect(foreign.body.error).to.match(/Invalid signature$/);
+    const placed = await call(sim, 'POST', '/order', JSON.stringify(good));
+    expect(placed.status).to.equal(200);
+    expect(placed.body.orderID).to.equal(polymarketOrderHash(good.order as never));
   });
 
   it('serves CLOB /markets with cursor pagination and Gamma discovery with JSON-encoded fields', async () => {

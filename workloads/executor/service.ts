@@ -1,6 +1,6 @@
 // Assembles a running executor from its configuration: PostgreSQL pool and migrations, the
-// control gate, the book cache fed from the quotes stream, the venues (paper, or live Kalshi),
-// metrics and the ops endpoints. Used by `arbees executor` and by the integration tests.
+// control gate, the book cache fed from the quotes stream, the venues (paper, or live Kalshi and
+// Polymarket), metrics and the ops endpoints. Used by `arbees executor` and by the integration tests.
 import { unwatchFile, watchFile } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -8,7 +8,7 @@ import type pg from 'pg';
 import type { RuntimeConfig } from '../lib/config.js';
 import type { Venue } from '../lib/messages.js';
 import { startOpsServer, type OpsServer } from '../lib/ops-server.js';
-import { credentialEnv, loadShardConfig, type ShardConfig } from '../lib/shard-config.js';
+import { credentialEnv, loadShardConfig, polymarketProxyEnv, type ShardConfig } from '../lib/shard-config.js';
 import { BookCache, QuoteFeed } from './books.js';
 import { ControlGate } from './control.js';
 import { Executor, defaultExecutorSettings, type ExecutorHooks, type ExecutorSettings, type RiskTuning } from './executor.js';
@@ -50,16 +50,35 @@ export interface ExecutorService {
 
 export class LiveTradingRefused extends Error {}
 
-function liveVenues(shardConfig: ShardConfig, env: NodeJS.ProcessEnv): Partial<Record<Venue, VenueClient>> {
+/** What live trading would need, or a refusal that names what is missing. */
+async function liveVenues(shardConfig: ShardConfig, env: NodeJS.ProcessEnv, pool: pg.Pool, log: Logger): Promise<Partial<Record<Venue, VenueClient>>> {
   if (env[LIVE_AUTHORIZED_ENV] !== 'true') {
     throw new LiveTradingRefused(`the shard is in live mode but ${LIVE_AUTHORIZED_ENV} is not "true": refusing to trade real money (two switches are required)`);
   }
   const keyId = env[credentialEnv.kalshi.keyId];
   const privateKey = env[credentialEnv.kalshi.privateKey];
   if (!keyId || !privateKey) throw new LiveTradingRefused(`live Kalshi needs ${credentialEnv.kalshi.keyId} and ${credentialEnv.kalshi.privateKey}`);
-  // Live Polymarket (CLOB V2 signed orders through the VPN pod) is not implemented: signals with a
-  // Polymarket leg are refused with rule venue-unavailable.
-  return { kalshi: new KalshiClient({ restUrl: shardConfig.venues.kalshi.restUrl, credentials: { keyId, privateKey } }) };
+  const venues: Partial<Record<Venue, VenueClient>> = { kalshi: new KalshiClient({ restUrl: shardConfig.venues.kalshi.restUrl, credentials: { keyId, privateKey } }) };
+
+  const names = credentialEnv.polymarket;
+  const given = Object.values(names).filter((name) => env[name]);
+  if (given.length === 0) {
+    log.warn('no Polymarket credentials: signals with a Polymarket leg are refused (rule venue-unavailable)');
+    return venues;
+  }
+  const missing = Object.values(names).filter((name) => !env[name]);
+  if (missing.length > 0) throw new LiveTradingRefused(`live Polymarket needs ${missing.join(', ')} as well`);
+  const proxyUrl = env[polymarketProxyEnv];
+  if (!proxyUrl) throw new LiveTradingRefused(`live Polymarket needs ${polymarketProxyEnv} (the VPN pod's proxy): its traffic must never leave outside the tunnel`);
+  // Loaded only here: the official client and its crypto are heavy and only live trading needs them.
+  const { PolymarketClient } = await import('./polymarket.js');
+  venues.polymarket = new PolymarketClient({
+    clobUrl: shardConfig.venues.polymarket.clobUrl,
+    proxyUrl,
+    pool,
+    credentials: { apiKey: env[names.apiKey]!, secret: env[names.apiSecret]!, passphrase: env[names.apiPassphrase]!, privateKey: env[names.privateKey]! },
+  });
+  return venues;
 }
 
 export async function startExecutorService(options: ServiceOptions): Promise<ExecutorService> {
@@ -74,8 +93,11 @@ export async function startExecutorService(options: ServiceOptions): Promise<Exe
     const migrated = await migrate(pool);
     if (migrated.applied.length > 0) log.info({ applied: migrated.applied }, 'ledger migrations applied');
     const venues: Partial<Record<Venue, VenueClient>> = live
-      ? liveVenues(shardConfig, options.env)
+      ? await liveVenues(shardConfig, options.env, pool, log)
       : { kalshi: new PaperVenue('kalshi', books, pool, undefined, options.paper), polymarket: new PaperVenue('polymarket', books, pool, undefined, options.paper) };
+    cleanups.push(async () => {
+      for (const venue of Object.values(venues)) await venue.close?.();
+    });
     const control = new ControlGate(runtime.redis.url, runtime.shard, log);
     cleanups.push(() => control.stop());
     await control.start();

@@ -39,8 +39,16 @@ export interface VenueOrderReport {
   reason?: string;
 }
 
+// Both errors are recognised by name rather than by class identity: the live Polymarket client is
+// imported lazily, and where a module graph is loaded twice (a test runner mixing require and
+// import) its errors would otherwise fail `instanceof` and be taken for crashes.
+
 /** The venue said no: the order certainly does not exist there (400/401/403/404/429 with a body). */
 export class VenueRejected extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return value instanceof Error && value.name === 'VenueRejected';
+  }
+
   constructor(
     message: string,
     readonly status?: number,
@@ -52,6 +60,10 @@ export class VenueRejected extends Error {
 
 /** We cannot tell whether the venue took the order (timeout, connection reset, 5xx): reconcile. */
 export class VenueAmbiguous extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return value instanceof Error && value.name === 'VenueAmbiguous';
+  }
+
   constructor(message: string) {
     super(message);
     this.name = 'VenueAmbiguous';
@@ -66,6 +78,8 @@ export interface VenueClient {
   find(order: OrderRequest): Promise<VenueOrderReport | undefined>;
   /** Cancels a resting order (no-op when it is already final). */
   cancel(order: OrderRequest, venueOrderId: string): Promise<void>;
+  /** Releases connections (a proxy agent's sockets); optional. */
+  close?(): Promise<void>;
 }
 
 /**

@@ -23,6 +23,9 @@ export const credentialEnv = {
   },
 } as const;
 
+/** The VPN pod's HTTP proxy the live executor sends every Polymarket request through. */
+export const polymarketProxyEnv = 'ARBEES_POLYMARKET_PROXY_URL';
+
 const url = z.string().url();
 
 export const shardMarketSchema = z

@@ -14,6 +14,7 @@ import { ScenarioDriver, SimClock } from '../clock.js';
 import { isoTime, polyPrice, polySize, PRICE_ONE } from '../format.js';
 import { closeServer, listen, readBody, refuseUpgrade, sendJson, sleep, splitUrl, TokenBucket } from '../http.js';
 import { ScenarioEngine, type ArbTruth, type Scenario, type SimEvent, type SimMarket } from '../scenario.js';
+import { polymarketOrderHash, polymarketOrderSigner } from '../../lib/polymarket-order.js';
 import { PolymarketL2Auth, type PolymarketApiCreds } from './auth.js';
 import { GEOBLOCK_ERROR, Geoblock, type GeoblockOptions } from './geoblock.js';
 
@@ -112,6 +113,24 @@ interface POrder {
   resting?: RestingOrder;
 }
 
+/** One match of one of our taker orders, as GET /data/trades reports it. */
+interface PTrade {
+  id: string;
+  owner: string;
+  takerOrderId: string;
+  market: PMarket;
+  assetId: string;
+  outcome: 'yes' | 'no';
+  side: 'BUY' | 'SELL';
+  /** Token price, ten-thousandths. */
+  price: number;
+  size: number;
+  matchSec: number;
+}
+
+/** The sports taker fee rate the simulated markets charge (exchange-protocols §2.9), in bps. */
+const SPORTS_FEE_RATE_BPS = 300;
+
 const orderSchema = z.object({
   order: z.object({
     salt: z.union([z.number(), z.string()]),
@@ -145,18 +164,6 @@ class HttpError extends Error {
 
 const SCENARIO_OWNER = '__scenario__';
 
-/** Canonical JSON (sorted keys) so that the order id depends on content, not key order. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
 export async function startPolymarketSim(options: PolymarketSimOptions): Promise<PolymarketSimHandle> {
   const host = options.host ?? '127.0.0.1';
   const log = options.logger;
@@ -188,6 +195,8 @@ export async function startPolymarketSim(options: PolymarketSimOptions): Promise
     tokens.set(sim.noTokenId, { market: m, outcome: 'no' });
   }
   const orders = new Map<string, POrder>();
+  const trades: PTrade[] = [];
+  const addressOf = new Map(options.creds.map((c) => [c.apiKey, c.address]));
   const conns = new Set<PConn>();
   const faults = { outage: false, rateLimited: false, slowMs: 0 };
   const bookBucket = new TokenBucket(150, 1500); // /book: 1 500 per 10 s
@@ -378,7 +387,23 @@ export async function startPolymarketSim(options: PolymarketSimOptions): Promise
         }
       }
     }
-    if (order) order.sizeMatched += filled;
+    if (order) {
+      order.sizeMatched += filled;
+      for (const fill of result.fills) {
+        trades.push({
+          id: randomUUID(),
+          owner: order.owner,
+          takerOrderId: order.id,
+          market: m,
+          assetId: order.assetId,
+          outcome: order.outcome,
+          side: order.side,
+          price: order.outcome === 'yes' ? fill.price : PRICE_ONE - fill.price,
+          size: fill.size,
+          matchSec: Math.floor(clock.now() / 1000),
+        });
+      }
+    }
     if (result.fills.length > 0) {
       const last = result.fills[result.fills.length - 1]!;
       queueTrade(m, last.price, filled, takerBuysYes);
@@ -618,7 +643,7 @@ export async function startPolymarketSim(options: PolymarketSimOptions): Promise
     associate_trades: [],
   });
 
-  const placeOrder = (apiKey: string, raw: string) => {
+  const placeOrder = async (apiKey: string, raw: string) => {
     let input: unknown;
     try {
       input = JSON.parse(raw);
@@ -631,9 +656,15 @@ export async function startPolymarketSim(options: PolymarketSimOptions): Promise
     if (body.owner !== apiKey) throw new HttpError(400, { error: 'the order owner has to be the owner of the API KEY' });
     const token = tokens.get(body.order.tokenId);
     if (!token) throw new HttpError(400, { error: 'Invalid order payload' });
-    // The real order id is the EIP-712 struct hash; we hash the canonical order JSON (signature included).
-    const id = `0x${createHash('sha256').update(canonical(body.order)).digest('hex')}`;
+    // The order id is the EIP-712 struct hash; the signature must recover to the signer, which
+    // must be the API key's address (and, for an EOA order, the maker too).
+    const id = polymarketOrderHash(body.order);
     if (orders.has(id)) throw new HttpError(400, { error: `order ${id} is invalid. Duplicated.` });
+    const signer = (await polymarketOrderSigner(body.order))?.toLowerCase();
+    const keyAddress = addressOf.get(apiKey)?.toLowerCase();
+    if (!signer || signer !== body.order.signer.toLowerCase() || signer !== keyAddress || (body.order.signatureType === 0 && body.order.maker.toLowerCase() !== signer)) {
+      throw new HttpError(400, { error: `order ${id} is invalid. Invalid signature` });
+    }
     const m = token.market;
     const maker = BigInt(body.order.makerAmount);
     const taker = BigInt(body.order.takerAmount);
@@ -709,8 +740,43 @@ export async function startPolymarketSim(options: PolymarketSimOptions): Promise
       takingAmount: result.filled > 0 ? (buy ? sharesText : usdText) : '',
       makingAmount: result.filled > 0 ? (buy ? usdText : sharesText) : '',
       transactionsHashes: [],
-      tradeIDs: [],
+      tradeIDs: trades.filter((t) => t.takerOrderId === id).map((t) => t.id),
     };
+  };
+
+  const tradeJson = (t: PTrade) => ({
+    id: t.id,
+    taker_order_id: t.takerOrderId,
+    market: t.market.sim.conditionId,
+    asset_id: t.assetId,
+    side: t.side,
+    size: polySize(t.size),
+    fee_rate_bps: String(SPORTS_FEE_RATE_BPS),
+    price: polyPrice(t.price),
+    status: 'MATCHED',
+    match_time: String(t.matchSec),
+    last_update: String(t.matchSec),
+    outcome: t.outcome === 'yes' ? t.market.sim.team : otherTeam(t.market),
+    owner: t.owner,
+    maker_address: addressOf.get(t.owner) ?? '',
+    trader_side: 'TAKER',
+    maker_orders: [],
+  });
+
+  /** GET /data/trades: the key's trades, filtered like the venue's, 100 a page behind a base64 offset cursor. */
+  const listTrades = (apiKey: string, query: URLSearchParams) => {
+    const id = query.get('id');
+    const market = query.get('market');
+    const asset = query.get('asset_id');
+    const after = Number(query.get('after') ?? 0);
+    const before = Number(query.get('before') ?? Infinity);
+    const offset = Number(Buffer.from(query.get('next_cursor') ?? 'MA==', 'base64').toString()) || 0;
+    const list = trades.filter(
+      (t) => t.owner === apiKey && (!id || t.id === id) && (!market || t.market.sim.conditionId === market) && (!asset || t.assetId === asset) && t.matchSec >= after && t.matchSec <= before,
+    );
+    const page = list.slice(offset, offset + 100);
+    const next = offset + 100 < list.length ? cursorOf(offset + 100) : END_CURSOR;
+    return { limit: 100, count: page.length, next_cursor: next, data: page.map(tradeJson) };
   };
 
   const cancel = (apiKey: string, ids: string[]) => {
@@ -753,6 +819,7 @@ export async function startPolymarketSim(options: PolymarketSimOptions): Promise
         return sendJson(res, 200, summary(token.market, token.outcome));
       }
       if (path === '/tick-size') return sendJson(res, 200, { minimum_tick_size: Number(requireToken(query).market.tick) });
+      if (path === '/neg-risk') return sendJson(res, 200, { neg_risk: (requireToken(query), false) });
       if (path === '/midpoint') {
         const token = requireToken(query);
         const best = bestOf(token.market, token.outcome);
@@ -801,7 +868,8 @@ export async function startPolymarketSim(options: PolymarketSimOptions): Promise
       const body = method === 'GET' ? '' : await readBody(req);
       const apiKey = auth.verify(req.headers, method, path, body);
       if (!apiKey) throw new HttpError(401, { error: 'Unauthorized/Invalid api key' });
-      if (method === 'POST' && path === '/order') return sendJson(res, 200, placeOrder(apiKey, body));
+      if (method === 'POST' && path === '/order') return sendJson(res, 200, await placeOrder(apiKey, body));
+      if (method === 'GET' && path === '/data/trades') return sendJson(res, 200, listTrades(apiKey, query));
       if (method === 'DELETE' && path === '/order') {
         const parsed = z.object({ orderID: z.string() }).safeParse(JSON.parse(body || '{}'));
         if (!parsed.success) throw new HttpError(400, { error: 'Invalid payload' });

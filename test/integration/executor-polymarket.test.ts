@@ -1,0 +1,343 @@
+// The executor live against both simulators: Kalshi directly, Polymarket only through a CONNECT
+// proxy standing in for gluetun's. Polymarket orders are built and signed by the official client
+// and verified by the simulator (EIP-712 signer recovery); each signed body is committed to the
+// ledger before the venue sees it; an answer lost in transit is reconciled by the order's hash
+// without a second order; with the tunnel down nothing reaches the venue at all.
+import { expect } from 'chai';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { pino } from 'pino';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { rig } from '../rig/index.js';
+import { startConnectProxy, type ConnectProxy } from '../support/connect-proxy.js';
+import { polymarketFee } from '../../workloads/detector/fees.js';
+import { parseDecimal } from '../../workloads/lib/decimal.js';
+import { streamKeys, type Leg, type Signal } from '../../workloads/lib/messages.js';
+import { polymarketOrderHash, type PolymarketSignedOrder } from '../../workloads/lib/polymarket-order.js';
+import { credentialEnv, polymarketProxyEnv, type ShardConfig } from '../../workloads/lib/shard-config.js';
+import { clientOrderId } from '../../workloads/executor/ids.js';
+import { migrate } from '../../workloads/executor/migrations.js';
+import { PolymarketClient } from '../../workloads/executor/polymarket.js';
+import { LIVE_AUTHORIZED_ENV, startExecutorService, type ExecutorService } from '../../workloads/executor/service.js';
+import { startKalshiSim, type KalshiSimHandle } from '../../workloads/sim/kalshi/server.js';
+import { polyL2Headers, type PolymarketApiCreds } from '../../workloads/sim/polymarket/auth.js';
+import { startPolymarketSim, type PolymarketSimHandle } from '../../workloads/sim/polymarket/server.js';
+import { parseScenario } from '../../workloads/sim/scenario.js';
+
+const TICKER = 'KXNBAGAME-26NOV24PHILAL-LAL';
+const YES = '71321045679252212594626385532706912750332728571942532289631379312455583992563';
+const NO = '52114319501245915516055106046884209969926127482827954674443846427813813222426';
+const KALSHI_KEY = randomUUID();
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const kalshiPublic = rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const kalshiPrivate = rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const walletKey = generatePrivateKey();
+const poly: PolymarketApiCreds = {
+  apiKey: randomUUID(),
+  secret: randomBytes(32).toString('base64url'),
+  passphrase: randomBytes(16).toString('hex'),
+  address: privateKeyToAccount(walletKey).address,
+};
+const log = pino({ level: process.env.EXECUTOR_TEST_LOG ?? 'silent' });
+const shares = (n: number) => n * 100;
+
+const scenario = () =>
+  parseScenario({
+    name: 'executor-poly-it',
+    seed: 9,
+    duration: '1h',
+    messageRate: 2,
+    tradeProbability: 0,
+    defaults: { depth: 8, levelSize: 5_000 },
+    games: [
+      {
+        id: 'g1',
+        sport: 'nba',
+        home: 'LAL',
+        away: 'PHI',
+        kalshi: { eventTicker: 'KXNBAGAME-26NOV24PHILAL' },
+        markets: [{ id: 'm0', team: 'LAL', initialPrice: 0.6, kalshi: { ticker: TICKER }, polymarket: { yesTokenId: YES, noTokenId: NO } }],
+      },
+    ],
+  });
+
+const liveEnv = (proxyUrl?: string): NodeJS.ProcessEnv => ({
+  [LIVE_AUTHORIZED_ENV]: 'true',
+  [credentialEnv.kalshi.keyId]: KALSHI_KEY,
+  [credentialEnv.kalshi.privateKey]: kalshiPrivate,
+  [credentialEnv.polymarket.apiKey]: poly.apiKey,
+  [credentialEnv.polymarket.apiSecret]: poly.secret,
+  [credentialEnv.polymarket.apiPassphrase]: poly.passphrase,
+  [credentialEnv.polymarket.privateKey]: walletKey,
+  ...(proxyUrl ? { [polymarketProxyEnv]: proxyUrl } : {}),
+});
+
+let counter = 0;
+function signal(legs: Leg[]): Signal {
+  return { id: `pm-${process.pid}-${++counter}-${randomUUID().slice(0, 8)}`, kind: legs.length === 2 ? 'arbitrage' : 'edge', marketId: 'm0', legs, edgeBps: 100, expectedProfit: 1, quoteAgesMs: [5], createdTs: Date.now() };
+}
+
+/**
+ * The Polymarket venue's front door, behind the CONNECT proxy: it checks that every request came
+ * through a tunnel and, for each order, that its signed body was committed to the ledger first.
+ * `loseNextAnswer` forwards the next order but cuts the connection before the answer returns.
+ */
+interface Front {
+  url: string;
+  requests: number;
+  direct: number;
+  orders: Array<{ hash: string; storedFirst: boolean }>;
+  loseNextAnswer: boolean;
+  close(): Promise<void>;
+}
+
+async function startFront(sim: PolymarketSimHandle, db: pg.Pool, tunnel: ConnectProxy): Promise<Front> {
+  const front: Front = { url: '', requests: 0, direct: 0, orders: [], loseNextAnswer: false, close: () => Promise.resolve() };
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    front.requests++;
+    if (!tunnel.upstreamPorts.has(req.socket.remotePort!)) front.direct++;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const lose = req.method === 'POST' && req.url === '/order' && front.loseNextAnswer;
+      if (lose) front.loseNextAnswer = false;
+      const forward = () => {
+        const upstream = httpRequest({ host: '127.0.0.1', port: new URL(sim.url).port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+          if (lose) {
+            up.resume();
+            up.on('end', () => res.socket?.destroy());
+            return;
+          }
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        });
+        upstream.on('error', () => res.destroy());
+        upstream.end(body);
+      };
+      if (req.method !== 'POST' || req.url !== '/order') return forward();
+      const hash = polymarketOrderHash((JSON.parse(body.toString()) as { order: PolymarketSignedOrder }).order);
+      // A separate connection: it sees only what the executor has committed.
+      db.query('select 1 from polymarket_signed_orders s join orders o using (client_order_id) where s.order_hash = $1', [hash]).then(
+        (r) => {
+          front.orders.push({ hash, storedFirst: r.rowCount === 1 });
+          forward();
+        },
+        () => res.destroy(),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  front.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  front.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return front;
+}
+
+/** An authenticated read of the Polymarket simulator (directly: the test is not the executor). */
+async function polyGet<T>(sim: PolymarketSimHandle, path: string): Promise<T> {
+  const res = await fetch(`${sim.url}${path}`, { headers: polyL2Headers(poly, 'GET', path.split('?')[0]!) });
+  expect(res.status, `GET ${path}`).to.equal(200);
+  return (await res.json()) as T;
+}
+
+interface PolyTrade {
+  id: string;
+  taker_order_id: string;
+  price: string;
+  size: string;
+  fee_rate_bps: string;
+}
+
+describe('executor live against both simulators (Polymarket through the tunnel)', function () {
+  this.timeout(120_000);
+  let kalshi: KalshiSimHandle;
+  let polymarket: PolymarketSimHandle;
+  let tunnel: ConnectProxy;
+  let front: Front;
+  let db: pg.Pool;
+  let databaseUrl: string;
+  let redis: Redis;
+  let redisUrl: string;
+  let shard: string;
+  let shardCounter = 0;
+  const services: ExecutorService[] = [];
+  const clients: PolymarketClient[] = [];
+
+  const shardConfig = (): ShardConfig => ({
+    shard,
+    markets: [{ id: 'm0', sport: 'nba', game: 'g1', kalshi: { ticker: TICKER }, polymarket: { yesTokenId: YES, noTokenId: NO } }],
+    venues: {
+      kalshi: { environment: 'demo', restUrl: kalshi.url, wsUrl: 'ws://127.0.0.1:1/trade-api/ws/v2' },
+      polymarket: { clobUrl: front.url, wsUrl: 'ws://127.0.0.1:1', gammaUrl: 'http://127.0.0.1:1' },
+    },
+    detector: { minEdgeBps: 100, maxQuoteAgeMs: 600_000, cooldownMs: 0 },
+    executor: { mode: 'live', bankrollUsd: 100_000, limits: { perGameUsd: 50_000, perSportUsd: 50_000, dailyLossUsd: 50_000, maxOpenPositions: 10, maxOrderUsd: 5_000 } },
+  });
+
+  beforeEach(async () => {
+    kalshi = await startKalshiSim({
+      scenario: scenario(),
+      apiKeys: [{ id: KALSHI_KEY, publicKeyPem: kalshiPublic }],
+      port: 0,
+      rateLimits: { readRate: 100_000, readCapacity: 100_000, writeRate: 100_000, writeCapacity: 100_000 },
+      balanceCents: 100_000_000,
+    });
+    polymarket = await startPolymarketSim({ scenario: scenario(), creds: [poly], port: 0 });
+    databaseUrl = await (await rig.postgres()).createDatabase(`executor_poly_${process.pid}_${++shardCounter}`);
+    db = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+    db.on('error', () => undefined);
+    tunnel = await startConnectProxy();
+    front = await startFront(polymarket, db, tunnel);
+    redisUrl = (await rig.redis()).url;
+    redis = new Redis(redisUrl);
+    redis.on('error', () => undefined);
+    shard = `poly-${process.pid}-${shardCounter}`;
+    await redis.set(streamKeys.control(shard), JSON.stringify({ state: 'closed', reason: 'ok', since: Date.now() }));
+  });
+
+  afterEach(async () => {
+    for (const s of services.splice(0)) await s.stop().catch(() => undefined);
+    for (const c of clients.splice(0)) await c.close().catch(() => undefined);
+    redis.disconnect();
+    await front.close();
+    await tunnel.close();
+    await db.end();
+    await kalshi.stop();
+    await polymarket.stop();
+  });
+
+  const start = async (env = liveEnv(tunnel.url)) => {
+    const service = await startExecutorService({
+      runtime: { shard, redis: { url: redisUrl }, postgres: { url: databaseUrl }, http: { port: 0 }, log: { level: 'silent' } },
+      shardConfig: shardConfig(),
+      env,
+      log,
+      settings: { ambiguousGraceMs: 400, claimIdleMs: 60_000 },
+      risk: { marketCooldownMs: 0 },
+      ops: false,
+    });
+    services.push(service);
+    return service;
+  };
+  const rows = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => (await db.query<T>(sql, params)).rows;
+  const refusal = async (env: NodeJS.ProcessEnv) => {
+    try {
+      await start(env);
+    } catch (error) {
+      return String(error);
+    }
+    return 'started';
+  };
+
+  it('refuses live Polymarket without the VPN proxy or with partial credentials, naming what is missing', async () => {
+    expect(await refusal(liveEnv())).to.contain(polymarketProxyEnv);
+    const partial = liveEnv(tunnel.url);
+    delete partial[credentialEnv.polymarket.privateKey];
+    expect(await refusal(partial)).to.contain(credentialEnv.polymarket.privateKey);
+    expect(front.requests).to.equal(0);
+  });
+
+  it('trades an arbitrage on both venues: Polymarket first, signed by the official client, stored before it is sent, all through the tunnel; ledger = venues', async () => {
+    const service = await start();
+    const s = signal([
+      { venue: 'polymarket', outcome: 'yes', side: 'buy', limitPrice: 9_900, size: shares(12) },
+      { venue: 'kalshi', outcome: 'no', side: 'buy', limitPrice: 9_900, size: shares(12) },
+    ]);
+    expect(await service.executor.handleSignal(s)).to.equal('accepted');
+
+    const orders = await rows<{ client_order_id: string; venue: string; status: string; filled_size: string; venue_order_id: string; fees: string }>(
+      'select client_order_id, venue, status, filled_size, venue_order_id, fees from orders order by id',
+    );
+    expect(orders.map((o) => [o.venue, o.status, Number(o.filled_size)])).to.deep.equal([
+      ['polymarket', 'filled', shares(12)],
+      ['kalshi', 'filled', shares(12)],
+    ]);
+    // The Polymarket order is the hash of the body stored under our client order id, committed
+    // before the venue saw it; the simulator accepted its EIP-712 signature.
+    const [signed] = await rows<{ client_order_id: string; order_hash: string; body: { order: PolymarketSignedOrder; orderType: string } }>('select * from polymarket_signed_orders');
+    expect(signed!.client_order_id).to.equal(clientOrderId(shard, s.id, 'a'));
+    expect(signed!.order_hash).to.equal(orders[0]!.venue_order_id).and.to.equal(polymarketOrderHash(signed!.body.order));
+    expect(signed!.body.orderType).to.equal('FAK');
+    expect(signed!.body.order.signer).to.equal(poly.address);
+    expect(front.orders).to.deep.equal([{ hash: signed!.order_hash, storedFirst: true }]);
+    const atVenue = await polyGet<{ status: string; size_matched: string } | null>(polymarket, `/data/order/${signed!.order_hash}`);
+    expect(atVenue).to.include({ status: 'MATCHED', size_matched: '12' });
+
+    // Ledger fills = the venue's trades, fees at the trade's rate to the ten-thousandth.
+    const trades = (await polyGet<{ data: PolyTrade[] }>(polymarket, `/data/trades?asset_id=${YES}`)).data.filter((t) => t.taker_order_id === signed!.order_hash);
+    const fills = await rows<{ venue_fill_id: string; price: string; size: string; fee: string }>(`select venue_fill_id, price, size, fee from fills where venue = 'polymarket'`);
+    expect(fills.map((f) => f.venue_fill_id).sort()).to.deep.equal(trades.map((t) => t.id).sort());
+    const expectedFees = trades.reduce((sum, t) => sum + polymarketFee(parseDecimal(t.price, 4), parseDecimal(t.size, 2), { rate: Number(t.fee_rate_bps) / 10_000 }), 0);
+    expect(expectedFees).to.be.greaterThan(0);
+    expect(fills.reduce((sum, f) => sum + Number(f.fee), 0)).to.equal(expectedFees).and.to.equal(Number(orders[0]!.fees));
+    const positions = await rows<{ venue: string; outcome: string; size: string }>('select venue, outcome, size from positions order by venue');
+    expect(positions.map((p) => [p.venue, p.outcome, Number(p.size)])).to.deep.equal([
+      ['kalshi', 'no', shares(12)],
+      ['polymarket', 'yes', shares(12)],
+    ]);
+
+    // Every Polymarket request went through the tunnel; none around it.
+    expect(front.requests).to.be.greaterThan(3);
+    expect(front.direct).to.equal(0);
+    expect(tunnel.tunnels).to.be.greaterThan(0);
+  });
+
+  it('an answer lost in transit is reconciled by the order hash: one order at the venue, recorded once, and a resend of the stored bytes is a duplicate', async () => {
+    const service = await start();
+    front.loseNextAnswer = true;
+    const s = signal([{ venue: 'polymarket', outcome: 'no', side: 'buy', limitPrice: 9_900, size: shares(8) }]);
+    expect(await service.executor.handleSignal(s)).to.equal('accepted');
+    const cid = clientOrderId(shard, s.id, 'a');
+    const [order] = await rows<{ status: string; filled_size: string; venue_order_id: string }>('select status, filled_size, venue_order_id from orders where client_order_id = $1', [cid]);
+    expect(order).to.include({ status: 'filled', filled_size: String(shares(8)) });
+    expect(front.orders).to.have.length(1);
+    const atVenue = await polyGet<{ data: Array<{ id: string }> }>(polymarket, `/data/trades?asset_id=${NO}`);
+    expect(new Set(atVenue.data.map((t) => t.id)).size).to.equal((await rows('select 1 from fills')).length);
+
+    // The same intent placed again (a retry after a restart): the stored bytes go out, the
+    // venue calls them a duplicate, and the client reports the one order it has.
+    const client = new PolymarketClient({ clobUrl: front.url, proxyUrl: tunnel.url, pool: db, credentials: { apiKey: poly.apiKey, secret: poly.secret, passphrase: poly.passphrase, privateKey: walletKey } });
+    clients.push(client);
+    const [row] = await rows<{ created_at: Date }>('select created_at from orders where client_order_id = $1', [cid]);
+    const again = await client.place({ clientOrderId: cid, venue: 'polymarket', marketId: 'm0', venueMarket: NO, outcome: 'no', side: 'buy', limitPrice: 9_900, size: shares(8), createdTs: row!.created_at.getTime() });
+    expect(again).to.include({ venueOrderId: order!.venue_order_id, status: 'filled', filledSize: shares(8) });
+    expect(front.orders.map((o) => o.hash)).to.deep.equal([order!.venue_order_id, order!.venue_order_id]);
+    expect(front.direct).to.equal(0);
+  });
+
+  it('with the tunnel down nothing reaches Polymarket: the order is never sent and nothing goes around the tunnel', async () => {
+    const service = await start();
+    tunnel.down = true;
+    const s = signal([{ venue: 'polymarket', outcome: 'yes', side: 'buy', limitPrice: 9_900, size: shares(6) }]);
+    expect(await service.executor.handleSignal(s)).to.equal('accepted');
+    const [order] = await rows<{ status: string; reason: string }>('select status, reason from orders where client_order_id = $1', [clientOrderId(shard, s.id, 'a')]);
+    expect(order!.status).to.be.oneOf(['cancelled', 'rejected']);
+    expect(front.requests).to.equal(0);
+    expect(await polyGet<{ data: unknown[] }>(polymarket, '/data/orders')).to.have.property('count', 0);
+    expect((await polyGet<{ data: unknown[] }>(polymarket, `/data/trades?asset_id=${YES}`)).data).to.have.length(0);
+  });
+
+  it('stores at most one signed body per client order id even when two attempts race', async () => {
+    await migrate(db);
+    const client = new PolymarketClient({ clobUrl: front.url, proxyUrl: tunnel.url, pool: db, credentials: { apiKey: poly.apiKey, secret: poly.secret, passphrase: poly.passphrase, privateKey: walletKey } });
+    clients.push(client);
+    const cid = `race-${randomUUID()}`;
+    await db.query(`insert into signals (id, shard, market_id, kind, payload, status) values ('race', $1, 'm0', 'edge', '{}', 'processing')`, [shard]);
+    await db.query(`insert into orders (client_order_id, shard, signal_id, leg, venue, market_id, venue_market, outcome, side, limit_price, size, status) values ($1, $2, 'race', 'a', 'polymarket', 'm0', $3, 'yes', 'buy', 9900, 600, 'intent')`, [cid, shard, YES]);
+    const order = { clientOrderId: cid, venue: 'polymarket' as const, marketId: 'm0', venueMarket: YES, outcome: 'yes' as const, side: 'buy' as const, limitPrice: 9_900, size: shares(6), createdTs: Date.now() };
+    const results = await Promise.allSettled([client.place(order), client.place(order)]);
+    const reports = results.filter((r) => r.status === 'fulfilled').map((r) => r.value);
+    expect(reports.length).to.be.greaterThan(0);
+    expect(new Set(reports.map((r) => r.venueOrderId)).size).to.equal(1);
+    expect(await rows('select 1 from polymarket_signed_orders where client_order_id = $1', [cid])).to.have.length(1);
+    const matched = await polyGet<{ size_matched: string }>(polymarket, `/data/order/${reports[0]!.venueOrderId}`);
+    expect(matched.size_matched).to.equal('6');
+  });
+});
