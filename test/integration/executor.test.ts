@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
 import { rig } from '../rig/index.js';
+import { ControlGate } from '../../workloads/executor/control.js';
 import { gameWorstLoss, type Holding } from '../../workloads/executor/exposure.js';
 import { migrate, migrations } from '../../workloads/executor/migrations.js';
 import { startExecutorService, type ExecutorService } from '../../workloads/executor/service.js';
@@ -99,6 +100,8 @@ async function harness(
       const value = typeof state === 'string' ? state : JSON.stringify(state);
       await redis.set(streamKeys.control(shard), value);
       await redis.publish(streamKeys.control(shard), value);
+      // A change reaches the executor as a message on the channel; give it the moment it takes.
+      await new Promise((r) => setTimeout(r, 50));
     }
   };
   const publishQuotes = async (quotes: Quote[]) => {
@@ -304,6 +307,35 @@ describe('executor (paper) against real PostgreSQL and Redis', function () {
     await new Promise((r) => setTimeout(r, 100));
     expect(await h.service.executor.handleSignal(one())).to.equal('rejected');
     expect((await rows<{ n: number }>(h.db, 'select count(*)::int as n from orders'))[0]!.n).to.equal(1);
+  });
+
+  it('the control gate reuses a read for at most its max age, and drops it the moment a message is heard', async () => {
+    const redisUrl = (await rig.redis()).url;
+    const shard = `gate-${process.pid}-${Date.now()}`;
+    const redis = new Redis(redisUrl);
+    const gate = new ControlGate(redisUrl, shard, undefined, 250, 1_000);
+    try {
+      await gate.start();
+      const key = streamKeys.control(shard);
+      await redis.set(key, JSON.stringify({ state: 'closed', reason: 'ok', since: Date.now() }));
+      expect((await gate.current())?.state).to.equal('closed');
+      // The key vanishes without a message (the operator gone, its TTL run out): noticed within the max age.
+      await redis.del(key);
+      expect((await gate.current())?.state, 'the read is reused').to.equal('closed');
+      await waitUntil('the expired key to stop trading', async () => (await gate.current()) === undefined, 2_000);
+      await redis.set(key, JSON.stringify({ state: 'closed', reason: 'ok', since: Date.now() }));
+      expect((await gate.current())?.state).to.equal('closed');
+      const heard = new Promise<void>((resolve) => gate.onChange(() => resolve()));
+      const half = JSON.stringify({ state: 'half_open', reason: 'probation', since: Date.now() + 1, maxOrder: 50_000 });
+      await redis.set(key, half);
+      await redis.publish(key, half);
+      await heard;
+      // Well within the max age of the closed read, yet the change is seen at once.
+      expect((await gate.current())?.state).to.equal('half_open');
+    } finally {
+      gate.stop();
+      redis.disconnect();
+    }
   });
 
   it('Redis unreachable → no trading (the control read fails closed)', async () => {
