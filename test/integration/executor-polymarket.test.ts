@@ -13,6 +13,7 @@ import { pino } from 'pino';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { rig } from '../rig/index.js';
 import { startConnectProxy, type ConnectProxy } from '../support/connect-proxy.js';
+import { waitFor } from '../support/wait.js';
 import { polymarketFee } from '../../workloads/detector/fees.js';
 import { parseDecimal } from '../../workloads/lib/decimal.js';
 import { streamKeys, type Leg, type Signal } from '../../workloads/lib/messages.js';
@@ -44,7 +45,7 @@ const poly: PolymarketApiCreds = {
 const log = pino({ level: process.env.EXECUTOR_TEST_LOG ?? 'silent' });
 const shares = (n: number) => n * 100;
 
-const scenario = () =>
+const scenario = (extra: Record<string, unknown> = {}) =>
   parseScenario({
     name: 'executor-poly-it',
     seed: 9,
@@ -62,6 +63,7 @@ const scenario = () =>
         markets: [{ id: 'm0', team: 'LAL', initialPrice: 0.6, kalshi: { ticker: TICKER }, polymarket: { yesTokenId: YES, noTokenId: NO } }],
       },
     ],
+    ...extra,
   });
 
 const liveEnv = (proxyUrl?: string): NodeJS.ProcessEnv => ({
@@ -88,16 +90,19 @@ function signal(legs: Leg[]): Signal {
 interface Front {
   url: string;
   requests: number;
+  /** Request paths, in order. */
+  paths: string[];
   direct: number;
   orders: Array<{ hash: string; storedFirst: boolean }>;
   loseNextAnswer: boolean;
   close(): Promise<void>;
 }
 
-async function startFront(sim: PolymarketSimHandle, db: pg.Pool, tunnel: ConnectProxy): Promise<Front> {
-  const front: Front = { url: '', requests: 0, direct: 0, orders: [], loseNextAnswer: false, close: () => Promise.resolve() };
+async function startFront(sim: () => PolymarketSimHandle, db: pg.Pool, tunnel: ConnectProxy): Promise<Front> {
+  const front: Front = { url: '', requests: 0, paths: [], direct: 0, orders: [], loseNextAnswer: false, close: () => Promise.resolve() };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     front.requests++;
+    front.paths.push(req.url ?? '');
     if (!tunnel.upstreamPorts.has(req.socket.remotePort!)) front.direct++;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -106,7 +111,7 @@ async function startFront(sim: PolymarketSimHandle, db: pg.Pool, tunnel: Connect
       const lose = req.method === 'POST' && req.url === '/order' && front.loseNextAnswer;
       if (lose) front.loseNextAnswer = false;
       const forward = () => {
-        const upstream = httpRequest({ host: '127.0.0.1', port: new URL(sim.url).port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+        const upstream = httpRequest({ host: '127.0.0.1', port: new URL(sim().url).port, method: req.method, path: req.url, headers: req.headers }, (up) => {
           if (lose) {
             up.resume();
             up.on('end', () => res.socket?.destroy());
@@ -175,7 +180,7 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
     markets: [{ id: 'm0', sport: 'nba', game: 'g1', kalshi: { ticker: TICKER }, polymarket: { yesTokenId: YES, noTokenId: NO } }],
     venues: {
       kalshi: { environment: 'demo', restUrl: kalshi.url, wsUrl: 'ws://127.0.0.1:1/trade-api/ws/v2' },
-      polymarket: { clobUrl: front.url, wsUrl: 'ws://127.0.0.1:1', gammaUrl: 'http://127.0.0.1:1' },
+      polymarket: { clobUrl: front.url, wsUrl: 'ws://127.0.0.1:1', gammaUrl: `${front.url}/gamma` },
     },
     detector: { minEdgeBps: 100, maxQuoteAgeMs: 600_000, cooldownMs: 0 },
     executor: { mode: 'live', bankrollUsd: 100_000, limits: { perGameUsd: 50_000, perSportUsd: 50_000, dailyLossUsd: 50_000, maxOpenPositions: 10, maxOrderUsd: 5_000 } },
@@ -194,7 +199,7 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
     db = new pg.Pool({ connectionString: databaseUrl, max: 4 });
     db.on('error', () => undefined);
     tunnel = await startConnectProxy();
-    front = await startFront(polymarket, db, tunnel);
+    front = await startFront(() => polymarket, db, tunnel);
     redisUrl = (await rig.redis()).url;
     redis = new Redis(redisUrl);
     redis.on('error', () => undefined);
@@ -213,7 +218,7 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
     await polymarket.stop();
   });
 
-  const start = async (env = liveEnv(tunnel.url)) => {
+  const start = async (env = liveEnv(tunnel.url), settlementIntervalMs?: number) => {
     const service = await startExecutorService({
       runtime: { shard, redis: { url: redisUrl }, postgres: { url: databaseUrl }, http: { port: 0 }, log: { level: 'silent' } },
       shardConfig: shardConfig(),
@@ -222,6 +227,7 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
       settings: { ambiguousGraceMs: 400, claimIdleMs: 60_000 },
       risk: { marketCooldownMs: 0 },
       ops: false,
+      ...(settlementIntervalMs ? { settlementIntervalMs } : {}),
     });
     services.push(service);
     return service;
@@ -322,6 +328,45 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
     expect(front.requests).to.equal(0);
     expect(await polyGet<{ data: unknown[] }>(polymarket, '/data/orders')).to.have.property('count', 0);
     expect((await polyGet<{ data: unknown[] }>(polymarket, `/data/trades?asset_id=${YES}`)).data).to.have.length(0);
+  });
+
+  it('settles the arbitrage when both venues pay out: positions closed, payout − cost realized in the ledger and the running executor, Polymarket read through the tunnel', async () => {
+    // Venues whose game ends a second after they start, paying out a second later: YES won.
+    const resolving = scenario({ resolutions: [{ market: 'm0', at: '1s', winner: 'yes', settleAfter: '1s' }] });
+    await kalshi.stop();
+    await polymarket.stop();
+    kalshi = await startKalshiSim({ scenario: resolving, apiKeys: [{ id: KALSHI_KEY, publicKeyPem: kalshiPublic }], port: 0, balanceCents: 100_000_000, autoStart: false });
+    polymarket = await startPolymarketSim({ scenario: resolving, creds: [poly], port: 0, autoStart: false });
+    const service = await start(liveEnv(tunnel.url), 200);
+    const s = signal([
+      { venue: 'polymarket', outcome: 'yes', side: 'buy', limitPrice: 9_900, size: shares(10) },
+      { venue: 'kalshi', outcome: 'no', side: 'buy', limitPrice: 9_900, size: shares(10) },
+    ]);
+    expect(await service.executor.handleSignal(s)).to.equal('accepted');
+    const opened = await rows<{ venue: string; outcome: string; size: string; cost: string }>('select venue, outcome, size, cost from positions order by venue');
+    expect(opened.map((p) => [p.venue, p.outcome, Number(p.size)])).to.deep.equal([
+      ['kalshi', 'no', shares(10)],
+      ['polymarket', 'yes', shares(10)],
+    ]);
+    const realizedBefore = service.executor.state().realizedTotal;
+
+    kalshi.resume();
+    polymarket.resume();
+    await waitFor('both positions settled', async () => (await rows<{ size: string }>('select size from positions')).every((p) => Number(p.size) === 0), 20_000);
+    const settled = await rows<{ venue: string; winner: string; payout: string; cost: string; realized: string }>('select venue, winner, payout, cost, realized from settlements order by venue');
+    const cost = (venue: string) => Number(opened.find((p) => p.venue === venue)!.cost);
+    // YES won: the Polymarket YES pays $1 a share, the Kalshi NO nothing.
+    expect(settled.map((r) => [r.venue, r.winner, Number(r.payout), Number(r.cost), Number(r.realized)])).to.deep.equal([
+      ['kalshi', 'yes', 0, cost('kalshi'), -cost('kalshi')],
+      ['polymarket', 'yes', 10 * 10_000, cost('polymarket'), 10 * 10_000 - cost('polymarket')],
+    ]);
+    const settledPnl = 10 * 10_000 - cost('kalshi') - cost('polymarket');
+    // The running executor follows without a restart: its realized PnL and exposure.
+    await waitFor('the executor to apply the settlement', () => service.executor.state().realizedTotal === realizedBefore + settledPnl);
+    expect(service.executor.state().exposure).to.equal(0);
+    expect(service.executor.state().positions.every((p) => p.size === 0)).to.be.true;
+    expect(front.direct).to.equal(0);
+    expect(front.paths.some((p) => p.startsWith('/gamma/markets'))).to.be.true;
   });
 
   it('stores at most one signed body per client order id even when two attempts race', async () => {

@@ -291,3 +291,65 @@ describe('Kalshi simulator', function () {
     expect(list[0]!.markets.map((m) => m.ticker)).to.deep.equal(['KXNHLGAME-26NOV24TORMTL-TOR']);
   });
 });
+
+describe('Kalshi simulator: market resolution', function () {
+  this.timeout(20_000);
+  let sim: KalshiSimHandle;
+  afterEach(async () => sim?.stop());
+
+  it('determines then settles a market: REST status and result, lifecycle messages, resting orders cancelled, orders refused, winners paid', async () => {
+    sim = await start({ scenario: scenario({ messageRate: 50, tradeProbability: 0, resolutions: [{ market: 'm1', at: '500ms', winner: 'yes', settleAfter: '2s' }] }) });
+    sim.pause();
+    const client = await connect(sim);
+    client.send({ id: 1, cmd: 'subscribe', params: { channels: ['market_lifecycle_v2'] } });
+    client.send({ id: 2, cmd: 'subscribe', params: { channels: ['orderbook_delta'], market_tickers: [TICKER] } });
+    await client.waitFor((m) => m.some((x) => x.type === 'orderbook_snapshot'));
+    const order = (cid: string, price: string, tif: string) => ({ ticker: TICKER, side: 'bid', count: '3.00', price, time_in_force: tif, self_trade_prevention_type: 'taker_at_cross', client_order_id: cid });
+    const bought = await rest(sim, 'POST', '/portfolio/events/orders', order(randomUUID(), '0.9900', 'immediate_or_cancel'));
+    expect(bought.body.fill_count).to.equal('3.00');
+    const resting = await rest(sim, 'POST', '/portfolio/events/orders', order(randomUUID(), '0.0100', 'good_till_canceled'));
+    expect(resting.body.remaining_count).to.equal('3.00');
+    const cashBefore = (await rest(sim, 'GET', '/portfolio/balance')).body.balance as number;
+
+    sim.resume();
+    await client.waitFor((m) => m.some((x) => x.type === 'market_lifecycle_v2'));
+    sim.pause();
+    const determined = client.messages.find((x) => x.type === 'market_lifecycle_v2')!;
+    expect(determined.sid).to.equal(1);
+    expect(determined.msg).to.include({ market_ticker: TICKER, event_type: 'determined', result: 'yes', settlement_value: '1.0000' });
+    expect(determined.msg!.determination_ts).to.be.a('number');
+    const market = (await rest(sim, 'GET', `/markets/${TICKER}`, undefined, null)).body.market as Record<string, unknown>;
+    expect(market).to.include({ status: 'determined', result: 'yes', settlement_value_dollars: '1.0000' });
+    const listed = async (status: string) => ((await rest(sim, 'GET', `/markets?status=${status}`, undefined, null)).body.markets as Array<{ ticker: string }>).map((m) => m.ticker);
+    expect(await listed('closed')).to.deep.equal([TICKER]);
+    expect(await listed('open')).to.deep.equal(['KXNHLGAME-26NOV24TORMTL-TOR']);
+    const other = (await rest(sim, 'GET', '/markets/KXNHLGAME-26NOV24TORMTL-TOR', undefined, null)).body.market as Record<string, unknown>;
+    expect(other).to.include({ status: 'active', result: '' });
+    const cancelled = (await rest(sim, 'GET', `/portfolio/orders/${resting.body.order_id as string}`)).body.order as Record<string, unknown>;
+    expect(cancelled).to.include({ status: 'canceled', remaining_count_fp: '0.00' });
+    const refused = await rest(sim, 'POST', '/portfolio/events/orders', order(randomUUID(), '0.5000', 'good_till_canceled'));
+    expect(refused.status).to.equal(400);
+    expect(refused.body).to.include({ code: 'market_closed' });
+    expect(sim.orderbook(TICKER)).to.deep.equal({ yes: [], no: [] });
+    const deltas = client.messages.filter((x) => x.type === 'orderbook_delta');
+    expect(deltas.length).to.be.greaterThan(0);
+    expect((await rest(sim, 'GET', '/portfolio/settlements')).body.settlements).to.deep.equal([]);
+
+    sim.resume();
+    await client.waitFor((m) => m.filter((x) => x.type === 'market_lifecycle_v2').length >= 2);
+    const settled = client.messages.filter((x) => x.type === 'market_lifecycle_v2')[1]!;
+    expect(settled.msg).to.include({ market_ticker: TICKER, event_type: 'settled' });
+    expect(settled.msg!.settled_ts).to.be.a('number');
+    const final = (await rest(sim, 'GET', `/markets/${TICKER}`, undefined, null)).body.market as Record<string, unknown>;
+    expect(final).to.include({ status: 'finalized', result: 'yes' });
+    expect(final.settlement_ts).to.be.a('string');
+    expect(await listed('settled')).to.deep.equal([TICKER]);
+    const settlements = (await rest(sim, 'GET', '/portfolio/settlements')).body.settlements as Array<Record<string, unknown>>;
+    expect(settlements).to.have.length(1);
+    expect(settlements[0]).to.include({ ticker: TICKER, market_result: 'yes', yes_count_fp: '3.00', no_count_fp: '0.00', revenue: 300, fee_cost: '0.0000' });
+    expect((await rest(sim, 'GET', '/portfolio/balance')).body.balance).to.equal(cashBefore + 300);
+    const positions = (await rest(sim, 'GET', '/portfolio/positions')).body.market_positions as Array<Record<string, unknown>>;
+    expect(positions.find((p) => p.ticker === TICKER)).to.include({ position_fp: '0.00' });
+    client.ws.close();
+  });
+});

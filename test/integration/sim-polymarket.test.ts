@@ -291,3 +291,51 @@ describe('Polymarket simulator', function () {
     expect(market).to.include({ sportsMarketType: 'moneyline', enableOrderBook: true });
   });
 });
+
+describe('Polymarket simulator: market resolution', function () {
+  this.timeout(20_000);
+  let sim: PolymarketSimHandle;
+  afterEach(async () => sim?.stop());
+
+  it('closes a market (orders refused, resting ones cancelled), then declares the winner: Gamma, CLOB and market_resolved', async () => {
+    sim = await start({ scenario: scenario({ messageRate: 50, tradeProbability: 0, resolutions: [{ market: 'm1', at: '500ms', winner: 'no', settleAfter: '2s' }] }) });
+    sim.pause();
+    const client = await connect(sim);
+    client.ws.send(JSON.stringify({ assets_ids: [YES, NO], type: 'market', custom_feature_enabled: true }));
+    await client.waitFor(() => client.events.some((e) => e.event_type === 'book'));
+    const resting = await call(sim, 'POST', '/order', await orderJson(YES, 'BUY', 0.05, 10));
+    expect(resting.body).to.include({ success: true, status: 'live' });
+    const gamma = async (id: string) => ((await call(sim, 'GET', `/gamma/markets?clob_token_ids=${id}`, undefined, null)).body as unknown as Array<Record<string, unknown>>)[0]!;
+    const conditionId = (await gamma(YES)).conditionId as string;
+    const clob = async () => (await call(sim, 'GET', `/markets/${conditionId}`, undefined, null)).body as Record<string, unknown>;
+
+    sim.resume();
+    await client.waitFor(() => sim.book(YES).bids.length === 0);
+    sim.pause();
+    expect(await gamma(YES)).to.include({ closed: true, acceptingOrders: false });
+    expect(await clob()).to.include({ closed: true, accepting_orders: false });
+    expect(((await clob()).tokens as Array<{ winner: boolean }>).map((t) => t.winner)).to.deep.equal([false, false]); // closed, not yet resolved
+    expect(await gamma('3')).to.include({ closed: false, acceptingOrders: true });
+    const closedList = (await call(sim, 'GET', '/gamma/markets?closed=true', undefined, null)).body as unknown as Array<Record<string, unknown>>;
+    expect(closedList.map((m) => m.conditionId)).to.deep.equal([conditionId]);
+    const order = (await call(sim, 'GET', `/data/order/${resting.body.orderID as string}`)).body;
+    expect(order).to.include({ status: 'CANCELED' });
+    const refused = await call(sim, 'POST', '/order', await orderJson(NO, 'BUY', 0.5, 10));
+    expect(refused.status).to.equal(400);
+    expect(refused.body.error).to.match(/closed/);
+    expect(client.events.some((e) => e.event_type === 'market_resolved')).to.be.false;
+
+    sim.resume();
+    await client.waitFor(() => client.events.some((e) => e.event_type === 'market_resolved'));
+    const resolved = client.events.find((e) => e.event_type === 'market_resolved')!;
+    expect(resolved).to.include({ market: conditionId, winning_asset_id: NO, winning_outcome: 'PHI' });
+    expect(resolved.assets_ids).to.deep.equal([YES, NO]);
+    const market = await gamma(YES);
+    expect(market).to.include({ closed: true, outcomePrices: JSON.stringify(['0', '1']), clobTokenIds: JSON.stringify([YES, NO]) });
+    expect((await clob()).tokens).to.deep.equal([
+      { token_id: YES, outcome: 'LAL', price: 0, winner: false },
+      { token_id: NO, outcome: 'PHI', price: 1, winner: true },
+    ]);
+    client.ws.close();
+  });
+});

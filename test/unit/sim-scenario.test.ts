@@ -148,3 +148,51 @@ describe('sim scenario', () => {
     expect(() => new ScenarioEngine(parseScenario({ ...base, arbitrage: [{ id: 'small', market: 'm1', at: 0, duration: '1s', venue: 'kalshi', bps: 150 }] }))).to.throw(ScenarioError, /does not exceed/);
   });
 });
+
+describe('sim scenario resolutions', () => {
+  const resolving: ScenarioInput = { ...base, arbitrage: [], faults: [], resolutions: [{ market: 'm1', at: '30s', winner: 'no', settleAfter: '10s' }] };
+
+  it('resolves a market on both venues at its time (determined, then settled) and stops moving its books', () => {
+    const events = drain(new ScenarioEngine(parseScenario(resolving)));
+    const resolutions = events.filter((e) => e.kind === 'resolution');
+    expect(resolutions.map((e) => e.kind === 'resolution' && [e.t, e.venue, e.marketId, e.winner, e.phase])).to.deep.equal([
+      [30_000, 'kalshi', 'm1', 'no', 'determined'],
+      [30_000, 'polymarket', 'm1', 'no', 'determined'],
+      [40_000, 'kalshi', 'm1', 'no', 'settled'],
+      [40_000, 'polymarket', 'm1', 'no', 'settled'],
+    ]);
+    const books = (id: string) => events.filter((e) => e.kind === 'book' && e.marketId === id);
+    expect(books('m1').some((e) => e.t < 30_000)).to.be.true;
+    expect(books('m1').some((e) => e.t >= 30_000)).to.be.false;
+    expect(books('m2').some((e) => e.t >= 30_000)).to.be.true;
+  });
+
+  it('with every market resolved, the clock-driven engine still hands out only due events, the payout at its time', () => {
+    const engine = new ScenarioEngine(parseScenario({ ...resolving, resolutions: [{ market: 'm1', at: '10s', winner: 'yes', settleAfter: '20s' }, { market: 'm2', at: '10s', winner: 'no', settleAfter: '20s' }] }));
+    const seen: SimEvent[] = [];
+    for (let t = 0; t <= 40_000; t += 250) {
+      const due = engine.advanceTo(t);
+      expect(due.every((e) => e !== undefined && e.t <= t), `events at ${t} ms`).to.be.true;
+      seen.push(...due);
+    }
+    const payouts = seen.filter((e) => e.kind === 'resolution' && e.phase === 'settled');
+    expect(payouts.map((e) => e.t)).to.deep.equal([30_000, 30_000, 30_000, 30_000]);
+  });
+
+  it('settles at once by default', () => {
+    const events = drain(new ScenarioEngine(parseScenario({ ...resolving, resolutions: [{ market: 'm2', at: '1m', winner: 'yes' }] })));
+    expect(events.filter((e) => e.kind === 'resolution').map((e) => [e.t, e.kind === 'resolution' && e.phase])).to.deep.equal([
+      [60_000, 'determined'],
+      [60_000, 'settled'],
+      [60_000, 'determined'],
+      [60_000, 'settled'],
+    ]);
+  });
+
+  it('rejects a resolution of an unknown market, a market resolved twice, or a payout after the end', () => {
+    expect(() => parseScenario({ ...base, resolutions: [{ market: 'nope', at: '1s', winner: 'yes' }] })).to.throw(ScenarioError, /unknown market "nope"/);
+    expect(() => parseScenario({ ...base, resolutions: [{ market: 'm1', at: '1s', winner: 'yes' }, { market: 'm1', at: '2s', winner: 'no' }] })).to.throw(ScenarioError, /resolved twice/);
+    expect(() => parseScenario({ ...base, resolutions: [{ market: 'm1', at: '1m', winner: 'yes', settleAfter: '61s' }] })).to.throw(ScenarioError, /settles after the scenario ends/);
+    expect(() => parseScenario({ ...base, resolutions: [{ market: 'm1', at: '1m', winner: 'maybe' }] })).to.throw(ScenarioError);
+  });
+});

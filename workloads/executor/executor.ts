@@ -34,7 +34,7 @@ import { BookCache, entryJson } from './books.js';
 import { exposure, type Holding } from './exposure.js';
 import { clientOrderId } from './ids.js';
 import { SignalIntake, type IntakeSettings, type StreamEntry } from './intake.js';
-import { Ledger, finalStatuses, type FillEffects, type OrderRow, type PlannedLeg, type PositionRow } from './ledger.js';
+import { Ledger, finalStatuses, type FillEffects, type OrderRow, type PlannedLeg, type PositionRow, type SettlementEffects } from './ledger.js';
 import type { ExecutorMetrics } from './metrics.js';
 import { LocalBreakers, type LocalBreakerRule, type LocalBreakerSettings } from './local-breakers.js';
 import { tradingDay, unrealizedPnl } from './pnl.js';
@@ -748,6 +748,11 @@ export class Executor {
     const effects = await this.ledger.recordReport(order, report, this.day || tradingDay(this.now(), this.deps.settings.timeZone));
     this.apply(effects);
     if (report.status !== 'resting') this.deps.metrics.orders.inc({ venue: order.venue, status: report.filledSize > 0 && report.status === 'cancelled' ? 'partially_filled' : report.status });
+  }
+
+  /** A settlement the poller wrote to the ledger: positions closed, their PnL realized. */
+  applySettlement(effects: SettlementEffects): void {
+    this.apply({ ...effects, fees: 0, newFills: 0 });
   }
 
   private apply(effects: FillEffects): void {

@@ -1,11 +1,11 @@
 // The executor's ledger in PostgreSQL: signals (the dedupe key), orders (intent before send),
-// fills (deduped per venue fill id), positions, daily PnL and risk events. Every write that
+// fills (deduped per venue fill id), positions, daily PnL, risk events and settlements. Every write that
 // decides something is one statement or one transaction, so a crash leaves either all of it or
 // none of it. Money in ten-thousandths of $1, sizes in hundredths of a contract (bigint columns,
 // read back as numbers: they stay far below 2^53).
 import pg from 'pg';
 import type { Outcome, Signal, Venue } from '../lib/messages.js';
-import { applyFill, type PositionState } from './pnl.js';
+import { applyFill, settle, type PositionState } from './pnl.js';
 import type { OrderRequest, VenueOrderReport } from './venue.js';
 import { ledgerStatus, venueFinal } from './venue.js';
 
@@ -86,6 +86,22 @@ function toOrder(row: DbOrder): OrderRow {
     ...(row.venue_order_id ? { venueOrderId: row.venue_order_id } : {}),
     createdTs: row.created_at.getTime(),
   };
+}
+
+export interface SettledPosition {
+  outcome: Outcome;
+  size: number;
+  cost: number;
+  payout: number;
+  realized: number;
+}
+
+export interface SettlementEffects {
+  /** The market's positions after settlement (size 0), only those settled now. */
+  positions: PositionRow[];
+  /** PnL the settlement realized. */
+  realized: number;
+  settled: SettledPosition[];
 }
 
 export type InsertResult = { inserted: true } | { inserted: false; status: 'processing' | 'done' | 'rejected' };
@@ -278,6 +294,72 @@ export class Ledger {
       client.off('error', onError);
       client.release(failed); // a failed transaction's connection is discarded, not reused
     }
+  }
+
+  /**
+   * Pays out a resolved market's open positions on one venue, in one transaction: each goes to
+   * size 0 and cost 0 with payout − cost realized (pnl.settle) into the position and `day`'s PnL,
+   * and a settlements row records it. The rows are locked first, so a fill cannot interleave,
+   * and the settlements key (position and version) makes a second settlement a no-op.
+   */
+  async settleMarket(marketId: string, venue: Venue, winner: Outcome, day: string, evidence: unknown): Promise<SettlementEffects> {
+    const client = await this.pool.connect();
+    let failed: Error | undefined;
+    const onError = (error: Error) => (failed = error);
+    client.on('error', onError);
+    const effects: SettlementEffects = { positions: [], realized: 0, settled: [] };
+    try {
+      await client.query('begin');
+      const open = await client.query<{ outcome: Outcome; size: string; cost: string; realized_pnl: string; version: string; last_fill_at: Date | null }>(
+        `select outcome, size, cost, realized_pnl, version, last_fill_at from positions
+         where shard = $1 and market_id = $2 and venue = $3 and size > 0 order by outcome for update`,
+        [this.shard, marketId, venue],
+      );
+      for (const row of open.rows) {
+        const before: PositionState = { size: Number(row.size), cost: Number(row.cost) };
+        const version = Number(row.version);
+        const effect = settle(before, row.outcome === winner);
+        const recorded = await client.query(
+          `insert into settlements (shard, market_id, venue, outcome, position_version, winner, size, cost, payout, realized, day, evidence)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+           on conflict (shard, market_id, venue, outcome, position_version) do nothing returning id`,
+          [this.shard, marketId, venue, row.outcome, version, winner, before.size, before.cost, effect.realized + before.cost, effect.realized, day, JSON.stringify(evidence)],
+        );
+        if (recorded.rowCount === 0) continue;
+        const realized = Number(row.realized_pnl) + effect.realized;
+        await client.query(
+          `update positions set size = 0, cost = 0, realized_pnl = $5, version = $6, updated_at = now()
+           where shard = $1 and market_id = $2 and venue = $3 and outcome = $4`,
+          [this.shard, marketId, venue, row.outcome, realized, version + 1],
+        );
+        await client.query(
+          `insert into pnl_daily (shard, day, realized) values ($1, $2, $3)
+           on conflict (shard, day) do update set realized = pnl_daily.realized + excluded.realized`,
+          [this.shard, day, effect.realized],
+        );
+        effects.positions.push({ marketId, venue, outcome: row.outcome, ...effect.position, realized, version: version + 1, ...(row.last_fill_at ? { lastFillAt: row.last_fill_at.getTime() } : {}) });
+        effects.settled.push({ outcome: row.outcome, size: before.size, cost: before.cost, payout: effect.realized + before.cost, realized: effect.realized });
+        effects.realized += effect.realized;
+      }
+      await client.query('commit');
+      return effects;
+    } catch (error) {
+      failed ??= error as Error;
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    } finally {
+      client.off('error', onError);
+      client.release(failed);
+    }
+  }
+
+  /** Markets (per venue) where this shard holds contracts. */
+  async openMarkets(): Promise<Array<{ marketId: string; venue: Venue }>> {
+    const result = await this.pool.query<{ market_id: string; venue: Venue }>(
+      'select distinct market_id, venue from positions where shard = $1 and size > 0 order by market_id, venue',
+      [this.shard],
+    );
+    return result.rows.map((r) => ({ marketId: r.market_id, venue: r.venue }));
   }
 
   async addUnwindLoss(day: string, loss: number): Promise<void> {

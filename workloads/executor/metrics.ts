@@ -1,6 +1,7 @@
 // The executor's Prometheus metrics (DESIGN §6), in a registry of its own with the shard as a
 // default label. Money gauges are in dollars (the unit in the name); the ledger keeps exact integers.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { venues } from '../lib/messages.js';
 import { riskRules } from './risk.js';
 
 export interface ExecutorMetrics {
@@ -16,6 +17,7 @@ export interface ExecutorMetrics {
   leggingUnwinds: Counter<'policy' | 'result'>;
   leggingLoss: Counter;
   reconciled: Counter<'result'>;
+  settlements: Counter<'venue'>;
   /** The executor's own breakers, read at scrape time from the given source. */
   onCollectLocalBreakers(source: () => Record<string, 0 | 1>): void;
 }
@@ -64,8 +66,10 @@ export function createExecutorMetrics(shard: string, options: { defaultMetrics?:
     }),
     leggingLoss: new Counter({ name: 'arbees_legging_loss_usd_total', help: 'Cost of unwinding one-legged fills versus the planned set', registers }),
     reconciled: new Counter({ name: 'arbees_reconciled_orders_total', help: 'Non-final orders resolved against the venue at start-up or after an ambiguous send', labelNames: ['result'], registers }),
+    settlements: new Counter({ name: 'arbees_settlements_total', help: 'Positions paid out at their market\'s resolution, by venue', labelNames: ['venue'], registers }),
     onCollectLocalBreakers: (source) => (localBreakers = source),
   };
   for (const rule of riskRules) metrics.riskRejections.inc({ rule }, 0);
+  for (const venue of venues) metrics.settlements.inc({ venue }, 0);
   return metrics;
 }

@@ -163,6 +163,33 @@ create table polymarket_signed_orders (
 );
 `,
   },
+  {
+    version: 4,
+    name: 'settlements',
+    sql: `
+-- One row per position paid out at a market's resolution. The key names the position and the
+-- version it had when settled: a second poller, a retry or a restart finds the row and changes
+-- nothing, while a position reopened afterwards (a new version) is still settled once.
+create table settlements (
+  id bigserial primary key,
+  shard text not null,
+  market_id text not null,
+  venue text not null check (venue in ('kalshi', 'polymarket')),
+  outcome text not null check (outcome in ('yes', 'no')),
+  position_version bigint not null,
+  winner text not null check (winner in ('yes', 'no')),
+  size bigint not null check (size > 0),
+  cost bigint not null,
+  payout bigint not null,
+  realized bigint not null,
+  day date not null,
+  -- What the venue answered, kept to show why the market was settled.
+  evidence jsonb not null,
+  settled_at timestamptz not null default now(),
+  unique (shard, market_id, venue, outcome, position_version)
+);
+`,
+  },
 ];
 
 export interface MigrationResult {

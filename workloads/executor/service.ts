@@ -17,6 +17,7 @@ import { createPool } from './ledger.js';
 import { createExecutorMetrics, type ExecutorMetrics } from './metrics.js';
 import { migrate } from './migrations.js';
 import { PaperVenue, type PaperSettings } from './paper.js';
+import { startSettlement, type SettlementPoller } from './settlement.js';
 import type { VenueClient } from './venue.js';
 
 export const LIVE_AUTHORIZED_ENV = 'ARBEES_LIVE_TRADING_AUTHORIZED';
@@ -34,6 +35,8 @@ export interface ServiceOptions {
   hooks?: ExecutorHooks;
   /** Serve /metrics, /healthz, /readyz (default true). */
   ops?: boolean;
+  /** Between settlement polls (default 30 s). */
+  settlementIntervalMs?: number;
 }
 
 export interface ExecutorService {
@@ -126,12 +129,34 @@ export async function startExecutorService(options: ServiceOptions): Promise<Exe
       log.info({ port: ops.port }, 'serving /metrics /healthz /readyz');
     }
 
+    let resolveStopped!: () => void;
+    const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+    await executor.start();
+    // Resolved markets pay out in the ledger and in the running executor's positions and PnL.
+    const settle = (config: ShardConfig): SettlementPoller =>
+      startSettlement({
+        pool,
+        shard: runtime.shard,
+        shardConfig: config,
+        log,
+        metrics,
+        timeZone: settings.timeZone,
+        onSettled: (s) => executor.applySettlement(s.effects),
+        ...(options.settlementIntervalMs ? { intervalMs: options.settlementIntervalMs } : {}),
+        ...(options.env[polymarketProxyEnv] ? { polymarketProxyUrl: options.env[polymarketProxyEnv] } : {}),
+      });
+    let settlement = settle(shardConfig);
+    cleanups.push(() => settlement.stop());
+
     if (options.shardConfigPath) {
       const path = options.shardConfigPath;
       watchFile(path, { interval: 2_000 }, () => {
         try {
           const next = loadShardConfig(path);
           executor.updateConfig(next, defaultExecutorSettings(next, options.settings, options.risk));
+          const previous = settlement;
+          settlement = settle(next);
+          void previous.stop();
           log.info({ generation: (next as { generation?: number }).generation }, 'shard config reloaded');
         } catch (error) {
           log.error({ err: error }, 'shard config changed but is invalid; keeping the previous one');
@@ -140,9 +165,6 @@ export async function startExecutorService(options: ServiceOptions): Promise<Exe
       cleanups.push(() => unwatchFile(path));
     }
 
-    let resolveStopped!: () => void;
-    const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
-    await executor.start();
     const watcher = setInterval(() => {
       if (executor.lostLock) resolveStopped();
     }, 250);

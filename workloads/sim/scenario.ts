@@ -1,6 +1,7 @@
 // Scenario files (YAML or JSON, validated with zod) and the seeded engine that turns one into a
 // deterministic, time-ordered stream of simulator events: book level updates per venue, synthetic
-// trades, Polymarket tick-size changes, injected arbitrage windows and faults. Both simulators run
+// trades, Polymarket tick-size changes, injected arbitrage windows, faults and market resolutions
+// (the game ends: the market closes with a winner, then pays out). Both simulators run
 // the same engine over the same file, so they see the same fair-price path; each applies only the
 // events of its own venue. Same scenario + seed + messageRate → identical stream.
 import { createHash } from 'node:crypto';
@@ -102,6 +103,16 @@ const faultSchema = z.object({
   delayMs: z.number().int().nonnegative().default(500),
 });
 
+const resolutionSchema = z.object({
+  market: z.string().min(1),
+  /** The game is over: the market stops trading with its result known (Kalshi `determined`, Polymarket `closed`). */
+  at: duration,
+  /** yes: the market's team won. */
+  winner: z.enum(['yes', 'no']),
+  /** From `at` to the payout (Kalshi `settled`/`finalized`; Polymarket's winner token and `market_resolved`). */
+  settleAfter: duration.default(0),
+});
+
 export const scenarioSchema = z
   .object({
     name: z.string().min(1),
@@ -117,6 +128,8 @@ export const scenarioSchema = z
     games: z.array(gameSchema).min(1),
     arbitrage: z.array(arbSchema).default([]),
     faults: z.array(faultSchema).default([]),
+    /** Markets resolved during the scenario; the books of a resolved market stop moving. */
+    resolutions: z.array(resolutionSchema).default([]),
   })
   .superRefine((s, ctx) => {
     const ids = new Set<string>();
@@ -128,6 +141,14 @@ export const scenarioSchema = z
     for (const arb of s.arbitrage) {
       if (!ids.has(arb.market)) ctx.addIssue({ code: 'custom', path: ['arbitrage'], message: `arbitrage "${arb.id}": unknown market "${arb.market}"` });
     }
+    const resolved = new Set<string>();
+    for (const r of s.resolutions) {
+      if (!ids.has(r.market)) ctx.addIssue({ code: 'custom', path: ['resolutions'], message: `resolution: unknown market "${r.market}"` });
+      if (resolved.has(r.market)) ctx.addIssue({ code: 'custom', path: ['resolutions'], message: `market "${r.market}" is resolved twice` });
+      resolved.add(r.market);
+      // The engine stops at the scenario's end: a later payout would never happen.
+      if (r.at + r.settleAfter > s.duration) ctx.addIssue({ code: 'custom', path: ['resolutions'], message: `resolution of "${r.market}" settles after the scenario ends` });
+    }
   });
 
 export type Scenario = z.output<typeof scenarioSchema>;
@@ -136,6 +157,7 @@ export type GameSpec = Scenario['games'][number];
 export type MarketSpec = GameSpec['markets'][number];
 export type ArbSpec = Scenario['arbitrage'][number];
 export type FaultSpec = Scenario['faults'][number];
+export type ResolutionSpec = Scenario['resolutions'][number];
 
 export class ScenarioError extends Error {}
 
@@ -226,7 +248,9 @@ export type SimEvent =
   | { kind: 'trade'; t: number; venue: Venue; marketId: string; takerSide: 'buy' | 'sell'; size: number }
   | { kind: 'tickSize'; t: number; venue: 'polymarket'; marketId: string; tickSize: '0.01' | '0.001' }
   | { kind: 'fault'; t: number; venue: Venue; fault: FaultSpec['type']; phase: 'start' | 'end'; durationMs: number; delayMs: number }
-  | { kind: 'arbitrage'; t: number; venue: Venue; marketId: string; phase: 'start' | 'end'; windowId: string };
+  | { kind: 'arbitrage'; t: number; venue: Venue; marketId: string; phase: 'start' | 'end'; windowId: string }
+  /** determined: trading stops, the winner is known; settled: winning contracts pay $1. */
+  | { kind: 'resolution'; t: number; venue: Venue; marketId: string; winner: ResolutionSpec['winner']; phase: 'determined' | 'settled' };
 
 /** Ground truth of one injected arbitrage window, for checking a detector. */
 export interface ArbTruth {
@@ -350,19 +374,24 @@ export class ScenarioEngine {
     });
   }
 
-  /** The next event, or undefined once the scenario's duration is over. */
-  next(): SimEvent | undefined {
+  /**
+   * The next event, or undefined once the scenario's duration is over or the next event would be
+   * later than `until` (steps that produce nothing, e.g. every market resolved, are skipped only up
+   * to it).
+   */
+  next(until = Infinity): SimEvent | undefined {
     for (;;) {
       if (this.pending.length > 0) return this.pending.shift();
       const stepT = (this.step + 1) * this.stepMs;
       const sched = this.scheduled[this.scheduledIndex];
       if (sched && sched.t <= stepT) {
+        if (sched.t > until) return undefined;
         this.scheduledIndex++;
         // Arbitrage windows open and close exactly on time: re-quote the mispriced venue now.
         if (sched.kind === 'arbitrage') this.requote(this.byId.get(sched.marketId)!, sched.venue, sched.t, false);
         return sched;
       }
-      if (stepT > this.scenario.duration) return undefined;
+      if (stepT > this.scenario.duration || stepT > until) return undefined;
       this.step++;
       this.runStep(stepT);
     }
@@ -374,7 +403,9 @@ export class ScenarioEngine {
     while (out.length < max) {
       const peek = this.peekTime();
       if (peek === undefined || peek > t) break;
-      out.push(this.next()!);
+      const event = this.next(t);
+      if (!event) break;
+      out.push(event);
     }
     return out;
   }
@@ -399,11 +430,19 @@ export class ScenarioEngine {
       out.push({ ...base, t: f.at, phase: 'start' });
       if (f.duration > 0) out.push({ ...base, t: f.at + f.duration, phase: 'end' });
     }
+    for (const r of this.scenario.resolutions) {
+      for (const venue of venues) {
+        const base = { kind: 'resolution' as const, venue, marketId: r.market, winner: r.winner };
+        out.push({ ...base, t: r.at, phase: 'determined' });
+        out.push({ ...base, t: r.at + r.settleAfter, phase: 'settled' });
+      }
+    }
     return out.sort((a, b) => a.t - b.t);
   }
 
   private runStep(t: number): void {
     const state = this.states[this.rng.int(this.states.length)]!;
+    if (this.closed(state, t)) return;
     const m = state.market;
     const dtMin = Math.max(t - state.lastT, 0) / 60_000;
     state.lastT = t;
@@ -424,11 +463,17 @@ export class ScenarioEngine {
   }
 
   private requote(state: MarketState, venue: Venue, t: number, perturb: boolean): void {
+    if (this.closed(state, t)) return;
     const target = this.target(state, venue, t, perturb);
     if (this.active('staleBook', venue, t)) return;
     const levels = diff(state.emitted[venue], target);
     state.emitted[venue] = target;
     if (levels.length > 0) this.pending.push({ kind: 'book', t, venue, marketId: state.market.id, levels });
+  }
+
+  /** A resolved market's books stop moving: the venues clear them when trading stops. */
+  private closed(state: MarketState, t: number): boolean {
+    return this.scenario.resolutions.some((r) => r.market === state.market.id && t >= r.at);
   }
 
   private active(type: FaultSpec['type'], venue: Venue, t: number): boolean {

@@ -127,6 +127,8 @@ interface KMarket {
   dollarVolume: number;
   lastTradeSize: number;
   lastTop: string;
+  /** Set when the game is over: trading stops at `determinedMs`, winners are paid at `settledMs`. */
+  resolution?: { result: 'yes' | 'no'; determinedMs: number; settledMs?: number };
 }
 
 interface KOrder {
@@ -155,6 +157,7 @@ interface Account {
   cash: number; // ten-thousandths of $1
   positions: Map<string, { position: number; traded: number; fees: number; updatedMs: number }>;
   fills: Array<Record<string, unknown>>;
+  settlements: Array<Record<string, unknown>>;
 }
 
 const SCENARIO_OWNER = '__scenario__';
@@ -217,7 +220,7 @@ export async function startKalshiSim(options: KalshiSimOptions): Promise<KalshiS
 
   const account = (owner: string): Account => {
     let a = accounts.get(owner);
-    if (!a) accounts.set(owner, (a = { cash: startCash, positions: new Map(), fills: [] }));
+    if (!a) accounts.set(owner, (a = { cash: startCash, positions: new Map(), fills: [], settlements: [] }));
     return a;
   };
 
@@ -482,10 +485,78 @@ export async function startKalshiSim(options: KalshiSimOptions): Promise<KalshiS
         case 'arbitrage':
           log?.info({ window: event.windowId, market: event.marketId, phase: event.phase }, 'arbitrage window');
           break;
+        case 'resolution': {
+          const m = byMarketId.get(event.marketId)!;
+          if (event.phase === 'determined') determine(m, event.winner);
+          else settleMarket(m);
+          break;
+        }
         default:
           break;
       }
     }
+  };
+
+  const publishLifecycle = (m: KMarket, msg: Record<string, unknown>) => {
+    for (const conn of conns)
+      for (const sub of conn.subs.values())
+        if (sub.channel === 'market_lifecycle_v2' && covers(sub, m.sim.kalshiTicker)) send(conn, { type: 'market_lifecycle_v2', sid: sub.sid, msg: { market_ticker: m.sim.kalshiTicker, ...msg } });
+  };
+
+  /** The game is over: every resting order is cancelled, the book empties, the result is published. */
+  const determine = (m: KMarket, result: 'yes' | 'no') => {
+    const now = clock.now();
+    m.resolution = { result, determinedMs: now };
+    const changes: LevelChange[] = [];
+    for (const order of orders.values()) {
+      if (order.ticker !== m.sim.kalshiTicker || order.status !== 'resting' || !order.resting) continue;
+      const change = m.book.cancel(order.resting);
+      if (change) changes.push(change);
+      order.status = 'canceled';
+      order.remaining = 0;
+      order.resting = undefined;
+      order.updatedMs = now;
+    }
+    for (const side of ['bid', 'ask'] as const) {
+      for (const [price] of m.book.levels(side)) {
+        const change = m.book.setMm(side, price, 0);
+        if (change) changes.push(change);
+      }
+    }
+    publishChanges(m, changes);
+    publishLifecycle(m, { event_type: 'determined', result, determination_ts: Math.floor(now / 1000), settlement_value: dollars(result === 'yes' ? PRICE_ONE : 0) });
+    log?.info({ ticker: m.sim.kalshiTicker, result }, 'market determined');
+  };
+
+  /** Pays every holder of the winning side $1 a contract (revenue in cents, as Kalshi reports it). */
+  const settleMarket = (m: KMarket) => {
+    const resolution = m.resolution!;
+    const now = clock.now();
+    resolution.settledMs = now;
+    for (const acct of accounts.values()) {
+      const pos = acct.positions.get(m.sim.kalshiTicker);
+      if (!pos || pos.position === 0) continue;
+      const yes = Math.max(pos.position, 0);
+      const no = Math.max(-pos.position, 0);
+      // One hundredth of a contract pays one cent.
+      const revenueCents = resolution.result === 'yes' ? yes : no;
+      acct.cash += revenueCents * 100;
+      acct.settlements.push({
+        ticker: m.sim.kalshiTicker,
+        event_ticker: m.sim.game.kalshi.eventTicker,
+        market_result: resolution.result,
+        yes_count_fp: fp(yes),
+        no_count_fp: fp(no),
+        revenue: revenueCents,
+        fee_cost: dollars(0),
+        value: resolution.result === 'yes' ? 100 : 0,
+        settled_time: new Date(now).toISOString(),
+      });
+      pos.position = 0;
+      pos.updatedMs = now;
+    }
+    publishLifecycle(m, { event_type: 'settled', settled_ts: Math.floor(now / 1000) });
+    log?.info({ ticker: m.sim.kalshiTicker, result: resolution.result }, 'market settled');
   };
 
   const applyFault = (event: Extract<SimEvent, { kind: 'fault' }>) => {
@@ -663,7 +734,7 @@ export async function startKalshiSim(options: KalshiSimOptions): Promise<KalshiS
       open_time: isoTime(clock.startMs),
       close_time: isoTime(open + engine.scenario.duration),
       expected_expiration_time: isoTime(open + engine.scenario.duration),
-      status: 'active',
+      status: marketStatus(m),
       yes_bid_dollars: dollars(bid?.[0] ?? 0),
       yes_ask_dollars: dollars(ask?.[0] ?? PRICE_ONE),
       no_bid_dollars: dollars(ask ? PRICE_ONE - ask[0] : 0),
@@ -674,12 +745,19 @@ export async function startKalshiSim(options: KalshiSimOptions): Promise<KalshiS
       volume_fp: fp(m.volume),
       volume_24h_fp: fp(m.volume),
       open_interest_fp: fp(m.openInterest),
-      result: '',
+      result: m.resolution?.result ?? '',
+      ...(m.resolution ? { settlement_value_dollars: dollars(m.resolution.result === 'yes' ? PRICE_ONE : 0) } : {}),
+      ...(m.resolution?.settledMs !== undefined ? { settlement_ts: isoTime(m.resolution.settledMs) } : {}),
       can_close_early: true,
       price_level_structure: 'linear_cent',
       price_ranges: [{ start: '0.0000', end: '1.0000', step: '0.0100' }],
     };
   };
+
+  // REST answers in one vocabulary (active, determined, finalized) and filters in another (open, closed, settled).
+  const marketStatus = (m: KMarket) => (!m.resolution ? 'active' : m.resolution.settledMs === undefined ? 'determined' : 'finalized');
+  const statusFilters: Record<string, string[]> = { open: ['active'], closed: ['closed', 'determined'], settled: ['finalized'] };
+  const statusFilter = (status: string): string[] => statusFilters[status] ?? [];
 
   const events = () => {
     const out = new Map<string, { game: SimMarket['game']; markets: KMarket[] }>();
@@ -748,6 +826,7 @@ export async function startKalshiSim(options: KalshiSimOptions): Promise<KalshiS
     const body = parsed.data;
     const m = markets.get(body.ticker);
     if (!m) throw new HttpError(404, errorBody('market_not_found', 'market not found', body.ticker));
+    if (m.resolution) throw new HttpError(400, errorBody('market_closed', 'market is closed', body.ticker));
     let price: number;
     let count: number;
     try {
@@ -888,7 +967,7 @@ export async function startKalshiSim(options: KalshiSimOptions): Promise<KalshiS
           const wanted = new Set(tickers.split(','));
           list = list.filter((m) => wanted.has(m.sim.kalshiTicker));
         }
-        if (status && status !== 'open') list = [];
+        if (status) list = list.filter((m) => statusFilter(status).includes(marketStatus(m)));
         const { page, cursor } = paginate(list, query);
         return sendJson(res, 200, { markets: page.map(marketJson), cursor });
       }
@@ -966,6 +1045,13 @@ export async function startKalshiSim(options: KalshiSimOptions): Promise<KalshiS
           last_updated_ts: new Date(p.updatedMs).toISOString(),
         }));
         return sendJson(res, 200, { market_positions: positions, event_positions: [], cursor: '' });
+      }
+      if (method === 'GET' && segments.length === 2 && segments[1] === 'settlements') {
+        let list = [...acct.settlements].reverse();
+        const ticker = query.get('ticker');
+        if (ticker) list = list.filter((x) => x.ticker === ticker);
+        const { page, cursor } = paginate(list, query);
+        return sendJson(res, 200, { settlements: page, cursor });
       }
       if (method === 'GET' && segments.length === 2 && segments[1] === 'balance') {
         const cents = Math.floor(acct.cash / 100);

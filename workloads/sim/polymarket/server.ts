@@ -82,6 +82,8 @@ interface PMarket {
   changedMs: number;
   summaries: Partial<Record<'yes' | 'no', BookSummary>>;
   lastTop: string;
+  /** Set when the game is over: trading stops at `closedMs`, the winner token is declared at `resolvedMs`. */
+  resolution?: { winner: 'yes' | 'no'; closedMs: number; resolvedMs?: number };
 }
 
 interface PConn {
@@ -443,9 +445,56 @@ export async function startPolymarketSim(options: PolymarketSimOptions): Promise
         case 'arbitrage':
           log?.info({ window: event.windowId, market: event.marketId, phase: event.phase }, 'arbitrage window');
           break;
+        case 'resolution': {
+          const m = markets.get(event.marketId)!;
+          if (event.phase === 'determined') closeMarket(m, event.winner);
+          else resolveMarket(m);
+          break;
+        }
       }
     }
     flush();
+  };
+
+  /** The game is over: the market stops accepting orders, resting ones are cancelled, the book empties. */
+  const closeMarket = (m: PMarket, winner: 'yes' | 'no') => {
+    m.resolution = { winner, closedMs: clock.now() };
+    const changes: LevelChange[] = [];
+    for (const o of orders.values()) {
+      if (o.market !== m || !o.resting) continue;
+      const change = m.book.cancel(o.resting);
+      if (change) changes.push(change);
+      o.resting = undefined;
+      o.status = 'CANCELED';
+    }
+    for (const side of ['bid', 'ask'] as const) {
+      for (const [price] of m.book.levels(side)) {
+        const change = m.book.setMm(side, price, 0);
+        if (change) changes.push(change);
+      }
+    }
+    queuePriceChanges(m, changes);
+    log?.info({ market: m.sim.conditionId, winner }, 'market closed');
+  };
+
+  /** The oracle has resolved it: the winner token is declared (custom-feature subscribers get `market_resolved`). */
+  const resolveMarket = (m: PMarket) => {
+    const resolution = m.resolution!;
+    resolution.resolvedMs = clock.now();
+    const event = {
+      event_type: 'market_resolved',
+      id: gammaId(m),
+      question: question(m),
+      market: m.sim.conditionId,
+      slug: slugOf(m),
+      assets_ids: [m.sim.yesTokenId, m.sim.noTokenId],
+      outcomes: [m.sim.team, otherTeam(m)],
+      winning_asset_id: resolution.winner === 'yes' ? m.sim.yesTokenId : m.sim.noTokenId,
+      winning_outcome: resolution.winner === 'yes' ? m.sim.team : otherTeam(m),
+      timestamp: String(resolution.resolvedMs),
+    };
+    for (const conn of subscribers(m)) if (conn.custom) conn.queue.push(event);
+    log?.info({ market: m.sim.conditionId, winner: resolution.winner }, 'market resolved');
   };
 
   const applyFault = (event: Extract<SimEvent, { kind: 'fault' }>) => {
@@ -537,22 +586,32 @@ export async function startPolymarketSim(options: PolymarketSimOptions): Promise
   const gameStart = (m: PMarket) => isoTime(clock.startMs + m.sim.game.startsAt);
   const endDate = () => isoTime(clock.startMs + engine.scenario.duration);
 
+  const gammaId = (m: PMarket) => String(500_000 + [...markets.values()].indexOf(m));
+  const resolvedTo = (m: PMarket) => (m.resolution?.resolvedMs === undefined ? undefined : m.resolution.winner);
+  /** The YES token's price: the book's mid while trading, the last trade once closed, 1 or 0 once resolved. */
+  const yesPrice = (m: PMarket, yes: { best_bid: string; best_ask: string }) => {
+    const winner = resolvedTo(m);
+    if (winner) return winner === 'yes' ? 1 : 0;
+    if (m.resolution) return m.lastTrade.price / PRICE_ONE;
+    return (Number(yes.best_bid) + Number(yes.best_ask)) / 2;
+  };
+
   const clobMarketJson = (m: PMarket) => {
     const yes = bestOf(m, 'yes');
-    const mid = (Number(yes.best_bid) + Number(yes.best_ask)) / 2;
+    const mid = yesPrice(m, yes);
     return {
       condition_id: m.sim.conditionId,
       question_id: `0x${createHash('sha256').update(`q:${m.sim.id}`).digest('hex')}`,
       tokens: [
-        { token_id: m.sim.yesTokenId, outcome: m.sim.team, price: mid, winner: false },
-        { token_id: m.sim.noTokenId, outcome: otherTeam(m), price: 1 - mid, winner: false },
+        { token_id: m.sim.yesTokenId, outcome: m.sim.team, price: mid, winner: resolvedTo(m) === 'yes' },
+        { token_id: m.sim.noTokenId, outcome: otherTeam(m), price: 1 - mid, winner: resolvedTo(m) === 'no' },
       ],
       minimum_order_size: 5,
       minimum_tick_size: Number(m.tick),
       active: true,
-      closed: false,
+      closed: m.resolution !== undefined,
       archived: false,
-      accepting_orders: true,
+      accepting_orders: m.resolution === undefined,
       enable_order_book: true,
       neg_risk: false,
       market_slug: slugOf(m),
@@ -567,7 +626,7 @@ export async function startPolymarketSim(options: PolymarketSimOptions): Promise
 
   const gammaMarketJson = (m: PMarket, index: number) => {
     const yes = bestOf(m, 'yes');
-    const mid = (Number(yes.best_bid) + Number(yes.best_ask)) / 2;
+    const mid = yesPrice(m, yes);
     return {
       id: String(500_000 + index),
       question: question(m),
@@ -578,8 +637,8 @@ export async function startPolymarketSim(options: PolymarketSimOptions): Promise
       outcomePrices: JSON.stringify([String(Number(mid.toFixed(4))), String(Number((1 - mid).toFixed(4)))]),
       clobTokenIds: JSON.stringify([m.sim.yesTokenId, m.sim.noTokenId]),
       active: true,
-      closed: false,
-      acceptingOrders: true,
+      closed: m.resolution !== undefined,
+      acceptingOrders: m.resolution === undefined,
       enableOrderBook: true,
       negRisk: false,
       orderPriceMinTickSize: Number(m.tick),
@@ -609,7 +668,7 @@ export async function startPolymarketSim(options: PolymarketSimOptions): Promise
       startTime: gameStart(list[0]!),
       endDate: endDate(),
       active: true,
-      closed: false,
+      closed: list.every((m) => m.resolution !== undefined),
       negRisk: false,
       tags: [{ id: '1', label: 'Sports', slug: 'sports' }, { id: String(100 + i), label: list[0]!.sim.game.sport.toUpperCase(), slug: list[0]!.sim.game.sport }],
       gameId,
@@ -779,6 +838,19 @@ export async function startPolymarketSim(options: PolymarketSimOptions): Promise
     return { limit: 100, count: page.length, next_cursor: next, data: page.map(tradeJson) };
   };
 
+  // Ahead of the order checks; the venue's exact message for a closed market is not in the reference.
+  const refuseClosedMarket = (raw: string) => {
+    let input: unknown;
+    try {
+      input = JSON.parse(raw);
+    } catch {
+      return; // the order checks report a bad body
+    }
+    const parsed = z.object({ order: z.object({ tokenId: z.string() }) }).safeParse(input);
+    const m = parsed.success ? tokens.get(parsed.data.order.tokenId)?.market : undefined;
+    if (m?.resolution) throw new HttpError(400, { error: `market ${m.sim.conditionId} is closed: not accepting orders` });
+  };
+
   const cancel = (apiKey: string, ids: string[]) => {
     const canceled: string[] = [];
     const notCanceled: Record<string, string> = {};
@@ -868,6 +940,7 @@ export async function startPolymarketSim(options: PolymarketSimOptions): Promise
       const body = method === 'GET' ? '' : await readBody(req);
       const apiKey = auth.verify(req.headers, method, path, body);
       if (!apiKey) throw new HttpError(401, { error: 'Unauthorized/Invalid api key' });
+      if (method === 'POST' && path === '/order') refuseClosedMarket(body);
       if (method === 'POST' && path === '/order') return sendJson(res, 200, await placeOrder(apiKey, body));
       if (method === 'GET' && path === '/data/trades') return sendJson(res, 200, listTrades(apiKey, query));
       if (method === 'DELETE' && path === '/order') {
