@@ -32,7 +32,7 @@ export const restrictedContainerSecurity = {
 
 const podSecurity = { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } };
 
-/** The only pod with the VPN sidecar; the live executor reaches Polymarket through its proxy. */
+/** The only pod with the VPN sidecar; the executor reaches Polymarket through its proxy. */
 const vpnComponent: Component = 'polymarket-monitor';
 
 type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } };
@@ -46,10 +46,12 @@ function credentialVars(shard: TradingShard, component: Component): EnvVar[] {
   if (kalshi && (component === 'kalshi-monitor' || component === 'executor')) {
     vars.push(fromSecret(credentialEnv.kalshi.keyId, kalshi.name, 'keyId'), fromSecret(credentialEnv.kalshi.privateKey, kalshi.name, 'privateKey'));
   }
-  if (component === 'executor' && shard.spec.executor.mode === 'live') {
-    if (polymarket) for (const [key, variable] of Object.entries(credentialEnv.polymarket)) vars.push(fromSecret(variable, polymarket.name, key));
-    // Kalshi is reached directly (a VPN exit abroad would be refused there); Polymarket only
-    // through the tunnel of the polymarket-monitor pod.
+  if (component === 'executor' && shard.spec.executor.mode === 'live' && polymarket) {
+    for (const [key, variable] of Object.entries(credentialEnv.polymarket)) vars.push(fromSecret(variable, polymarket.name, key));
+  }
+  if (component === 'executor') {
+    // Kalshi is reached directly (a VPN exit abroad would be refused there); Polymarket (orders,
+    // and market resolutions in paper mode too) only through the tunnel of the polymarket-monitor pod.
     vars.push({ name: polymarketProxyEnv, value: `http://${childName(shard, 'polymarket-proxy')}:${vpnProxyPort}` });
   }
   return vars;

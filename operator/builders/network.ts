@@ -18,7 +18,8 @@ export function buildServices(shard: TradingShard, settings: OperatorSettings): 
       ports: [{ name: 'metrics', port: settings.metricsPort, targetPort: 'metrics', protocol: 'TCP' }],
     },
   }));
-  if (shard.spec.executor.mode !== 'live') return metrics;
+  // In every mode: the executor reads Polymarket (orders when live, market resolutions always)
+  // only through the VPN pod.
   const proxy = {
     apiVersion: 'v1',
     kind: 'Service',
@@ -52,9 +53,7 @@ function egressRules(shard: TradingShard, component: Component, settings: Operat
   if (component === 'kalshi-monitor' || component === 'executor') rules.push({ to: [internet], ports: [{ protocol: 'TCP', port: 443 }] });
   if (component === 'executor') {
     rules.push({ to: [anywhere], ports: [{ protocol: 'TCP', port: settings.postgresPort }] });
-    if (shard.spec.executor.mode === 'live') {
-      rules.push({ to: [{ podSelector: { matchLabels: selectorLabels(shard, 'polymarket-monitor') } }], ports: [{ protocol: 'TCP', port: vpnProxyPort }] });
-    }
+    rules.push({ to: [{ podSelector: { matchLabels: selectorLabels(shard, 'polymarket-monitor') } }], ports: [{ protocol: 'TCP', port: vpnProxyPort }] });
   }
   if (component === 'polymarket-monitor') {
     // Only the tunnel itself: WireGuard is UDP on a provider-chosen port; OpenVPN UDP or TCP.
@@ -66,7 +65,7 @@ function egressRules(shard: TradingShard, component: Component, settings: Operat
 
 function ingressRules(shard: TradingShard, component: Component, settings: OperatorSettings): Rule[] {
   const rules: Rule[] = [{ ports: [{ protocol: 'TCP', port: settings.metricsPort }] }];
-  if (component === 'polymarket-monitor' && shard.spec.executor.mode === 'live') {
+  if (component === 'polymarket-monitor') {
     rules.push({ from: [{ podSelector: { matchLabels: selectorLabels(shard, 'executor') } }], ports: [{ protocol: 'TCP', port: vpnProxyPort }] });
   }
   return rules;

@@ -249,7 +249,7 @@ const settings: OperatorSettings = {
   metricsPort: 9464,
   venues: publicVenueEndpoints,
 };
-// Live, so that the extra polymarket-proxy Service exists too (it must yield no target).
+// Live; the polymarket-proxy Service exists in every mode (it must yield no target).
 const shard: TradingShard = {
   apiVersion: 'arbees.io/v1alpha1',
   kind: 'TradingShard',

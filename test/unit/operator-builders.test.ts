@@ -65,6 +65,7 @@ describe('operator builders', () => {
       [
         'ConfigMap/nba-east-config',
         ...['kalshi-monitor', 'polymarket-monitor', 'detector', 'executor'].flatMap((c) => [`Deployment/nba-east-${c}`, `Service/nba-east-${c}`, `NetworkPolicy/nba-east-${c}`]),
+        'Service/nba-east-polymarket-proxy',
         'PodDisruptionBudget/nba-east',
       ].sort(),
     );
@@ -136,22 +137,26 @@ describe('operator builders', () => {
     expect(kalshi.spec.egress.flatMap((r: Obj) => r.ports)).not.to.deep.include({ protocol: 'TCP', port: 5432 });
   });
 
-  it('routes live Polymarket orders through the VPN pod: a proxy Service reachable only from the executor', () => {
+  it('routes the executor\'s Polymarket traffic through the VPN pod in every mode: a proxy Service reachable only from the executor', () => {
     const paper = build(shard());
-    expect(paper.some((o) => o.metadata.name === 'nba-east-polymarket-proxy')).to.equal(false);
     const live = build(shard((s) => {
       s.spec.executor.mode = 'live';
       s.spec.venues.polymarket.credentialsSecretRef = { name: 'poly-creds' };
     }));
-    const proxy = byName(live, 'Service', 'nba-east-polymarket-proxy');
-    expect(proxy.spec.selector).to.deep.equal({ 'arbees.io/shard': 'nba-east', 'app.kubernetes.io/component': 'polymarket-monitor' });
-    const executorEnv = podSpec(live, 'executor').containers[0].env;
-    expect(executorEnv).to.deep.include({ name: 'ARBEES_POLYMARKET_PROXY_URL', value: 'http://nba-east-polymarket-proxy:8888' });
-    const ingress = byName(live, 'NetworkPolicy', 'nba-east-polymarket-monitor').spec.ingress;
-    expect(ingress).to.deep.include({
-      from: [{ podSelector: { matchLabels: { 'arbees.io/shard': 'nba-east', 'app.kubernetes.io/component': 'executor' } } }],
-      ports: [{ protocol: 'TCP', port: 8888 }],
-    });
+    for (const built of [paper, live]) {
+      const proxy = byName(built, 'Service', 'nba-east-polymarket-proxy');
+      expect(proxy.spec.selector).to.deep.equal({ 'arbees.io/shard': 'nba-east', 'app.kubernetes.io/component': 'polymarket-monitor' });
+      const executorEnv = podSpec(built, 'executor').containers[0].env;
+      expect(executorEnv).to.deep.include({ name: 'ARBEES_POLYMARKET_PROXY_URL', value: 'http://nba-east-polymarket-proxy:8888' });
+      const ingress = byName(built, 'NetworkPolicy', 'nba-east-polymarket-monitor').spec.ingress;
+      expect(ingress).to.deep.include({
+        from: [{ podSelector: { matchLabels: { 'arbees.io/shard': 'nba-east', 'app.kubernetes.io/component': 'executor' } } }],
+        ports: [{ protocol: 'TCP', port: 8888 }],
+      });
+      const egress = byName(built, 'NetworkPolicy', 'nba-east-executor').spec.egress;
+      expect(egress).to.deep.include({ to: [{ podSelector: { matchLabels: { 'arbees.io/shard': 'nba-east', 'app.kubernetes.io/component': 'polymarket-monitor' } } }], ports: [{ protocol: 'TCP', port: 8888 }] });
+    }
+    expect(podSpec(paper, 'executor').containers[0].env.map((e: Obj) => e.name)).not.to.include('ARBEES_POLYMARKET_PRIVATE_KEY');
   });
 
   it('hands secrets to containers only as Secret references, each to the component that needs it', () => {
