@@ -22,6 +22,7 @@ import { credentialEnv, polymarketProxyEnv, type ShardConfig } from '../../workl
 import { clientOrderId } from '../../workloads/executor/ids.js';
 import { migrate } from '../../workloads/executor/migrations.js';
 import { PolymarketClient } from '../../workloads/executor/polymarket.js';
+import type { ExecutorHooks } from '../../workloads/executor/executor.js';
 import { LIVE_AUTHORIZED_ENV, startExecutorService, type ExecutorService } from '../../workloads/executor/service.js';
 import { startKalshiSim, type KalshiSimHandle } from '../../workloads/sim/kalshi/server.js';
 import { polyL2Headers, type PolymarketApiCreds } from '../../workloads/sim/polymarket/auth.js';
@@ -95,6 +96,8 @@ interface Front {
   direct: number;
   orders: Array<{ hash: string; storedFirst: boolean }>;
   loseNextAnswer: boolean;
+  /** Answers the next order with this instead of passing it on (the venue never sees it). */
+  answerNextOrder?: { status: number; body: unknown };
   close(): Promise<void>;
 }
 
@@ -110,6 +113,11 @@ async function startFront(sim: () => PolymarketSimHandle, db: pg.Pool, tunnel: C
       const body = Buffer.concat(chunks);
       const lose = req.method === 'POST' && req.url === '/order' && front.loseNextAnswer;
       if (lose) front.loseNextAnswer = false;
+      const answer = req.method === 'POST' && req.url === '/order' ? front.answerNextOrder : undefined;
+      if (answer) {
+        front.answerNextOrder = undefined;
+        return void res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
+      }
       const forward = () => {
         const upstream = httpRequest({ host: '127.0.0.1', port: new URL(sim().url).port, method: req.method, path: req.url, headers: req.headers }, (up) => {
           if (lose) {
@@ -218,7 +226,7 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
     await polymarket.stop();
   });
 
-  const start = async (env = liveEnv(tunnel.url), settlementIntervalMs?: number) => {
+  const start = async ({ env = liveEnv(tunnel.url), settlementIntervalMs, hooks }: { env?: NodeJS.ProcessEnv; settlementIntervalMs?: number; hooks?: ExecutorHooks } = {}) => {
     const service = await startExecutorService({
       runtime: { shard, redis: { url: redisUrl }, postgres: { url: databaseUrl }, http: { port: 0 }, log: { level: 'silent' } },
       shardConfig: shardConfig(),
@@ -228,14 +236,19 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
       risk: { marketCooldownMs: 0 },
       ops: false,
       ...(settlementIntervalMs ? { settlementIntervalMs } : {}),
+      ...(hooks ? { hooks } : {}),
     });
     services.push(service);
     return service;
   };
+  const kill = (service: ExecutorService) => {
+    service.kill();
+    services.splice(services.indexOf(service), 1);
+  };
   const rows = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => (await db.query<T>(sql, params)).rows;
   const refusal = async (env: NodeJS.ProcessEnv) => {
     try {
-      await start(env);
+      await start({ env });
     } catch (error) {
       return String(error);
     }
@@ -337,7 +350,7 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
     await polymarket.stop();
     kalshi = await startKalshiSim({ scenario: resolving, apiKeys: [{ id: KALSHI_KEY, publicKeyPem: kalshiPublic }], port: 0, balanceCents: 100_000_000, autoStart: false });
     polymarket = await startPolymarketSim({ scenario: resolving, creds: [poly], port: 0, autoStart: false });
-    const service = await start(liveEnv(tunnel.url), 200);
+    const service = await start({ settlementIntervalMs: 200 });
     const s = signal([
       { venue: 'polymarket', outcome: 'yes', side: 'buy', limitPrice: 9_900, size: shares(10) },
       { venue: 'kalshi', outcome: 'no', side: 'buy', limitPrice: 9_900, size: shares(10) },
@@ -367,6 +380,72 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
     expect(service.executor.state().positions.every((p) => p.size === 0)).to.be.true;
     expect(front.direct).to.equal(0);
     expect(front.paths.some((p) => p.startsWith('/gamma/markets'))).to.be.true;
+  });
+
+  it('crash after the intent, before the send: nothing was signed, so the restart knows the order never left', async () => {
+    let freeze = true;
+    const first = await start({ hooks: { beforeSend: () => (freeze ? new Promise<void>(() => undefined) : undefined) } });
+    const s = signal([{ venue: 'polymarket', outcome: 'yes', side: 'buy', limitPrice: 9_900, size: shares(5) }]);
+    void first.executor.handleSignal(s);
+    const cid = clientOrderId(shard, s.id, 'a');
+    await waitFor('the intent row', async () => (await rows('select 1 from orders where client_order_id = $1', [cid])).length === 1);
+    kill(first);
+    freeze = false;
+    await start();
+    const [order] = await rows<{ status: string; reason: string }>('select status, reason from orders where client_order_id = $1', [cid]);
+    expect(order).to.deep.equal({ status: 'cancelled', reason: 'not found at the venue: never sent' });
+    expect(await rows('select 1 from polymarket_signed_orders')).to.have.length(0);
+    expect(front.orders).to.have.length(0);
+  });
+
+  it('crash after the send, before the ack: the restart finds the order by its hash, records it, and sends the Kalshi leg once', async () => {
+    let freeze = true;
+    const first = await start({ hooks: { afterSend: () => (freeze ? new Promise<void>(() => undefined) : undefined) } });
+    const s = signal([
+      { venue: 'polymarket', outcome: 'no', side: 'buy', limitPrice: 9_900, size: shares(7) },
+      { venue: 'kalshi', outcome: 'yes', side: 'buy', limitPrice: 9_900, size: shares(7) },
+    ]);
+    void first.executor.handleSignal(s);
+    await waitFor('the Polymarket order at the venue', () => front.orders.length === 1);
+    await waitFor('the venue to answer', async () => (await polyGet<{ status: string } | null>(polymarket, `/data/order/${front.orders[0]!.hash}`))?.status === 'MATCHED');
+    kill(first);
+    freeze = false;
+    await start();
+    const orders = await rows<{ venue: string; status: string; filled_size: string; venue_order_id: string }>('select venue, status, filled_size, venue_order_id from orders where signal_id = $1 order by id', [s.id]);
+    expect(orders.map((o) => [o.venue, o.status, Number(o.filled_size)])).to.deep.equal([
+      ['polymarket', 'filled', shares(7)],
+      ['kalshi', 'filled', shares(7)],
+    ]);
+    expect(orders[0]!.venue_order_id).to.equal(front.orders[0]!.hash);
+    expect(front.orders).to.have.length(1); // never sent again
+    const [sig] = await rows<{ status: string }>('select status from signals where id = $1', [s.id]);
+    expect(sig!.status).to.equal('done');
+  });
+
+  it('venue edge cases: 425 (engine restarting) is a refusal, 503 is reconciled and found never placed, a delayed order is followed until it matches', async () => {
+    // Matching delay on the game, as sports markets have.
+    await polymarket.stop();
+    polymarket = await startPolymarketSim({ scenario: scenario({ games: [{ ...scenario().games[0]!, polymarket: { matchingDelayMs: 300 } }] }), creds: [poly], port: 0 });
+    const service = await start();
+    const one = () => signal([{ venue: 'polymarket', outcome: 'yes', side: 'buy', limitPrice: 9_900, size: shares(5) }]);
+    const orderOf = async (s: Signal) => (await rows<{ status: string; reason: string | null; filled_size: string }>('select status, reason, filled_size from orders where signal_id = $1', [s.id]))[0]!;
+
+    front.answerNextOrder = { status: 425, body: { error: 'Too Early' } };
+    const early = one();
+    expect(await service.executor.handleSignal(early)).to.equal('accepted');
+    expect(await orderOf(early)).to.deep.include({ status: 'rejected', filled_size: '0' });
+    expect((await orderOf(early)).reason).to.contain('425');
+
+    front.answerNextOrder = { status: 503, body: { error: 'Trading is currently disabled. Check polymarket.com for updates' } };
+    const down = one();
+    expect(await service.executor.handleSignal(down)).to.equal('accepted');
+    expect(await orderOf(down)).to.deep.include({ status: 'cancelled', reason: 'not found at the venue: never sent' });
+
+    const delayed = one();
+    expect(await service.executor.handleSignal(delayed)).to.equal('accepted');
+    expect(await orderOf(delayed)).to.deep.include({ status: 'filled', filled_size: String(shares(5)) });
+    const [signed] = await rows<{ order_hash: string }>('select s.order_hash from polymarket_signed_orders s join orders o using (client_order_id) where o.signal_id = $1', [delayed.id]);
+    expect(await polyGet<{ status: string }>(polymarket, `/data/order/${signed!.order_hash}`)).to.include({ status: 'MATCHED', size_matched: '5' });
   });
 
   it('stores at most one signed body per client order id even when two attempts race', async () => {
