@@ -15,7 +15,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { rig } from '../rig/index.js';
 import { prng } from '../support/prng.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor, waitWhileProgressing } from '../support/wait.js';
 import { startProcess, type ManagedProcess } from '../../cli/local/process.js';
 import { startRedis } from '../../cli/local/redis.js';
 import { parseDecimal } from '../../workloads/lib/decimal.js';
@@ -434,20 +434,16 @@ describe('executor live against the Kalshi simulator', function () {
 
     const last = spawnExecutor(rounds);
     try {
-      await waitFor(
-        'every signal decided and acknowledged',
-        async () => {
-          const groups = (await redis.xinfo('GROUPS', key).catch(() => [])) as unknown[][];
-          if (groups.length === 0) return false;
-          const pending = (await redis.xpending(key, 'executor')) as [number, ...unknown[]];
-          const lag = Number(groups[0]![groups[0]!.indexOf('lag') + 1]);
-          const open = await rows<{ n: number }>(`select count(*)::int as n from signals where status = 'processing'`);
-          const decided = await rows<{ n: number }>(`select count(*)::int as n from signals`);
-          return pending[0] === 0 && lag === 0 && open[0]!.n === 0 && decided[0]!.n === produced.length;
-        },
-        // The backlog grows with the rounds (signals keep coming while no executor runs).
-        Math.max(120_000, produced.length * 20),
-      );
+      // The backlog grows with the rounds (signals keep coming while no executor runs): wait as
+      // long as it drains.
+      await waitWhileProgressing('every signal decided and acknowledged', async () => {
+        const groups = (await redis.xinfo('GROUPS', key).catch(() => [])) as unknown[][];
+        const pending = groups.length === 0 ? [1] : ((await redis.xpending(key, 'executor')) as [number, ...unknown[]]);
+        const lag = groups.length === 0 ? 1 : Number(groups[0]![groups[0]!.indexOf('lag') + 1]);
+        const open = await rows<{ n: number }>(`select count(*)::int as n from signals where status = 'processing'`);
+        const decided = await rows<{ n: number }>(`select count(*)::int as n from signals`);
+        return { done: pending[0] === 0 && lag === 0 && open[0]!.n === 0 && decided[0]!.n === produced.length, progress: decided[0]!.n - open[0]!.n };
+      });
     } finally {
       await last.stop('SIGTERM', 15_000);
     }

@@ -5,15 +5,20 @@
 // without a second order; with the tunnel down nothing reaches the venue at all.
 import { expect } from 'chai';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { rig } from '../rig/index.js';
 import { startConnectProxy, type ConnectProxy } from '../support/connect-proxy.js';
-import { waitFor } from '../support/wait.js';
+import { prng } from '../support/prng.js';
+import { waitFor, waitWhileProgressing } from '../support/wait.js';
+import { startProcess, type ManagedProcess } from '../../cli/local/process.js';
 import { polymarketFee } from '../../workloads/detector/fees.js';
 import { parseDecimal } from '../../workloads/lib/decimal.js';
 import { streamKeys, type Leg, type Signal } from '../../workloads/lib/messages.js';
@@ -24,6 +29,7 @@ import { migrate } from '../../workloads/executor/migrations.js';
 import { PolymarketClient } from '../../workloads/executor/polymarket.js';
 import type { ExecutorHooks } from '../../workloads/executor/executor.js';
 import { LIVE_AUTHORIZED_ENV, startExecutorService, type ExecutorService } from '../../workloads/executor/service.js';
+import { kalshiAuthHeaders } from '../../workloads/sim/kalshi/auth.js';
 import { startKalshiSim, type KalshiSimHandle } from '../../workloads/sim/kalshi/server.js';
 import { polyL2Headers, type PolymarketApiCreds } from '../../workloads/sim/polymarket/auth.js';
 import { startPolymarketSim, type PolymarketSimHandle } from '../../workloads/sim/polymarket/server.js';
@@ -159,6 +165,15 @@ async function polyGet<T>(sim: PolymarketSimHandle, path: string): Promise<T> {
   expect(res.status, `GET ${path}`).to.equal(200);
   return (await res.json()) as T;
 }
+
+async function kalshiGet(sim: KalshiSimHandle, path: string): Promise<Record<string, unknown>> {
+  const full = `/trade-api/v2${path}`;
+  const res = await fetch(`${new URL(sim.url).origin}${full}`, { headers: kalshiAuthHeaders(KALSHI_KEY, kalshiPrivate, 'GET', full) });
+  expect(res.status, `GET ${path}`).to.equal(200);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+const REPO = join(import.meta.dirname, '..', '..');
 
 interface PolyTrade {
   id: string;
@@ -446,6 +461,115 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
     expect(await orderOf(delayed)).to.deep.include({ status: 'filled', filled_size: String(shares(5)) });
     const [signed] = await rows<{ order_hash: string }>('select s.order_hash from polymarket_signed_orders s join orders o using (client_order_id) where o.signal_id = $1', [delayed.id]);
     expect(await polyGet<{ status: string }>(polymarket, `/data/order/${signed!.order_hash}`)).to.include({ status: 'MATCHED', size_matched: '5' });
+  });
+
+  it('kill -9 of real executor processes during a burst of cross-venue signals: no lost signal, no order sent twice, ledger = both venues', async function () {
+    const rounds = Number(process.env.EXECUTOR_KILL_ROUNDS ?? 8);
+    this.timeout(240_000 + rounds * 25_000);
+    const dir = mkdtempSync(join(tmpdir(), 'arbees-executor-poly-kill-'));
+    const shardFile = join(dir, 'shard.json');
+    writeFileSync(shardFile, JSON.stringify(shardConfig()));
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...liveEnv(tunnel.url),
+      ARBEES_SHARD: shard,
+      ARBEES_REDIS_URL: redisUrl,
+      ARBEES_POSTGRES_URL: databaseUrl,
+      ARBEES_HTTP_PORT: '0',
+      ARBEES_LOG_LEVEL: 'info',
+      ARBEES_SHARD_CONFIG: shardFile,
+    };
+    const spawnExecutor = (n: number): ManagedProcess =>
+      startProcess(`executor-${n}`, process.execPath, ['--import', 'tsx', join(REPO, 'workloads', 'executor', 'main.ts'), '--market-cooldown-ms', '0'], {
+        logFile: join(dir, `executor-${n}.log`),
+        env,
+        cwd: REPO,
+      });
+    const random = prng(23);
+    const key = streamKeys.signals(shard);
+    const produced: Signal[] = [];
+    let producing = true;
+    const producer = (async () => {
+      while (producing) {
+        for (let i = 0, burst = 2 + Math.floor(random() * 4); i < burst; i++) {
+          const size = shares(5 + Math.floor(random() * 5));
+          const yes = random() < 0.5;
+          const polyLeg: Leg = { venue: 'polymarket', outcome: yes ? 'yes' : 'no', side: 'buy', limitPrice: 9_900, size };
+          const s = random() < 0.3 ? signal([polyLeg]) : signal([polyLeg, { venue: 'kalshi', outcome: yes ? 'no' : 'yes', side: 'buy', limitPrice: 9_900, size }]);
+          produced.push(s);
+          await redis.xadd(key, '*', 'data', JSON.stringify(s));
+        }
+        await new Promise((r) => setTimeout(r, 50 + random() * 150));
+      }
+    })();
+
+    const kills: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const child = spawnExecutor(round);
+      if (random() < 0.8) {
+        await waitFor('the child to hold the shard lock', () => {
+          let text = '';
+          try {
+            text = readFileSync(child.logFile, 'utf8');
+          } catch {
+            // not created yet
+          }
+          return text.includes('holding the shard lock') || text.includes('exited');
+        }, 60_000);
+      }
+      const killAt = Math.floor(random() * 2_000);
+      kills.push(killAt);
+      await new Promise((r) => setTimeout(r, killAt));
+      child.child.kill('SIGKILL');
+      await child.exited;
+    }
+    producing = false;
+    await producer;
+
+    const last = spawnExecutor(rounds);
+    try {
+      await waitWhileProgressing('every signal decided', async () => {
+        const open = await rows<{ n: number }>(`select count(*)::int as n from signals where status = 'processing'`);
+        const decided = await rows<{ n: number }>('select count(*)::int as n from signals');
+        return { done: open[0]!.n === 0 && decided[0]!.n === produced.length, progress: decided[0]!.n - open[0]!.n };
+      });
+    } finally {
+      await last.stop('SIGTERM', 15_000);
+    }
+
+    // No lost signal, no order left open.
+    const stored = await rows<{ id: string }>('select id from signals');
+    expect(stored.map((r) => r.id).sort(), last.logTail(5)).to.deep.equal(produced.map((x) => x.id).sort());
+    const ledger = await rows<{ client_order_id: string; venue: string; status: string; filled_size: string; venue_order_id: string | null }>('select client_order_id, venue, status, filled_size, venue_order_id from orders');
+    expect(ledger.filter((o) => !['filled', 'cancelled', 'rejected'].includes(o.status))).to.have.length(0);
+
+    // Polymarket: every order the venue saw was posted once, belongs to a ledger order, and the
+    // ledger's fill equals the venue's.
+    const posts = new Map<string, number>();
+    for (const o of front.orders) posts.set(o.hash, (posts.get(o.hash) ?? 0) + 1);
+    expect([...posts.values()].filter((n) => n > 1)).to.have.length(0);
+    expect(front.orders.every((o) => o.storedFirst)).to.be.true;
+    const signed = new Map((await rows<{ client_order_id: string; order_hash: string }>('select client_order_id, order_hash from polymarket_signed_orders')).map((r) => [r.order_hash, r.client_order_id]));
+    const byCid = new Map(ledger.map((o) => [o.client_order_id, o]));
+    for (const hash of posts.keys()) {
+      const order = byCid.get(signed.get(hash)!)!;
+      const atVenue = await polyGet<{ size_matched: string } | null>(polymarket, `/data/order/${hash}`);
+      if (!atVenue) continue;
+      expect(order.venue_order_id, `venue order ${hash}`).to.equal(hash);
+      expect(Number(order.filled_size)).to.equal(parseDecimal(atVenue.size_matched, 2));
+    }
+    for (const o of ledger.filter((x) => x.venue === 'polymarket' && Number(x.filled_size) > 0)) expect(posts.has(o.venue_order_id!)).to.be.true;
+    // Kalshi: each client order id at the venue once, with the ledger's fill.
+    const kalshiOrders = ((await kalshiGet(kalshi, '/portfolio/orders?limit=1000')).orders ?? []) as Array<{ client_order_id: string; order_id: string; fill_count_fp: string }>;
+    expect(new Set(kalshiOrders.map((o) => o.client_order_id)).size).to.equal(kalshiOrders.length);
+    for (const v of kalshiOrders) {
+      const order = byCid.get(v.client_order_id);
+      expect(order, `Kalshi order ${v.client_order_id} missing from the ledger`).to.not.equal(undefined);
+      expect(order!.venue_order_id).to.equal(v.order_id);
+      expect(Number(order!.filled_size)).to.equal(parseDecimal(v.fill_count_fp, 2));
+    }
+    process.stderr.write(`      kill -9 rounds: ${rounds}; signals ${produced.length}, Polymarket orders ${posts.size}, Kalshi orders ${kalshiOrders.length}, ledger orders ${ledger.length}\n`);
+    expect(posts.size).to.be.greaterThan(0);
   });
 
   it('stores at most one signed body per client order id even when two attempts race', async () => {
