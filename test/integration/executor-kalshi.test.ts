@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { rig } from '../rig/index.js';
 import { prng } from '../support/prng.js';
+import { killRounds } from '../support/kill-rounds.js';
 import { waitFor, waitWhileProgressing } from '../support/wait.js';
 import { startProcess, type ManagedProcess } from '../../cli/local/process.js';
 import { startRedis } from '../../cli/local/redis.js';
@@ -407,28 +408,7 @@ describe('executor live against the Kalshi simulator', function () {
       }
     })();
 
-    const kills: number[] = [];
-    for (let round = 0; round < rounds; round++) {
-      const child = spawnExecutor(round);
-      // Kill points spread over start-up (migrations, reconciliation) and trading: a random delay
-      // after the process holds the shard lock, now and then before.
-      if (next() < 0.8) {
-        await waitFor('the child to hold the shard lock', () => {
-          let text = '';
-          try {
-            text = readFileSync(child.logFile, 'utf8');
-          } catch {
-            // not created yet
-          }
-          return text.includes('holding the shard lock') || text.includes('exited');
-        }, 60_000);
-      }
-      const killAt = Math.floor(next() * 2_000);
-      kills.push(killAt);
-      await new Promise((r) => setTimeout(r, killAt));
-      child.child.kill('SIGKILL');
-      await child.exited;
-    }
+    const kills = await killRounds(rounds, spawnExecutor, next);
     producing = false;
     await producer;
 

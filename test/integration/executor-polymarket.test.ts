@@ -5,7 +5,7 @@
 // without a second order; with the tunnel down nothing reaches the venue at all.
 import { expect } from 'chai';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { rig } from '../rig/index.js';
 import { startConnectProxy, type ConnectProxy } from '../support/connect-proxy.js';
 import { prng } from '../support/prng.js';
+import { killRounds } from '../support/kill-rounds.js';
 import { waitFor, waitWhileProgressing } from '../support/wait.js';
 import { startProcess, type ManagedProcess } from '../../cli/local/process.js';
 import { polymarketFee } from '../../workloads/detector/fees.js';
@@ -503,26 +504,7 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
       }
     })();
 
-    const kills: number[] = [];
-    for (let round = 0; round < rounds; round++) {
-      const child = spawnExecutor(round);
-      if (random() < 0.8) {
-        await waitFor('the child to hold the shard lock', () => {
-          let text = '';
-          try {
-            text = readFileSync(child.logFile, 'utf8');
-          } catch {
-            // not created yet
-          }
-          return text.includes('holding the shard lock') || text.includes('exited');
-        }, 60_000);
-      }
-      const killAt = Math.floor(random() * 2_000);
-      kills.push(killAt);
-      await new Promise((r) => setTimeout(r, killAt));
-      child.child.kill('SIGKILL');
-      await child.exited;
-    }
+    const kills = await killRounds(rounds, spawnExecutor, random);
     producing = false;
     await producer;
 
@@ -568,7 +550,7 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
       expect(order!.venue_order_id).to.equal(v.order_id);
       expect(Number(order!.filled_size)).to.equal(parseDecimal(v.fill_count_fp, 2));
     }
-    process.stderr.write(`      kill -9 rounds: ${rounds}; signals ${produced.length}, Polymarket orders ${posts.size}, Kalshi orders ${kalshiOrders.length}, ledger orders ${ledger.length}\n`);
+    process.stderr.write(`      kill -9 rounds: ${rounds} at ${kills.join(', ')} ms; signals ${produced.length}, Polymarket orders ${posts.size}, Kalshi orders ${kalshiOrders.length}, ledger orders ${ledger.length}\n`);
     expect(posts.size).to.be.greaterThan(0);
   });
 

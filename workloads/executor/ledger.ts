@@ -229,15 +229,8 @@ export class Ledger {
    * the position and daily PnL it moves, in one transaction.
    */
   async recordReport(order: OrderRow, report: VenueOrderReport, day: string): Promise<FillEffects> {
-    const client = await this.pool.connect();
-    // A checked-out client has no pool listener: a server gone mid-transaction must surface as
-    // this call's error, not as an uncaught 'error' event.
-    let failed: Error | undefined;
-    const onError = (error: Error) => (failed = error);
-    client.on('error', onError);
-    const effects: FillEffects = { positions: [], realized: 0, fees: 0, newFills: 0 };
-    try {
-      await client.query('begin');
+    return this.transaction(async (client) => {
+      const effects: FillEffects = { positions: [], realized: 0, fees: 0, newFills: 0 };
       const status = ledgerStatus(report);
       const fees = report.fills.reduce((s, f) => s + f.fee, 0);
       const notional = report.fills.reduce((s, f) => s + f.price * f.size, 0);
@@ -284,15 +277,32 @@ export class Ledger {
         effects.positions = effects.positions.filter((p) => !(p.marketId === row.marketId && p.venue === row.venue && p.outcome === row.outcome));
         effects.positions.push(row);
       }
-      await client.query('commit');
       return effects;
+    });
+  }
+
+  /**
+   * Runs `work` in one transaction on a checked-out client. A checked-out client has no pool
+   * listener: a server gone mid-transaction must surface as this call's error, not as an uncaught
+   * 'error' event; and a failed transaction's connection is discarded, not reused.
+   */
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let failed: Error | undefined;
+    const onError = (error: Error) => (failed = error);
+    client.on('error', onError);
+    try {
+      await client.query('begin');
+      const result = await work(client);
+      await client.query('commit');
+      return result;
     } catch (error) {
       failed ??= error as Error;
       await client.query('rollback').catch(() => undefined);
       throw error;
     } finally {
       client.off('error', onError);
-      client.release(failed); // a failed transaction's connection is discarded, not reused
+      client.release(failed);
     }
   }
 
@@ -303,13 +313,8 @@ export class Ledger {
    * and the settlements key (position and version) makes a second settlement a no-op.
    */
   async settleMarket(marketId: string, venue: Venue, winner: Outcome, day: string, evidence: unknown): Promise<SettlementEffects> {
-    const client = await this.pool.connect();
-    let failed: Error | undefined;
-    const onError = (error: Error) => (failed = error);
-    client.on('error', onError);
-    const effects: SettlementEffects = { positions: [], realized: 0, settled: [] };
-    try {
-      await client.query('begin');
+    return this.transaction(async (client) => {
+      const effects: SettlementEffects = { positions: [], realized: 0, settled: [] };
       const open = await client.query<{ outcome: Outcome; size: string; cost: string; realized_pnl: string; version: string; last_fill_at: Date | null }>(
         `select outcome, size, cost, realized_pnl, version, last_fill_at from positions
          where shard = $1 and market_id = $2 and venue = $3 and size > 0 order by outcome for update`,
@@ -341,16 +346,8 @@ export class Ledger {
         effects.settled.push({ outcome: row.outcome, size: before.size, cost: before.cost, payout: effect.realized + before.cost, realized: effect.realized });
         effects.realized += effect.realized;
       }
-      await client.query('commit');
       return effects;
-    } catch (error) {
-      failed ??= error as Error;
-      await client.query('rollback').catch(() => undefined);
-      throw error;
-    } finally {
-      client.off('error', onError);
-      client.release(failed);
-    }
+    });
   }
 
   /** Markets (per venue) where this shard holds contracts. */
