@@ -422,7 +422,11 @@ describe('executor live against the Kalshi simulator', function () {
         const lag = groups.length === 0 ? 1 : Number(groups[0]![groups[0]!.indexOf('lag') + 1]);
         const open = await rows<{ n: number }>(`select count(*)::int as n from signals where status = 'processing'`);
         const decided = await rows<{ n: number }>(`select count(*)::int as n from signals`);
-        return { done: pending[0] === 0 && lag === 0 && open[0]!.n === 0 && decided[0]!.n === produced.length, progress: decided[0]!.n - open[0]!.n };
+        return {
+          done: pending[0] === 0 && lag === 0 && open[0]!.n === 0 && decided[0]!.n === produced.length,
+          progress: decided[0]!.n - open[0]!.n - Number(pending[0]),
+          state: `produced ${produced.length}, decided ${decided[0]!.n}, processing ${open[0]!.n}, pending ${pending[0]}, lag ${lag}`,
+        };
       });
     } finally {
       await last.stop('SIGTERM', 15_000);

@@ -513,7 +513,7 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
       await waitWhileProgressing('every signal decided', async () => {
         const open = await rows<{ n: number }>(`select count(*)::int as n from signals where status = 'processing'`);
         const decided = await rows<{ n: number }>('select count(*)::int as n from signals');
-        return { done: open[0]!.n === 0 && decided[0]!.n === produced.length, progress: decided[0]!.n - open[0]!.n };
+        return { done: open[0]!.n === 0 && decided[0]!.n === produced.length, progress: decided[0]!.n - open[0]!.n, state: `produced ${produced.length}, decided ${decided[0]!.n}, processing ${open[0]!.n}` };
       });
     } finally {
       await last.stop('SIGTERM', 15_000);

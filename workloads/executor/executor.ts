@@ -159,7 +159,8 @@ export class Executor {
   private readonly positions = new Map<string, PositionRow>();
   private readonly reservations = new Map<string, Holding[]>();
   private readonly lastFill = new Map<string, number>();
-  private readonly inFlight = new Set<string>();
+  /** Signals being handled in this process, by id, with their handling. */
+  private readonly inFlight = new Map<string, Promise<unknown>>();
   private realizedToday = 0;
   private realizedTotal = 0;
   private day = '';
@@ -280,9 +281,10 @@ export class Executor {
     if (open.length > 0) this.log?.info({ orders: open.length }, 'reconciled non-final orders with the venues');
     for (const { signal } of await this.ledger.processingSignals()) {
       if (this.inFlight.has(signal.id)) continue;
-      this.inFlight.add(signal.id);
+      const carry = this.carryOut(signal);
+      this.inFlight.set(signal.id, carry);
       try {
-        await this.carryOut(signal);
+        await carry;
       } finally {
         this.inFlight.delete(signal.id);
       }
@@ -373,8 +375,14 @@ export class Executor {
       return;
     }
     const outcome = await this.handleSignal(signal, received);
-    // In flight elsewhere in this process: that handler's entry carries the acknowledgement.
-    if (outcome !== 'in-flight') await this.intake!.ack(entry.id);
+    // A replay (another stream entry) of a signal this process is handling: acknowledge it once
+    // that handling is over. Left pending instead, replays waited for the idle-claim sweep, a
+    // batch every 15 s. If the handling failed, its own entry stays pending and is retried.
+    if (outcome === 'in-flight') {
+      await this.inFlight.get(signal.id)?.catch(() => undefined);
+      await this.noteDuplicate(signal, 'in flight');
+    }
+    await this.intake!.ack(entry.id);
   }
 
   /** Graceful stop: no new signals; waits for signals in flight; releases the shard lock. */
@@ -446,8 +454,8 @@ export class Executor {
    */
   async handleSignal(signal: Signal, receivedAt = performance.now()): Promise<SignalOutcome> {
     if (this.inFlight.has(signal.id)) return 'in-flight';
-    this.inFlight.add(signal.id);
     const task = this.decideAndExecute(signal, receivedAt);
+    this.inFlight.set(signal.id, task);
     this.active.add(task);
     try {
       return await task;
@@ -471,10 +479,14 @@ export class Executor {
       // Left in flight by a run that died (ours is tracked in inFlight): finish it now.
       await this.carryOut(signal);
     }
-    await this.ledger.riskEvent(signal.id, 'duplicate-signal', `signal ${signal.id} already ${status === 'processing' ? 'in flight' : status}`);
+    await this.noteDuplicate(signal, status === 'processing' ? 'in flight' : status);
+    return 'duplicate';
+  }
+
+  private async noteDuplicate(signal: Signal, state: string): Promise<void> {
+    await this.ledger.riskEvent(signal.id, 'duplicate-signal', `signal ${signal.id} already ${state}`);
     this.deps.metrics.riskRejections.inc({ rule: 'duplicate-signal' });
     this.deps.metrics.signals.inc({ outcome: 'duplicate' });
-    return 'duplicate';
   }
 
   private async decideAndExecute(signal: Signal, receivedAt: number): Promise<SignalOutcome> {
