@@ -65,29 +65,34 @@ export async function startStores(workDir: string, cleanups: Array<() => Promise
   return { redis, postgres, postgresUrl: await postgres.createDatabase('arbees') };
 }
 
-/** The shard's four processes, each `arbees <component>` with the env its pod would get. */
+/**
+ * The shard's four processes, each `arbees <component>` with the env its pod would get, reading
+ * the shard config from `<workDir>/shard.json` as the pods read their ConfigMap.
+ */
 export async function startWorkloads(o: {
-  shard: string;
+  shardConfig: ShardConfig;
+  workDir: string;
   redisUrl: string;
   postgresUrl: string;
-  shardPath: string;
   kalshi: { keyId: string; privateKeyPem: string };
   logDir: string;
   arbees: { command: string; args: string[]; cwd?: string };
   paperLatencyMs?: number;
 }): Promise<Workload[]> {
+  const shardPath = join(o.workDir, 'shard.json');
+  writeFileSync(shardPath, JSON.stringify(o.shardConfig, null, 2));
   const workloads: Workload[] = [];
   try {
     for (const component of components) {
       const port = await freePort();
       const env: NodeJS.ProcessEnv = {
         ...process.env,
-        ARBEES_SHARD: o.shard,
+        ARBEES_SHARD: o.shardConfig.shard,
         ARBEES_REDIS_URL: o.redisUrl,
         ARBEES_POSTGRES_URL: o.postgresUrl,
         ARBEES_HTTP_PORT: String(port),
         ARBEES_LOG_LEVEL: 'info',
-        [shardConfigPathEnv]: o.shardPath,
+        [shardConfigPathEnv]: shardPath,
       };
       if (component === 'kalshi-monitor') {
         env[credentialEnv.kalshi.keyId] = o.kalshi.keyId;
@@ -140,15 +145,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       polymarketWsUrl: polymarket.wsUrl,
       polymarketGammaUrl: polymarket.gammaUrl,
     });
-    const shardPath = join(workDir, 'shard.json');
-    writeFileSync(shardPath, JSON.stringify(shard, null, 2));
-
     progress('starting kalshi-monitor, polymarket-monitor, detector and executor');
     const workloads = await startWorkloads({
-      shard: options.shard,
+      shardConfig: shard,
+      workDir,
       redisUrl: redis.url,
       postgresUrl,
-      shardPath,
       kalshi: { keyId: kalshiKeyId, privateKeyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
       logDir,
       arbees: arbeesCommand(),

@@ -10,7 +10,7 @@
 // memory); the workloads can be stopped in order (upstream first, so that every signal published
 // reaches the executor before it stops).
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startStores, startWorkloads, untilReady, type Component, type Workload } from '../../cli/demo/stack.js';
@@ -106,15 +106,12 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       polymarketWsUrl: polymarket.wsUrl,
       polymarketGammaUrl: polymarket.gammaUrl!,
     });
-    const shardPath = join(workDir, 'shard.json');
-    writeFileSync(shardPath, JSON.stringify(shard, null, 2));
-
     progress('starting kalshi-monitor, polymarket-monitor, detector and executor');
     const workloads = await startWorkloads({
-      shard: options.shard,
+      shardConfig: shard,
+      workDir,
       redisUrl: redis.url,
       postgresUrl,
-      shardPath,
       kalshi: { keyId: kalshiKeyId, privateKeyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
       logDir,
       // Not the running script (mocha or a bench): the arbees CLI, through tsx.
