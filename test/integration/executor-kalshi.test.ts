@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,9 +15,8 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { rig } from '../rig/index.js';
 import { prng } from '../support/prng.js';
-import { killRounds } from '../support/kill-rounds.js';
+import { executorSpawner, killRounds } from '../support/kill-rounds.js';
 import { waitFor, waitWhileProgressing } from '../support/wait.js';
-import { startProcess, type ManagedProcess } from '../../cli/local/process.js';
 import { startRedis } from '../../cli/local/redis.js';
 import { parseDecimal } from '../../workloads/lib/decimal.js';
 import { streamKeys, type Leg, type Outcome, type Signal } from '../../workloads/lib/messages.js';
@@ -37,7 +36,6 @@ const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
 const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const contracts = (n: number) => n * 100;
 const log = pino({ level: process.env.EXECUTOR_TEST_LOG ?? 'silent' });
-const REPO = join(import.meta.dirname, '..', '..');
 
 const scenario = () =>
   parseScenario({
@@ -368,25 +366,7 @@ describe('executor live against the Kalshi simulator', function () {
   it('kill -9 of real executor processes during a burst of signals: no lost signal, no duplicate order, ledger = venue', async function () {
     const rounds = Number(process.env.EXECUTOR_KILL_ROUNDS ?? 8);
     this.timeout(240_000 + rounds * 25_000);
-    const dir = mkdtempSync(join(tmpdir(), 'arbees-executor-kill-'));
-    const shardFile = join(dir, 'shard.json');
-    writeFileSync(shardFile, JSON.stringify(shardConfig(shard, proxy.url)));
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...liveEnv(),
-      ARBEES_SHARD: shard,
-      ARBEES_REDIS_URL: redisUrl,
-      ARBEES_POSTGRES_URL: databaseUrl,
-      ARBEES_HTTP_PORT: '0',
-      ARBEES_LOG_LEVEL: 'info',
-      ARBEES_SHARD_CONFIG: shardFile,
-    };
-    const spawnExecutor = (n: number): ManagedProcess =>
-      startProcess(`executor-${n}`, process.execPath, ['--import', 'tsx', join(REPO, 'workloads', 'executor', 'main.ts'), '--market-cooldown-ms', '0', '--first-venue', 'kalshi'], {
-        logFile: join(dir, `executor-${n}.log`),
-        env,
-        cwd: REPO,
-      });
+    const spawnExecutor = executorSpawner({ shardConfig: shardConfig(shard, proxy.url), redisUrl, postgresUrl: databaseUrl, env: liveEnv(), args: ['--market-cooldown-ms', '0', '--first-venue', 'kalshi'] });
 
     const key = streamKeys.signals(shard);
     const produced: Signal[] = [];

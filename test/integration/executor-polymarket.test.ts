@@ -5,11 +5,8 @@
 // without a second order; with the tunnel down nothing reaches the venue at all.
 import { expect } from 'chai';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -17,9 +14,8 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { rig } from '../rig/index.js';
 import { startConnectProxy, type ConnectProxy } from '../support/connect-proxy.js';
 import { prng } from '../support/prng.js';
-import { killRounds } from '../support/kill-rounds.js';
+import { executorSpawner, killRounds } from '../support/kill-rounds.js';
 import { waitFor, waitWhileProgressing } from '../support/wait.js';
-import { startProcess, type ManagedProcess } from '../../cli/local/process.js';
 import { polymarketFee } from '../../workloads/detector/fees.js';
 import { parseDecimal } from '../../workloads/lib/decimal.js';
 import { streamKeys, type Leg, type Signal } from '../../workloads/lib/messages.js';
@@ -27,7 +23,7 @@ import { polymarketOrderHash, type PolymarketSignedOrder } from '../../workloads
 import { credentialEnv, polymarketProxyEnv, type ShardConfig } from '../../workloads/lib/shard-config.js';
 import { clientOrderId } from '../../workloads/executor/ids.js';
 import { migrate } from '../../workloads/executor/migrations.js';
-import { PolymarketClient } from '../../workloads/executor/polymarket.js';
+import { PolymarketClient, type PolyTrade } from '../../workloads/executor/polymarket.js';
 import type { ExecutorHooks } from '../../workloads/executor/executor.js';
 import { LIVE_AUTHORIZED_ENV, startExecutorService, type ExecutorService } from '../../workloads/executor/service.js';
 import { kalshiAuthHeaders } from '../../workloads/sim/kalshi/auth.js';
@@ -172,16 +168,6 @@ async function kalshiGet(sim: KalshiSimHandle, path: string): Promise<Record<str
   const res = await fetch(`${new URL(sim.url).origin}${full}`, { headers: kalshiAuthHeaders(KALSHI_KEY, kalshiPrivate, 'GET', full) });
   expect(res.status, `GET ${path}`).to.equal(200);
   return (await res.json()) as Record<string, unknown>;
-}
-
-const REPO = join(import.meta.dirname, '..', '..');
-
-interface PolyTrade {
-  id: string;
-  taker_order_id: string;
-  price: string;
-  size: string;
-  fee_rate_bps: string;
 }
 
 describe('executor live against both simulators (Polymarket through the tunnel)', function () {
@@ -467,25 +453,7 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
   it('kill -9 of real executor processes during a burst of cross-venue signals: no lost signal, no order sent twice, ledger = both venues', async function () {
     const rounds = Number(process.env.EXECUTOR_KILL_ROUNDS ?? 8);
     this.timeout(240_000 + rounds * 25_000);
-    const dir = mkdtempSync(join(tmpdir(), 'arbees-executor-poly-kill-'));
-    const shardFile = join(dir, 'shard.json');
-    writeFileSync(shardFile, JSON.stringify(shardConfig()));
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...liveEnv(tunnel.url),
-      ARBEES_SHARD: shard,
-      ARBEES_REDIS_URL: redisUrl,
-      ARBEES_POSTGRES_URL: databaseUrl,
-      ARBEES_HTTP_PORT: '0',
-      ARBEES_LOG_LEVEL: 'info',
-      ARBEES_SHARD_CONFIG: shardFile,
-    };
-    const spawnExecutor = (n: number): ManagedProcess =>
-      startProcess(`executor-${n}`, process.execPath, ['--import', 'tsx', join(REPO, 'workloads', 'executor', 'main.ts'), '--market-cooldown-ms', '0'], {
-        logFile: join(dir, `executor-${n}.log`),
-        env,
-        cwd: REPO,
-      });
+    const spawnExecutor = executorSpawner({ shardConfig: shardConfig(), redisUrl, postgresUrl: databaseUrl, env: liveEnv(tunnel.url), args: ['--market-cooldown-ms', '0'] });
     const random = prng(23);
     const key = streamKeys.signals(shard);
     const produced: Signal[] = [];

@@ -1,9 +1,40 @@
 // Real executor processes killed with SIGKILL at random points: each round spawns one and kills it
 // after a random delay, counted from when it holds the shard lock (now and then from its start, so
 // that start-up, migrations and reconciliation are hit too).
-import { readFileSync } from 'node:fs';
-import type { ManagedProcess } from '../../cli/local/process.js';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startProcess, type ManagedProcess } from '../../cli/local/process.js';
+import type { ShardConfig } from '../../workloads/lib/shard-config.js';
 import { waitFor } from './wait.js';
+
+const REPO = join(import.meta.dirname, '..', '..');
+
+/**
+ * Starts numbered `executor` processes (workloads/executor/main.ts through tsx) for one shard, each
+ * logging to its own file in a fresh folder, with the environment its pod would get plus `env`.
+ */
+export function executorSpawner(o: { shardConfig: ShardConfig; redisUrl: string; postgresUrl: string; env: NodeJS.ProcessEnv; args: string[] }): (round: number) => ManagedProcess {
+  const dir = mkdtempSync(join(tmpdir(), 'arbees-executor-kill-'));
+  const shardFile = join(dir, 'shard.json');
+  writeFileSync(shardFile, JSON.stringify(o.shardConfig));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...o.env,
+    ARBEES_SHARD: o.shardConfig.shard,
+    ARBEES_REDIS_URL: o.redisUrl,
+    ARBEES_POSTGRES_URL: o.postgresUrl,
+    ARBEES_HTTP_PORT: '0',
+    ARBEES_LOG_LEVEL: 'info',
+    ARBEES_SHARD_CONFIG: shardFile,
+  };
+  return (n) =>
+    startProcess(`executor-${n}`, process.execPath, ['--import', 'tsx', join(REPO, 'workloads', 'executor', 'main.ts'), ...o.args], {
+      logFile: join(dir, `executor-${n}.log`),
+      env,
+      cwd: REPO,
+    });
+}
 
 /** Runs the rounds; returns each kill's delay in ms. */
 export async function killRounds(rounds: number, spawn: (round: number) => ManagedProcess, random: () => number): Promise<number[]> {

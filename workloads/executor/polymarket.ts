@@ -49,7 +49,8 @@ interface PolyOrder {
   size_matched: string;
 }
 
-interface PolyTrade {
+/** One trade as GET /data/trades reports it (the fields we read). */
+export interface PolyTrade {
   id: string;
   taker_order_id: string;
   price: string;
@@ -181,12 +182,13 @@ export class PolymarketClient implements VenueClient {
     }
     const body = orderToJsonV2(signed as never, this.options.credentials.apiKey, 'FAK' as OrderType);
     const hash = polymarketOrderHash(body.order as PolymarketSignedOrder, negRisk);
-    // A concurrent or earlier attempt may have stored one first: that one is the order.
-    await this.options.pool.query('insert into polymarket_signed_orders (client_order_id, order_hash, body) values ($1, $2, $3) on conflict (client_order_id) do nothing', [
-      order.clientOrderId,
-      hash,
-      JSON.stringify(body),
-    ]);
+    // Sent as PostgreSQL returns it, so that the first send and any resend are the same bytes.
+    const inserted = await this.options.pool.query<{ body: unknown }>(
+      'insert into polymarket_signed_orders (client_order_id, order_hash, body) values ($1, $2, $3) on conflict (client_order_id) do nothing returning body',
+      [order.clientOrderId, hash, JSON.stringify(body)],
+    );
+    if (inserted.rows[0]) return { hash, body: JSON.stringify(inserted.rows[0].body) };
+    // A concurrent attempt stored one first: that one is the order.
     const stored = await this.stored(order.clientOrderId);
     if (!stored) throw new Error(`signed order for ${order.clientOrderId} was not stored`);
     return stored;

@@ -4,6 +4,7 @@
 import { notionalCeil } from '../lib/decimal.js';
 import type { ControlState, Leg, Signal } from '../lib/messages.js';
 import { exposure, gameWorstLoss, type Holding } from './exposure.js';
+import type { LocalBreakerRule } from './local-breakers.js';
 
 export const riskRules = [
   'control-unknown',
@@ -63,7 +64,7 @@ export interface RiskContext {
   lastFillAt?: number;
   alreadySeen: boolean;
   /** One of the executor's own breakers, open until then (local-breakers.ts). */
-  localBreaker?: { rule: 'latency-breaker' | 'venue-error-breaker'; until: number };
+  localBreaker?: { rule: LocalBreakerRule; until: number };
   /** The venue's fee for a leg at its size (ten-thousandths of $1). */
   fee: (leg: Leg) => number;
 }
