@@ -16,7 +16,7 @@
 import { createServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { TradingShard } from '../operator/api/types.js';
+import type { TradingShard } from '../contracts/trading-shard.js';
 import { redisControlPublisher, type ControlPublisher } from '../operator/breaker/control.js';
 import { BreakerController } from '../operator/breaker/controller.js';
 import type { Reading } from '../operator/breaker/machine.js';
@@ -24,8 +24,8 @@ import { PrometheusClient } from '../operator/breaker/prometheus.js';
 import { EventRecorder } from '../operator/events.js';
 import { KubeClient, resources, type KubeObject } from '../operator/kube/client.js';
 import { ControlGate } from '../workloads/executor/control.js';
-import { createLogger } from '../workloads/lib/log.js';
-import type { ControlState } from '../workloads/lib/messages.js';
+import { createLogger } from '../lib/log.js';
+import type { ControlState } from '../contracts/messages.js';
 import { rig, stopRig } from '../test/rig/index.js';
 import { createNamespace, installCrd, sampleShard } from '../test/support/operator-harness.js';
 

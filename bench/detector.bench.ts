@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { DetectorCore } from '../workloads/detector/core.js';
 import { StaticFairValues } from '../workloads/detector/edge.js';
-import type { Outcome, Quote, Venue } from '../workloads/lib/messages.js';
+import type { Outcome, Quote, Venue } from '../contracts/messages.js';
 import { prng } from '../test/support/prng.js';
 
 const MARKETS = 400;

@@ -15,8 +15,8 @@ import { pino } from 'pino';
 import { rig, stopRig } from '../test/rig/index.js';
 import { evaluateRisk, type RiskContext } from '../workloads/executor/risk.js';
 import { startExecutorService } from '../workloads/executor/service.js';
-import { streamKeys, type Leg, type Quote, type Signal } from '../workloads/lib/messages.js';
-import type { ShardConfig } from '../workloads/lib/shard-config.js';
+import { streamKeys, type Leg, type Quote, type Signal } from '../contracts/messages.js';
+import type { ShardConfig } from '../contracts/shard-config.js';
 
 const MARKETS = 20;
 const DIRECT = Number(process.env.BENCH_SIGNALS ?? 2_000);

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { KalshiFeed } from '../workloads/kalshi-monitor/feed.js';
-import type { Quote } from '../workloads/lib/messages.js';
+import type { Quote } from '../contracts/messages.js';
 import { quoteSequence } from '../workloads/market-data/normalize.js';
 import { bookKey, QuotePublisher } from '../workloads/market-data/publisher.js';
 import { PolymarketFeed } from '../workloads/polymarket-monitor/feed.js';

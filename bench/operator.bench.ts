@@ -13,9 +13,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { TradingShard } from '../operator/api/types.js';
+import type { TradingShard } from '../contracts/trading-shard.js';
 import { resources, type KubeObject } from '../operator/kube/client.js';
-import { packageInfo } from '../workloads/lib/package-root.js';
+import { packageInfo } from '../lib/package-root.js';
 import { rig, stopRig } from '../test/rig/index.js';
 import { adminClient, createNamespace, installCrd, sampleShard } from '../test/support/operator-harness.js';
 

@@ -1,6 +1,6 @@
 // What a deleted shard leaves outside Kubernetes: its Redis keys (streams, control key).
 import { Redis } from 'ioredis';
-import type { TradingShard } from './api/types.js';
+import type { TradingShard } from '../contracts/trading-shard.js';
 import type { ShardCleanup } from './reconciler.js';
 
 export function redisCleanup(url: string): ShardCleanup & { close(): void } {

@@ -1,7 +1,7 @@
 // The operator's own configuration, from ARBEES_OPERATOR_* variables (set by the Helm chart) and
 // the downward API, validated with zod so a bad install fails at start with a readable list.
 import { z } from 'zod';
-import { ConfigError } from '../workloads/lib/config.js';
+import { ConfigError } from '../contracts/config-error.js';
 import { defaultVpnImage, publicVenueEndpoints, type OperatorSettings } from './builders/settings.js';
 
 const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/, 'must be a CIDR such as 10.244.0.0/16');

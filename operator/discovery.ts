@@ -3,7 +3,7 @@
 // in status.discovery with a field manager of its own. The reconciler adds them to the shard's
 // config (builders/config-map.ts), which rolls the pods onto the new markets.
 import type { Logger } from 'pino';
-import type { MarketSpec, TradingShard, TradingShardStatus } from './api/types.js';
+import type { MarketSpec, TradingShard, TradingShardStatus } from '../contracts/trading-shard.js';
 import type { OperatorSettings } from './builders/settings.js';
 import type { EventRecorder } from './events.js';
 import type { KubeClient, KubeObject } from './kube/client.js';

@@ -3,7 +3,7 @@
 // /healthz, /readyz and /metrics.
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { TradingShard } from './api/types.js';
+import type { TradingShard } from '../contracts/trading-shard.js';
 import { BreakerController } from './breaker/controller.js';
 import type { ControlPublisher } from './breaker/control.js';
 import { PrometheusClient, type PrometheusOptions } from './breaker/prometheus.js';

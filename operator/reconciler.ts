@@ -2,7 +2,7 @@
 // server-side apply (writing only what differs), stale children pruned, the finalizer honoured,
 // and the status brought up to date. Level-triggered: it only reads the informers' caches.
 import type { Logger } from 'pino';
-import { components, type TradingShard, type TradingShardStatus } from './api/types.js';
+import { components, type TradingShard, type TradingShardStatus } from '../contracts/trading-shard.js';
 import { buildShardObjects } from './builders/index.js';
 import { shardLabel } from './builders/meta.js';
 import type { OperatorSettings } from './builders/settings.js';

@@ -1,7 +1,7 @@
 // The TradingShard's status, computed from what the operator observes: pure, so every rule about
 // phase and conditions is unit-tested without a cluster.
 import { shardMarkets } from './builders/config-map.js';
-import type { Component, Condition, TradingShard, TradingShardStatus } from './api/types.js';
+import type { Component, Condition, TradingShard, TradingShardStatus } from '../contracts/trading-shard.js';
 
 export interface DeploymentObservation {
   component: Component;

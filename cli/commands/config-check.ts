@@ -1,7 +1,8 @@
 import type { Command } from '../command.js';
 import { parseOptions } from '../command.js';
-import { ConfigError, envVariables, loadRuntimeConfig } from '../../workloads/lib/config.js';
-import { redactUrl } from '../../workloads/lib/log.js';
+import { envVariables, loadRuntimeConfig } from '../../lib/config.js';
+import { ConfigError } from '../../contracts/config-error.js';
+import { redactUrl } from '../../lib/log.js';
 
 const variables = Object.entries(envVariables)
   .map(([path, name]) => `  ${name.padEnd(22)} ${path}`)

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { Command } from '../command.js';
 import { parseOptions, UsageError } from '../command.js';
-import { packageInfo } from '../../workloads/lib/package-root.js';
+import { packageInfo } from '../../lib/package-root.js';
 import { loadScenarioFile, parseDuration, ScenarioError } from '../../workloads/sim/scenario.js';
 import { LocalServiceError } from '../local/process.js';
 import { Interrupted, runDemo } from '../demo/run.js';

@@ -5,9 +5,10 @@ import { untilSignal } from '../signals.js';
 import { defaultDetectorConfig, type DetectorConfigInput } from '../../workloads/detector/core.js';
 import { fairValuesEnv, loadFairValues, type FairValuesFile } from '../../workloads/detector/fair-source.js';
 import { startDetector, type DetectorServiceOptions } from '../../workloads/detector/service.js';
-import { ConfigError, envVariables, loadRuntimeConfigWithoutPostgres } from '../../workloads/lib/config.js';
-import { createLogger, redactUrl } from '../../workloads/lib/log.js';
-import { defaultShardConfigPath, loadShardConfig, shardConfigPathEnv, type ShardConfig } from '../../workloads/lib/shard-config.js';
+import { envVariables, loadRuntimeConfigWithoutPostgres, loadShardConfig } from '../../lib/config.js';
+import { ConfigError } from '../../contracts/config-error.js';
+import { createLogger, redactUrl } from '../../lib/log.js';
+import { defaultShardConfigPath, shardConfigPathEnv, type ShardConfig } from '../../contracts/shard-config.js';
 
 // The detector does not use PostgreSQL (its pod gets no ARBEES_POSTGRES_URL).
 const usedVariables = Object.entries(envVariables).filter(([path]) => !path.startsWith('postgres.'));

@@ -2,9 +2,9 @@
 import { stringify } from 'yaml';
 import type { Command } from '../command.js';
 import { parseOptions, UsageError } from '../command.js';
-import { sports, type Sport } from '../../operator/api/types.js';
-import { ConfigError } from '../../workloads/lib/config.js';
-import { loadShardConfig } from '../../workloads/lib/shard-config.js';
+import { sports, type Sport } from '../../contracts/trading-shard.js';
+import { ConfigError } from '../../contracts/config-error.js';
+import { loadShardConfig } from '../../lib/config.js';
 import { DiscoveryError, discoverMarkets, kalshiGameSeries } from '../../workloads/market-data/discovery/fetch.js';
 
 export const discoverCommand: Command = {

@@ -2,9 +2,10 @@
 import type { Command } from '../command.js';
 import { parseOptions, UsageError } from '../command.js';
 import { untilSignal } from '../signals.js';
-import { ConfigError, loadRuntimeConfig } from '../../workloads/lib/config.js';
-import { createLogger, redactUrl } from '../../workloads/lib/log.js';
-import { credentialEnv, defaultShardConfigPath, loadShardConfig, shardConfigPathEnv } from '../../workloads/lib/shard-config.js';
+import { loadRuntimeConfig, loadShardConfig } from '../../lib/config.js';
+import { ConfigError } from '../../contracts/config-error.js';
+import { createLogger, redactUrl } from '../../lib/log.js';
+import { credentialEnv, defaultShardConfigPath, shardConfigPathEnv } from '../../contracts/shard-config.js';
 import type { ExecutorSettings } from '../../workloads/executor/executor.js';
 import { LIVE_AUTHORIZED_ENV, LiveTradingRefused, startExecutorService } from '../../workloads/executor/service.js';
 

@@ -8,9 +8,9 @@ import { redisCleanup } from '../../operator/cleanup.js';
 import { loadOperatorConfig, operatorEnv, settingsFromConfig } from '../../operator/config.js';
 import { loadKubeConfig } from '../../operator/kube/config.js';
 import { Operator } from '../../operator/manager.js';
-import { ConfigError } from '../../workloads/lib/config.js';
-import { createLogger } from '../../workloads/lib/log.js';
-import { startOpsServer } from '../../workloads/lib/ops-server.js';
+import { ConfigError } from '../../contracts/config-error.js';
+import { createLogger } from '../../lib/log.js';
+import { startOpsServer } from '../../lib/ops-server.js';
 
 const variables = Object.entries(operatorEnv)
   .map(([key, name]) => `  ${name.padEnd(36)} ${key}`)

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command, CommandIo } from '../command.js';
 import { untilSignal } from '../signals.js';
 import { parseOptions, UsageError } from '../command.js';
-import { createLogger } from '../../workloads/lib/log.js';
+import { createLogger } from '../../lib/log.js';
 import { startKalshiSim } from '../../workloads/sim/kalshi/server.js';
 import { startPolymarketSim } from '../../workloads/sim/polymarket/server.js';
 import type { PolymarketApiCreds } from '../../workloads/sim/polymarket/auth.js';

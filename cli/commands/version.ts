@@ -1,6 +1,6 @@
 import type { Command } from '../command.js';
 import { parseOptions } from '../command.js';
-import { packageInfo } from '../../workloads/lib/package-root.js';
+import { packageInfo } from '../../lib/package-root.js';
 
 export const versionCommand: Command = {
   path: ['version'],

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { QUOTE_FIELD } from '../../workloads/market-data/publisher.js';
-import { streamKeys, type Quote } from '../../workloads/lib/messages.js';
+import { streamKeys, type Quote } from '../../contracts/messages.js';
 import { parseMetricsText, sumBy, sumOf, type Sample } from './metrics-text.js';
 import type { Component, Workload } from './stack.js';
 

@@ -1,5 +1,5 @@
 // The demo's report, pure: Markdown for people and an SVG chart of PnL and latency over time.
-import type { BreakerState } from '../../operator/api/types.js';
+import type { BreakerState } from '../../contracts/trading-shard.js';
 import type { Results } from './results.js';
 
 export interface Transition {

@@ -3,7 +3,7 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { ArbTruth } from '../../workloads/sim/scenario.js';
-import { streamKeys } from '../../workloads/lib/messages.js';
+import { streamKeys } from '../../contracts/messages.js';
 
 export interface OrderRow {
   signalId: string;

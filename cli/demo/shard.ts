@@ -1,7 +1,7 @@
 // The demo shard: every market of the scenario, the local simulators as venues, paper trading with
 // limits small enough that the risk rules visibly act during a game day.
 import type { Scenario } from '../../workloads/sim/scenario.js';
-import type { ShardConfig } from '../../workloads/lib/shard-config.js';
+import type { ShardConfig } from '../../contracts/shard-config.js';
 
 export interface SimEndpoints {
   kalshiRestUrl: string;

@@ -2,9 +2,9 @@
 // subscribes to. Written on every evaluation with a TTL: if the operator stops refreshing it, the
 // key expires and the executor, finding no key, stops trading (fail safe).
 import { Redis } from 'ioredis';
-import type { BreakerState } from '../api/types.js';
+import type { BreakerState } from '../../contracts/trading-shard.js';
 import type { BreakerSnapshot } from './machine.js';
-import { streamKeys, type ControlState } from '../../workloads/lib/messages.js';
+import { streamKeys, type ControlState } from '../../contracts/messages.js';
 
 const controlStates: Record<BreakerState, ControlState['state']> = { Closed: 'closed', Open: 'open', HalfOpen: 'half_open' };
 

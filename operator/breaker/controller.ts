@@ -9,7 +9,7 @@
 // within one pass of queries instead of one apiserver round trip after another.
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
-import type { Condition, TradingShard } from '../api/types.js';
+import type { Condition, TradingShard } from '../../contracts/trading-shard.js';
 import { containsDesired } from '../diff.js';
 import type { EventRecorder } from '../events.js';
 import { KubeApiError, resources, type KubeClient, type KubeObject } from '../kube/client.js';

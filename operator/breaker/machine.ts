@@ -7,7 +7,7 @@
 // its last real breach, and only a real breach trips: a bounded metric that sits right at its
 // threshold when healthy (an `up` gauge back at 1 for `< 1`, a ratio back at 1.0 for `< 0.99`)
 // must clear, or one blip would hold the rule, trip it later and keep the breaker open forever.
-import type { BreakerRule, BreakerState } from '../api/types.js';
+import type { BreakerRule, BreakerState } from '../../contracts/trading-shard.js';
 import { parseDuration } from './duration.js';
 
 export interface BreakerConfig {

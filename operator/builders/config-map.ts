@@ -1,8 +1,8 @@
 // The shard's ConfigMap: the TradingShard rendered into the shard config every component reads
-// (workloads/lib/shard-config.ts), and a hash of it that rolls the pods when it changes.
+// (contracts/shard-config.ts), and a hash of it that rolls the pods when it changes.
 import { createHash } from 'node:crypto';
-import type { MarketSpec, TradingShard } from '../api/types.js';
-import type { ShardConfig } from '../../workloads/lib/shard-config.js';
+import type { MarketSpec, TradingShard } from '../../contracts/trading-shard.js';
+import type { ShardConfig } from '../../contracts/shard-config.js';
 import { childMeta, childName } from './meta.js';
 import type { OperatorSettings } from './settings.js';
 

@@ -1,7 +1,7 @@
 // One Deployment per component. Every Arbees container runs non-root on a read-only root
 // filesystem with no capabilities; only the gluetun sidecar (vpn.ts) gets NET_ADMIN.
-import type { Component, ComponentOverride, TradingShard } from '../api/types.js';
-import { credentialEnv, defaultShardConfigPath, polymarketProxyEnv } from '../../workloads/lib/shard-config.js';
+import type { Component, ComponentOverride, TradingShard } from '../../contracts/trading-shard.js';
+import { credentialEnv, defaultShardConfigPath, polymarketProxyEnv } from '../../contracts/shard-config.js';
 import { shardConfigKey } from './config-map.js';
 import { childMeta, childName, configHashAnnotation, labels, selectorLabels } from './meta.js';
 import type { OperatorSettings } from './settings.js';

@@ -1,5 +1,5 @@
 // TradingShard → every object the shard needs, as plain data. Pure: the reconciler applies it.
-import { components, type TradingShard } from '../api/types.js';
+import { components, type TradingShard } from '../../contracts/trading-shard.js';
 import { buildConfigMap } from './config-map.js';
 import { buildDeployment } from './deployments.js';
 import { childMeta, childName, selectorLabels } from './meta.js';

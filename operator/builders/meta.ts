@@ -1,5 +1,5 @@
 // Names, labels and owner references every child object of a shard carries.
-import { apiVersion, kind, type Component, type TradingShard } from '../api/types.js';
+import { apiVersion, kind, type Component, type TradingShard } from '../../contracts/trading-shard.js';
 
 export const shardLabel = 'arbees.io/shard';
 export const componentLabel = 'app.kubernetes.io/component';

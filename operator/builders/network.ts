@@ -2,7 +2,7 @@
 // component may reach exactly what it needs. The Polymarket pod may open no TCP connection to the
 // internet at all, only the tunnel's own packets, so even without gluetun's firewall nothing
 // reaches Polymarket directly.
-import { components, type Component, type TradingShard } from '../api/types.js';
+import { components, type Component, type TradingShard } from '../../contracts/trading-shard.js';
 import { childMeta, childName, selectorLabels } from './meta.js';
 import type { OperatorSettings } from './settings.js';
 import { vpnProxyPort } from './vpn.js';

@@ -2,7 +2,7 @@
 // is up every packet of the pod leaves through the tunnel or not at all (the kill switch). As a
 // native sidecar (an init container with restartPolicy Always) with a startup probe, it is up and
 // connected before the app container starts.
-import type { TradingShard } from '../api/types.js';
+import type { TradingShard } from '../../contracts/trading-shard.js';
 import type { OperatorSettings } from './settings.js';
 
 /** gluetun's HTTP proxy: how the live executor's Polymarket orders go through this tunnel. */

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { requireBinary } from '../../cli/local/binaries.js';
-import { components, type TradingShard } from '../../operator/api/types.js';
+import { components, type TradingShard } from '../../contracts/trading-shard.js';
 import { buildShardObjects } from '../../operator/builders/index.js';
 import { publicVenueEndpoints, type OperatorSettings } from '../../operator/builders/settings.js';
-import { packageInfo } from '../../workloads/lib/package-root.js';
+import { packageInfo } from '../../lib/package-root.js';
 import { tool } from '../rig/tools.js';
 
 const run = promisify(execFile);

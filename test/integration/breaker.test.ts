@@ -8,7 +8,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer, connect, type Server as TcpServer, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { Gauge, Registry } from 'prom-client';
-import type { BreakerRule, BreakerState, Condition, TradingShard, TradingShardSpec } from '../../operator/api/types.js';
+import type { BreakerRule, BreakerState, Condition, TradingShard, TradingShardSpec } from '../../contracts/trading-shard.js';
 import { resetAnnotation } from '../../operator/breaker/controller.js';
 import { renderShardConfig } from '../../operator/builders/config-map.js';
 import type { OperatorSettings } from '../../operator/builders/settings.js';
@@ -16,7 +16,7 @@ import { resources, type KubeObject } from '../../operator/kube/client.js';
 import { ControlGate, parseControl } from '../../workloads/executor/control.js';
 import { defaultExecutorSettings } from '../../workloads/executor/executor.js';
 import { evaluateRisk, type RiskDecision } from '../../workloads/executor/risk.js';
-import type { ControlState, Signal } from '../../workloads/lib/messages.js';
+import type { ControlState, Signal } from '../../contracts/messages.js';
 import { rig } from '../rig/index.js';
 import { adminClient, createNamespace, eventually, installCrd, kubectl, sampleShard, startTestOperator, type RunningOperator } from '../support/operator-harness.js';
 

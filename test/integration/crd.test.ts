@@ -6,8 +6,8 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TradingShard } from '../../operator/api/types.js';
-import { packageInfo } from '../../workloads/lib/package-root.js';
+import type { TradingShard } from '../../contracts/trading-shard.js';
+import { packageInfo } from '../../lib/package-root.js';
 import { createNamespace, installCrd, kubectl, kubectlFails } from '../support/operator-harness.js';
 
 const namespace = 'crd-tests';

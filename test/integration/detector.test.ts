@@ -20,7 +20,7 @@ import { loadFairValues } from '../../workloads/detector/fair-source.js';
 import { kalshiFee, polymarketFee, type Levels } from '../../workloads/detector/fees.js';
 import { DetectorService, MESSAGE_FIELD, startDetector, type DetectorServiceOptions } from '../../workloads/detector/service.js';
 import { signalId } from '../../workloads/detector/signal-id.js';
-import { signalSchema, streamKeys, type Outcome, type Quote, type Signal, type Venue } from '../../workloads/lib/messages.js';
+import { signalSchema, streamKeys, type Outcome, type Quote, type Signal, type Venue } from '../../contracts/messages.js';
 import { SimClock } from '../../workloads/sim/clock.js';
 import { loadDemoScenario, parseScenario, ScenarioEngine, type ArbTruth, type Scenario } from '../../workloads/sim/scenario.js';
 

@@ -10,10 +10,10 @@ import { easternDate } from '../../workloads/market-data/discovery/match.js';
 import { startKalshiSim, type KalshiSimHandle } from '../../workloads/sim/kalshi/server.js';
 import { startPolymarketSim, type PolymarketSimHandle } from '../../workloads/sim/polymarket/server.js';
 import { parseScenario } from '../../workloads/sim/scenario.js';
-import type { ShardMarket } from '../../workloads/lib/shard-config.js';
+import type { ShardMarket } from '../../contracts/shard-config.js';
 import type { KubeObject } from '../../operator/kube/client.js';
 import { resources } from '../../operator/kube/client.js';
-import type { TradingShard } from '../../operator/api/types.js';
+import type { TradingShard } from '../../contracts/trading-shard.js';
 import { adminClient, createNamespace, eventually, installCrd, kubectl, sampleShard, startTestOperator, type RunningOperator } from '../support/operator-harness.js';
 
 const REPO = join(import.meta.dirname, '..', '..');

@@ -12,8 +12,8 @@ import { migrate, migrations } from '../../workloads/executor/migrations.js';
 import { startExecutorService, type ExecutorService } from '../../workloads/executor/service.js';
 import type { ExecutorSettings, RiskTuning } from '../../workloads/executor/executor.js';
 import type { PaperSettings } from '../../workloads/executor/paper.js';
-import { streamKeys, type ControlState, type Leg, type Outcome, type Quote, type Signal, type Venue } from '../../workloads/lib/messages.js';
-import type { ShardConfig } from '../../workloads/lib/shard-config.js';
+import { streamKeys, type ControlState, type Leg, type Outcome, type Quote, type Signal, type Venue } from '../../contracts/messages.js';
+import type { ShardConfig } from '../../contracts/shard-config.js';
 import { waitFor as waitUntil } from '../support/wait.js';
 
 const $ = (dollars: number) => Math.round(dollars * 10_000);

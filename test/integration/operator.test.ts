@@ -2,7 +2,7 @@
 // and Prometheus: what a user sees when they apply, edit, pause and delete a TradingShard.
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import type { TradingShard } from '../../operator/api/types.js';
+import type { TradingShard } from '../../contracts/trading-shard.js';
 import { buildShardObjects } from '../../operator/builders/index.js';
 import { KubeApiError, resourceOf, resources, type KubeObject } from '../../operator/kube/client.js';
 import { finalizer } from '../../operator/reconciler.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { rig } from '../rig/index.js';
 import { tool } from '../rig/tools.js';
-import { packageInfo } from '../../workloads/lib/package-root.js';
+import { packageInfo } from '../../lib/package-root.js';
 
 const run = promisify(execFile);
 

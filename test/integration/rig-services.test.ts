@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { Counter, Registry } from 'prom-client';
-import { startOpsServer, type OpsServer } from '../../workloads/lib/ops-server.js';
+import { startOpsServer, type OpsServer } from '../../lib/ops-server.js';
 import { rig } from '../rig/index.js';
 
 describe('rig: Redis', function () {

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { parseDecimal } from '../../workloads/lib/decimal.js';
+import { parseDecimal } from '../../contracts/decimal.js';
 import { kalshiAuthHeaders } from '../../workloads/sim/kalshi/auth.js';
 import { startKalshiSim, type KalshiSimHandle, type KalshiSimOptions } from '../../workloads/sim/kalshi/server.js';
 import { parseScenario } from '../../workloads/sim/scenario.js';

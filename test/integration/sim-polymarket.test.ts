@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import WebSocket from 'ws';
-import { polymarketOrderHash, polymarketOrderTypedData } from '../../workloads/lib/polymarket-order.js';
+import { polymarketOrderHash, polymarketOrderTypedData } from '../../venues/polymarket/order.js';
 import { polyL2Headers, type PolymarketApiCreds } from '../../workloads/sim/polymarket/auth.js';
 import { GEOBLOCK_ERROR } from '../../workloads/sim/polymarket/geoblock.js';
 import { startPolymarketSim, type PolymarketSimHandle, type PolymarketSimOptions } from '../../workloads/sim/polymarket/server.js';

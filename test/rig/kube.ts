@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { isExecutable, onPath } from '../../cli/local/binaries.js';
 import { freePort, LocalServiceError, startProcess, waitUntilReady, type ManagedProcess } from '../../cli/local/process.js';
-import { packageInfo } from '../../workloads/lib/package-root.js';
+import { packageInfo } from '../../lib/package-root.js';
 
 export interface KubeService {
   readonly server: string;

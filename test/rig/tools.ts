@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { isExecutable } from '../../cli/local/binaries.js';
 import { LocalServiceError } from '../../cli/local/process.js';
-import { packageInfo } from '../../workloads/lib/package-root.js';
+import { packageInfo } from '../../lib/package-root.js';
 
 export function tool(name: 'helm' | 'kubectl'): string {
   const path = join(packageInfo().root, '.tools', 'bin', name);

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProcess, type ManagedProcess } from '../../cli/local/process.js';
-import type { ShardConfig } from '../../workloads/lib/shard-config.js';
+import type { ShardConfig } from '../../contracts/shard-config.js';
 import { waitFor } from './wait.js';
 
 const REPO = join(import.meta.dirname, '..', '..');

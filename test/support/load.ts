@@ -19,7 +19,7 @@ import { parseMetricsText, sumBy, sumOf, type Sample } from '../../cli/demo/metr
 import { memoryOf } from '../../cli/demo/observe.js';
 import { percentile } from '../../cli/demo/report.js';
 import { collectResults } from '../../cli/demo/results.js';
-import { streamKeys, type ControlState } from '../../workloads/lib/messages.js';
+import { streamKeys, type ControlState } from '../../contracts/messages.js';
 import { QUOTE_FIELD } from '../../workloads/market-data/publisher.js';
 import { parseScenario, ScenarioEngine, type Scenario, type ScenarioInput } from '../../workloads/sim/scenario.js';
 import { startPipeline, untilReady, type Component, type Pipeline } from './pipeline.js';

@@ -17,7 +17,7 @@ import { startStores, startWorkloads, untilReady, type Component, type Workload 
 import { demoShardConfig } from '../../cli/demo/shard.js';
 import type { PostgresService } from '../../cli/local/postgres.js';
 import type { RedisService } from '../../cli/local/redis.js';
-import type { ShardConfig } from '../../workloads/lib/shard-config.js';
+import type { ShardConfig } from '../../contracts/shard-config.js';
 import { ScenarioEngine, type ArbTruth, type Scenario } from '../../workloads/sim/scenario.js';
 import { startSimThread, type ClockReading, type SimThread } from './sim-thread.js';
 

@@ -8,7 +8,7 @@
 // `staleAfterMs` is flagged stale (what a monitor does when its feed goes quiet).
 import { LadderBook } from '../../workloads/sim/book.js';
 import { ScenarioEngine, type SimEvent } from '../../workloads/sim/scenario.js';
-import type { Outcome, Quote, Venue } from '../../workloads/lib/messages.js';
+import type { Outcome, Quote, Venue } from '../../contracts/messages.js';
 
 const PRICE_ONE = 10_000;
 const SCENARIO_OWNER = '__scenario__';

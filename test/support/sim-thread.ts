@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import pino from 'pino';
-import { createLogger } from '../../workloads/lib/log.js';
+import { createLogger } from '../../lib/log.js';
 import { startKalshiSim } from '../../workloads/sim/kalshi/server.js';
 import { startPolymarketSim } from '../../workloads/sim/polymarket/server.js';
 import type { PolymarketApiCreds } from '../../workloads/sim/polymarket/auth.js';

@@ -2,15 +2,15 @@
 // publisher): what it publishes and records, in what order, and when a write fails.
 import { expect } from 'chai';
 import { Registry } from 'prom-client';
-import type { TradingShard } from '../../operator/api/types.js';
+import type { TradingShard } from '../../contracts/trading-shard.js';
 import type { ControlPublisher } from '../../operator/breaker/control.js';
 import { BreakerController } from '../../operator/breaker/controller.js';
 import type { Reading } from '../../operator/breaker/machine.js';
 import type { PrometheusClient } from '../../operator/breaker/prometheus.js';
 import { EventRecorder } from '../../operator/events.js';
 import type { KubeClient, KubeObject } from '../../operator/kube/client.js';
-import { createLogger } from '../../workloads/lib/log.js';
-import type { ControlState } from '../../workloads/lib/messages.js';
+import { createLogger } from '../../lib/log.js';
+import type { ControlState } from '../../contracts/messages.js';
 
 type Shard = TradingShard & KubeObject;
 

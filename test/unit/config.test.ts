@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadRuntimeConfig } from '../../workloads/lib/config.js';
+import { loadRuntimeConfig } from '../../lib/config.js';
+import { ConfigError } from '../../contracts/config-error.js';
 
 const validEnv = {
   ARBEES_SHARD: 'nba-east',

@@ -1,5 +1,5 @@
 // The TradingShard CRD as a file: the chart carries the same bytes, the schema is structural and
-// bounded (so the apiserver can cost its CEL rules), it mirrors operator/api/types.ts field by field
+// bounded (so the apiserver can cost its CEL rules), it mirrors contracts/trading-shard.ts field by field
 // (read with the TypeScript compiler, not a hand list), and the samples are coherent. What the
 // apiserver does with it (defaults, refusals, printer columns) is test/integration/crd.test.ts.
 import { expect } from 'chai';
@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { parse, parseAllDocuments } from 'yaml';
-import { components, sports } from '../../operator/api/types.js';
+import { components, sports } from '../../contracts/trading-shard.js';
 import { parseDuration } from '../../operator/breaker/duration.js';
-import { credentialEnv } from '../../workloads/lib/shard-config.js';
-import { packageInfo } from '../../workloads/lib/package-root.js';
+import { credentialEnv } from '../../contracts/shard-config.js';
+import { packageInfo } from '../../lib/package-root.js';
 
 interface Schema {
   type?: string;
@@ -54,7 +54,7 @@ function* walk(schema: Schema, path: string): Generator<[string, Schema]> {
   if (schema.items) yield* walk(schema.items, `${path}[]`);
 }
 
-// ---- operator/api/types.ts read as a shape tree with the TypeScript compiler ----
+// ---- contracts/trading-shard.ts read as a shape tree with the TypeScript compiler ----
 
 type Shape =
   | { kind: 'object'; props: Map<string, { optional: boolean; shape: Shape }> }
@@ -64,7 +64,7 @@ type Shape =
   | { kind: 'boolean' };
 
 function typesShapes(): (name: string) => Shape {
-  const file = join(root, 'operator', 'api', 'types.ts');
+  const file = join(root, 'contracts', 'trading-shard.ts');
   const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
   const declarations = new Map<string, ts.InterfaceDeclaration | ts.TypeAliasDeclaration>();
   const constArrays = new Map<string, string[]>();
@@ -132,11 +132,11 @@ function typesShapes(): (name: string) => Shape {
       if (d && ts.isInterfaceDeclaration(d)) return members(d.members);
       if (d && ts.isTypeAliasDeclaration(d)) return shapeOf(d.type);
     }
-    throw new Error(`unsupported type in types.ts: ${node.getText(source)}`);
+    throw new Error(`unsupported type in trading-shard.ts: ${node.getText(source)}`);
   };
   return (name) => {
     const d = declarations.get(name);
-    if (!d) throw new Error(`no ${name} in types.ts`);
+    if (!d) throw new Error(`no ${name} in trading-shard.ts`);
     return ts.isInterfaceDeclaration(d) ? members(d.members) : shapeOf(d.type);
   };
 }
@@ -147,15 +147,15 @@ function compare(shape: Shape, schema: Schema, path: string, problems: string[])
     case 'object': {
       if (schema.type !== 'object') return void problems.push(`${path}: TS object, schema ${schema.type}`);
       const schemaKeys = Object.keys(schema.properties ?? {});
-      for (const key of schemaKeys) if (!shape.props.has(key)) problems.push(`${path}.${key}: in the schema, not in types.ts`);
+      for (const key of schemaKeys) if (!shape.props.has(key)) problems.push(`${path}.${key}: in the schema, not in trading-shard.ts`);
       for (const [key, { optional, shape: child }] of shape.props) {
         const sub = schema.properties?.[key];
         if (!sub) {
-          problems.push(`${path}.${key}: in types.ts, not in the schema`);
+          problems.push(`${path}.${key}: in trading-shard.ts, not in the schema`);
           continue;
         }
         const alwaysThere = (schema.required ?? []).includes(key) || sub.default !== undefined;
-        if (optional === alwaysThere) problems.push(`${path}.${key}: ${optional ? 'optional in types.ts but required or defaulted' : 'always set in types.ts but neither required nor defaulted'} in the schema`);
+        if (optional === alwaysThere) problems.push(`${path}.${key}: ${optional ? 'optional in trading-shard.ts but required or defaulted' : 'always set in trading-shard.ts but neither required nor defaulted'} in the schema`);
         compare(child, sub, `${path}.${key}`, problems);
       }
       return;
@@ -227,7 +227,7 @@ describe('TradingShard CRD (file)', () => {
     for (const rule of rules) expect(rule.message, `${rule.path}: ${rule.rule}`).to.be.a('string').and.not.empty;
   });
 
-  it('mirrors operator/api/types.ts: every field, which are optional, and every enum', () => {
+  it('mirrors contracts/trading-shard.ts: every field, which are optional, and every enum', () => {
     const shapes = typesShapes();
     const problems: string[] = [];
     compare(shapes('TradingShardSpec'), spec, 'spec', problems);

@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
-import { packageInfo } from '../../workloads/lib/package-root.js';
+import { packageInfo } from '../../lib/package-root.js';
 
 const root = packageInfo().root;
 const chart = join(root, 'charts', 'arbees');

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { formatDecimal, formatPrice, notionalCeil, parseDecimal, parsePrice, parseSize } from '../../workloads/lib/decimal.js';
+import { formatDecimal, formatPrice, notionalCeil, parseDecimal, parsePrice, parseSize } from '../../contracts/decimal.js';
 
 describe('exact decimals', () => {
   it('parses venue strings into integer units without float error', () => {

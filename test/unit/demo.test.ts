@@ -10,7 +10,7 @@ import { demoShardConfig } from '../../cli/demo/shard.js';
 import { noColor, renderSummary } from '../../cli/demo/view.js';
 import { gameDayScenarioPath } from '../../cli/commands/demo.js';
 import { initialSnapshot } from '../../operator/breaker/machine.js';
-import { parseShardConfig } from '../../workloads/lib/shard-config.js';
+import { parseShardConfig } from '../../contracts/shard-config.js';
 import { loadScenarioFile } from '../../workloads/sim/scenario.js';
 
 const metrics = `# HELP arbees_stale_books Books currently marked stale

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { BookStore, costMicros, depth, walkAsks, worstPrice } from '../../workloads/detector/book.js';
 import { bookProblem, gateLegs, quoteAge } from '../../workloads/detector/gating.js';
-import type { Quote } from '../../workloads/lib/messages.js';
+import type { Quote } from '../../contracts/messages.js';
 
 const now = 1_700_000_000_000;
 

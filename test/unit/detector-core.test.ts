@@ -3,7 +3,7 @@ import { depth } from '../../workloads/detector/book.js';
 import { DetectorCore, type DetectorConfigInput, type DetectorOutput } from '../../workloads/detector/core.js';
 import { planBuy, StaticFairValues } from '../../workloads/detector/edge.js';
 import { FeeTable, kalshiModel, type Levels } from '../../workloads/detector/fees.js';
-import { signalSchema, type Outcome, type Quote, type Signal, type Venue } from '../../workloads/lib/messages.js';
+import { signalSchema, type Outcome, type Quote, type Signal, type Venue } from '../../contracts/messages.js';
 import { prng } from '../support/prng.js';
 
 const t0 = 1_700_000_000_000;

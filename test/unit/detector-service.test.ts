@@ -9,9 +9,10 @@ import { detectorSettings } from '../../cli/commands/detector.js';
 import { main } from '../../cli/main.js';
 import { DetectorCore } from '../../workloads/detector/core.js';
 import { loadFairValues, parseFairValues } from '../../workloads/detector/fair-source.js';
-import { ConfigError, loadRuntimeConfigWithoutPostgres } from '../../workloads/lib/config.js';
-import type { Outcome, Quote, Venue } from '../../workloads/lib/messages.js';
-import type { ShardConfig } from '../../workloads/lib/shard-config.js';
+import { loadRuntimeConfigWithoutPostgres } from '../../lib/config.js';
+import { ConfigError } from '../../contracts/config-error.js';
+import type { Outcome, Quote, Venue } from '../../contracts/messages.js';
+import type { ShardConfig } from '../../contracts/shard-config.js';
 
 const shardConfig = {
   shard: 'nba-east',

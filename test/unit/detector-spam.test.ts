@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { signalId } from '../../workloads/detector/signal-id.js';
 import { SpamControl, TokenBucket, type SpamSettings } from '../../workloads/detector/spam.js';
-import type { Quote } from '../../workloads/lib/messages.js';
+import type { Quote } from '../../contracts/messages.js';
 
 const t0 = 1_700_000_000_000;
 const roomy = { capacity: 1_000, perMinute: 1_000 };

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageInfo } from '../../workloads/lib/package-root.js';
+import { packageInfo } from '../../lib/package-root.js';
 
 describe('Dockerfile', () => {
   const text = readFileSync(join(packageInfo().root, 'Dockerfile'), 'utf8');

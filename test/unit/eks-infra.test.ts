@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, type ScalarTag, type CollectionTag } from 'yaml';
-import { packageInfo } from '../../workloads/lib/package-root.js';
+import { packageInfo } from '../../lib/package-root.js';
 
 const root = packageInfo().root;
 const read = (...path: string[]) => readFileSync(join(root, ...path), 'utf8');

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { exposure, gameWorstLoss, type Holding } from '../../workloads/executor/exposure.js';
 import { evaluateRisk, type RiskContext, type RiskSettings } from '../../workloads/executor/risk.js';
-import type { Leg, Signal } from '../../workloads/lib/messages.js';
+import type { Leg, Signal } from '../../contracts/messages.js';
 
 const $ = (dollars: number) => Math.round(dollars * 10_000);
 const contracts = (n: number) => n * 100;

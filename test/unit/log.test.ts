@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
-import { createLogger, redactUrl } from '../../workloads/lib/log.js';
+import { createLogger, redactUrl } from '../../lib/log.js';
 
 function capture() {
   const lines: string[] = [];

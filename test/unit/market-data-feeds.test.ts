@@ -3,8 +3,8 @@
 // frames, both price_change schemas, crossed resync, staleness), plus fuzzing with 100k+ random and
 // mutated frames: no throw, counters right, books still correct.
 import { expect } from 'chai';
-import { PRICE_ONE } from '../../workloads/lib/decimal.js';
-import type { Quote } from '../../workloads/lib/messages.js';
+import { PRICE_ONE } from '../../contracts/decimal.js';
+import type { Quote } from '../../contracts/messages.js';
 import { KalshiFeed, type KalshiFeedEvent } from '../../workloads/kalshi-monitor/feed.js';
 import { PolymarketFeed, type PolymarketFeedEvent } from '../../workloads/polymarket-monitor/feed.js';
 import { prng } from '../support/prng.js';

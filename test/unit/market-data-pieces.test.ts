@@ -1,7 +1,7 @@
 // The small pure pieces of the monitors: venue number parsing and quote normalization, jittered
 // exponential backoff, staleness, and the coalescing quote publisher (with a fake Redis pipeline).
 import { expect } from 'chai';
-import { quoteSchema, type Quote } from '../../workloads/lib/messages.js';
+import { quoteSchema, type Quote } from '../../contracts/messages.js';
 import { Backoff } from '../../workloads/market-data/backoff.js';
 import { KalshiBook } from '../../workloads/market-data/book.js';
 import {

@@ -1,11 +1,11 @@
 // The pure builders: what a TradingShard becomes in Kubernetes, and the security and routing
 // promises those objects keep.
 import { expect } from 'chai';
-import type { TradingShard } from '../../operator/api/types.js';
+import type { TradingShard } from '../../contracts/trading-shard.js';
 import { buildShardObjects } from '../../operator/builders/index.js';
 import { configHashAnnotation } from '../../operator/builders/meta.js';
 import { publicVenueEndpoints, type OperatorSettings } from '../../operator/builders/settings.js';
-import { shardConfigSchema } from '../../workloads/lib/shard-config.js';
+import { shardConfigSchema } from '../../contracts/shard-config.js';
 
 const settings: OperatorSettings = {
   workloadImage: 'ghcr.io/arbees/arbees:1.0.0',

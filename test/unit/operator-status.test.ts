@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { TradingShard } from '../../operator/api/types.js';
+import type { TradingShard } from '../../contracts/trading-shard.js';
 import { computeStatus, type DeploymentObservation } from '../../operator/status.js';
 
 const now = new Date('2026-11-24T10:00:00Z');

@@ -11,8 +11,8 @@
 // each venue's fee computed once on its total order (Kalshi rounds the order up to the cent, Polymarket
 // each fill up to 0.0001). The per-order rounding can still eat a thin set, so profit and edge are
 // checked again on the exact figures: a plan never has non-positive net profit.
-import { PRICE_ONE } from '../lib/decimal.js';
-import type { Leg } from '../lib/messages.js';
+import { PRICE_ONE } from '../../contracts/decimal.js';
+import type { Leg } from '../../contracts/messages.js';
 import { costMicros, KALSHI_NO, KALSHI_YES, POLY_NO, POLY_YES, SLOT_OUTCOME, SLOT_VENUE, worstPrice, type Slot } from './book.js';
 import { floorDiv, type FeeModel, type Levels, type MarketFees } from './fees.js';
 

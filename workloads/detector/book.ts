@@ -1,7 +1,7 @@
 // The latest book per venue, market and outcome, and walking asks level by level. A book is the
 // latest Quote itself (immutable once received): storing it costs nothing and keeps the exact
 // levels, seq and timestamps the signal id and gating need.
-import type { Outcome, Quote, Venue } from '../lib/messages.js';
+import type { Outcome, Quote, Venue } from '../../contracts/messages.js';
 import type { Levels } from './fees.js';
 
 /** Slots of one market's four books. */

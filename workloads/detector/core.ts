@@ -6,8 +6,8 @@
 // sizing, then spam control; the same for model edge when enabled and a fair value is known. A
 // suppression is reported only for a would-be signal (its top of book clears the threshold), so the
 // reasons count real opportunities lost, not every quote.
-import { PRICE_ONE } from '../lib/decimal.js';
-import type { Quote, Signal } from '../lib/messages.js';
+import { PRICE_ONE } from '../../contracts/decimal.js';
+import type { Quote, Signal } from '../../contracts/messages.js';
 import { COMBOS_BY_SLOT, planSet, setLegs, slotFee, type ArbDirection, type ArbSettings } from './arbitrage.js';
 import { BookStore, SLOT_OUTCOME, SLOT_VENUE, slotOf, type UpdateResult } from './book.js';
 import { planBuy, type EdgeSettings, type FairValueSource } from './edge.js';

@@ -2,8 +2,8 @@
 // probability by at least minEdgeBps after the venue's fee. The fair value comes from a pluggable
 // source; the model has no team-strength input, so this is off by default and its threshold is high
 // (15 %, domain §3.6). Fair values are team-aligned per market: fair(NO) = 1 − fair(YES).
-import { PRICE_ONE } from '../lib/decimal.js';
-import type { Outcome } from '../lib/messages.js';
+import { PRICE_ONE } from '../../contracts/decimal.js';
+import type { Outcome } from '../../contracts/messages.js';
 import { costMicros, worstPrice } from './book.js';
 import { floorDiv, type FeeModel, type Levels } from './fees.js';
 

@@ -11,8 +11,8 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from '../lib/config.js';
-import { PRICE_ONE, parsePrice } from '../lib/decimal.js';
+import { ConfigError } from '../../contracts/config-error.js';
+import { PRICE_ONE, parsePrice } from '../../contracts/decimal.js';
 import { StaticFairValues } from './edge.js';
 
 export const fairValuesEnv = 'ARBEES_DETECTOR_FAIR_VALUES';

@@ -11,8 +11,8 @@
 // Polymarket (CLOB V2) taker fee = C × r × (p × (1 − p))^e with the market's `fd {r, e}`; sports
 // currently r = 0.03, e = 1; makers pay nothing. The docs disagree on the rounding (0.0001 vs
 // 0.00001), so each fill (each level) is rounded UP to 0.0001, which is never less than either.
-import { PRICE_ONE, parseDecimal } from '../lib/decimal.js';
-import type { Venue } from '../lib/messages.js';
+import { PRICE_ONE, parseDecimal } from '../../contracts/decimal.js';
+import type { Venue } from '../../contracts/messages.js';
 
 /** [price, size] levels, best first (asks ascending). */
 export type Level = readonly [price: number, size: number];

@@ -1,8 +1,8 @@
 // Which books may trigger a signal (domain §3.7, §8.8): never a stale quote (flagged by the monitor or
 // older than maxQuoteAgeMs), never a crossed, empty or malformed book, and for a two-leg set both books
 // must have been received within maxLegSkewMs of each other, so the set is priced at one moment.
-import { PRICE_ONE } from '../lib/decimal.js';
-import type { Quote } from '../lib/messages.js';
+import { PRICE_ONE } from '../../contracts/decimal.js';
+import type { Quote } from '../../contracts/messages.js';
 
 export interface GatingSettings {
   /** A book older than this (now − receivedTs) is stale. */

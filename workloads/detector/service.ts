@@ -20,9 +20,9 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry } from 'prom-client';
-import { createLogger, redactUrl } from '../lib/log.js';
-import { quoteSchema, signalSchema, streamKeys, type Quote, type Signal } from '../lib/messages.js';
-import { startOpsServer, type OpsServer } from '../lib/ops-server.js';
+import { createLogger, redactUrl } from '../../lib/log.js';
+import { quoteSchema, signalSchema, streamKeys, type Quote, type Signal } from '../../contracts/messages.js';
+import { startOpsServer, type OpsServer } from '../../lib/ops-server.js';
 import { DetectorCore, type DetectorConfigInput } from './core.js';
 import type { FairValueSource } from './edge.js';
 import type { FeeTable } from './fees.js';

@@ -2,7 +2,7 @@
 // direction and the triggering books' identity and content (venue, outcome, seq, every level). The
 // same quote stream replayed gives the same ids, so the executor's dedupe catches a replay; any change
 // to a triggering book gives a new id. Our clock (receivedTs, now) is left out on purpose: a replay runs at another time.
-import type { Quote } from '../lib/messages.js';
+import type { Quote } from '../../contracts/messages.js';
 
 class Hash64 {
   private h1 = 0x811c9dc5;

@@ -3,8 +3,8 @@
 // unrealized PnL read them. A quote flagged stale removes the book (nothing fills against a ghost).
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { PRICE_ONE } from '../lib/decimal.js';
-import { quoteSchema, streamKeys, type Outcome, type Quote, type Venue } from '../lib/messages.js';
+import { PRICE_ONE } from '../../contracts/decimal.js';
+import { quoteSchema, streamKeys, type Outcome, type Quote, type Venue } from '../../contracts/messages.js';
 
 export type Level = [price: number, size: number];
 

@@ -11,7 +11,7 @@
 // `maxAgeMs` late, against a TTL of seconds.
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { controlSchema, streamKeys, type ControlState } from '../lib/messages.js';
+import { controlSchema, streamKeys, type ControlState } from '../../contracts/messages.js';
 
 export function parseControl(text: string | null | undefined): ControlState | undefined {
   if (text === null || text === undefined) return undefined;

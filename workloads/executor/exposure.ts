@@ -3,8 +3,8 @@
 // them" (a draw, or the only listed market resolving NO). A YES position pays $1 per contract in
 // its market's scenario, a NO position in every other. So both legs of an arbitrage (YES here, NO
 // there, on the same market) pay in every scenario and net out to their small locked-in cost.
-import { PRICE_ONE, SIZE_SCALE } from '../lib/decimal.js';
-import type { Outcome, Venue } from '../lib/messages.js';
+import { PRICE_ONE, SIZE_SCALE } from '../../contracts/decimal.js';
+import type { Outcome, Venue } from '../../contracts/messages.js';
 
 export interface Holding {
   marketId: string;

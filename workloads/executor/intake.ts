@@ -3,7 +3,7 @@
 // PostgreSQL, and entries left pending by a dead consumer are claimed (XAUTOCLAIM) after an idle
 // time. Uses its own connection (XREADGROUP BLOCK holds it).
 import type { Redis } from 'ioredis';
-import { streamKeys } from '../lib/messages.js';
+import { streamKeys } from '../../contracts/messages.js';
 
 export interface StreamEntry {
   id: string;

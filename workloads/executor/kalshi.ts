@@ -9,7 +9,7 @@
 // own price.
 import { constants, createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { PRICE_ONE, formatPrice, formatSize, parsePrice, parseSize } from '../lib/decimal.js';
+import { PRICE_ONE, formatPrice, formatSize, parsePrice, parseSize } from '../../contracts/decimal.js';
 import { VenueAmbiguous, VenueRejected, type OrderRequest, type VenueClient, type VenueFill, type VenueOrderReport } from './venue.js';
 
 export interface KalshiCredentials {

@@ -4,7 +4,7 @@
 // none of it. Money in ten-thousandths of $1, sizes in hundredths of a contract (bigint columns,
 // read back as numbers: they stay far below 2^53).
 import pg from 'pg';
-import type { Outcome, Signal, Venue } from '../lib/messages.js';
+import type { Outcome, Signal, Venue } from '../../contracts/messages.js';
 import { applyFill, settle, type PositionState } from './pnl.js';
 import type { OrderRequest, VenueOrderReport } from './venue.js';
 import { ledgerStatus, venueFinal } from './venue.js';

@@ -5,8 +5,8 @@
 // client order id, so a paper order can be found again after a crash exactly like a live one and
 // a resend under the same id returns the first result instead of filling twice.
 import type pg from 'pg';
-import { PRICE_ONE } from '../lib/decimal.js';
-import type { Venue } from '../lib/messages.js';
+import { PRICE_ONE } from '../../contracts/decimal.js';
+import type { Venue } from '../../contracts/messages.js';
 import { FeeTable, venueModel } from '../detector/fees.js';
 import type { BookCache, Level } from './books.js';
 import type { OrderRequest, VenueClient, VenueFill, VenueOrderReport } from './venue.js';

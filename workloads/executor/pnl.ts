@@ -3,8 +3,8 @@
 // proceeds when selling; realized PnL is what a sale (or settlement) returns over the average
 // cost it removes. Unrealized PnL never feeds sizing (risk.ts); it feeds the daily-loss limit and
 // the arbees_pnl_usd gauge.
-import { PRICE_ONE, SIZE_SCALE, notionalCeil } from '../lib/decimal.js';
-import type { Outcome, Venue } from '../lib/messages.js';
+import { PRICE_ONE, SIZE_SCALE, notionalCeil } from '../../contracts/decimal.js';
+import type { Outcome, Venue } from '../../contracts/messages.js';
 
 export interface PositionState {
   /** Hundredths of a contract held (never negative: we only sell what we hold). */

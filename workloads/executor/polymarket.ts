@@ -15,8 +15,8 @@ import type pg from 'pg';
 import { ProxyAgent, request } from 'undici';
 import { privateKeyToAccount } from 'viem/accounts';
 import { polymarketFee } from '../detector/fees.js';
-import { formatPrice, formatSize, parsePrice, parseSize } from '../lib/decimal.js';
-import { POLYGON_CHAIN_ID, polymarketOrderHash, type PolymarketSignedOrder } from '../lib/polymarket-order.js';
+import { formatPrice, formatSize, parsePrice, parseSize } from '../../contracts/decimal.js';
+import { POLYGON_CHAIN_ID, polymarketOrderHash, type PolymarketSignedOrder } from '../../venues/polymarket/order.js';
 import { VenueAmbiguous, VenueRejected, type OrderRequest, type VenueClient, type VenueFill, type VenueOrderReport } from './venue.js';
 
 export interface PolymarketCredentials {

@@ -3,8 +3,8 @@
 // the ledger, so anything short of an unambiguous final answer is "not resolved": a missing
 // field, an unexpected status, prices that are not exactly 1 and 0, two sources that disagree.
 import { z } from 'zod';
-import { parseDecimal, PRICE_ONE, PRICE_SCALE } from '../lib/decimal.js';
-import type { Outcome } from '../lib/messages.js';
+import { parseDecimal, PRICE_ONE, PRICE_SCALE } from '../../contracts/decimal.js';
+import type { Outcome } from '../../contracts/messages.js';
 
 export type Resolution = { resolved: true; winner: Outcome } | { resolved: false; reason: string };
 

@@ -1,8 +1,8 @@
 // Pre-trade risk: every rule named, evaluated in order, pure. A signal either passes — sized down
 // as far as needed to fit every limit — or is refused by the first rule that cannot be met even
 // at the smallest size. Money in ten-thousandths of $1, sizes in hundredths of a contract.
-import { notionalCeil } from '../lib/decimal.js';
-import type { ControlState, Leg, Signal } from '../lib/messages.js';
+import { notionalCeil } from '../../contracts/decimal.js';
+import type { ControlState, Leg, Signal } from '../../contracts/messages.js';
 import { exposure, gameWorstLoss, type Holding } from './exposure.js';
 import type { LocalBreakerRule } from './local-breakers.js';
 

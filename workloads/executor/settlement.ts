@@ -8,8 +8,8 @@
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { ProxyAgent, fetch as fetchThrough } from 'undici';
-import type { Outcome, Venue } from '../lib/messages.js';
-import type { ShardConfig, ShardMarket } from '../lib/shard-config.js';
+import type { Outcome, Venue } from '../../contracts/messages.js';
+import type { ShardConfig, ShardMarket } from '../../contracts/shard-config.js';
 import { defaultExecutorSettings } from './executor.js';
 import { Ledger, type SettlementEffects } from './ledger.js';
 import type { ExecutorMetrics } from './metrics.js';

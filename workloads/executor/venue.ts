@@ -2,7 +2,7 @@
 // client order id, find it again by that id (reconciliation), cancel it. Prices are in the terms
 // of the outcome traded (a NO bought at 0.55 is 5500 here even where the venue books it as a YES
 // sell at 0.45); money in ten-thousandths of $1, sizes in hundredths of a contract.
-import type { Outcome, Venue } from '../lib/messages.js';
+import type { Outcome, Venue } from '../../contracts/messages.js';
 
 export interface OrderRequest {
   clientOrderId: string;

@@ -12,8 +12,8 @@
 //   for longer than `crossedGraceMs`, resyncs that market. The grace exists because one book change
 //   arrives as several deltas and may cross for a moment between two of them.
 // - errors 10/17/25 on the live sid mean the subscription is dead: resubscribe.
-import { PRICE_ONE } from '../lib/decimal.js';
-import type { Quote } from '../lib/messages.js';
+import { PRICE_ONE } from '../../contracts/decimal.js';
+import type { Quote } from '../../contracts/messages.js';
 import { KalshiBook, SeqTracker, type Level } from '../market-data/book.js';
 import { epochMs, kalshiLevels, MalformedMessage, toQuote, venuePrice, venueSignedSize } from '../market-data/normalize.js';
 import { bookKey } from '../market-data/publisher.js';

@@ -7,7 +7,7 @@
 //   outcome's book is the mirror image.
 // - TokenBook: one Polymarket outcome token: bids and asks of that token.
 // - SeqTracker: Kalshi's `seq` is contiguous per subscription (sid); anything else is a gap.
-import { PRICE_ONE } from '../lib/decimal.js';
+import { PRICE_ONE } from '../../contracts/decimal.js';
 
 /** [price, size]. */
 export type Level = [number, number];

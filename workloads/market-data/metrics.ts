@@ -1,7 +1,7 @@
 // The monitors' Prometheus metrics (DESIGN §6): units in the names, labels venue (and market, a
 // bounded set per shard). The registry carries the shard as a default label.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Venue } from '../lib/messages.js';
+import type { Venue } from '../../contracts/messages.js';
 
 export interface BookAges {
   /** Per market id: seconds since the last update of its books (Infinity before the first). */

@@ -4,7 +4,7 @@
 // events) stay in each monitor.
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { streamKeys, type Venue } from '../lib/messages.js';
+import { streamKeys, type Venue } from '../../contracts/messages.js';
 import type { MonitorMetrics } from './metrics.js';
 import { QuotePublisher } from './publisher.js';
 import type { ReconnectingSocketOptions } from './socket.js';

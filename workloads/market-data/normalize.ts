@@ -1,8 +1,8 @@
-// From venue wire numbers and local books to the shard's quote message (workloads/lib/messages.ts):
+// From venue wire numbers and local books to the shard's quote message (contracts/messages.ts):
 // prices integer ten-thousandths of $1, sizes integer hundredths of a contract, best level first.
 // Pure; throws MalformedMessage for anything that is not an exact non-negative decimal.
-import { parseDecimal, PRICE_ONE, PRICE_SCALE, SIZE_SCALE } from '../lib/decimal.js';
-import type { Outcome, Quote, Venue } from '../lib/messages.js';
+import { parseDecimal, PRICE_ONE, PRICE_SCALE, SIZE_SCALE } from '../../contracts/decimal.js';
+import type { Outcome, Quote, Venue } from '../../contracts/messages.js';
 import type { BookView, Level } from './book.js';
 
 /** A venue message we cannot use; counted and skipped, never fatal. */

@@ -6,7 +6,7 @@
 // pipeline is in flight at a time; a failed pipeline is retried after a short backoff with
 // whatever is newest by then.
 import type { Redis } from 'ioredis';
-import { quoteSchema, type Quote } from '../lib/messages.js';
+import { quoteSchema, type Quote } from '../../contracts/messages.js';
 import { Backoff } from './backoff.js';
 
 /** The stream entry's field holding the quote JSON. */

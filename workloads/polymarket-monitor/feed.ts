@@ -6,7 +6,7 @@
 // brings a fresh `book`); silence is caught by the staleness timer.
 // Both price_change schemas are read: the current one (price_changes[], since 2025-09-15) and the
 // legacy one (asset_id + changes[]). Frames may be one event or a JSON array of events.
-import type { Outcome, Quote } from '../lib/messages.js';
+import type { Outcome, Quote } from '../../contracts/messages.js';
 import { TokenBook, type Level } from '../market-data/book.js';
 import { epochMs, MalformedMessage, polymarketLevels, toQuote, venuePrice, venueSize } from '../market-data/normalize.js';
 import { bookKey } from '../market-data/publisher.js';

@@ -1,6 +1,6 @@
 // Number formatting shared by the simulators. Internal units: price in ten-thousandths of $1,
 // size in hundredths of a contract/share.
-import { formatDecimal } from '../lib/decimal.js';
+import { formatDecimal } from '../../contracts/decimal.js';
 
 export const PRICE_ONE = 10_000;
 

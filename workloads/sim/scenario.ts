@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { packageInfo } from '../lib/package-root.js';
+import { packageInfo } from '../../lib/package-root.js';
 import { Rng } from './rng.js';
 import type { BookSide } from './book.js';
 

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, WebSocket } from 'ws';
 import { z } from 'zod';
-import { parseDecimal } from '../../lib/decimal.js';
+import { parseDecimal } from '../../../contracts/decimal.js';
 import { LadderBook, type BookSide, type LevelChange, type RestingOrder, type StpMode } from '../book.js';
 import { ScenarioDriver, SimClock } from '../clock.js';
 import { dollars, fp, isoTime, PRICE_ONE } from '../format.js';

@@ -14,7 +14,7 @@ import { ScenarioDriver, SimClock } from '../clock.js';
 import { isoTime, polyPrice, polySize, PRICE_ONE } from '../format.js';
 import { closeServer, listen, readBody, refuseUpgrade, sendJson, sleep, splitUrl, TokenBucket } from '../http.js';
 import { ScenarioEngine, type ArbTruth, type Scenario, type SimEvent, type SimMarket } from '../scenario.js';
-import { polymarketOrderHash, polymarketOrderSigner } from '../../lib/polymarket-order.js';
+import { polymarketOrderHash, polymarketOrderSigner } from '../../../venues/polymarket/order.js';
 import { PolymarketL2Auth, type PolymarketApiCreds } from './auth.js';
 import { GEOBLOCK_ERROR, Geoblock, type GeoblockOptions } from './geoblock.js';
 

@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ConfigError } from '../contracts/config-error.js';
+import { defaultShardConfigPath, parseShardConfig, shardConfigPathEnv, type ShardConfig } from '../contracts/shard-config.js';
 
 const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -53,16 +55,6 @@ export const envVariables: Record<string, string> = {
   'http.port': 'ARBEES_HTTP_PORT',
   'log.level': 'ARBEES_LOG_LEVEL',
 };
-
-export class ConfigError extends Error {
-  constructor(
-    message: string,
-    readonly problems: string[],
-  ) {
-    super(`${message}\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
 
 
 function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
@@ -143,4 +135,21 @@ function load<T extends z.ZodType>(schema: T, options: { file?: string; env?: No
     throw new ConfigError('invalid configuration:', result.error.issues.map((issue) => describeIssue(issue, fromEnv, options.file)));
   }
   return result.data;
+}
+
+/** Reads the shard config from ARBEES_SHARD_CONFIG (or the mounted default path). */
+export function loadShardConfig(path = process.env[shardConfigPathEnv] ?? defaultShardConfigPath): ShardConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read the shard config:`, [`${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)} (set ${shardConfigPathEnv})`]);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`invalid shard config in ${path}:`, [`not JSON: ${(error as Error).message}`]);
+  }
+  return parseShardConfig(parsed, path);
 }

@@ -4,10 +4,9 @@
 // appear here: they reach the workloads as environment variables from Kubernetes Secrets
 // (see credentialEnv). Pausing is not here on purpose: it travels through the control key in
 // Redis (DESIGN §4), so a pause reaches the executor at once without restarting any pod.
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { sports } from '../../operator/api/types.js';
-import { ConfigError } from './config.js';
+import { sports } from './trading-shard.js';
+import { ConfigError } from './config-error.js';
 
 export const defaultShardConfigPath = '/etc/arbees/shard.json';
 export const shardConfigPathEnv = 'ARBEES_SHARD_CONFIG';
@@ -82,21 +81,4 @@ export function parseShardConfig(value: unknown, source: string): ShardConfig {
     `invalid shard config in ${source}:`,
     result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
   );
-}
-
-/** Reads the shard config from ARBEES_SHARD_CONFIG (or the mounted default path). */
-export function loadShardConfig(path = process.env[shardConfigPathEnv] ?? defaultShardConfigPath): ShardConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`cannot read the shard config:`, [`${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)} (set ${shardConfigPathEnv})`]);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`invalid shard config in ${path}:`, [`not JSON: ${(error as Error).message}`]);
-  }
-  return parseShardConfig(parsed, path);
 }
