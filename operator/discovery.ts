@@ -7,8 +7,8 @@ import type { MarketSpec, TradingShard, TradingShardStatus } from '../contracts/
 import type { OperatorSettings } from './builders/settings.js';
 import type { EventRecorder } from './events.js';
 import type { KubeClient, KubeObject } from './kube/client.js';
-import { discoverMarkets, type DiscoveryOptions } from '../workloads/market-data/discovery/fetch.js';
-import type { MatchResult } from '../workloads/market-data/discovery/match.js';
+import { discoverMarkets, type DiscoveryOptions } from '../venues/discovery/fetch.js';
+import type { MatchResult } from '../venues/discovery/match.js';
 
 export const discoveryFieldManager = 'arbees-operator-discovery';
 /** The CRD's limit on status.discovery.markets. */

@@ -5,7 +5,7 @@ import { parseOptions, UsageError } from '../command.js';
 import { sports, type Sport } from '../../contracts/trading-shard.js';
 import { ConfigError } from '../../contracts/config-error.js';
 import { loadShardConfig } from '../../lib/config.js';
-import { DiscoveryError, discoverMarkets, kalshiGameSeries } from '../../workloads/market-data/discovery/fetch.js';
+import { DiscoveryError, discoverMarkets, kalshiGameSeries } from '../../venues/discovery/fetch.js';
 
 export const discoverCommand: Command = {
   path: ['discover'],

@@ -9,7 +9,7 @@ import { ConfigError } from '../../contracts/config-error.js';
 import { createLogger, redactUrl } from '../../lib/log.js';
 import { startOpsServer } from '../../lib/ops-server.js';
 import { credentialEnv, shardConfigPathEnv, type ShardConfig } from '../../contracts/shard-config.js';
-import { KalshiCredentialError, loadKalshiPrivateKey } from '../../workloads/kalshi-monitor/auth.js';
+import { KalshiCredentialError, loadKalshiPrivateKey } from '../../venues/kalshi/auth.js';
 import { KalshiMonitor } from '../../workloads/kalshi-monitor/monitor.js';
 import { PolymarketMonitor } from '../../workloads/polymarket-monitor/monitor.js';
 import { defaultGeoblockUrl } from '../../workloads/polymarket-monitor/vpn.js';

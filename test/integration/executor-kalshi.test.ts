@@ -4,7 +4,7 @@
 // reconciled by client_order_id without a second send; and real executor processes killed with
 // SIGKILL during a burst of signals lose no signal and duplicate no order.
 import { expect } from 'chai';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -22,7 +22,7 @@ import { parseDecimal } from '../../contracts/decimal.js';
 import { streamKeys, type Leg, type Outcome, type Signal } from '../../contracts/messages.js';
 import type { ShardConfig } from '../../contracts/shard-config.js';
 import { credentialEnv } from '../../contracts/shard-config.js';
-import { kalshiAuthHeaders } from '../../workloads/sim/kalshi/auth.js';
+import { kalshiSignedHeaders } from '../../venues/kalshi/auth.js';
 import { startKalshiSim, type KalshiSimHandle } from '../../workloads/sim/kalshi/server.js';
 import { parseScenario } from '../../workloads/sim/scenario.js';
 import { clientOrderId } from '../../workloads/executor/ids.js';
@@ -129,7 +129,7 @@ async function ledgerCheckingProxy(sim: KalshiSimHandle, db: pg.Pool): Promise<{
 
 async function venue(sim: KalshiSimHandle, path: string): Promise<Record<string, unknown>> {
   const full = `/trade-api/v2${path}`;
-  const res = await fetch(`http://127.0.0.1:${sim.port}${full}`, { headers: kalshiAuthHeaders(KEY_ID, privatePem, 'GET', full) });
+  const res = await fetch(`http://127.0.0.1:${sim.port}${full}`, { headers: kalshiSignedHeaders(KEY_ID, createPrivateKey(privatePem), 'GET', full) });
   expect(res.status, `GET ${path}`).to.equal(200);
   return (await res.json()) as Record<string, unknown>;
 }

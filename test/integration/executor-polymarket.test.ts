@@ -4,7 +4,7 @@
 // ledger before the venue sees it; an answer lost in transit is reconciled by the order's hash
 // without a second order; with the tunnel down nothing reaches the venue at all.
 import { expect } from 'chai';
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
@@ -16,17 +16,17 @@ import { startConnectProxy, type ConnectProxy } from '../support/connect-proxy.j
 import { prng } from '../support/prng.js';
 import { executorSpawner, killRounds } from '../support/kill-rounds.js';
 import { waitFor, waitWhileProgressing } from '../support/wait.js';
-import { polymarketFee } from '../../workloads/detector/fees.js';
+import { polymarketFee } from '../../venues/polymarket/fees.js';
 import { parseDecimal } from '../../contracts/decimal.js';
 import { streamKeys, type Leg, type Signal } from '../../contracts/messages.js';
 import { polymarketOrderHash, type PolymarketSignedOrder } from '../../venues/polymarket/order.js';
 import { credentialEnv, polymarketProxyEnv, type ShardConfig } from '../../contracts/shard-config.js';
 import { clientOrderId } from '../../workloads/executor/ids.js';
 import { migrate } from '../../workloads/executor/migrations.js';
-import { PolymarketClient, type PolyTrade } from '../../workloads/executor/polymarket.js';
+import { PolymarketClient, type PolyTrade } from '../../venues/polymarket/orders.js';
 import type { ExecutorHooks } from '../../workloads/executor/executor.js';
 import { LIVE_AUTHORIZED_ENV, startExecutorService, type ExecutorService } from '../../workloads/executor/service.js';
-import { kalshiAuthHeaders } from '../../workloads/sim/kalshi/auth.js';
+import { kalshiSignedHeaders } from '../../venues/kalshi/auth.js';
 import { startKalshiSim, type KalshiSimHandle } from '../../workloads/sim/kalshi/server.js';
 import { polyL2Headers, type PolymarketApiCreds } from '../../workloads/sim/polymarket/auth.js';
 import { startPolymarketSim, type PolymarketSimHandle } from '../../workloads/sim/polymarket/server.js';
@@ -165,7 +165,7 @@ async function polyGet<T>(sim: PolymarketSimHandle, path: string): Promise<T> {
 
 async function kalshiGet(sim: KalshiSimHandle, path: string): Promise<Record<string, unknown>> {
   const full = `/trade-api/v2${path}`;
-  const res = await fetch(`${new URL(sim.url).origin}${full}`, { headers: kalshiAuthHeaders(KALSHI_KEY, kalshiPrivate, 'GET', full) });
+  const res = await fetch(`${new URL(sim.url).origin}${full}`, { headers: kalshiSignedHeaders(KALSHI_KEY, createPrivateKey(kalshiPrivate), 'GET', full) });
   expect(res.status, `GET ${path}`).to.equal(200);
   return (await res.json()) as Record<string, unknown>;
 }

@@ -1,10 +1,10 @@
 // The Kalshi simulator over real loopback sockets: signed WebSocket handshake, snapshot + deltas
 // with per-sid seq, V2 order entry matching the book, 409 on client_order_id reuse, 429.
 import { expect } from 'chai';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { parseDecimal } from '../../contracts/decimal.js';
-import { kalshiAuthHeaders } from '../../workloads/sim/kalshi/auth.js';
+import { kalshiSignedHeaders } from '../../venues/kalshi/auth.js';
 import { startKalshiSim, type KalshiSimHandle, type KalshiSimOptions } from '../../workloads/sim/kalshi/server.js';
 import { parseScenario } from '../../workloads/sim/scenario.js';
 
@@ -76,7 +76,7 @@ class Client {
 
 function connect(sim: KalshiSimHandle, key = privatePem): Promise<Client> {
   const path = '/trade-api/ws/v2';
-  const ws = new WebSocket(sim.wsUrl, { headers: kalshiAuthHeaders(KEY_ID, key, 'GET', path) });
+  const ws = new WebSocket(sim.wsUrl, { headers: kalshiSignedHeaders(KEY_ID, createPrivateKey(key), 'GET', path) });
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve(new Client(ws)));
     ws.once('error', reject);
@@ -90,7 +90,7 @@ function connect(sim: KalshiSimHandle, key = privatePem): Promise<Client> {
 
 async function rest(sim: KalshiSimHandle, method: string, path: string, body?: unknown, key: string | null = privatePem) {
   const full = `/trade-api/v2${path}`;
-  const headers: Record<string, string> = key ? kalshiAuthHeaders(KEY_ID, key, method, full) : {};
+  const headers: Record<string, string> = key ? kalshiSignedHeaders(KEY_ID, createPrivateKey(key), method, full) : {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(`http://127.0.0.1:${sim.port}${full}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
@@ -192,7 +192,7 @@ describe('Kalshi simulator', function () {
     const missing = await rest(sim, 'GET', '/portfolio/fills', undefined, null);
     expect(missing.status).to.equal(401);
     // A timestamp in seconds instead of milliseconds is refused too.
-    const ws = new WebSocket(sim.wsUrl, { headers: kalshiAuthHeaders(KEY_ID, privatePem, 'GET', '/trade-api/ws/v2', Math.floor(Date.now() / 1000)) });
+    const ws = new WebSocket(sim.wsUrl, { headers: kalshiSignedHeaders(KEY_ID, createPrivateKey(privatePem), 'GET', '/trade-api/ws/v2', Math.floor(Date.now() / 1000)) });
     const status = await new Promise<number | undefined>((resolve) => {
       ws.once('unexpected-response', (req, res) => {
         resolve(res.statusCode);

@@ -1,7 +1,10 @@
 import { expect } from 'chai';
 import { findArbitrage, planSet, type ArbSettings } from '../../workloads/detector/arbitrage.js';
 import { depth } from '../../workloads/detector/book.js';
-import { kalshiModel, polymarketModel, type FeeModel, type Levels, type MarketFees } from '../../workloads/detector/fees.js';
+import { type MarketFees } from '../../venues/fee-table.js';
+import { polymarketModel } from '../../venues/polymarket/fees.js';
+import { kalshiModel } from '../../venues/kalshi/fees.js';
+import { type FeeModel, type Levels } from '../../venues/fee-math.js';
 import { prng } from '../support/prng.js';
 
 const contracts = (n: number) => n * 100;

@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import { depth } from '../../workloads/detector/book.js';
 import { DetectorCore, type DetectorConfigInput, type DetectorOutput } from '../../workloads/detector/core.js';
 import { planBuy, StaticFairValues } from '../../workloads/detector/edge.js';
-import { FeeTable, kalshiModel, type Levels } from '../../workloads/detector/fees.js';
+import { FeeTable } from '../../venues/fee-table.js';
+import { kalshiModel } from '../../venues/kalshi/fees.js';
+import { type Levels } from '../../venues/fee-math.js';
 import { signalSchema, type Outcome, type Quote, type Signal, type Venue } from '../../contracts/messages.js';
 import { prng } from '../support/prng.js';
 

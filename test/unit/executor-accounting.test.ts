@@ -1,14 +1,15 @@
 // Executor pure pieces: client order ids, PnL and fee accounting against hand-computed cases,
 // paper IOC matching with depth/slippage/fees, Kalshi wire mapping, control parsing.
 import { expect } from 'chai';
-import { kalshiModel, polymarketModel } from '../../workloads/detector/fees.js';
+import { polymarketModel } from '../../venues/polymarket/fees.js';
+import { kalshiModel } from '../../venues/kalshi/fees.js';
 import { parseControl } from '../../workloads/executor/control.js';
 import { clientOrderId } from '../../workloads/executor/ids.js';
-import { KalshiClient } from '../../workloads/executor/kalshi.js';
+import { KalshiClient } from '../../venues/kalshi/orders.js';
 import { matchIoc } from '../../workloads/executor/paper.js';
 import { applyFill, settle, tradingDay, unrealizedPnl } from '../../workloads/executor/pnl.js';
-import { ledgerStatus } from '../../workloads/executor/venue.js';
-import type { OrderRequest } from '../../workloads/executor/venue.js';
+import { ledgerStatus } from '../../workloads/executor/ledger.js';
+import type { OrderRequest } from '../../venues/orders.js';
 
 const $ = (dollars: number) => Math.round(dollars * 10_000);
 const contracts = (n: number) => n * 100;

@@ -2,7 +2,8 @@
 // the PnL a settlement realizes, to the cent against hand-computed cases.
 import { expect } from 'chai';
 import { applyFill, settle, type PositionState } from '../../workloads/executor/pnl.js';
-import { clobResolution, gammaResolution, kalshiResolution, polymarketResolution } from '../../workloads/executor/resolution.js';
+import { polymarketResolution, gammaResolution, clobResolution } from '../../venues/polymarket/resolution.js';
+import { kalshiResolution } from '../../venues/kalshi/resolution.js';
 
 const TICKER = 'KXNBAGAME-26NOV26PHILAL-LAL';
 const kalshi = (market: Record<string, unknown>) => ({ market: { ticker: TICKER, status: 'active', result: '', ...market } });

@@ -4,17 +4,10 @@ import { expect } from 'chai';
 import { quoteSchema, type Quote } from '../../contracts/messages.js';
 import { Backoff } from '../../workloads/market-data/backoff.js';
 import { KalshiBook } from '../../workloads/market-data/book.js';
-import {
-  epochMs,
-  kalshiLevels,
-  MalformedMessage,
-  polymarketLevels,
-  quoteSequence,
-  toQuote,
-  venuePrice,
-  venueSignedSize,
-  venueSize,
-} from '../../workloads/market-data/normalize.js';
+import { quoteSequence, toQuote } from '../../workloads/market-data/normalize.js';
+import { polymarketLevels } from '../../venues/polymarket/wire.js';
+import { kalshiLevels } from '../../venues/kalshi/wire.js';
+import { epochMs, venueSignedSize, venueSize, venuePrice, MalformedMessage } from '../../venues/wire.js';
 import { QuotePublisher, QUOTE_FIELD } from '../../workloads/market-data/publisher.js';
 import { StalenessTracker } from '../../workloads/market-data/staleness.js';
 

@@ -1,8 +1,8 @@
 // Cross-venue matching: the same game and the same team on both venues, whatever order a venue
 // lists the teams in, and nothing matched when anything is unsure.
 import { expect } from 'chai';
-import { easternDate, matchMarkets, parseEventTicker, type KalshiEvent, type PolymarketEvent } from '../../workloads/market-data/discovery/match.js';
-import { normalizeName, teamDirectory } from '../../workloads/market-data/discovery/teams.js';
+import { easternDate, matchMarkets, parseEventTicker, type KalshiEvent, type PolymarketEvent } from '../../venues/discovery/match.js';
+import { normalizeName, teamDirectory } from '../../venues/discovery/teams.js';
 
 const eaglesAtCommanders: KalshiEvent = {
   eventTicker: 'KXNFLGAME-25DEC20PHIWAS',

@@ -14,7 +14,8 @@
 import { PRICE_ONE } from '../../contracts/decimal.js';
 import type { Leg } from '../../contracts/messages.js';
 import { costMicros, KALSHI_NO, KALSHI_YES, POLY_NO, POLY_YES, SLOT_OUTCOME, SLOT_VENUE, worstPrice, type Slot } from './book.js';
-import { floorDiv, type FeeModel, type Levels, type MarketFees } from './fees.js';
+import { floorDiv, type FeeModel, type Levels } from '../../venues/fee-math.js';
+import type { MarketFees } from '../../venues/fee-table.js';
 
 export type ArbDirection = 'kalshi_yes+polymarket_no' | 'kalshi_no+polymarket_yes' | 'kalshi_yes+kalshi_no' | 'polymarket_yes+polymarket_no';
 

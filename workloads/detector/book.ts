@@ -2,7 +2,7 @@
 // latest Quote itself (immutable once received): storing it costs nothing and keeps the exact
 // levels, seq and timestamps the signal id and gating need.
 import type { Outcome, Quote, Venue } from '../../contracts/messages.js';
-import type { Levels } from './fees.js';
+import type { Levels } from '../../venues/fee-math.js';
 
 /** Slots of one market's four books. */
 export const KALSHI_YES = 0;

@@ -11,7 +11,7 @@ import type { Quote, Signal } from '../../contracts/messages.js';
 import { COMBOS_BY_SLOT, planSet, setLegs, slotFee, type ArbDirection, type ArbSettings } from './arbitrage.js';
 import { BookStore, SLOT_OUTCOME, SLOT_VENUE, slotOf, type UpdateResult } from './book.js';
 import { planBuy, type EdgeSettings, type FairValueSource } from './edge.js';
-import { FeeTable } from './fees.js';
+import { FeeTable } from '../../venues/fee-table.js';
 import { bookProblem, gateLegs, quoteAge, type GateReason, type GatingSettings } from './gating.js';
 import { signalId } from './signal-id.js';
 import { SpamControl, type SpamReason, type SpamSettings } from './spam.js';

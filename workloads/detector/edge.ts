@@ -5,7 +5,7 @@
 import { PRICE_ONE } from '../../contracts/decimal.js';
 import type { Outcome } from '../../contracts/messages.js';
 import { costMicros, worstPrice } from './book.js';
-import { floorDiv, type FeeModel, type Levels } from './fees.js';
+import { floorDiv, type FeeModel, type Levels } from '../../venues/fee-math.js';
 
 export interface FairValueSource {
   /** Fair probability of `outcome` in ten-thousandths (0..10 000), or undefined when unknown. */

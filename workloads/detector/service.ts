@@ -25,7 +25,7 @@ import { quoteSchema, signalSchema, streamKeys, type Quote, type Signal } from '
 import { startOpsServer, type OpsServer } from '../../lib/ops-server.js';
 import { DetectorCore, type DetectorConfigInput } from './core.js';
 import type { FairValueSource } from './edge.js';
-import type { FeeTable } from './fees.js';
+import type { FeeTable } from '../../venues/fee-table.js';
 
 /** The stream entry field that holds a message's JSON. */
 export const MESSAGE_FIELD = 'data';

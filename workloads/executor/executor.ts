@@ -29,7 +29,7 @@ import type { Logger } from 'pino';
 import { PRICE_ONE } from '../../contracts/decimal.js';
 import { signalSchema, type ControlState, type Leg, type Signal, type Venue } from '../../contracts/messages.js';
 import type { ShardConfig, ShardMarket } from '../../contracts/shard-config.js';
-import { FeeTable, venueModel } from '../detector/fees.js';
+import { venueModel, FeeTable } from '../../venues/fee-table.js';
 import { BookCache, entryJson } from './books.js';
 import { exposure, type Holding } from './exposure.js';
 import { clientOrderId } from './ids.js';
@@ -39,7 +39,7 @@ import type { ExecutorMetrics } from './metrics.js';
 import { LocalBreakers, type LocalBreakerRule, type LocalBreakerSettings } from './local-breakers.js';
 import { tradingDay, unrealizedPnl } from './pnl.js';
 import { evaluateRisk, type RiskRule, type RiskSettings } from './risk.js';
-import { VenueAmbiguous, VenueRejected, type OrderRequest, type VenueClient, type VenueOrderReport } from './venue.js';
+import { VenueAmbiguous, VenueRejected, type OrderRequest, type VenueClient, type VenueOrderReport } from '../../venues/orders.js';
 
 export interface UnwindSettings {
   policy: 'hedge' | 'close';

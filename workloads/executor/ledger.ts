@@ -6,8 +6,7 @@
 import pg from 'pg';
 import type { Outcome, Signal, Venue } from '../../contracts/messages.js';
 import { applyFill, settle, type PositionState } from './pnl.js';
-import type { OrderRequest, VenueOrderReport } from './venue.js';
-import { ledgerStatus, venueFinal } from './venue.js';
+import type { OrderRequest, VenueOrderReport } from '../../venues/orders.js';
 
 export type OrderStatus = 'intent' | 'sent' | 'acked' | 'partially_filled' | 'filled' | 'cancelled' | 'rejected' | 'unknown';
 export const finalStatuses: readonly OrderStatus[] = ['filled', 'cancelled', 'rejected'];
@@ -402,4 +401,26 @@ export function createPool(url: string, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 3_000, idleTimeoutMillis: 30_000 });
   pool.on('error', () => undefined); // an idle client lost (server restart): the next query reports it
   return pool;
+}
+
+/**
+ * The ledger status for a venue report. `partially_filled` means still resting with some filled;
+ * a final order that filled in part is `cancelled` with a non-zero filled_size, as venues report it.
+ */
+export function ledgerStatus(report: VenueOrderReport): 'acked' | 'partially_filled' | 'filled' | 'cancelled' | 'rejected' {
+  switch (report.status) {
+    case 'resting':
+      return report.filledSize > 0 ? 'partially_filled' : 'acked';
+    case 'filled':
+      return 'filled';
+    case 'cancelled':
+      return 'cancelled';
+    case 'rejected':
+      return 'rejected';
+  }
+}
+
+/** Whether the venue will not change the order any more. */
+export function venueFinal(report: VenueOrderReport): boolean {
+  return report.status !== 'resting';
 }

@@ -1,15 +1,15 @@
 // Paper venue: immediate-or-cancel limit orders filled against the latest books (BookCache) with
 // their depth, an optional latency before matching and an adverse slippage per level, and the
-// venue's taker fee as it charges it (workloads/detector/fees.ts: Kalshi once per order rounded
+// venue's taker fee as it charges it (venues/*/fees.ts: Kalshi once per order rounded
 // up to the cent, Polymarket per fill). Its orders live in the paper_orders table, keyed by our
 // client order id, so a paper order can be found again after a crash exactly like a live one and
 // a resend under the same id returns the first result instead of filling twice.
 import type pg from 'pg';
 import { PRICE_ONE } from '../../contracts/decimal.js';
 import type { Venue } from '../../contracts/messages.js';
-import { FeeTable, venueModel } from '../detector/fees.js';
+import { venueModel, FeeTable } from '../../venues/fee-table.js';
 import type { BookCache, Level } from './books.js';
-import type { OrderRequest, VenueClient, VenueFill, VenueOrderReport } from './venue.js';
+import type { OrderRequest, VenueClient, VenueFill, VenueOrderReport } from '../../venues/orders.js';
 
 export interface PaperSettings {
   /** Simulated venue round trip before matching (the book may move meanwhile). */

@@ -13,13 +13,14 @@ import { loadShardConfig } from '../../lib/config.js';
 import { BookCache, QuoteFeed } from './books.js';
 import { ControlGate } from './control.js';
 import { Executor, defaultExecutorSettings, type ExecutorHooks, type ExecutorSettings, type RiskTuning } from './executor.js';
-import { KalshiClient } from './kalshi.js';
+import { loadKalshiPrivateKey } from '../../venues/kalshi/auth.js';
+import { KalshiClient } from '../../venues/kalshi/orders.js';
 import { createPool } from './ledger.js';
 import { createExecutorMetrics, type ExecutorMetrics } from './metrics.js';
 import { migrate } from './migrations.js';
 import { PaperVenue, type PaperSettings } from './paper.js';
 import { startSettlement, type SettlementPoller } from './settlement.js';
-import type { VenueClient } from './venue.js';
+import type { VenueClient } from '../../venues/orders.js';
 
 export const LIVE_AUTHORIZED_ENV = 'ARBEES_LIVE_TRADING_AUTHORIZED';
 
@@ -62,7 +63,13 @@ async function liveVenues(shardConfig: ShardConfig, env: NodeJS.ProcessEnv, pool
   const keyId = env[credentialEnv.kalshi.keyId];
   const privateKey = env[credentialEnv.kalshi.privateKey];
   if (!keyId || !privateKey) throw new LiveTradingRefused(`live Kalshi needs ${credentialEnv.kalshi.keyId} and ${credentialEnv.kalshi.privateKey}`);
-  const venues: Partial<Record<Venue, VenueClient>> = { kalshi: new KalshiClient({ restUrl: shardConfig.venues.kalshi.restUrl, credentials: { keyId, privateKey } }) };
+  let key;
+  try {
+    key = loadKalshiPrivateKey(privateKey, credentialEnv.kalshi.privateKey);
+  } catch (error) {
+    throw new LiveTradingRefused((error as Error).message);
+  }
+  const venues: Partial<Record<Venue, VenueClient>> = { kalshi: new KalshiClient({ restUrl: shardConfig.venues.kalshi.restUrl, credentials: { keyId, privateKey: key } }) };
 
   const names = credentialEnv.polymarket;
   const given = Object.values(names).filter((name) => env[name]);
@@ -75,7 +82,7 @@ async function liveVenues(shardConfig: ShardConfig, env: NodeJS.ProcessEnv, pool
   const proxyUrl = env[polymarketProxyEnv];
   if (!proxyUrl) throw new LiveTradingRefused(`live Polymarket needs ${polymarketProxyEnv} (the VPN pod's proxy): its traffic must never leave outside the tunnel`);
   // Loaded only here: the official client and its crypto are heavy and only live trading needs them.
-  const { PolymarketClient } = await import('./polymarket.js');
+  const { PolymarketClient } = await import('../../venues/polymarket/orders.js');
   venues.polymarket = new PolymarketClient({
     clobUrl: shardConfig.venues.polymarket.clobUrl,
     proxyUrl,

@@ -14,7 +14,9 @@ import { defaultExecutorSettings } from './executor.js';
 import { Ledger, type SettlementEffects } from './ledger.js';
 import type { ExecutorMetrics } from './metrics.js';
 import { tradingDay } from './pnl.js';
-import { clobResolution, gammaResolution, kalshiResolution, polymarketResolution, type Resolution } from './resolution.js';
+import { polymarketResolution, gammaResolution, clobResolution } from '../../venues/polymarket/resolution.js';
+import { kalshiResolution } from '../../venues/kalshi/resolution.js';
+import type { Resolution } from '../../venues/resolution.js';
 
 export interface SettlementOptions {
   pool: pg.Pool;

@@ -15,7 +15,9 @@
 import { PRICE_ONE } from '../../contracts/decimal.js';
 import type { Quote } from '../../contracts/messages.js';
 import { KalshiBook, SeqTracker, type Level } from '../market-data/book.js';
-import { epochMs, kalshiLevels, MalformedMessage, toQuote, venuePrice, venueSignedSize } from '../market-data/normalize.js';
+import { toQuote } from '../market-data/normalize.js';
+import { kalshiLevels } from '../../venues/kalshi/wire.js';
+import { epochMs, venueSignedSize, venuePrice, MalformedMessage } from '../../venues/wire.js';
 import { bookKey } from '../market-data/publisher.js';
 import { StalenessTracker } from '../market-data/staleness.js';
 

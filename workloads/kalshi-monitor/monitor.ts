@@ -11,7 +11,7 @@ import { quoteSequence } from '../market-data/normalize.js';
 import { flushAndClose, monitorRedis, socketAccounting, sweepPeriodMs, venuePublisher } from '../market-data/monitor-wiring.js';
 import type { QuotePublisher } from '../market-data/publisher.js';
 import { ReconnectingSocket, type Refusal } from '../market-data/socket.js';
-import { kalshiSignedHeaders } from './auth.js';
+import { kalshiSignedHeaders } from '../../venues/kalshi/auth.js';
 import { KalshiFeed, type KalshiFeedEvent, type KalshiMarketRef } from './feed.js';
 
 export interface KalshiMonitorOptions {

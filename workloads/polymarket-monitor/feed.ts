@@ -8,7 +8,9 @@
 // legacy one (asset_id + changes[]). Frames may be one event or a JSON array of events.
 import type { Outcome, Quote } from '../../contracts/messages.js';
 import { TokenBook, type Level } from '../market-data/book.js';
-import { epochMs, MalformedMessage, polymarketLevels, toQuote, venuePrice, venueSize } from '../market-data/normalize.js';
+import { toQuote } from '../market-data/normalize.js';
+import { polymarketLevels } from '../../venues/polymarket/wire.js';
+import { epochMs, venueSize, venuePrice, MalformedMessage } from '../../venues/wire.js';
 import { bookKey } from '../market-data/publisher.js';
 import { StalenessTracker } from '../market-data/staleness.js';
 

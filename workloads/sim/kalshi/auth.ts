@@ -1,7 +1,9 @@
 // Kalshi request authentication: KALSHI-ACCESS-KEY / -TIMESTAMP (ms) / -SIGNATURE, an RSA-PSS
 // SHA-256 signature (MGF1 SHA-256, salt = digest length) over timestamp + METHOD + path without
 // the query string. PSS is randomised, so we verify with the public key; never compare strings.
-import { constants, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+// Written apart from our own signer (venues/kalshi/auth.ts) on purpose: the simulator is the test
+// oracle, and a verifier sharing the signer's code would accept the signer's mistakes.
+import { constants, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
 export interface KalshiApiKey {
@@ -52,15 +54,4 @@ export class KalshiAuthenticator {
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** Signs like a Kalshi client does (for tests and tools): returns the three headers. */
-export function kalshiAuthHeaders(keyId: string, privateKeyPem: string, method: string, path: string, timestampMs = Date.now()): Record<string, string> {
-  const ts = String(timestampMs);
-  const signature = sign('sha256', Buffer.from(ts + method.toUpperCase() + path.split('?')[0]!, 'utf8'), {
-    key: privateKeyPem,
-    padding: constants.RSA_PKCS1_PSS_PADDING,
-    saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
-  });
-  return { 'KALSHI-ACCESS-KEY': keyId, 'KALSHI-ACCESS-TIMESTAMP': ts, 'KALSHI-ACCESS-SIGNATURE': signature.toString('base64') };
 }

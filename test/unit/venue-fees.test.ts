@@ -1,5 +1,8 @@
 import { expect } from 'chai';
-import { ceilDiv, FeeTable, floorDiv, kalshiFee, kalshiModel, polymarketFee, polymarketModel } from '../../workloads/detector/fees.js';
+import { FeeTable } from '../../venues/fee-table.js';
+import { polymarketModel, polymarketFee } from '../../venues/polymarket/fees.js';
+import { kalshiModel, kalshiFee } from '../../venues/kalshi/fees.js';
+import { floorDiv, ceilDiv } from '../../venues/fee-math.js';
 
 // Units: prices in ten-thousandths of $1, sizes in hundredths of a contract, fees in ten-thousandths of $1.
 const $ = (cents: number) => cents * 100; // cents → ten-thousandths

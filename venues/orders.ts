@@ -2,7 +2,7 @@
 // client order id, find it again by that id (reconciliation), cancel it. Prices are in the terms
 // of the outcome traded (a NO bought at 0.55 is 5500 here even where the venue books it as a YES
 // sell at 0.45); money in ten-thousandths of $1, sizes in hundredths of a contract.
-import type { Outcome, Venue } from '../../contracts/messages.js';
+import type { Outcome, Venue } from '../contracts/messages.js';
 
 export interface OrderRequest {
   clientOrderId: string;
@@ -80,26 +80,4 @@ export interface VenueClient {
   cancel(order: OrderRequest, venueOrderId: string): Promise<void>;
   /** Releases connections (a proxy agent's sockets); optional. */
   close?(): Promise<void>;
-}
-
-/**
- * The ledger status for a venue report. `partially_filled` means still resting with some filled;
- * a final order that filled in part is `cancelled` with a non-zero filled_size, as venues report it.
- */
-export function ledgerStatus(report: VenueOrderReport): 'acked' | 'partially_filled' | 'filled' | 'cancelled' | 'rejected' {
-  switch (report.status) {
-    case 'resting':
-      return report.filledSize > 0 ? 'partially_filled' : 'acked';
-    case 'filled':
-      return 'filled';
-    case 'cancelled':
-      return 'cancelled';
-    case 'rejected':
-      return 'rejected';
-  }
-}
-
-/** Whether the venue will not change the order any more. */
-export function venueFinal(report: VenueOrderReport): boolean {
-  return report.status !== 'resting';
 }

@@ -1,6 +1,6 @@
 // Reads the venues' listings for discovery: Kalshi's events with nested markets per sport series
 // (public REST), and Polymarket's Gamma events, both paginated, then hands them to the matcher.
-import type { Sport } from '../../../contracts/trading-shard.js';
+import type { Sport } from '../../contracts/trading-shard.js';
 import { matchMarkets, type KalshiEvent, type MatchResult, type PolymarketEvent } from './match.js';
 
 /** Kalshi's game-winner series per sport; sports without one are not discoverable on Kalshi. */

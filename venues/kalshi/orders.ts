@@ -7,15 +7,15 @@
 // Kalshi books everything on the YES leg: buying YES is a `bid` at p, buying NO at q is an `ask`
 // at 1 − q (and selling the other way round). Reports here are converted back to the outcome's
 // own price.
-import { constants, createPrivateKey, sign, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import type { KeyObject } from 'node:crypto';
+import { kalshiSignedHeaders } from './auth.js';
 import { PRICE_ONE, formatPrice, formatSize, parsePrice, parseSize } from '../../contracts/decimal.js';
-import { VenueAmbiguous, VenueRejected, type OrderRequest, type VenueClient, type VenueFill, type VenueOrderReport } from './venue.js';
+import { VenueAmbiguous, VenueRejected, type OrderRequest, type VenueClient, type VenueFill, type VenueOrderReport } from '../orders.js';
 
 export interface KalshiCredentials {
   keyId: string;
-  /** PEM (PKCS#1 or PKCS#8), or a path to a PEM file. */
-  privateKey: string;
+  /** From loadKalshiPrivateKey. */
+  privateKey: KeyObject;
 }
 
 export interface KalshiClientOptions {
@@ -23,22 +23,6 @@ export interface KalshiClientOptions {
   restUrl: string;
   credentials: KalshiCredentials;
   timeoutMs?: number;
-}
-
-/** The three KALSHI-ACCESS-* headers for one request (`path` may carry a query; it is not signed). */
-export function kalshiSignedHeaders(keyId: string, key: KeyObject, method: string, path: string, now = Date.now()): Record<string, string> {
-  const timestamp = String(now);
-  const signature = sign('sha256', Buffer.from(timestamp + method.toUpperCase() + path.split('?')[0]!, 'utf8'), {
-    key,
-    padding: constants.RSA_PKCS1_PSS_PADDING,
-    saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
-  });
-  return { 'KALSHI-ACCESS-KEY': keyId, 'KALSHI-ACCESS-TIMESTAMP': timestamp, 'KALSHI-ACCESS-SIGNATURE': signature.toString('base64') };
-}
-
-function loadKey(privateKey: string): KeyObject {
-  const pem = privateKey.includes('-----BEGIN') ? privateKey : readFileSync(privateKey, 'utf8');
-  return createPrivateKey(pem);
 }
 
 interface KalshiOrder {
@@ -72,12 +56,10 @@ interface Response {
 
 export class KalshiClient implements VenueClient {
   readonly venue = 'kalshi' as const;
-  private readonly key: KeyObject;
   private readonly base: URL;
   private readonly timeoutMs: number;
 
   constructor(private readonly options: KalshiClientOptions) {
-    this.key = loadKey(options.credentials.privateKey);
     this.base = new URL(options.restUrl.replace(/\/+$/, ''));
     this.timeoutMs = options.timeoutMs ?? 5_000;
   }
@@ -85,7 +67,7 @@ export class KalshiClient implements VenueClient {
   /** `path` is relative to the REST base, e.g. `/portfolio/orders?client_order_id=…`. */
   private async request(method: string, path: string, body?: unknown): Promise<Response> {
     const full = `${this.base.pathname}${path}`;
-    const headers: Record<string, string> = kalshiSignedHeaders(this.options.credentials.keyId, this.key, method, full);
+    const headers: Record<string, string> = kalshiSignedHeaders(this.options.credentials.keyId, this.options.credentials.privateKey, method, full);
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: globalThis.Response;
     try {

@@ -14,10 +14,10 @@ import { OrderBuilder, Side, SignatureTypeV2, createL2Headers, orderToJsonV2, ty
 import type pg from 'pg';
 import { ProxyAgent, request } from 'undici';
 import { privateKeyToAccount } from 'viem/accounts';
-import { polymarketFee } from '../detector/fees.js';
+import { polymarketFee } from './fees.js';
 import { formatPrice, formatSize, parsePrice, parseSize } from '../../contracts/decimal.js';
-import { POLYGON_CHAIN_ID, polymarketOrderHash, type PolymarketSignedOrder } from '../../venues/polymarket/order.js';
-import { VenueAmbiguous, VenueRejected, type OrderRequest, type VenueClient, type VenueFill, type VenueOrderReport } from './venue.js';
+import { POLYGON_CHAIN_ID, polymarketOrderHash, type PolymarketSignedOrder } from './order.js';
+import { VenueAmbiguous, VenueRejected, type OrderRequest, type VenueClient, type VenueFill, type VenueOrderReport } from '../orders.js';
 
 export interface PolymarketCredentials {
   apiKey: string;

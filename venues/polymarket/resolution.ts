@@ -1,46 +1,8 @@
-// Whether a venue says a market has resolved, and which outcome won: pure readings of the venues'
-// public market answers (exchange-protocols §1.5, §2.2, §2.3). Settling pays real money out of
-// the ledger, so anything short of an unambiguous final answer is "not resolved": a missing
-// field, an unexpected status, prices that are not exactly 1 and 0, two sources that disagree.
+// Polymarket's word on a market's result: Gamma's closed market with its outcome prices and the
+// CLOB's winner token, which must agree (docs/venues/polymarket.md, resolution).
 import { z } from 'zod';
-import { parseDecimal, PRICE_ONE, PRICE_SCALE } from '../../contracts/decimal.js';
-import type { Outcome } from '../../contracts/messages.js';
-
-export type Resolution = { resolved: true; winner: Outcome } | { resolved: false; reason: string };
-
-const notResolved = (reason: string): Resolution => ({ resolved: false, reason });
-
-/**
- * Kalshi statuses after which `result` is the market's final outcome and paid out (REST and filter
- * vocabularies). `determined` is not one: a determination can still be disputed and amended.
- */
-const KALSHI_FINAL_STATUSES = ['settled', 'finalized'];
-
-const kalshiMarketBody = z.object({
-  market: z.object({
-    ticker: z.string(),
-    status: z.string(),
-    result: z.string().optional(),
-    settlement_value_dollars: z.string().nullable().optional(),
-  }),
-});
-
-/** Reads Kalshi's `GET /markets/{ticker}` body: status settled/finalized with result yes or no. */
-export function kalshiResolution(body: unknown, ticker: string): Resolution {
-  const parsed = kalshiMarketBody.safeParse(body);
-  if (!parsed.success) return notResolved('not a Kalshi market body');
-  const market = parsed.data.market;
-  if (market.ticker !== ticker) return notResolved(`answer is about ${market.ticker}, not ${ticker}`);
-  if (!KALSHI_FINAL_STATUSES.includes(market.status)) return notResolved(`status ${market.status}`);
-  const result = market.result;
-  if (result !== 'yes' && result !== 'no') return notResolved(`status ${market.status} with result "${result ?? ''}"`);
-  // The YES contract's settlement value must agree with the result when the venue gives it.
-  const value = market.settlement_value_dollars;
-  if (value !== undefined && value !== null && decimalOrNaN(value) !== (result === 'yes' ? PRICE_ONE : 0)) {
-    return notResolved(`result ${result} but settlement value ${value}`);
-  }
-  return { resolved: true, winner: result };
-}
+import { PRICE_ONE } from '../../contracts/decimal.js';
+import { decimalOrNaN, notResolved, type Resolution } from '../resolution.js';
 
 export interface PolymarketTokens {
   yesTokenId: string;
@@ -113,13 +75,5 @@ function jsonStrings(text: string): string[] | undefined {
     return Array.isArray(parsed) && parsed.every((x) => typeof x === 'string') ? parsed : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function decimalOrNaN(text: string): number {
-  try {
-    return parseDecimal(text, PRICE_SCALE);
-  } catch {
-    return Number.NaN;
   }
 }

@@ -3,8 +3,8 @@
 // token is the outcome token of *that team*, found by name, never by the position a venue lists
 // the teams in. Anything unsure (unknown team, two candidate games, inconsistent names) is left
 // unmatched with the reason, because a wrong match trades the wrong side with real money.
-import type { Sport } from '../../../contracts/trading-shard.js';
-import type { ShardMarket } from '../../../contracts/shard-config.js';
+import type { Sport } from '../../contracts/trading-shard.js';
+import type { ShardMarket } from '../../contracts/shard-config.js';
 import { teamDirectory, type TeamDirectory } from './teams.js';
 
 export interface KalshiEvent {

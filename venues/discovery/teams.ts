@@ -2,7 +2,7 @@
 // resolves to one canonical code. Matching games across venues goes through these identities,
 // never through the order a venue lists the teams in (the original system lost money on
 // home/away mix-ups).
-import type { Sport } from '../../../contracts/trading-shard.js';
+import type { Sport } from '../../contracts/trading-shard.js';
 
 /** "CODE[/ALT…]:City:Nickname" — the first code is canonical. */
 const tables: Partial<Record<Sport, string[]>> = {
