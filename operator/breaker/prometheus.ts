@@ -1,5 +1,6 @@
-// Instant queries against the Prometheus HTTP API (/api/v1/query), with a timeout and optional
-// bearer token and CA, returning plain numbers per series or an error the breaker can act on.
+// The Prometheus HTTP API with a timeout, a bound on the response's size and optional bearer token
+// and CA: instant queries (/api/v1/query) for the breaker, returning plain numbers per series or an
+// error it can act on, and the shared request (`api`) that range reads (history.ts) go through.
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Reading } from './machine.js';
@@ -10,16 +11,36 @@ export interface PrometheusOptions {
   bearerToken?: string;
   /** PEM CA bundle for an https URL with a private CA. */
   ca?: string;
+  /** Largest response body read, in bytes (default 64 MiB): a runaway query must not exhaust memory. */
+  maxBytes?: number;
 }
 
-interface QueryResponse {
+/** Per-request overrides of the client's timeout and size bound. */
+export interface RequestLimits {
+  timeoutMs?: number;
+  maxBytes?: number;
+}
+
+export interface ApiData {
+  resultType: 'vector' | 'scalar' | 'matrix' | 'string';
+  result: unknown;
+}
+
+/** The `data` of a successful API call, or why there is none (`tooLarge` when the body passed the bound). */
+export type ApiResult = { data: ApiData } | { error: string; tooLarge?: boolean };
+
+interface ApiResponse {
   status: 'success' | 'error';
   error?: string;
-  data?: { resultType: 'vector' | 'scalar' | 'matrix' | 'string'; result: unknown };
+  data?: ApiData;
 }
 
-function get(url: URL, options: PrometheusOptions, agent: HttpAgent): Promise<{ status: number; body: string }> {
-  const timeoutMs = options.timeoutMs ?? 5_000;
+const defaultMaxBytes = 64 * 1024 * 1024;
+
+class TooLarge extends Error {}
+
+function get(url: URL, options: PrometheusOptions, agent: HttpAgent, limits: Required<RequestLimits>): Promise<{ status: number; body: string }> {
+  const { timeoutMs, maxBytes } = limits;
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     // A deadline on the whole exchange (the socket's own timeout only measures silence, and a
@@ -38,12 +59,16 @@ function get(url: URL, options: PrometheusOptions, agent: HttpAgent): Promise<{ 
         agent,
       },
       (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxBytes) req.destroy(new TooLarge(`response larger than ${maxBytes} bytes`));
+          else chunks.push(chunk);
+        });
         res.on('end', () => {
           clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, body });
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
         });
         res.on('error', fail);
       },
@@ -69,24 +94,34 @@ export class PrometheusClient {
     this.agent = options.url.startsWith('https:') ? new HttpsAgent({ ...agentOptions, ca: options.ca }) : new HttpAgent(agentOptions);
   }
 
-  /** Evaluates `promql` now; every series' value, or an error (unreachable, bad query, non-numeric). */
-  async query(promql: string): Promise<Reading> {
-    const url = new URL('api/v1/query', this.options.url.endsWith('/') ? this.options.url : `${this.options.url}/`);
-    url.searchParams.set('query', promql);
+  /** GET `path` (e.g. "api/v1/query_range") under the base URL with `params`: its data, or why not. */
+  async api(path: string, params: Record<string, string>, limits: RequestLimits = {}): Promise<ApiResult> {
+    const url = new URL(path, this.options.url.endsWith('/') ? this.options.url : `${this.options.url}/`);
+    for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
     let response: { status: number; body: string };
     try {
-      response = await get(url, this.options, this.agent);
+      response = await get(url, this.options, this.agent, {
+        timeoutMs: limits.timeoutMs ?? this.options.timeoutMs ?? 5_000,
+        maxBytes: limits.maxBytes ?? this.options.maxBytes ?? defaultMaxBytes,
+      });
     } catch (error) {
-      return { error: `Prometheus unreachable: ${(error as Error).message}` };
+      return { error: `Prometheus unreachable: ${(error as Error).message}`, ...(error instanceof TooLarge ? { tooLarge: true } : {}) };
     }
-    let parsed: QueryResponse;
+    let parsed: ApiResponse;
     try {
-      parsed = JSON.parse(response.body) as QueryResponse;
+      parsed = JSON.parse(response.body) as ApiResponse;
     } catch {
       return { error: `Prometheus answered HTTP ${response.status} with a non-JSON body` };
     }
     if (parsed.status !== 'success' || !parsed.data) return { error: `query failed (HTTP ${response.status}): ${parsed.error ?? 'unknown error'}` };
-    const { resultType, result } = parsed.data;
+    return { data: parsed.data };
+  }
+
+  /** Evaluates `promql` now; every series' value, or an error (unreachable, bad query, non-numeric). */
+  async query(promql: string): Promise<Reading> {
+    const answer = await this.api('api/v1/query', { query: promql });
+    if ('error' in answer) return { error: answer.error };
+    const { resultType, result } = answer.data;
     if (resultType === 'scalar') return { values: [sampleValue((result as [number, string])[1])] };
     if (resultType === 'vector') return { values: (result as Array<{ value: [number, string] }>).map((r) => sampleValue(r.value[1])) };
     return { error: `query must return a vector or scalar, got ${resultType}` };
