@@ -1,0 +1,392 @@
+// Breaker thresholds calibrated from recorded history, without I/O. For each rule: the distribution
+// of its worst value per evaluation inside and outside the labelled incidents; then, by replaying
+// the operator's own breaker (replay.ts) with candidate settings, the threshold and `for` that
+// catch every incident the rule can catch cleanly while tripping least outside incidents; with no
+// such incident, a threshold at a quantile of healthy data times a margin. Every number reported
+// for a setting — current or proposed — comes from a replay of that setting.
+import type { BreakerRule } from '../../contracts/trading-shard.js';
+import { parseDuration } from './duration.js';
+import { gridTime, type Grid, type Series } from './history.js';
+import type { BreakerConfig } from './machine.js';
+import { replay, RuleHistory, type ReplayResult, type Transition } from './replay.js';
+
+/** A window in which trading should have stopped, epoch ms [start, end). */
+export interface Incident {
+  start: number;
+  end: number;
+  label: string;
+}
+
+export interface CalibrationInput {
+  breaker: BreakerConfig;
+  grid: Grid;
+  /** Each rule's recorded series by rule name; an empty list is a query that returned nothing. */
+  series: Record<string, Series[]>;
+  incidents: Incident[];
+  /** For rules no incident calibrates: the quantile of healthy data (0.999) and the margin past it (1.5). */
+  quantile: number;
+  margin: number;
+  /** Rules whose query Prometheus refused, and why. */
+  queryErrors?: Record<string, string>;
+}
+
+export interface Distribution {
+  samples: number;
+  /** p50, p90, p99, p99.9 and max of the worst value per evaluation; the low tail (p10 … min) for `<` rules. */
+  points: Array<{ label: string; value: number }>;
+}
+
+export interface Outcome {
+  /** Transitions to Open. */
+  trips: number;
+  tripsOutside: number;
+  /** Per incident: did the breaker trip (go to Open) inside it. */
+  caught: boolean[];
+  /** Per incident: from its start until the breaker tripped, if it did. */
+  delays: Array<number | undefined>;
+  haltedMs: number;
+  /** Time open outside every incident: trading lost to the breaker. */
+  haltedOutsideMs: number;
+  /** Still open at the end, long after its last incident (or any): a rule that does not let go. */
+  stuckOpen: boolean;
+  transitions: Transition[];
+}
+
+/** incidents: replayed against the labelled incidents; quantile: from healthy data; kept: unchanged. */
+export type Method = 'incidents' | 'quantile' | 'kept';
+
+export interface RuleCalibration {
+  rule: BreakerRule;
+  /** Fraction of evaluation times at which the query returned a value. */
+  coverage: number;
+  outside: Distribution;
+  inside: Distribution;
+  proposed: BreakerRule;
+  method: Method;
+  /** Incidents (indices) some setting of this rule catches without a trip outside incidents. */
+  targets: number[];
+  /** This rule alone, replayed with its current and its proposed setting. */
+  current: Outcome;
+  proposal: Outcome;
+  notes: string[];
+}
+
+export interface Calibration {
+  grid: Grid;
+  incidents: Incident[];
+  quantile: number;
+  margin: number;
+  rules: RuleCalibration[];
+  /** Every rule together, as the operator runs them. */
+  breaker: { current: Outcome; proposed: Outcome };
+  findings: string[];
+}
+
+/** `for` candidates, seconds: quick reactions first, up to half an hour. */
+const forCandidatesS = [0, 1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600, 900, 1800];
+/** Threshold candidates per rule, at most (spread over the values seen). */
+const maxThresholdCandidates = 48;
+
+const ordered = (op: BreakerRule['op']) => op !== '==' && op !== '!=';
+/** `<` and `<=` rules trip on low values: their worst is the minimum, their tail the low one. */
+const lowTail = (op: BreakerRule['op']) => op === '<' || op === '<=';
+
+/** CRD-style duration ("0s", "500ms", "1m30s", "2h"). */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  const parts: string[] = [];
+  let rest = ms;
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1_000], ['ms', 1]] as const) {
+    const amount = Math.floor(rest / size);
+    if (amount > 0) parts.push(`${amount}${unit}`);
+    rest -= amount * size;
+  }
+  return parts.join('');
+}
+
+/** Nearest-rank quantile of an ascending array. */
+export function quantile(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  return sorted[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]!;
+}
+
+/** The worst value at each evaluation (max, or min for `<` rules), NaN where there was none. */
+function worstPerStep(series: Series[], count: number, low: boolean): Float64Array {
+  const worst = new Float64Array(count).fill(NaN);
+  for (const s of series) {
+    for (let i = 0; i < count; i++) {
+      const v = s.values[i]!;
+      if (Number.isNaN(v)) continue;
+      const w = worst[i]!;
+      if (Number.isNaN(w) || (low ? v < w : v > w)) worst[i] = v;
+    }
+  }
+  return worst;
+}
+
+function sortedValues(worst: Float64Array, keep: (i: number) => boolean): Float64Array {
+  const out: number[] = [];
+  for (let i = 0; i < worst.length; i++) if (!Number.isNaN(worst[i]!) && keep(i)) out.push(worst[i]!);
+  return Float64Array.from(out).sort();
+}
+
+export function distribution(sorted: Float64Array, low: boolean): Distribution {
+  if (sorted.length === 0) return { samples: 0, points: [] };
+  const qs: Array<[string, number]> = low
+    ? [['p50', 0.5], ['p10', 0.1], ['p1', 0.01], ['p0.1', 0.001], ['min', 0]]
+    : [['p50', 0.5], ['p90', 0.9], ['p99', 0.99], ['p99.9', 0.999], ['max', 1]];
+  return { samples: sorted.length, points: qs.map(([label, q]) => ({ label, value: q === 0 ? sorted[0]! : quantile(sorted, q) })) };
+}
+
+/** Which incident (index) each evaluation time falls in, −1 outside all. */
+function incidentIndex(grid: Grid, incidents: Incident[]): Int32Array {
+  const at = new Int32Array(grid.count).fill(-1);
+  for (let i = 0; i < grid.count; i++) {
+    const t = gridTime(grid, i);
+    at[i] = incidents.findIndex((incident) => t >= incident.start && t < incident.end);
+  }
+  return at;
+}
+
+const inside = (t: number, incidents: Incident[]) => incidents.some((i) => t >= i.start && t < i.end);
+
+/** Length of [from, to) outside every incident. */
+function outsideLength(from: number, to: number, incidents: Incident[]): number {
+  const covered = incidents
+    .map((i) => [Math.max(from, i.start), Math.min(to, i.end)] as const)
+    .filter(([a, b]) => b > a)
+    .sort((x, y) => x[0] - y[0]);
+  let length = 0;
+  let cursor = from;
+  for (const [a, b] of covered) {
+    if (a > cursor) length += a - cursor;
+    cursor = Math.max(cursor, b);
+  }
+  return length + Math.max(0, to - cursor);
+}
+
+/** Open from `openedAt` to the end: longer after the incident it opened in than that incident lasted, plus halfOpenAfter. */
+function stuck(openedAt: number, end: number, incidents: Incident[], halfOpenAfterMs: number): boolean {
+  const during = incidents.find((i) => openedAt >= i.start && openedAt < i.end);
+  return during ? end - during.end > during.end - during.start + halfOpenAfterMs : true;
+}
+
+/** What a replay cost and caught, measured against the incidents; `halfOpenAfterMs` is the breaker's. */
+export function outcomeOf(result: ReplayResult, grid: Grid, incidents: Incident[], halfOpenAfterMs: number): Outcome {
+  const end = gridTime(grid, grid.count - 1) + grid.stepMs;
+  const open: Array<[number, number]> = [];
+  let openedAt: number | undefined;
+  for (const t of result.transitions) {
+    if (t.to === 'Open') openedAt = t.at;
+    else if (t.from === 'Open' && openedAt !== undefined) {
+      open.push([openedAt, t.at]);
+      openedAt = undefined;
+    }
+  }
+  if (openedAt !== undefined) open.push([openedAt, end]);
+  const trips = result.transitions.filter((t) => t.to === 'Open');
+  // Caught means tripped inside: a breaker left open since an earlier incident (one that never
+  // recovers) would otherwise "catch" every later incident for free.
+  const delays = incidents.map((incident) => {
+    const first = trips.find((t) => t.at >= incident.start && t.at < incident.end);
+    return first ? first.at - incident.start : undefined;
+  });
+  return {
+    trips: trips.length,
+    tripsOutside: trips.filter((t) => !inside(t.at, incidents)).length,
+    caught: delays.map((d) => d !== undefined),
+    delays,
+    haltedMs: open.reduce((sum, [a, b]) => sum + (b - a), 0),
+    haltedOutsideMs: open.reduce((sum, [a, b]) => sum + outsideLength(a, b, incidents), 0),
+    stuckOpen: openedAt !== undefined && stuck(openedAt, end, incidents, halfOpenAfterMs),
+    transitions: result.transitions,
+  };
+}
+
+interface Scored {
+  threshold: number;
+  forMs: number;
+  outcome: Outcome;
+  caughtTargets: number;
+}
+
+/** Better: more target incidents caught, not stuck open, fewer trips outside, less time halted outside, shorter `for`. */
+function compare(a: Scored, b: Scored): number {
+  return (
+    b.caughtTargets - a.caughtTargets ||
+    Number(a.outcome.stuckOpen) - Number(b.outcome.stuckOpen) ||
+    a.outcome.tripsOutside - b.outcome.tripsOutside ||
+    a.outcome.haltedOutsideMs - b.outcome.haltedOutsideMs ||
+    a.forMs - b.forMs
+  );
+}
+
+const sameScore = (a: Scored, b: Scored) => compare(a, b) === 0;
+
+/** Distinct values spread over what was seen: quantiles overall, the healthy extremes, each incident's spread. */
+function thresholdCandidates(worst: Float64Array, at: Int32Array, incidents: number, low: boolean): number[] {
+  const picks = new Set<number>();
+  const all = sortedValues(worst, () => true);
+  if (all.length === 0) return [];
+  for (let k = 0; k <= 24; k++) picks.add(quantile(all, k / 24));
+  const healthy = sortedValues(worst, (i) => at[i] === -1);
+  if (healthy.length > 0) for (const q of [0, 0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 1]) picks.add(quantile(healthy, q));
+  for (let n = 0; n < incidents; n++) {
+    const mine = sortedValues(worst, (i) => at[i] === n);
+    if (mine.length > 0) for (const q of [0, 0.1, 0.25, 0.5, 0.75, 0.9, 1]) picks.add(q === 0 ? mine[0]! : quantile(mine, q));
+  }
+  const sorted = [...picks].filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length <= maxThresholdCandidates) return sorted;
+  // Thin out evenly, keeping the healthy extreme (the edge of not tripping outside incidents).
+  const edge = healthy.length > 0 ? (low ? healthy[0]! : healthy[healthy.length - 1]!) : undefined;
+  const thinned = new Set(Array.from({ length: maxThresholdCandidates }, (_, k) => sorted[Math.round((k * (sorted.length - 1)) / (maxThresholdCandidates - 1))]!));
+  if (edge !== undefined && Number.isFinite(edge)) thinned.add(edge);
+  return [...thinned].sort((a, b) => a - b);
+}
+
+/** `value` rounded to `digits` significant digits. */
+function significant(value: number, digits: number): number {
+  if (value === 0 || !Number.isFinite(value)) return value;
+  return Number(value.toPrecision(digits));
+}
+
+/** Healthy reference moved past itself by the margin: 1.5 puts a `>` threshold 50 % above it, a `<` one 50 % below. */
+const pastMargin = (reference: number, margin: number, low: boolean) => reference + (low ? -1 : 1) * Math.abs(reference) * (margin - 1);
+
+interface Context {
+  input: CalibrationInput;
+  histories: Record<string, RuleHistory>;
+  at: Int32Array;
+  halfOpenAfterMs: number;
+}
+
+function replayRule(ctx: Context, rule: BreakerRule): Outcome {
+  const { input } = ctx;
+  return outcomeOf(replay({ ...input.breaker, rules: [rule] }, { [rule.name]: ctx.histories[rule.name] }, input.grid), input.grid, input.incidents, ctx.halfOpenAfterMs);
+}
+
+function scored(ctx: Context, rule: BreakerRule, threshold: number, forMs: number, targets: number[]): Scored {
+  const outcome = replayRule(ctx, { ...rule, threshold, for: formatDuration(forMs) });
+  return { threshold, forMs, outcome, caughtTargets: targets.filter((n) => outcome.caught[n]).length };
+}
+
+/**
+ * Where in the tied thresholds' range to put the proposal: as far past the healthy extreme as the
+ * margin says, inside the range of equal outcomes, rounded to few significant digits.
+ */
+function placeThreshold(rule: BreakerRule, tied: number[], values: Float64Array, target: number): number[] {
+  const low = lowTail(rule.op);
+  const lo = Math.min(...tied);
+  const hi = Math.max(...tied);
+  // The replay's outcome changes only where the threshold passes a seen value: for `>` and `<=`
+  // every threshold in [lo, next seen value above hi) acts alike; for `>=` and `<`, (previous below lo, hi].
+  const closedBelow = rule.op === '>' || rule.op === '<=';
+  const next = values.find((v) => v > hi) ?? Infinity;
+  const previous = [...values].reverse().find((v) => v < lo) ?? -Infinity;
+  const within = (v: number) => (closedBelow ? v >= lo && v < next : v > previous && v <= hi);
+  let chosen: number;
+  if (within(target)) chosen = target;
+  else if (closedBelow) chosen = target < lo ? lo : Number.isFinite(next) ? (hi + next) / 2 : hi;
+  else chosen = target > hi ? hi : Number.isFinite(previous) ? (previous + lo) / 2 : lo;
+  const rounded = [2, 3, 4, 6].map((d) => significant(chosen, d)).filter(within);
+  // Rounded first (nicer in a spec), then the exact choice, then the tied candidates themselves.
+  return [...new Set([...rounded, chosen, low ? lo : hi, low ? hi : lo])];
+}
+
+function calibrateRule(ctx: Context, rule: BreakerRule, progress: (done: number, total: number) => void): RuleCalibration {
+  const { input, at } = ctx;
+  const { grid, incidents } = input;
+  const low = lowTail(rule.op);
+  const series = input.series[rule.name] ?? [];
+  const worst = worstPerStep(series, grid.count, low);
+  const healthy = sortedValues(worst, (i) => at[i] === -1);
+  const covered = worst.reduce((n, v) => n + (Number.isNaN(v) ? 0 : 1), 0);
+  const base = {
+    rule,
+    coverage: covered / grid.count,
+    outside: distribution(healthy, low),
+    inside: distribution(
+      sortedValues(worst, (i) => at[i] !== -1),
+      low,
+    ),
+    current: replayRule(ctx, rule),
+  };
+  const kept = (notes: string[], targets: number[] = []): RuleCalibration => ({ ...base, proposed: rule, method: 'kept', targets, proposal: base.current, notes });
+  const refused = input.queryErrors?.[rule.name];
+  if (refused !== undefined) {
+    const unavailable = input.breaker.onPrometheusUnavailable === 'open' ? 'the breaker would stay open' : 'the breaker would hold its state';
+    return kept([`Prometheus refuses the query (${refused}): the operator counts that as Prometheus unavailable, so ${unavailable}`]);
+  }
+  if (covered === 0) return kept(['no data in the window: the query returned nothing, so this rule can never fire (check the metric name and labels)']);
+  const notes = base.coverage < 0.9 ? [`the query returned a value at only ${(base.coverage * 100).toFixed(1)} % of the evaluations`] : [];
+  if (!ordered(rule.op)) return kept([...notes, `op ${rule.op} has no threshold to move: not calibrated`]);
+  const currentForMs = parseDuration(rule.for);
+
+  const fromHealthy = (why: string): RuleCalibration => {
+    if (healthy.length === 0) return kept([...notes, why, 'no data outside incidents to set a threshold from: kept']);
+    const q = low ? 1 - input.quantile : input.quantile;
+    const reference = quantile(healthy, q);
+    if (reference === 0) return kept([...notes, why, `healthy p${(input.quantile * 100).toFixed(1)} is 0: no scale to set a threshold from: kept`]);
+    // Rounded away from the healthy side, so rounding never eats into the margin.
+    const raw = pastMargin(reference, input.margin, low);
+    const digits = 10 ** (Math.floor(Math.log10(Math.abs(raw))) - 1);
+    const threshold = (low ? Math.floor(raw / digits) : Math.ceil(raw / digits)) * digits;
+    const proposed = { ...rule, threshold: significant(threshold, 2) };
+    return { ...base, proposed, method: 'quantile', targets: [], proposal: replayRule(ctx, proposed), notes: [...notes, why] };
+  };
+  if (incidents.length === 0) return fromHealthy(`no incidents labelled: threshold at healthy ${low ? 'low ' : ''}quantile ${input.quantile} with margin ${input.margin}`);
+
+  const longest = Math.max(...incidents.map((i) => i.end - i.start));
+  const fors = [...new Set([...forCandidatesS.map((s) => s * 1000), currentForMs])].filter((ms) => ms === 0 || (ms >= grid.stepMs && ms <= longest) || ms === currentForMs);
+  const thresholds = thresholdCandidates(worst, at, incidents.length, low);
+  const all = incidents.map((_, n) => n);
+  const results: Scored[] = [];
+  const total = fors.length * thresholds.length;
+  for (const forMs of fors) {
+    for (const threshold of thresholds) {
+      results.push(scored(ctx, rule, threshold, forMs, all));
+      progress(results.length, total);
+    }
+  }
+  // The incidents this rule is for: those some setting catches with no trip outside incidents and
+  // letting go afterwards (a rising total that crosses a line during an incident is no signal of it).
+  const targets = all.filter((n) => results.some((r) => r.outcome.tripsOutside === 0 && !r.outcome.stuckOpen && r.outcome.caught[n]));
+  if (targets.length === 0) return fromHealthy('catches none of the labelled incidents without tripping outside them');
+  for (const r of results) r.caughtTargets = targets.filter((n) => r.outcome.caught[n]).length;
+  const best = [...results].sort(compare)[0]!;
+  const tied = results.filter((r) => r.forMs === best.forMs && sameScore(r, best)).map((r) => r.threshold);
+  const reference = healthy.length > 0 ? (low ? healthy[0]! : healthy[healthy.length - 1]!) : best.threshold;
+  const seen = sortedValues(worst, () => true);
+  // The first placement that replays as well as the best candidate (hysteresis can tell them apart).
+  let chosen = best;
+  for (const threshold of placeThreshold(rule, tied, seen, pastMargin(reference, input.margin, low))) {
+    const trial = threshold === best.threshold ? best : scored(ctx, rule, threshold, best.forMs, targets);
+    if (sameScore(trial, best)) {
+      chosen = trial;
+      break;
+    }
+  }
+  const proposed = { ...rule, threshold: chosen.threshold, for: formatDuration(chosen.forMs) };
+  const missed = targets.filter((n) => !chosen.outcome.caught[n]);
+  if (chosen.outcome.stuckOpen) notes.push('the proposal is still open at the end of the window, long after its last incident');
+  if (missed.length > 0) notes.push(`no single setting catches all of incidents ${targets.map((n) => n + 1).join(', ')}; this one misses ${missed.map((n) => n + 1).join(', ')}`);
+  return { ...base, proposed, method: 'incidents', targets, proposal: chosen.outcome, notes };
+}
+
+/** Calibrates every rule of the breaker over the recorded series. `progress` hears each replay. */
+export function calibrate(input: CalibrationInput, progress: (rule: string, done: number, total: number) => void = () => undefined): Calibration {
+  const { grid, incidents } = input;
+  const histories = Object.fromEntries(input.breaker.rules.map((rule) => [rule.name, new RuleHistory(input.series[rule.name] ?? [], grid.count)]));
+  const ctx: Context = { input, histories, at: incidentIndex(grid, incidents), halfOpenAfterMs: parseDuration(input.breaker.halfOpenAfter) };
+  const rules = input.breaker.rules.map((rule) => calibrateRule(ctx, rule, (done, total) => progress(rule.name, done, total)));
+  const whole = (list: BreakerRule[]) => outcomeOf(replay({ ...input.breaker, rules: list }, histories, grid), grid, incidents, ctx.halfOpenAfterMs);
+  const breaker = { current: whole(input.breaker.rules), proposed: whole(rules.map((r) => r.proposed)) };
+
+  const findings: string[] = [];
+  for (const r of rules) for (const note of r.notes) findings.push(`${r.rule.name}: ${note}`);
+  incidents.forEach((incident, n) => {
+    if (!breaker.proposed.caught[n]) findings.push(`incident ${n + 1} (${incident.label}): no rule catches it without tripping outside incidents; it needs a rule on another signal`);
+  });
+  if (breaker.proposed.tripsOutside > 0) findings.push(`the proposed settings still trip ${breaker.proposed.tripsOutside} time(s) outside incidents`);
+  return { grid, incidents, quantile: input.quantile, margin: input.margin, rules, breaker, findings };
+}
