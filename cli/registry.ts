@@ -21,4 +21,5 @@ export const commands: CommandEntry[] = [
   { path: ['sim', 'polymarket'], load: async () => (await import('./commands/sim.js')).simPolymarketCommand },
   { path: ['demo'], load: async () => (await import('./commands/demo.js')).demoCommand },
   { path: ['discover'], load: async () => (await import('./commands/discover.js')).discoverCommand },
+  { path: ['breaker', 'calibrate'], load: async () => (await import('./commands/breaker.js')).breakerCalibrateCommand },
 ];
