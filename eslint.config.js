@@ -2,6 +2,7 @@
 // (a lost error in a trading path) and unsafe any flows are caught before review.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layers from './lint/layers.js';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.tools/', 'coverage/', 'demo-report/'] },
@@ -14,6 +15,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
     },
+  },
+  {
+    files: ['**/*.ts'],
+    plugins: { arbees: layers },
+    rules: { 'arbees/layers': 'error' },
   },
   {
     files: ['**/*.js', '**/*.cjs'],
