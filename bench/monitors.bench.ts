@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
-import { KalshiFeed } from '../workloads/kalshi-monitor/feed.js';
+import { KalshiFeed } from '../workloads/kalshi-monitor/core.js';
 import type { Quote } from '../contracts/messages.js';
 import { quoteSequence } from '../workloads/market-data/normalize.js';
 import { bookKey, QuotePublisher } from '../workloads/market-data/publisher.js';
-import { PolymarketFeed } from '../workloads/polymarket-monitor/feed.js';
+import { PolymarketFeed } from '../workloads/polymarket-monitor/core.js';
 import { startRedis, type RedisService } from '../cli/local/redis.js';
 import { prng } from '../test/support/prng.js';
 

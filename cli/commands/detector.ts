@@ -1,30 +1,16 @@
-import { collectDefaultMetrics, Registry } from 'prom-client';
+// `arbees detector`: parses the flags and starts the shard's detector (workloads/detector/start.ts).
 import type { Command } from '../command.js';
 import { parseOptions } from '../command.js';
 import { untilSignal } from '../signals.js';
-import { defaultDetectorConfig, type DetectorConfigInput } from '../../workloads/detector/core.js';
-import { fairValuesEnv, loadFairValues, type FairValuesFile } from '../../workloads/detector/fair-source.js';
-import { startDetector, type DetectorServiceOptions } from '../../workloads/detector/service.js';
-import { envVariables, loadRuntimeConfigWithoutPostgres, loadShardConfig } from '../../lib/config.js';
+import { fairValuesEnv } from '../../workloads/detector/fair-source.js';
+import { detectorOptions, startDetector } from '../../workloads/detector/start.js';
+import { envVariables } from '../../lib/config.js';
+import { redactUrl } from '../../lib/log.js';
+import { defaultShardConfigPath, shardConfigPathEnv } from '../../contracts/shard-config.js';
 import { ConfigError } from '../../contracts/config-error.js';
-import { createLogger, redactUrl } from '../../lib/log.js';
-import { defaultShardConfigPath, shardConfigPathEnv, type ShardConfig } from '../../contracts/shard-config.js';
 
 // The detector does not use PostgreSQL (its pod gets no ARBEES_POSTGRES_URL).
 const usedVariables = Object.entries(envVariables).filter(([path]) => !path.startsWith('postgres.'));
-
-/** The core settings a shard asks for (TradingShard spec.detector) on top of the defaults. */
-export function detectorSettings(shard: ShardConfig, fair: FairValuesFile | undefined): DetectorConfigInput {
-  const d = defaultDetectorConfig;
-  return {
-    gating: { maxQuoteAgeMs: shard.detector.maxQuoteAgeMs, maxLegSkewMs: Math.min(d.gating.maxLegSkewMs, shard.detector.maxQuoteAgeMs) },
-    arbitrage: { minEdgeBps: shard.detector.minEdgeBps },
-    // Model edge is not risk-free: its threshold is its own (the fair-values file's, else 15 %),
-    // never the shard's arbitrage threshold.
-    edge: { enabled: fair !== undefined, ...(fair?.minEdgeBps !== undefined ? { minEdgeBps: fair.minEdgeBps } : {}) },
-    spam: { cooldownMs: shard.detector.cooldownMs },
-  };
-}
 
 export const detectorCommand: Command = {
   path: ['detector'],
@@ -70,26 +56,14 @@ ${usedVariables.map(([path, name]) => `  ${name.padEnd(28)} ${path}`).join('\n')
       'fair-values': { type: 'string' },
       check: { type: 'boolean' },
     });
-    let options: DetectorServiceOptions & { httpPort: number };
-    let logLevel: string;
+    let options;
     try {
-      const runtime = loadRuntimeConfigWithoutPostgres({ file: values.file ?? io.env.ARBEES_CONFIG_FILE, env: io.env });
-      const shard = loadShardConfig(values['shard-config'] ?? io.env[shardConfigPathEnv] ?? defaultShardConfigPath);
-      if (shard.shard !== runtime.shard) {
-        throw new ConfigError('the shard config belongs to another shard:', [`shard config says "${shard.shard}", ARBEES_SHARD/shard says "${runtime.shard}"`]);
-      }
-      const fairPath = values['fair-values'] ?? (io.env[fairValuesEnv] || undefined);
-      const fair = fairPath ? loadFairValues(fairPath) : undefined;
-      options = {
-        shard: runtime.shard,
-        redisUrl: runtime.redis.url,
-        httpPort: runtime.http.port,
-        detector: detectorSettings(shard, fair),
-        fairValues: fair?.source,
-        // With discovery the monitors find markets at run time; otherwise only the listed ones.
-        markets: shard.discovery ? undefined : shard.markets.map((m) => m.id),
-      };
-      logLevel = runtime.log.level;
+      options = detectorOptions({
+        configFile: values.file ?? io.env.ARBEES_CONFIG_FILE,
+        shardConfigPath: values['shard-config'] ?? io.env[shardConfigPathEnv] ?? defaultShardConfigPath,
+        fairValuesPath: values['fair-values'] ?? (io.env[fairValuesEnv] || undefined),
+        env: io.env,
+      });
     } catch (error) {
       if (error instanceof ConfigError) {
         io.err(error.message);
@@ -97,26 +71,22 @@ ${usedVariables.map(([path, name]) => `  ${name.padEnd(28)} ${path}`).join('\n')
       }
       throw error;
     }
+    const { log } = options;
     if (values.check) {
       const markets = options.markets ? [...options.markets] : 'any (discovery)';
       io.out(JSON.stringify({ shard: options.shard, redis: redactUrl(options.redisUrl), httpPort: options.httpPort, markets, detector: options.detector }, null, 2));
       return 0;
     }
-
-    const log = createLogger({ name: 'arbees-detector', level: logLevel, bindings: { shard: options.shard } });
-    const registry = new Registry();
-    registry.setDefaultLabels({ shard: options.shard });
-    collectDefaultMetrics({ register: registry });
     let running;
     try {
-      running = await startDetector({ ...options, registry, log });
+      running = await startDetector(options);
     } catch (error) {
-      log.error({ err: (error as Error).message }, 'detector failed to start');
+      log?.error({ err: (error as Error).message }, 'detector failed to start');
       return 1;
     }
-    log.info({ port: running.ops.port }, 'detector ready');
+    log?.info({ port: running.ops.port }, 'detector ready');
     const signal = await untilSignal();
-    log.info({ signal }, 'stopping detector');
+    log?.info({ signal }, 'stopping detector');
     await running.stop();
     return 0;
   },

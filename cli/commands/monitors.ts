@@ -1,20 +1,15 @@
-// `arbees kalshi-monitor` and `arbees polymarket-monitor`: the market-data processes of a shard.
-import { collectDefaultMetrics, Registry } from 'prom-client';
-import type { Logger } from 'pino';
+// `arbees kalshi-monitor` and `arbees polymarket-monitor`: parse the flags and start the shard's
+// market-data processes (workloads/*-monitor/start.ts).
 import type { Command, CommandIo } from '../command.js';
 import { untilSignal } from '../signals.js';
 import { parseOptions, UsageError } from '../command.js';
-import { envVariables, loadRuntimeConfigWithoutPostgres, type RuntimeConfigWithoutPostgres, loadShardConfig } from '../../lib/config.js';
 import { ConfigError } from '../../contracts/config-error.js';
-import { createLogger, redactUrl } from '../../lib/log.js';
-import { startOpsServer } from '../../lib/ops-server.js';
-import { credentialEnv, shardConfigPathEnv, type ShardConfig } from '../../contracts/shard-config.js';
-import { KalshiCredentialError, loadKalshiPrivateKey } from '../../venues/kalshi/auth.js';
-import { KalshiMonitor } from '../../workloads/kalshi-monitor/monitor.js';
-import { PolymarketMonitor } from '../../workloads/polymarket-monitor/monitor.js';
-import { defaultGeoblockUrl } from '../../workloads/polymarket-monitor/vpn.js';
-
-export const VPN_CONTROL_API_KEY_ENV = 'ARBEES_VPN_CONTROL_API_KEY';
+import { credentialEnv, shardConfigPathEnv } from '../../contracts/shard-config.js';
+import { envVariables } from '../../lib/config.js';
+import { KalshiCredentialError } from '../../venues/kalshi/auth.js';
+import type { MonitorSources, RunningMonitor } from '../../workloads/market-data/start.js';
+import { startKalshiMonitor } from '../../workloads/kalshi-monitor/start.js';
+import { startPolymarketMonitor, VPN_CONTROL_API_KEY_ENV } from '../../workloads/polymarket-monitor/start.js';
 
 const commonOptions = {
   config: { type: 'string', short: 'c' },
@@ -44,53 +39,31 @@ function positiveInt(name: string, text: string | undefined, fallback?: number):
   return value;
 }
 
-interface Loaded {
-  runtime: RuntimeConfigWithoutPostgres;
-  shard: ShardConfig;
-  log: Logger;
-  registry: Registry;
-  depth: number;
-  maxQuoteAgeMs: number;
-  streamMaxLen: number;
-}
-
-function load(values: Record<string, string | boolean | undefined>, io: CommandIo, name: string): Loaded {
+/** The flags both monitors share, as start-up sources. */
+function sources(values: Record<string, string | boolean | undefined>, io: CommandIo): MonitorSources {
   const str = (key: string) => values[key] as string | undefined;
-  const depth = positiveInt('depth', str('depth'), 10)!;
-  const maxAge = positiveInt('max-quote-age-ms', str('max-quote-age-ms'));
-  const streamMaxLen = positiveInt('stream-maxlen', str('stream-maxlen'), 100_000)!;
-  const runtime = loadRuntimeConfigWithoutPostgres({ file: str('config') ?? io.env.ARBEES_CONFIG_FILE, env: io.env });
-  const shard = loadShardConfig(str('shard-config') ?? io.env[shardConfigPathEnv] ?? undefined);
-  if (shard.shard !== runtime.shard) {
-    throw new ConfigError('shard mismatch:', [`the runtime config names shard "${runtime.shard}" but the shard config is for "${shard.shard}"`]);
-  }
-  const log = createLogger({ name, level: str('log-level') ?? runtime.log.level, bindings: { shard: runtime.shard } });
-  const registry = new Registry();
-  registry.setDefaultLabels({ shard: runtime.shard });
-  collectDefaultMetrics({ register: registry });
-  return { runtime, shard, log, registry, depth, maxQuoteAgeMs: maxAge ?? shard.detector.maxQuoteAgeMs, streamMaxLen };
+  return {
+    configFile: str('config') ?? io.env.ARBEES_CONFIG_FILE,
+    shardConfigPath: str('shard-config') ?? io.env[shardConfigPathEnv] ?? undefined,
+    env: io.env,
+    depth: positiveInt('depth', str('depth'), 10),
+    maxQuoteAgeMs: positiveInt('max-quote-age-ms', str('max-quote-age-ms')),
+    streamMaxLen: positiveInt('stream-maxlen', str('stream-maxlen'), 100_000),
+    logLevel: str('log-level'),
+  };
 }
 
-async function serve(
-  loaded: Loaded,
-  monitor: { start(): Promise<void>; stop(): Promise<void>; readiness(): { ready: boolean; reason?: string } },
-  what: string,
-): Promise<number> {
-  const { log } = loaded;
-  const ops = await startOpsServer({ port: loaded.runtime.http.port, registry: loaded.registry, readiness: () => monitor.readiness() });
-  log.info({ port: ops.port, redis: redactUrl(loaded.runtime.redis.url), markets: loaded.shard.markets.length }, `${what} starting`);
-  await monitor.start();
+/** Runs until SIGINT/SIGTERM, then stops (a stop that hangs is cut short after 10 s). */
+async function serveUntilSignal(running: RunningMonitor): Promise<number> {
   const signal = await untilSignal();
-  log.info({ signal }, `${what} stopping: marking books stale and flushing`);
+  running.log.info({ signal }, 'signal received');
   const force = setTimeout(() => {
-    log.error('shutdown took too long; exiting');
+    running.log.error('shutdown took too long; exiting');
     process.exit(1);
   }, 10_000);
   force.unref();
-  await monitor.stop();
-  await ops.close();
+  await running.stop();
   clearTimeout(force);
-  log.info(`${what} stopped`);
   return 0;
 }
 
@@ -132,26 +105,7 @@ Credentials (environment, from the shard's Kubernetes Secret; never logged):
   ${credentialEnv.kalshi.privateKey} RSA private key, PEM text (PKCS#1 or PKCS#8) or a path to it`,
   run(args, io) {
     const { values } = parseOptions(args, { ...commonOptions });
-    return guarded(io, async () => {
-      const loaded = load(values, io, 'kalshi-monitor');
-      const keyId = io.env[credentialEnv.kalshi.keyId];
-      if (!keyId) throw new KalshiCredentialError(`${credentialEnv.kalshi.keyId} is not set (the Kalshi API key id)`);
-      const privateKey = loadKalshiPrivateKey(io.env[credentialEnv.kalshi.privateKey], credentialEnv.kalshi.privateKey);
-      const monitor = new KalshiMonitor({
-        shard: loaded.runtime.shard,
-        markets: loaded.shard.markets.map((m) => ({ ticker: m.kalshi.ticker, marketId: m.id })),
-        wsUrl: loaded.shard.venues.kalshi.wsUrl,
-        keyId,
-        privateKey,
-        redisUrl: loaded.runtime.redis.url,
-        maxQuoteAgeMs: loaded.maxQuoteAgeMs,
-        depth: loaded.depth,
-        streamMaxLen: loaded.streamMaxLen,
-        registry: loaded.registry,
-        log: loaded.log,
-      });
-      return serve(loaded, monitor, 'kalshi monitor');
-    });
+    return guarded(io, async () => serveUntilSignal(await startKalshiMonitor(sources(values, io))));
   },
 };
 
@@ -189,27 +143,16 @@ ${commonHelp}
       'skip-vpn-check': { type: 'boolean' },
     });
     return guarded(io, async () => {
-      const loaded = load(values, io, 'polymarket-monitor');
-      const poly = loaded.shard.venues.polymarket;
-      const monitor = new PolymarketMonitor({
-        shard: loaded.runtime.shard,
-        markets: loaded.shard.markets.map((m) => ({ marketId: m.id, yesTokenId: m.polymarket.yesTokenId, noTokenId: m.polymarket.noTokenId })),
-        wsUrl: poly.wsUrl,
-        redisUrl: loaded.runtime.redis.url,
-        maxQuoteAgeMs: loaded.maxQuoteAgeMs,
-        depth: loaded.depth,
-        streamMaxLen: loaded.streamMaxLen,
+      const running = await startPolymarketMonitor({
+        ...sources(values, io),
         vpn: {
           required: values['skip-vpn-check'] !== true,
-          geoblockUrl: values['geoblock-url'] ?? defaultGeoblockUrl(poly.clobUrl),
+          geoblockUrl: values['geoblock-url'],
           controlUrl: values['vpn-control-url'],
-          controlApiKey: io.env[VPN_CONTROL_API_KEY_ENV] || undefined,
           intervalMs: positiveInt('vpn-probe-interval-ms', values['vpn-probe-interval-ms'], 30_000),
         },
-        registry: loaded.registry,
-        log: loaded.log,
       });
-      return serve(loaded, monitor, 'polymarket monitor');
+      return serveUntilSignal(running);
     });
   },
 };

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { detectorSettings } from '../../cli/commands/detector.js';
+import { detectorSettings } from '../../workloads/detector/start.js';
 import { main } from '../../cli/main.js';
 import { DetectorCore } from '../../workloads/detector/core.js';
 import { loadFairValues, parseFairValues } from '../../workloads/detector/fair-source.js';

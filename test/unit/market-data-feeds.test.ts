@@ -5,8 +5,8 @@
 import { expect } from 'chai';
 import { PRICE_ONE } from '../../contracts/decimal.js';
 import type { Quote } from '../../contracts/messages.js';
-import { KalshiFeed, type KalshiFeedEvent } from '../../workloads/kalshi-monitor/feed.js';
-import { PolymarketFeed, type PolymarketFeedEvent } from '../../workloads/polymarket-monitor/feed.js';
+import { KalshiFeed, type KalshiFeedEvent } from '../../workloads/kalshi-monitor/core.js';
+import { PolymarketFeed, type PolymarketFeedEvent } from '../../workloads/polymarket-monitor/core.js';
 import { prng } from '../support/prng.js';
 
 const dollars = (p: number) => (p / 10_000).toFixed(4);

@@ -22,7 +22,6 @@ import type { Logger } from 'pino';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { createLogger, redactUrl } from '../../lib/log.js';
 import { quoteSchema, signalSchema, streamKeys, type Quote, type Signal } from '../../contracts/messages.js';
-import { startOpsServer, type OpsServer } from '../../lib/ops-server.js';
 import { DetectorCore, type DetectorConfigInput } from './core.js';
 import type { FairValueSource } from './edge.js';
 import type { FeeTable } from '../../venues/fee-table.js';
@@ -376,32 +375,4 @@ export class DetectorService {
       this.log.info({ id: signal.id, kind: signal.kind, market: signal.marketId, edgeBps: signal.edgeBps, profit: signal.expectedProfit, legs: signal.legs }, 'signal');
     }
   }
-}
-
-export interface RunningDetector {
-  service: DetectorService;
-  ops: OpsServer;
-  stop(): Promise<void>;
-}
-
-/** Starts the service and its /metrics, /healthz and /readyz endpoints. */
-export async function startDetector(options: DetectorServiceOptions & { httpPort: number; httpHost?: string }): Promise<RunningDetector> {
-  const service = new DetectorService(options);
-  const ops = await startOpsServer({ port: options.httpPort, host: options.httpHost, registry: service.registry, readiness: () => service.readiness() });
-  try {
-    await service.start();
-  } catch (error) {
-    await ops.close();
-    throw error;
-  }
-  let stopping: Promise<void> | undefined;
-  return {
-    service,
-    ops,
-    stop: () =>
-      (stopping ??= (async () => {
-        await service.stop();
-        await ops.close();
-      })()),
-  };
 }

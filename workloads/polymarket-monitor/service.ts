@@ -11,7 +11,7 @@ import { quoteSequence } from '../market-data/normalize.js';
 import { flushAndClose, monitorRedis, socketAccounting, sweepPeriodMs, venuePublisher } from '../market-data/monitor-wiring.js';
 import type { QuotePublisher } from '../market-data/publisher.js';
 import { ReconnectingSocket, type Refusal } from '../market-data/socket.js';
-import { PolymarketFeed, type PolymarketFeedEvent, type PolymarketMarketRef } from './feed.js';
+import { PolymarketFeed, type PolymarketFeedEvent, type PolymarketMarketRef } from './core.js';
 import { VpnProbe } from './vpn.js';
 
 export interface PolymarketMonitorOptions {

@@ -1,6 +1,6 @@
 // The Kalshi monitor process: one authenticated WebSocket to Kalshi's Trade API v2 carrying the
 // shard's markets on orderbook_delta, the KalshiFeed state machine, and the quote publisher.
-// Socket, Redis and timers live here; the protocol and books are in feed.ts and ../market-data.
+// Socket, Redis and timers live here; the protocol and books are in core.ts and ../market-data.
 import type { KeyObject } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -12,7 +12,7 @@ import { flushAndClose, monitorRedis, socketAccounting, sweepPeriodMs, venuePubl
 import type { QuotePublisher } from '../market-data/publisher.js';
 import { ReconnectingSocket, type Refusal } from '../market-data/socket.js';
 import { kalshiSignedHeaders } from '../../venues/kalshi/auth.js';
-import { KalshiFeed, type KalshiFeedEvent, type KalshiMarketRef } from './feed.js';
+import { KalshiFeed, type KalshiFeedEvent, type KalshiMarketRef } from './core.js';
 
 export interface KalshiMonitorOptions {
   shard: string;
