@@ -1,8 +1,7 @@
 // Small HTTP helpers shared by the simulators (no framework: node:http is enough and keeps the
 // wire exactly what we write).
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 
 export function readBody(req: IncomingMessage, limit = 1_000_000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -85,50 +84,4 @@ export class TokenBucket {
     this.tokens -= cost;
     return true;
   }
-}
-
-/** IPv4/IPv6 CIDR matching for the geoblock allow-list. */
-export function parseCidr(cidr: string): { bytes: Buffer; bits: number } {
-  const [addr, bitsText] = cidr.split('/');
-  const bytes = ipBytes(addr!);
-  if (!bytes) throw new Error(`bad CIDR "${cidr}"`);
-  const bits = bitsText === undefined ? bytes.length * 8 : Number(bitsText);
-  if (!Number.isInteger(bits) || bits < 0 || bits > bytes.length * 8) throw new Error(`bad CIDR "${cidr}"`);
-  return { bytes, bits };
-}
-
-export function ipBytes(address: string): Buffer | undefined {
-  let a = address.trim();
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a);
-  if (mapped) a = mapped[1]!;
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(a)) {
-    const parts = a.split('.').map(Number);
-    if (parts.some((p) => p > 255)) return undefined;
-    return Buffer.from(parts);
-  }
-  if (!a.includes(':')) return undefined;
-  const [head, tail] = a.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const fill = a.includes('::') ? 8 - h.length - t.length : 0;
-  const groups = [...h, ...Array<string>(fill).fill('0'), ...t];
-  if (groups.length !== 8) return undefined;
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g || '0', 16), i * 2));
-  return out;
-}
-
-export function cidrContains(cidr: { bytes: Buffer; bits: number }, address: string): boolean {
-  const ip = ipBytes(address);
-  if (!ip || ip.length !== cidr.bytes.length) return false;
-  let bits = cidr.bits;
-  for (let i = 0; i < ip.length && bits > 0; i++, bits -= 8) {
-    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if ((ip[i]! & mask) !== (cidr.bytes[i]! & mask)) return false;
-  }
-  return true;
-}
-
-export function addressOf(server: Server): AddressInfo {
-  return server.address() as AddressInfo;
 }
