@@ -6,7 +6,7 @@ MOCHA := mocha
 UNIT := 'test/unit/**/*.test.ts'
 INTEGRATION := 'test/integration/**/*.test.ts'
 
-.PHONY: help setup setup-system build lint test test-unit test-integration bench demo clean kind-up kind-load deploy kind-down
+.PHONY: help setup setup-system build lint test test-unit test-integration test-conformance bench demo clean kind-up kind-load deploy kind-down
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ test-unit: node_modules/.package-lock.json ## unit tests only (no services)
 
 test-integration: setup ## integration tests only (real kube-apiserver, Redis, PostgreSQL, Prometheus)
 	$(MOCHA) $(INTEGRATION)
+
+test-conformance: node_modules/.package-lock.json ## the venues' official clients against both simulators (makes a Python 3.13 venv once); not in `test` until it passes
+	$(MOCHA) 'test/conformance/**/*.test.ts'
 
 bench: setup build ## benchmarks; each prints its figures
 	@for b in bench/*.bench.ts; do echo "== $$b"; node --import tsx "$$b" || exit 1; done

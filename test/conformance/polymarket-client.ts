@@ -156,11 +156,14 @@ async function call<T>(name: string, endpoint: string, fn: () => Promise<T>, opt
 // Checks
 
 const decimalText = (v: unknown) => typeof v === 'string' && v !== '' && Number.isFinite(Number(v));
-const keyedDecimal = (key: string) => (value: unknown) => {
-  const v = (value as Record<string, unknown> | null)?.[key];
-  if (!decimalText(v)) throw new CheckFailed(`expected {${key}: decimal string}, got ${clip(value, 200)}`);
-  return `${key}=${String(v)}`;
-};
+/** {key: "0.45"}; where the docs disagree on the key, any of those named. */
+const keyedDecimal =
+  (...keys: string[]) =>
+  (value: unknown) => {
+    const key = keys.find((k) => decimalText((value as Record<string, unknown> | null)?.[k]));
+    if (!key) throw new CheckFailed(`expected {${keys.join(' or ')}: decimal string}, got ${clip(value, 200)}`);
+    return `${key}=${String((value as Record<string, unknown>)[key])}`;
+  };
 const perToken = (...tokens: string[]) => (value: unknown) => {
   if (typeof value !== 'object' || value === null || tokens.some((t) => !(t in value))) throw new CheckFailed(`expected an object keyed by each token id, got ${clip(value, 200)}`);
 };
@@ -234,7 +237,7 @@ async function main(): Promise<void> {
   await call('getSamplingSimplifiedMarkets', 'GET /sampling-simplified-markets', () => client.getSamplingSimplifiedMarkets(), { check: pageOf('SimplifiedMarket') });
   await call('getMarket', 'GET /markets/{condition_id}', () => client.getMarket(condition!), { check: expectShape('ClobMarket'), needs: condition });
   await call('getClobMarketInfo', 'GET /clob-markets/{condition_id}', () => client.getClobMarketInfo(condition!), { check: expectShape('MarketDetails'), needs: condition });
-  await call('getMidpoint', 'GET /midpoint', () => client.getMidpoint(yes), { check: keyedDecimal('mid') });
+  await call('getMidpoint', 'GET /midpoint', () => client.getMidpoint(yes), { check: keyedDecimal('mid', 'mid_price') });
   await call('getMidpoints', 'POST /midpoints', () => client.getMidpoints(pair), { check: perToken(yes, no) });
   await call('getPrice', 'GET /price', () => client.getPrice(yes, 'BUY'), { check: keyedDecimal('price') });
   await call('getPrices', 'POST /prices', () => client.getPrices(pair), { check: perToken(yes, no) });

@@ -61,7 +61,7 @@ def main() -> None:
     rec.call("get_sampling_simplified_markets", "GET /sampling-simplified-markets", client.get_sampling_simplified_markets, check=page_of("SimplifiedMarket"))
     market = rec.call("get_market", "GET /markets/{condition_id}", lambda: client.get_market(condition), check=expect_shape("ClobMarket"), needs=condition)
     info = rec.call("get_clob_market_info", "GET /clob-markets/{condition_id}", lambda: client.get_clob_market_info(condition), check=expect_shape("MarketDetails"), needs=condition)
-    rec.call("get_midpoint", "GET /midpoint", lambda: client.get_midpoint(yes), check=keyed_decimal("mid"))
+    rec.call("get_midpoint", "GET /midpoint", lambda: client.get_midpoint(yes), check=keyed_decimal("mid", "mid_price"))
     rec.call("get_midpoints", "POST /midpoints", lambda: client.get_midpoints([BookParams(token_id=yes), BookParams(token_id=no)]), check=per_token(yes, no))
     rec.call("get_price", "GET /price", lambda: client.get_price(yes, "BUY"), check=keyed_decimal("price"))
     rec.call("get_prices", "POST /prices", lambda: client.get_prices([BookParams(token_id=yes, side="BUY"), BookParams(token_id=no, side="SELL")]), check=per_token(yes, no))
@@ -199,11 +199,14 @@ def decimal_text(value: Any) -> bool:
         return False
 
 
-def keyed_decimal(key: str):
+def keyed_decimal(*keys: str):
+    """{key: "0.45"}; where the docs disagree on the key, any of those named."""
+
     def check(value: Any) -> str:
-        if not isinstance(value, dict) or not decimal_text(value.get(key)):
-            raise CheckFailed(f"expected {{{key!r}: decimal string}}, got {value!r}"[:300])
-        return f"{key}={value[key]}"
+        found = [k for k in keys if isinstance(value, dict) and decimal_text(value.get(k))]
+        if not found:
+            raise CheckFailed(f"expected {{{' or '.join(keys)}: decimal string}}, got {value!r}"[:300])
+        return f"{found[0]}={value[found[0]]}"
 
     return check
 
