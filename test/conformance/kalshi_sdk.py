@@ -48,8 +48,7 @@ def main() -> None:
 
     # -- portfolio -------------------------------------------------------------------------------
     rec.call("get_balance", "GET /portfolio/balance", client.get_balance)
-    book = raw_book(client, ticker)
-    best_bid, best_ask = book
+    best_bid, _ = raw_book(client, ticker)
     since = int(time.time()) - 5
 
     # A resting bid well below the market: placed, read back, cancelled, and cancelled again.
@@ -71,9 +70,11 @@ def main() -> None:
         needs=order_id,
     )
 
-    # What the executor sends: immediate-or-cancel at the ask under its own client_order_id.
+    # What the executor sends: immediate-or-cancel under its own client_order_id, priced two ticks
+    # through the ask (the book moves while the script runs).
     cid = str(uuid.uuid4())
-    ioc = dict(ticker=ticker, client_order_id=cid, side="bid", count="1.00", price=f"{best_ask:.4f}", time_in_force="immediate_or_cancel", self_trade_prevention_type="taker_at_cross")
+    limit = min(0.99, raw_book(client, ticker)[1] + 0.02)
+    ioc = dict(ticker=ticker, client_order_id=cid, side="bid", count="1.00", price=f"{limit:.4f}", time_in_force="immediate_or_cancel", self_trade_prevention_type="taker_at_cross")
     taken = rec.call("create_order_v2 (immediate_or_cancel, marketable)", "POST /portfolio/events/orders", lambda: client.create_order_v2(**ioc), check=filled)
     taken_id = getattr(taken, "order_id", None)
     rec.call(
