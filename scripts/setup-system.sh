@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the system programs the test rig runs are present: redis-server, prometheus
-# (with promtool), PostgreSQL's server, openssl, python3, and Go (to build kube-apiserver/etcd).
+# (with promtool), PostgreSQL's server, openssl, python3, and Go (to build kube-apiserver/etcd);
+# for the rig's Kubernetes node, containerd, runc, the CNI plugins, ipset and conntrack; to build
+# images without Docker, buildah and debootstrap (with Debian's archive keys).
 # As root with apt-get it installs what is missing; otherwise it names the command to run.
 set -euo pipefail
 missing=()
@@ -12,6 +14,14 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || have initdb || [[ -n
 have python3 || missing+=(python3)
 have iptables || missing+=(iptables)
 have ip || missing+=(iproute2)
+have containerd || missing+=(containerd)
+have runc || missing+=(runc)
+[[ -x /usr/lib/cni/bridge ]] || missing+=(containernetworking-plugins)
+have ipset || missing+=(ipset)
+have conntrack || missing+=(conntrack)
+have buildah || missing+=(buildah)
+have debootstrap || missing+=(debootstrap)
+[[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] || missing+=(debian-archive-keyring)
 if [[ ${#missing[@]} -gt 0 ]]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
