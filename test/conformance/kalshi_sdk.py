@@ -63,11 +63,24 @@ def main() -> None:
     rec.call("get_orders (ticker, status=resting)", "GET /portfolio/orders?ticker&status", lambda: client.get_orders(ticker=ticker, status="resting"), check=lists_order(order_id), needs=order_id)
     rec.call("cancel_order_v2", "DELETE /portfolio/events/orders/{order_id}", lambda: client.cancel_order_v2(order_id=order_id), needs=order_id)
     rec.call(
-        "cancel_order_v2 again (already cancelled: an error)",
+        "cancel_order_v2 again (already cancelled: 404)",
         "DELETE /portfolio/events/orders/{order_id}",
         lambda: client.cancel_order_v2(order_id=order_id),
-        expect_error=lambda e: is_http_error(e),
+        expect_error=lambda e: is_http_error(e, 404, 404),
         needs=order_id,
+    )
+    # Refusals recorded on Kalshi's demo (docs/venue-conformance.md K11, K12).
+    rec.call(
+        "create_order_v2 beyond the balance is refused (400)",
+        "POST /portfolio/events/orders",
+        lambda: client.create_order_v2(ticker=ticker, client_order_id=str(uuid.uuid4()), side="bid", count="1000000.00", price=f"{rest_price:.4f}", time_in_force="immediate_or_cancel", self_trade_prevention_type="taker_at_cross"),
+        expect_error=lambda e: is_http_error(e, 400, 400),
+    )
+    rec.call(
+        "create_order_v2 post_only that would cross is refused (400)",
+        "POST /portfolio/events/orders",
+        lambda: client.create_order_v2(ticker=ticker, client_order_id=str(uuid.uuid4()), side="bid", count="1.00", price=f"{min(0.99, raw_book(client, ticker)[1] + 0.02):.4f}", time_in_force="good_till_canceled", self_trade_prevention_type="taker_at_cross", post_only=True),
+        expect_error=lambda e: is_http_error(e, 400, 400),
     )
 
     # What the executor sends: immediate-or-cancel under its own client_order_id, priced two ticks
