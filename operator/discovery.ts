@@ -1,5 +1,5 @@
 // Market discovery for shards with spec.discovery: on an interval, finds the sports' games on both
-// venues and matches them team by team (workloads/market-data/discovery), and records the matches
+// venues and matches them team by team (venues/discovery), and records the matches
 // in status.discovery with a field manager of its own. The reconciler adds them to the shard's
 // config (builders/config-map.ts), which rolls the pods onto the new markets.
 import type { Logger } from 'pino';
@@ -28,6 +28,13 @@ export class DiscoveryController {
       discover?: (options: DiscoveryOptions) => Promise<MatchResult>;
     },
   ) {}
+
+  /** Runs discovery for every due shard, one at a time: each run lists every open game of its sports on both venues. */
+  async evaluateAll(shards: Shard[]): Promise<void> {
+    for (const shard of shards) {
+      await this.evaluate(shard).catch((error: unknown) => this.deps.log.error({ err: error, shard: `${shard.metadata.namespace}/${shard.metadata.name}` }, 'market discovery failed'));
+    }
+  }
 
   /** Runs discovery for one shard when it is due (never ran, or ran intervalMs ago). */
   async evaluate(shard: Shard): Promise<void> {

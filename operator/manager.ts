@@ -1,8 +1,8 @@
-// The operator process: leader election decides who acts; the leader runs informers for
-// TradingShards and their children, a work queue, and the reconciler; every replica serves
-// /healthz, /readyz and /metrics.
+// The operator's wiring: leader election decides who acts; the leader runs informers for
+// TradingShards and their children, a work queue feeding the reconciler, and the breaker and
+// discovery loops. What each of those does lives beside it.
 import type { Logger } from 'pino';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { TradingShard } from '../contracts/trading-shard.js';
 import { BreakerController } from './breaker/controller.js';
 import type { ControlPublisher } from './breaker/control.js';
@@ -17,6 +17,8 @@ import { Informer, keyOf, type ChangeType } from './kube/informer.js';
 import { LeaderElector } from './kube/leader.js';
 import { WorkQueue } from './kube/queue.js';
 import { shardLabel } from './builders/meta.js';
+import { createOperatorMetrics, type OperatorMetrics } from './metrics.js';
+import { runPeriodically, type Periodic } from './periodic.js';
 import { managedBySelector, Reconciler, type ShardCleanup } from './reconciler.js';
 
 export interface OperatorOptions {
@@ -49,45 +51,12 @@ export class Operator {
   private children = new Map<string, Informer<KubeObject>>();
   private queue: WorkQueue | undefined;
   private leading = false;
-  private breakerTimer: NodeJS.Timeout | undefined;
-  private breakerRun: Promise<void> | undefined;
-  private discoveryTimer: NodeJS.Timeout | undefined;
-  private discoveryRun: Promise<void> | undefined;
-  private readonly metrics;
+  private loops: Periodic[] = [];
+  private readonly metrics: OperatorMetrics;
 
   constructor(private readonly options: OperatorOptions) {
-    const registers = [options.registry];
-    this.metrics = {
-      reconciles: new Counter({ name: 'arbees_operator_reconcile_total', help: 'Reconciles by result', labelNames: ['result'], registers }),
-      duration: new Histogram({
-        name: 'arbees_operator_reconcile_duration_seconds',
-        help: 'Time to reconcile one shard',
-        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-        registers,
-      }),
-      requests: new Counter({
-        name: 'arbees_operator_kube_requests_total',
-        help: 'Kubernetes API requests by verb, resource and status code',
-        labelNames: ['verb', 'resource', 'code'],
-        registers,
-      }),
-      leader: new Gauge({ name: 'arbees_operator_leader', help: '1 while this replica holds the lease', registers }),
-    };
-    new Gauge({
-      name: 'arbees_operator_queue_depth',
-      help: 'Shards waiting to be reconciled',
-      registers,
-      collect: () => depth.set(this.queue?.depth ?? 0),
-    });
-    new Gauge({
-      name: 'arbees_operator_shards',
-      help: 'TradingShards in the leader\'s cache',
-      registers,
-      collect: () => shardCount.set(this.shards?.list().length ?? 0),
-    });
-    const depth = options.registry.getSingleMetric('arbees_operator_queue_depth') as Gauge;
-    const shardCount = options.registry.getSingleMetric('arbees_operator_shards') as Gauge;
-    this.client = new KubeClient(options.kubeConfig, (verb, resource, status) => this.metrics.requests.inc({ verb, resource, code: String(status) }));
+    this.metrics = createOperatorMetrics(options.registry, { queueDepth: () => this.queue?.depth ?? 0, shards: () => this.shards?.list().length ?? 0 });
+    this.client = new KubeClient(options.kubeConfig, (verb, resource, status) => this.metrics.kubeRequests.inc({ verb, resource, code: String(status) }));
     this.elector = new LeaderElector(this.client, {
       ...options.lease,
       identity: options.identity,
@@ -150,7 +119,7 @@ export class Operator {
     this.queue = new WorkQueue(
       async (key) => {
         const [namespace = '', name = ''] = key.split('/');
-        const end = this.metrics.duration.startTimer();
+        const end = this.metrics.reconcileDuration.startTimer();
         try {
           const outcome = await reconciler.reconcile(namespace, name);
           this.metrics.reconciles.inc({ result: 'success' });
@@ -171,54 +140,23 @@ export class Operator {
     this.shards.start();
     await this.shards.waitForSync();
     log.info({ shards: this.shards.list().length }, 'caches synced');
-    this.startBreaker(events);
-    this.startDiscovery(events);
+    this.startLoops(events);
   }
 
-  private startDiscovery(events: EventRecorder): void {
-    const { log, settings } = this.options;
-    const intervalMs = this.options.discovery?.intervalMs ?? 300_000;
-    const controller = new DiscoveryController({ client: this.client, settings, events, log, intervalMs });
-    const loop = () => {
-      if (!this.leading) return;
-      const due = (this.shards?.list() ?? []).filter((s) => s.spec.discovery && !s.metadata.deletionTimestamp);
-      // One shard at a time: each run lists every open game of its sports on both venues.
-      this.discoveryRun = (async () => {
-        for (const shard of due) await controller.evaluate(shard).catch((error: unknown) => log.error({ err: error, shard: keyOf(shard) }, 'market discovery failed'));
-      })().finally(() => {
-        if (this.leading) this.discoveryTimer = setTimeout(loop, Math.min(intervalMs, 30_000));
-      });
-    };
-    loop();
-  }
-
-  private startBreaker(events: EventRecorder): void {
-    const { breaker, log, registry } = this.options;
-    const controller = new BreakerController({ client: this.client, prometheus: new PrometheusClient(breaker.prometheus), control: breaker.control, events, log, registry });
-    const known = new Map<string, TradingShard & KubeObject>();
-    const evaluateAll = async () => {
-      const all = this.shards?.list() ?? [];
+  /** The breaker on every live shard each interval; discovery for the shards that ask for it. */
+  private startLoops(events: EventRecorder): void {
+    const { breaker, log, registry, settings } = this.options;
+    const all = () => this.shards?.list() ?? [];
+    const breakers = new BreakerController({ client: this.client, prometheus: new PrometheusClient(breaker.prometheus), control: breaker.control, events, log, registry });
+    const discoveryMs = this.options.discovery?.intervalMs ?? 300_000;
+    const discovery = new DiscoveryController({ client: this.client, settings, events, log, intervalMs: discoveryMs });
+    const onError = (what: string) => (error: unknown) => log.error({ err: error }, `${what} failed`);
+    this.loops = [
       // A shard refused for its name (naming.ts) must not write the holder's control key.
-      const shards = all.filter((s) => !s.metadata.deletionTimestamp && !nameHolder(all, s));
-      for (const [uid, shard] of known) if (!shards.some((s) => s.metadata.uid === uid)) controller.forget(shard);
-      known.clear();
-      for (const shard of shards) known.set(shard.metadata.uid ?? '', shard);
-      // A few shards at a time: each evaluation is a handful of Prometheus queries.
-      for (let i = 0; i < shards.length; i += 8) {
-        await Promise.all(
-          shards.slice(i, i + 8).map((shard) =>
-            controller.evaluate(shard).catch((error: unknown) => log.error({ err: error, shard: keyOf(shard) }, 'circuit breaker evaluation failed')),
-          ),
-        );
-      }
-    };
-    const loop = () => {
-      if (!this.leading) return;
-      this.breakerRun = evaluateAll().finally(() => {
-        if (this.leading) this.breakerTimer = setTimeout(loop, breaker.intervalMs);
-      });
-    };
-    loop();
+      runPeriodically(() => breakers.evaluateAll(all().filter((s, _, list) => !s.metadata.deletionTimestamp && !nameHolder(list, s))), breaker.intervalMs, onError('circuit breaker pass')),
+      // Each shard's own interval decides when it is due; look every 30 s at most.
+      runPeriodically(() => discovery.evaluateAll(all().filter((s) => s.spec.discovery && !s.metadata.deletionTimestamp)), Math.min(discoveryMs, 30_000), onError('market discovery pass')),
+    ];
   }
 
   private onShard(type: ChangeType, shard: TradingShard & KubeObject, previous?: TradingShard & KubeObject): void {
@@ -258,10 +196,8 @@ export class Operator {
   private async stopControllers(): Promise<void> {
     this.leading = false;
     this.metrics.leader.set(0);
-    if (this.breakerTimer) clearTimeout(this.breakerTimer);
-    if (this.discoveryTimer) clearTimeout(this.discoveryTimer);
-    await this.breakerRun;
-    await this.discoveryRun;
+    await Promise.all(this.loops.map((loop) => loop.stop()));
+    this.loops = [];
     await this.queue?.shutdown();
     await Promise.all([this.shards?.stop(), ...[...this.children.values()].map((i) => i.stop())]);
     this.children = new Map();

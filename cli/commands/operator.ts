@@ -1,16 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+// `arbees operator`: parses the flags and starts the operator (operator/start.ts).
 import type { Command } from '../command.js';
 import { parseOptions } from '../command.js';
-import { redisControlPublisher } from '../../operator/breaker/control.js';
-import { redisCleanup } from '../../operator/cleanup.js';
-import { loadOperatorConfig, operatorEnv, settingsFromConfig } from '../../operator/config.js';
-import { loadKubeConfig } from '../../operator/kube/config.js';
-import { Operator } from '../../operator/manager.js';
+import { operatorEnv } from '../../operator/config.js';
+import { startOperator } from '../../operator/start.js';
 import { ConfigError } from '../../contracts/config-error.js';
-import { createLogger } from '../../lib/log.js';
-import { startOpsServer } from '../../lib/ops-server.js';
 
 const variables = Object.entries(operatorEnv)
   .map(([key, name]) => `  ${name.padEnd(36)} ${key}`)
@@ -35,9 +28,9 @@ Environment variables:
 ${variables}`,
   async run(args, io) {
     const { values } = parseOptions(args, { kubeconfig: { type: 'string' } });
-    let config;
+    let running;
     try {
-      config = loadOperatorConfig({ POD_NAME: hostname(), ...io.env });
+      running = await startOperator({ kubeconfigPath: values.kubeconfig, env: io.env });
     } catch (error) {
       if (error instanceof ConfigError) {
         io.err(error.message);
@@ -45,58 +38,8 @@ ${variables}`,
       }
       throw error;
     }
-    const log = createLogger({ name: 'arbees-operator', level: config.logLevel });
-    const kubeConfig = await loadKubeConfig({ file: values.kubeconfig, env: io.env });
-
-    const registry = new Registry();
-    collectDefaultMetrics({ register: registry });
-    const control = redisControlPublisher(config.redisUrl, config.controlTtlSeconds);
-    const cleanup = redisCleanup(config.redisUrl);
-    let exitCode = 0;
-    let stopping: Promise<void> | undefined;
-    const operator = new Operator({
-      kubeConfig,
-      settings: settingsFromConfig(config),
-      namespace: config.watchNamespace,
-      identity: config.identity,
-      lease: { namespace: config.leaseNamespace, name: config.leaseName },
-      cleanup,
-      log,
-      registry,
-      resyncMs: config.resyncSeconds * 1000,
-      breaker: {
-        prometheus: {
-          url: config.prometheusUrl,
-          bearerToken: config.prometheusBearerTokenFile ? readFileSync(config.prometheusBearerTokenFile, 'utf8').trim() : undefined,
-        },
-        intervalMs: config.breakerIntervalMs,
-        control,
-      },
-      discovery: { intervalMs: config.discoveryIntervalMs },
-      // Losing the lease mid-flight: exit, and let Kubernetes restart us as a clean candidate.
-      onLostLeadership: () => {
-        exitCode = 1;
-        void shutdown('lost leadership');
-      },
-    });
-    const ops = await startOpsServer({ port: config.httpPort, registry, readiness: () => operator.readiness() });
-    let finished!: () => void;
-    const done = new Promise<void>((resolve) => (finished = resolve));
-    const shutdown = (why: string) => {
-      stopping ??= (async () => {
-        log.info({ why }, 'shutting down');
-        await operator.stop();
-        await ops.close();
-        control.close();
-        cleanup.close();
-        finished();
-      })();
-      return stopping;
-    };
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
-    process.once('SIGINT', () => void shutdown('SIGINT'));
-    operator.start();
-    await done;
-    return exitCode;
+    process.once('SIGTERM', () => void running.stop('SIGTERM'));
+    process.once('SIGINT', () => void running.stop('SIGINT'));
+    return running.stopped;
   },
 };

@@ -42,6 +42,8 @@ export class BreakerController {
   private readonly pending = new Map<string, PendingWrite>();
   private readonly writing = new Set<string>();
   private idleWaiters: Array<() => void> = [];
+  /** The shards of the last pass, to forget those deleted since. */
+  private known = new Map<string, Shard>();
 
   constructor(
     private readonly deps: {
@@ -57,6 +59,24 @@ export class BreakerController {
     this.gauge =
       (deps.registry.getSingleMetric('arbees_operator_circuit_state') as Gauge | undefined) ??
       new Gauge({ name: 'arbees_operator_circuit_state', help: 'Circuit breaker state per shard: 0 closed, 1 half-open, 2 open', labelNames: ['shard'], registers: [deps.registry] });
+  }
+
+  /**
+   * One evaluation of every shard, a few at a time (each is a handful of Prometheus queries).
+   * Shards gone since the last pass are forgotten; a shard refused for its name must not write
+   * the holder's control key, so the caller leaves it out.
+   */
+  async evaluateAll(shards: Shard[]): Promise<void> {
+    const current = new Set(shards.map(snapshotKey));
+    for (const [key, shard] of this.known) if (!current.has(key)) this.forget(shard);
+    this.known = new Map(shards.map((s) => [snapshotKey(s), s]));
+    for (let i = 0; i < shards.length; i += 8) {
+      await Promise.all(
+        shards.slice(i, i + 8).map((shard) =>
+          this.evaluate(shard).catch((error: unknown) => this.deps.log.error({ err: error, shard: `${shard.metadata.namespace}/${shard.metadata.name}` }, 'circuit breaker evaluation failed')),
+        ),
+      );
+    }
   }
 
   /** One evaluation of one shard. */
