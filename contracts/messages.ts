@@ -1,4 +1,4 @@
-// The messages the workloads exchange over Redis streams (DESIGN §4), validated with zod at every
+// The messages the workloads exchange over Redis streams (contracts/messages.ts), validated with zod at every
 // boundary. Units: prices and money are integers in ten-thousandths of $1 (4800 = $0.48), sizes
 // integers in hundredths of a contract (30000 = 300.00 contracts), times epoch milliseconds.
 import { z } from 'zod';

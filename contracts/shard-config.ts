@@ -3,7 +3,7 @@
 // /etc/arbees/shard.json); `make demo` and the tests write the same file by hand. Secrets never
 // appear here: they reach the workloads as environment variables from Kubernetes Secrets
 // (see credentialEnv). Pausing is not here on purpose: it travels through the control key in
-// Redis (DESIGN §4), so a pause reaches the executor at once without restarting any pod.
+// Redis, so a pause reaches the executor at once without restarting any pod.
 import { z } from 'zod';
 import { sports } from './trading-shard.js';
 import { ConfigError } from './config-error.js';

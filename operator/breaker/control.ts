@@ -1,4 +1,4 @@
-// The shard's control key in Redis (DESIGN §4), which the executor reads before every order and
+// The shard's control key in Redis, which the executor reads before every order and
 // subscribes to. Written on every evaluation with a TTL: if the operator stops refreshing it, the
 // key expires and the executor, finding no key, stops trading (fail safe).
 import { Redis } from 'ioredis';

@@ -19,14 +19,14 @@ export interface OperatorSettings {
   /** TCP ports the NetworkPolicies open towards Redis and PostgreSQL. */
   redisPort: number;
   postgresPort: number;
-  /** Cluster ranges the VPN firewall must let through so Redis stays reachable (DESIGN §7). */
+  /** Cluster ranges the VPN firewall must let through so Redis stays reachable. */
   podCidr: string;
   serviceCidr: string;
   metricsPort: number;
   venues: VenueEndpoints;
 }
 
-/** The venues' public endpoints (reference/exchange-protocols.md). */
+/** The venues' public endpoints (docs/exchange-protocols.md). */
 export const publicVenueEndpoints: VenueEndpoints = {
   kalshi: {
     demo: { restUrl: 'https://demo-api.kalshi.co/trade-api/v2', wsUrl: 'wss://demo-api.kalshi.co/trade-api/ws/v2' },

@@ -1,4 +1,4 @@
-// The gluetun VPN sidecar (DESIGN §7). It shares the pod's network namespace, so once its firewall
+// The gluetun VPN sidecar. It shares the pod's network namespace, so once its firewall
 // is up every packet of the pod leaves through the tunnel or not at all (the kill switch). As a
 // native sidecar (an init container with restartPolicy Always) with a startup probe, it is up and
 // connected before the app container starts.

@@ -1,4 +1,4 @@
-// The VPN topology for real (DESIGN §7), on one machine with network namespaces: the Polymarket
+// The VPN topology for real, on one machine with network namespaces: the Polymarket
 // simulator on a venue host that accepts only a VPN exit range, the Polymarket monitor in a pod
 // whose only way out is a tunnel to a VPN namespace (forwarding + SNAT to the exit range), the
 // Kalshi monitor with a direct route, Redis in the root namespace reachable from both pods. All

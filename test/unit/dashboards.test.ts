@@ -1,6 +1,6 @@
 // The chart's Grafana dashboards (charts/arbees/dashboards/*.json) and alerting rules
 // (charts/arbees/files/prometheus-rules.yaml): well-formed, and — the point — every series a PromQL
-// expression names is one the code exports (found by scanning workloads/ and operator/ for the
+// expression names is one the code exports (found by scanning the production folders for the
 // prom-client declarations), a histogram's _bucket/_sum/_count, or a recording rule the chart
 // defines; every label an expression matches or groups by exists on some series it reads. A renamed
 // metric breaks this test instead of silently emptying a panel or an alert.
@@ -37,7 +37,7 @@ const scrapeLabels = ['namespace', 'job', 'instance', 'pod', 'service', 'contain
 function scanExports(): { found: Map<string, Exported>; declarations: number } {
   const found = new Map<string, Exported>();
   let declarations = 0;
-  for (const file of [...sourceFiles(join(root, 'workloads')), ...sourceFiles(join(root, 'operator'))]) {
+  for (const file of ['contracts', 'lib', 'venues', 'workloads', 'operator'].flatMap((dir) => sourceFiles(join(root, dir)))) {
     const text = readFileSync(file, 'utf8');
     declarations += [...text.matchAll(/name: '(arbees_\w+)'/g)].length;
     for (const m of text.matchAll(/new (Counter|Gauge|Histogram|Summary)\(\{\s*name: '(arbees_\w+)'([\s\S]*?)\bregisters\b/g)) {
@@ -220,7 +220,7 @@ describe('chart: metric names in alerts and dashboards', () => {
     return builtin ? new Set([...builtin, ...scrapeLabels]) : undefined;
   }
 
-  it('finds the metrics DESIGN §6 names, with their labels, by scanning the sources', () => {
+  it('finds the metrics the breaker and the dashboards rely on, with their labels, by scanning the sources', () => {
     expect(exported.size, 'every `name: arbees_...` is a prom-client declaration this test understands').to.equal(scanned.declarations);
     expect(templatedRecords, 'the PrometheusRule template records the daily loss limit').to.deep.equal(['arbees:shard:daily_loss_limit_usd']);
     for (const [name, labels] of Object.entries({

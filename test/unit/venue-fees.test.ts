@@ -9,7 +9,7 @@ const $ = (cents: number) => cents * 100; // cents → ten-thousandths
 const contracts = (n: number) => n * 100;
 
 describe('detector fees: Kalshi', () => {
-  it('matches the published worked figures (exchange-protocols §1.8)', () => {
+  it('matches the published worked figures (docs/exchange-protocols.md §1.8)', () => {
     // "1 contract at $0.50 taker → 0.07×0.25 = $0.0175 → $0.02 after cent alignment"
     expect(kalshiFee(5000, contracts(1))).to.equal($(2));
     // "100 contracts at $0.50 → $1.75"
@@ -18,7 +18,7 @@ describe('detector fees: Kalshi', () => {
     expect(kalshiFee(5000, contracts(100), 'maker', { feeType: 'quadratic_with_maker_fees' })).to.equal($(44));
   });
 
-  it('matches the per-contract table of the original code (domain §3.4: 50 → 2¢, 25 → 2¢, 10 → 1¢, 0/100 → 0)', () => {
+  it('matches the per-contract table of the original code (50 → 2¢, 25 → 2¢, 10 → 1¢, 0/100 → 0)', () => {
     expect(kalshiFee(5000, contracts(1))).to.equal($(2));
     expect(kalshiFee(2500, contracts(1))).to.equal($(2));
     expect(kalshiFee(1000, contracts(1))).to.equal($(1));
@@ -26,7 +26,7 @@ describe('detector fees: Kalshi', () => {
     expect(kalshiFee(10_000, contracts(1))).to.equal(0);
   });
 
-  it('rounds the order total up to the cent, not each contract (domain §3.5, exchange-protocols §1.8)', () => {
+  it('rounds the order total up to the cent, not each contract (docs/exchange-protocols.md §1.8)', () => {
     // 10 × 0.07 × 0.25 = $0.175 → $0.18, where per-contract ceilings would charge 10 × 2¢.
     expect(kalshiFee(5000, contracts(10))).to.equal($(18));
     // A fractional contract still pays at least a cent when the fee is non-zero.
@@ -82,13 +82,13 @@ describe('detector fees: Kalshi', () => {
 });
 
 describe('detector fees: Polymarket', () => {
-  it('uses fee = C × r × (p(1 − p))^e with the sports rate r = 0.03, e = 1 by default (exchange-protocols §2.9)', () => {
+  it('uses fee = C × r × (p(1 − p))^e with the sports rate r = 0.03, e = 1 by default (docs/exchange-protocols.md §2.9)', () => {
     // 100 shares at 0.50: 100 × 0.03 × 0.25 = $0.75 (derived from the formula; no published example).
     expect(polymarketFee(5000, contracts(100))).to.equal(7_500);
     expect(polymarketModel().marginal(5000)).to.equal(750_000);
   });
 
-  it('matches the earlier published peak: 1.56 % at p = 0.5 for r 0.25, e 2 (exchange-protocols §2.9)', () => {
+  it('matches the earlier published peak: 1.56 % at p = 0.5 for r 0.25, e 2 (docs/exchange-protocols.md §2.9)', () => {
     // 0.25 × (0.25)^2 = $0.015625 per share → 100 shares $1.5625.
     expect(polymarketFee(5000, contracts(100), { rate: '0.25', exponent: 2 })).to.equal(15_625);
     // NCAAB/Serie A in the same version: r 0.0175, e 1 → 100 × 0.0175 × 0.25 = $0.4375.

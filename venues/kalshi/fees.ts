@@ -1,4 +1,4 @@
-// Kalshi's fees in exact integers (docs/venues/kalshi.md, fees). Units: prices in ten-thousandths
+// Kalshi's fees in exact integers (docs/exchange-protocols.md §1.8). Units: prices in ten-thousandths
 // of $1, sizes in hundredths of a contract, fees in ten-thousandths of $1.
 //
 // Taker fee per order = round_up_to_cent(M × 0.07 × C × P × (1 − P)); maker fee on series that

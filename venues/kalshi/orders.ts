@@ -1,4 +1,4 @@
-// Live Kalshi orders over the Trade API v2 (exchange-protocols §1.2, §1.6): every request signed
+// Live Kalshi orders over the Trade API v2 (docs/exchange-protocols.md §1.2, §1.6): every request signed
 // with RSA-PSS (SHA-256, MGF1 SHA-256, salt = digest length) over timestamp-ms + METHOD + the full
 // path including /trade-api/v2 and without the query. Orders go to V2 POST /portfolio/events/orders
 // as immediate-or-cancel limits under our client_order_id (a reuse is refused with 409, which is

@@ -1,4 +1,4 @@
-// Kalshi's word on a market's result (docs/venues/kalshi.md, market lifecycle).
+// Kalshi's word on a market's result (docs/exchange-protocols.md §1.5).
 import { z } from 'zod';
 import { PRICE_ONE } from '../../contracts/decimal.js';
 import { decimalOrNaN, notResolved, type Resolution } from '../resolution.js';

@@ -1,4 +1,4 @@
-// Polymarket's (CLOB V2) taker fee in exact integers (docs/venues/polymarket.md, fees): fee =
+// Polymarket's (CLOB V2) taker fee in exact integers (docs/exchange-protocols.md §2.9): fee =
 // C × r × (p × (1 − p))^e with the market's `fd {r, e}`; sports currently r = 0.03, e = 1; makers
 // pay nothing. The docs disagree on the rounding (0.0001 vs 0.00001), so each fill (each level)
 // is rounded UP to 0.0001, which is never less than either.

@@ -1,4 +1,4 @@
-// Polymarket CLOB V2 order identity (exchange-protocols §2.7): an order is the EIP-712 hash of its
+// Polymarket CLOB V2 order identity (docs/exchange-protocols.md §2.7): an order is the EIP-712 hash of its
 // signed struct, under the "Polymarket CTF Exchange" version "2" domain whose verifying contract
 // depends on whether the market is neg-risk. The executor computes the hash to find its orders
 // again; the simulator recovers the signer from the same typed data, so the official client's

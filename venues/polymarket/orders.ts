@@ -1,4 +1,4 @@
-// Live Polymarket orders on CLOB V2 (exchange-protocols §2.6–§2.7), always through the VPN pod's
+// Live Polymarket orders on CLOB V2 (docs/exchange-protocols.md §2.6–§2.7), always through the VPN pod's
 // HTTP proxy: the client has no way to reach the venue without it.
 //
 // Orders are built and EIP-712 signed by Polymarket's official client (@polymarket/clob-client-v2:

@@ -1,5 +1,5 @@
 // Polymarket's word on a market's result: Gamma's closed market with its outcome prices and the
-// CLOB's winner token, which must agree (docs/venues/polymarket.md, resolution).
+// CLOB's winner token, which must agree (docs/exchange-protocols.md §2.2, §2.3).
 import { z } from 'zod';
 import { PRICE_ONE } from '../../contracts/decimal.js';
 import { decimalOrNaN, notResolved, type Resolution } from '../resolution.js';

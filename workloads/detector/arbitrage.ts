@@ -1,4 +1,4 @@
-// Cross-venue arbitrage (domain §3.4): buy a complete set — one YES and one NO of the same
+// Cross-venue arbitrage: buy a complete set — one YES and one NO of the same
 // team-aligned contract — for less than the $1 it pays, after both venues' fees, sized by walking
 // both ask ladders together level by level.
 //

@@ -25,15 +25,16 @@ export interface DetectorConfig {
 
 export type DetectorConfigInput = { [K in keyof DetectorConfig]?: Partial<DetectorConfig[K]> };
 
-/** Defaults with their provenance in domain.md §9 / §3.6 / §3.7 / §4.3 / §8.6. */
+/** Defaults, each with where it comes from (the original system's measured behaviour, or the venues'). */
 export const defaultDetectorConfig: DetectorConfig = {
-  // Entries want 4–5 s freshness (§3.7); Python-era SYNC_DELTA_TOLERANCE 2 s between sources.
+  // Entries want 4–5 s freshness (older quotes lost money in the original system); legs priced within 2 s of each other.
   gating: { maxQuoteAgeMs: 5_000, maxLegSkewMs: 2_000 },
-  // Arbs ≥ 1¢ per contract after fees (§9); at least 1 contract and 1¢ of profit.
+  // Arbs ≥ 1¢ per contract after fees; at least 1 contract and 1¢ of profit.
   arbitrage: { minEdgeBps: 100, minProfit: 100, minSize: 100, maxSize: Infinity },
-  // Model edge off by default (§8.6); 15 % threshold (§3.6); price band 0.05–0.95 (§9).
+  // Model edge off by default (no team-strength input); 15 % threshold (5–10 % edges won only 36 % of
+  // the time in the original system's data, 15 %+ won 87 %); never buy outside 0.05–0.95.
   edge: { enabled: false, minEdgeBps: 1_500, minProfit: 100, minSize: 100, maxSize: 10_000, minPrice: 500, maxPrice: 9_500 },
-  // Debounce 30 s per (market, direction) (§4.3); 20 orders/min live cap (§9) bounds the shard.
+  // Debounce 30 s per (market, direction); a 20 orders/min live cap bounds the shard.
   spam: { cooldownMs: 30_000, edgeStepBps: 100, perMarket: { capacity: 2, perMinute: 6 }, perShard: { capacity: 20, perMinute: 20 } },
 };
 

@@ -1,7 +1,7 @@
-// Model edge (domain §3.2–3.3, §8.6): buy an outcome on a venue when its executable ask beats a fair
+// Model edge: buy an outcome on a venue when its executable ask beats a fair
 // probability by at least minEdgeBps after the venue's fee. The fair value comes from a pluggable
 // source; the model has no team-strength input, so this is off by default and its threshold is high
-// (15 %, domain §3.6). Fair values are team-aligned per market: fair(NO) = 1 − fair(YES).
+// (15 %). Fair values are team-aligned per market: fair(NO) = 1 − fair(YES).
 import { PRICE_ONE } from '../../contracts/decimal.js';
 import type { Outcome } from '../../contracts/messages.js';
 import { costMicros, worstPrice } from './book.js';
@@ -43,7 +43,7 @@ export interface EdgeSettings {
   minProfit: number;
   minSize: number;
   maxSize: number;
-  /** Probability guardrails (domain §9): never buy below minPrice or above maxPrice. */
+  /** Probability guardrails: never buy below minPrice or above maxPrice. */
   minPrice: number;
   maxPrice: number;
 }

@@ -1,4 +1,4 @@
-// Which books may trigger a signal (domain §3.7, §8.8): never a stale quote (flagged by the monitor or
+// Which books may trigger a signal: never a stale quote (flagged by the monitor or
 // older than maxQuoteAgeMs), never a crossed, empty or malformed book, and for a two-leg set both books
 // must have been received within maxLegSkewMs of each other, so the set is priced at one moment.
 import { PRICE_ONE } from '../../contracts/decimal.js';

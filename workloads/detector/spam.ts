@@ -1,4 +1,4 @@
-// Signal spam control (domain §4.3, §8.4: 260 signals/min once flooded the executor). One live signal
+// Signal spam control (260 signals/min once flooded the original system's executor). One live signal
 // per market and direction: a new one only when its edge moved by at least edgeStepBps from the live
 // one, or cooldownMs after it. Then token buckets per market and per shard bound the rate of whatever
 // passes. Time is passed in; tokens are integers (1 token = 60 000 units refilled `perMinute` units

@@ -1,4 +1,4 @@
-// The monitors' Prometheus metrics (DESIGN §6): units in the names, labels venue (and market, a
+// The monitors' Prometheus metrics: units in the names, labels venue (and market, a
 // bounded set per shard). The registry carries the shard as a default label.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Venue } from '../../contracts/messages.js';
