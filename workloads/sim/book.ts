@@ -78,6 +78,30 @@ export class LadderBook {
     return after === before ? undefined : { side, price, size: after, delta: after - before };
   }
 
+  /** Sets the scenario liquidity at several levels; returns the changes made, in that order. */
+  setLevels(levels: ReadonlyArray<{ side: BookSide; price: number; size: number }>): LevelChange[] {
+    const changes: LevelChange[] = [];
+    for (const level of levels) {
+      const change = this.setMm(level.side, level.price, level.size);
+      if (change) changes.push(change);
+    }
+    return changes;
+  }
+
+  /**
+   * Empties the book when trading stops: cancels `resting` (every user order in the book, in the
+   * order given), then takes away the scenario's liquidity, bids first, each side ascending.
+   */
+  close(resting: readonly RestingOrder[]): LevelChange[] {
+    const changes: LevelChange[] = [];
+    for (const order of resting) {
+      const change = this.cancel(order);
+      if (change) changes.push(change);
+    }
+    for (const side of ['bid', 'ask'] as const) changes.push(...this.setLevels(this.levels(side).map(([price]) => ({ side, price, size: 0 }))));
+    return changes;
+  }
+
   /** Size a taker could fill up to `limit` (ignoring self-trade prevention). */
   available(takerSide: 'buy' | 'sell', limit: number): number {
     const side: BookSide = takerSide === 'buy' ? 'ask' : 'bid';
