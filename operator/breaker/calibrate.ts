@@ -210,18 +210,22 @@ interface Scored {
   caughtTargets: number;
 }
 
-/** Better: more target incidents caught, not stuck open, fewer trips outside, less time halted outside, shorter `for`. */
-function compare(a: Scored, b: Scored): number {
+const slowestMs = (o: Outcome) => Math.max(0, ...o.delays.map((d) => d ?? 0));
+
+/** What a setting is judged by: more target incidents caught, not stuck open, fewer trips outside, less time halted outside. */
+function judge(a: Scored, b: Scored): number {
   return (
     b.caughtTargets - a.caughtTargets ||
     Number(a.outcome.stuckOpen) - Number(b.outcome.stuckOpen) ||
     a.outcome.tripsOutside - b.outcome.tripsOutside ||
-    a.outcome.haltedOutsideMs - b.outcome.haltedOutsideMs ||
-    a.forMs - b.forMs
+    a.outcome.haltedOutsideMs - b.outcome.haltedOutsideMs
   );
 }
 
-const sameScore = (a: Scored, b: Scored) => compare(a, b) === 0;
+/** Among equals, the quicker to trip, then the shorter `for` (where the threshold goes is placeThreshold's call). */
+const compare = (a: Scored, b: Scored) => judge(a, b) || slowestMs(a.outcome) - slowestMs(b.outcome) || a.forMs - b.forMs;
+
+const sameScore = (a: Scored, b: Scored) => judge(a, b) === 0;
 
 /** Distinct values spread over what was seen: quantiles overall, the healthy extremes, each incident's spread. */
 function thresholdCandidates(worst: Float64Array, at: Int32Array, incidents: number, low: boolean): number[] {
@@ -318,7 +322,7 @@ function calibrateRule(ctx: Context, rule: BreakerRule, progress: (done: number,
     return kept([`Prometheus refuses the query (${refused}): the operator counts that as Prometheus unavailable, so ${unavailable}`]);
   }
   if (covered === 0) return kept(['no data in the window: the query returned nothing, so this rule can never fire (check the metric name and labels)']);
-  const notes = base.coverage < 0.9 ? [`the query returned a value at only ${(base.coverage * 100).toFixed(1)} % of the evaluations`] : [];
+  const notes = base.coverage < 0.95 ? [`the query returned a value at only ${(base.coverage * 100).toFixed(1)} % of the evaluations (a labelled counter exists only from its first increment)`] : [];
   if (!ordered(rule.op)) return kept([...notes, `op ${rule.op} has no threshold to move: not calibrated`]);
   const currentForMs = parseDuration(rule.for);
 
@@ -368,6 +372,10 @@ function calibrateRule(ctx: Context, rule: BreakerRule, progress: (done: number,
   }
   const proposed = { ...rule, threshold: chosen.threshold, for: formatDuration(chosen.forMs) };
   const missed = targets.filter((n) => !chosen.outcome.caught[n]);
+  // A threshold hardly past the worst healthy value rests on a difference the next week may not repeat.
+  if (healthy.length > 0 && reference !== 0 && Math.abs(chosen.threshold - reference) < Math.abs(reference) * 0.05) {
+    notes.push(`thin margin: ${chosen.threshold} is within 5 % of the worst healthy value ${significant(reference, 6)}; more history or incidents would make it trustworthy`);
+  }
   if (chosen.outcome.stuckOpen) notes.push('the proposal is still open at the end of the window, long after its last incident');
   if (missed.length > 0) notes.push(`no single setting catches all of incidents ${targets.map((n) => n + 1).join(', ')}; this one misses ${missed.map((n) => n + 1).join(', ')}`);
   return { ...base, proposed, method: 'incidents', targets, proposal: chosen.outcome, notes };

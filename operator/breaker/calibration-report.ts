@@ -15,7 +15,8 @@ const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 /** A duration for reading: whole seconds above a second. */
 const human = (ms: number) => formatDuration(ms >= 1_000 ? Math.round(ms / 1_000) * 1_000 : Math.round(ms));
 const number = (v: number) => (Number.isInteger(v) ? String(v) : Math.abs(v) >= 100 ? v.toFixed(0) : String(Number(v.toPrecision(3))));
-const setting = (rule: BreakerRule) => `${rule.op} ${number(rule.threshold)} for ${rule.for}`;
+// Exact: a threshold shown rounded could read as equal to the healthy maximum it is just past.
+const setting = (rule: BreakerRule) => `${rule.op} ${rule.threshold} for ${rule.for}`;
 const shardName = (shard: ShardRef) => (shard.namespace ? `${shard.namespace}/${shard.name}` : shard.name);
 
 function table(rows: string[][]): string[] {

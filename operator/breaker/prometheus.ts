@@ -43,13 +43,18 @@ function get(url: URL, options: PrometheusOptions, agent: HttpAgent, limits: Req
   const { timeoutMs, maxBytes } = limits;
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
+    // Settles once: a destroyed exchange goes on emitting (errors, an end) after we gave up on it.
+    let settled = false;
+    const settle = (done: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      done();
+    };
     // A deadline on the whole exchange (the socket's own timeout only measures silence, and a
     // server trickling bytes would never trip it).
     const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    const fail = (error: Error) => {
-      clearTimeout(timer);
-      reject(error);
-    };
+    const fail = (error: Error) => settle(() => reject(error));
     const req = send(
       url,
       {
@@ -63,13 +68,11 @@ function get(url: URL, options: PrometheusOptions, agent: HttpAgent, limits: Req
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
-          if (size > maxBytes) req.destroy(new TooLarge(`response larger than ${maxBytes} bytes`));
-          else chunks.push(chunk);
+          if (size <= maxBytes) return void chunks.push(chunk);
+          fail(new TooLarge(`response larger than ${maxBytes} bytes`));
+          req.destroy();
         });
-        res.on('end', () => {
-          clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
-        });
+        res.on('end', () => settle(() => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') })));
         res.on('error', fail);
       },
     );
