@@ -14,7 +14,7 @@ import { renderShardConfig } from '../../operator/builders/config-map.js';
 import type { OperatorSettings } from '../../operator/builders/settings.js';
 import { resources, type KubeObject } from '../../operator/kube/client.js';
 import { ControlGate, parseControl } from '../../workloads/executor/control.js';
-import { defaultExecutorSettings } from '../../workloads/executor/executor.js';
+import { defaultExecutorSettings } from '../../workloads/executor/settings.js';
 import { evaluateRisk, type RiskDecision } from '../../workloads/executor/risk.js';
 import type { ControlState, Signal } from '../../contracts/messages.js';
 import { rig } from '../rig/index.js';

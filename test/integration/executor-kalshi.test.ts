@@ -27,7 +27,7 @@ import { startKalshiSim, type KalshiSimHandle } from '../../workloads/sim/kalshi
 import { parseScenario } from '../../workloads/sim/scenario.js';
 import { clientOrderId } from '../../workloads/executor/ids.js';
 import { LIVE_AUTHORIZED_ENV, startExecutorService, type ExecutorService } from '../../workloads/executor/service.js';
-import type { ExecutorHooks } from '../../workloads/executor/executor.js';
+import type { ExecutorHooks } from '../../workloads/executor/order-sender.js';
 
 const TICKER = 'KXNBAGAME-26NOV24PHILAL-LAL';
 const KEY_ID = randomUUID();

@@ -24,7 +24,7 @@ import { credentialEnv, polymarketProxyEnv, type ShardConfig } from '../../contr
 import { clientOrderId } from '../../workloads/executor/ids.js';
 import { migrate } from '../../workloads/executor/migrations.js';
 import { PolymarketClient, type PolyTrade } from '../../venues/polymarket/orders.js';
-import type { ExecutorHooks } from '../../workloads/executor/executor.js';
+import type { ExecutorHooks } from '../../workloads/executor/order-sender.js';
 import { LIVE_AUTHORIZED_ENV, startExecutorService, type ExecutorService } from '../../workloads/executor/service.js';
 import { kalshiSignedHeaders } from '../../venues/kalshi/auth.js';
 import { startKalshiSim, type KalshiSimHandle } from '../../workloads/sim/kalshi/server.js';

@@ -10,7 +10,7 @@ import { ControlGate } from '../../workloads/executor/control.js';
 import { gameWorstLoss, type Holding } from '../../workloads/executor/exposure.js';
 import { migrate, migrations } from '../../workloads/executor/migrations.js';
 import { startExecutorService, type ExecutorService } from '../../workloads/executor/service.js';
-import type { ExecutorSettings, RiskTuning } from '../../workloads/executor/executor.js';
+import type { ExecutorSettings, RiskTuning } from '../../workloads/executor/settings.js';
 import type { PaperSettings } from '../../workloads/executor/paper.js';
 import { streamKeys, type ControlState, type Leg, type Outcome, type Quote, type Signal, type Venue } from '../../contracts/messages.js';
 import type { ShardConfig } from '../../contracts/shard-config.js';

@@ -1,4 +1,4 @@
-// Signal intake from the shard's signals stream through a Redis consumer group (DESIGN §4): a
+// Signal intake from the shard's signals stream through a Redis consumer group: a
 // restart resumes where it stopped, an entry is acknowledged only once its outcome is durable in
 // PostgreSQL, and entries left pending by a dead consumer are claimed (XAUTOCLAIM) after an idle
 // time. Uses its own connection (XREADGROUP BLOCK holds it).
@@ -22,6 +22,8 @@ type RawEntries = Array<[string, string[] | null]>;
 
 export class SignalIntake {
   readonly key: string;
+  /** Entries already handed over by a recovery; kept across a recovery that fails, cleared when one completes. */
+  private readonly seenInRecovery = new Set<string>();
 
   constructor(
     private readonly redis: Redis,
@@ -58,6 +60,30 @@ export class SignalIntake {
         this.redis.xreadgroup('GROUP', this.settings.group, this.settings.consumer, 'COUNT', this.settings.batch, 'STREAMS', this.key, '0'),
     );
     return (result?.[0]?.[1] ?? []).map(([id, fields]) => ({ id, fields }));
+  }
+
+  /**
+   * Hands every pending entry to `handle`: first those delivered to this consumer before a failure,
+   * then those pending with any consumer. Only for the holder of the shard lock: no other executor
+   * of the shard is alive, so nothing pending is still being worked on.
+   */
+  async recoverPending(handle: (entries: StreamEntry[]) => Promise<void>): Promise<void> {
+    await this.ensureGroup();
+    for (let round = 0; round < 1_000; round++) {
+      const own = await this.ownPending();
+      const fresh = own.filter((e) => !this.seenInRecovery.has(e.id));
+      if (fresh.length === 0) break;
+      for (const e of fresh) this.seenInRecovery.add(e.id);
+      await handle(fresh);
+    }
+    for (let round = 0; round < 1_000; round++) {
+      const claimed = await this.claim(0);
+      if (claimed.length === 0) break;
+      await handle(claimed);
+      if (claimed.every((e) => this.seenInRecovery.has(e.id))) break;
+      for (const e of claimed) this.seenInRecovery.add(e.id);
+    }
+    this.seenInRecovery.clear();
   }
 
   /** Takes over entries pending for longer than `minIdleMs` with any consumer of the group. */

@@ -12,7 +12,9 @@ import { credentialEnv, polymarketProxyEnv, type ShardConfig } from '../../contr
 import { loadShardConfig } from '../../lib/config.js';
 import { BookCache, QuoteFeed } from './books.js';
 import { ControlGate } from './control.js';
-import { Executor, defaultExecutorSettings, type ExecutorHooks, type ExecutorSettings, type RiskTuning } from './executor.js';
+import { Executor } from './executor.js';
+import type { ExecutorHooks } from './order-sender.js';
+import { defaultExecutorSettings, type ExecutorSettings, type RiskTuning } from './settings.js';
 import { loadKalshiPrivateKey } from '../../venues/kalshi/auth.js';
 import { KalshiClient } from '../../venues/kalshi/orders.js';
 import { createPool } from './ledger.js';

@@ -10,7 +10,7 @@ import type pg from 'pg';
 import { ProxyAgent, fetch as fetchThrough } from 'undici';
 import type { Outcome, Venue } from '../../contracts/messages.js';
 import type { ShardConfig, ShardMarket } from '../../contracts/shard-config.js';
-import { defaultExecutorSettings } from './executor.js';
+import { defaultExecutorSettings } from './settings.js';
 import { Ledger, type SettlementEffects } from './ledger.js';
 import type { ExecutorMetrics } from './metrics.js';
 import { tradingDay } from './pnl.js';
