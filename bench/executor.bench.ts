@@ -14,7 +14,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { pino } from 'pino';
 import { rig, stopRig } from '../test/rig/index.js';
 import { evaluateRisk, type RiskContext } from '../workloads/executor/risk.js';
-import { startExecutorService } from '../workloads/executor/service.js';
+import { startExecutorService } from '../workloads/executor/start.js';
 import { streamKeys, type Leg, type Quote, type Signal } from '../contracts/messages.js';
 import type { ShardConfig } from '../contracts/shard-config.js';
 

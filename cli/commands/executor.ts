@@ -1,13 +1,13 @@
-// `arbees executor`: runs one shard's executor until SIGINT/SIGTERM.
+// `arbees executor`: parses the flags and runs one shard's executor (workloads/executor/start.ts)
+// until SIGINT/SIGTERM or the loss of its shard lock.
 import type { Command } from '../command.js';
 import { parseOptions, UsageError } from '../command.js';
 import { untilSignal } from '../signals.js';
-import { loadRuntimeConfig, loadShardConfig } from '../../lib/config.js';
 import { ConfigError } from '../../contracts/config-error.js';
-import { createLogger, redactUrl } from '../../lib/log.js';
 import { credentialEnv, defaultShardConfigPath, shardConfigPathEnv } from '../../contracts/shard-config.js';
-import type { ExecutorSettings } from '../../workloads/executor/executor.js';
-import { LIVE_AUTHORIZED_ENV, LiveTradingRefused, startExecutorService } from '../../workloads/executor/service.js';
+import { redactUrl } from '../../lib/log.js';
+import { LIVE_AUTHORIZED_ENV, LiveTradingRefused } from '../../workloads/executor/live-venues.js';
+import { executorOptions, startExecutorService, type ExecutorSources } from '../../workloads/executor/start.js';
 
 function int(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -55,29 +55,10 @@ Options:
                                (default America/New_York)
   -h, --help                   show this help`,
   async run(args, io) {
-    const { values } = parseOptions(args, {
-      config: { type: 'string', short: 'f' },
-      'shard-config': { type: 'string' },
-      unwind: { type: 'string' },
-      'first-venue': { type: 'string' },
-      'paper-latency-ms': { type: 'string' },
-      'paper-slippage-bps': { type: 'string' },
-      'market-cooldown-ms': { type: 'string' },
-      concurrency: { type: 'string' },
-      'time-zone': { type: 'string' },
-    });
-    if (values.unwind !== undefined && values.unwind !== 'hedge' && values.unwind !== 'close') throw new UsageError('--unwind must be hedge or close');
-    if (values['first-venue'] !== undefined && values['first-venue'] !== 'kalshi' && values['first-venue'] !== 'polymarket') {
-      throw new UsageError('--first-venue must be kalshi or polymarket');
-    }
-    const concurrency = int('concurrency', values.concurrency);
-    if (concurrency === 0) throw new UsageError('--concurrency must be at least 1');
-    let runtime;
-    let shardConfig;
-    const shardConfigPath = values['shard-config'] ?? io.env[shardConfigPathEnv] ?? defaultShardConfigPath;
+    const sources = parseFlags(args, io.env);
+    let options;
     try {
-      runtime = loadRuntimeConfig({ file: values.config ?? io.env.ARBEES_CONFIG_FILE, env: io.env });
-      shardConfig = loadShardConfig(shardConfigPath);
+      options = executorOptions(sources);
     } catch (error) {
       if (error instanceof ConfigError) {
         io.err(error.message);
@@ -85,34 +66,11 @@ Options:
       }
       throw error;
     }
-    const log = createLogger({ name: 'executor', level: runtime.log.level, bindings: { shard: runtime.shard } });
-    const cooldown = int('market-cooldown-ms', values['market-cooldown-ms']);
-    const settings: Partial<ExecutorSettings> = {
-      ...(values.unwind === 'hedge' || values.unwind === 'close' ? { unwind: { policy: values.unwind, steps: 3, stepTicks: 100 } } : {}),
-      ...(values['first-venue'] === 'kalshi' || values['first-venue'] === 'polymarket' ? { firstVenue: values['first-venue'] } : {}),
-      ...(concurrency ? { concurrency } : {}),
-      ...(values['time-zone'] ? { timeZone: values['time-zone'] } : {}),
-    };
-    if (values['time-zone']) {
-      try {
-        new Intl.DateTimeFormat('en-CA', { timeZone: values['time-zone'] });
-      } catch {
-        throw new UsageError(`--time-zone: unknown time zone "${values['time-zone']}"`);
-      }
-    }
+    const { runtime, shardConfig, log } = options;
     log.info({ redis: redactUrl(runtime.redis.url), postgres: redactUrl(runtime.postgres.url), mode: shardConfig.executor.mode }, 'starting executor');
     let service;
     try {
-      service = await startExecutorService({
-        runtime,
-        shardConfig,
-        shardConfigPath,
-        env: io.env,
-        log,
-        settings,
-        ...(cooldown !== undefined ? { risk: { marketCooldownMs: cooldown } } : {}),
-        paper: { latencyMs: int('paper-latency-ms', values['paper-latency-ms']) ?? 0, slippageBps: int('paper-slippage-bps', values['paper-slippage-bps']) ?? 0 },
-      });
+      service = await startExecutorService(options);
     } catch (error) {
       if (error instanceof LiveTradingRefused) {
         log.error(error.message);
@@ -129,3 +87,45 @@ Options:
     return why === 'lost the shard lock' ? 1 : 0;
   },
 };
+
+/** The command line as start-up takes it; a bad flag is a UsageError. */
+function parseFlags(args: string[], env: NodeJS.ProcessEnv): ExecutorSources {
+  const { values } = parseOptions(args, {
+    config: { type: 'string', short: 'f' },
+    'shard-config': { type: 'string' },
+    unwind: { type: 'string' },
+    'first-venue': { type: 'string' },
+    'paper-latency-ms': { type: 'string' },
+    'paper-slippage-bps': { type: 'string' },
+    'market-cooldown-ms': { type: 'string' },
+    concurrency: { type: 'string' },
+    'time-zone': { type: 'string' },
+  });
+  const { unwind, 'first-venue': firstVenue, 'time-zone': timeZone } = values;
+  if (unwind !== undefined && unwind !== 'hedge' && unwind !== 'close') throw new UsageError('--unwind must be hedge or close');
+  if (firstVenue !== undefined && firstVenue !== 'kalshi' && firstVenue !== 'polymarket') throw new UsageError('--first-venue must be kalshi or polymarket');
+  const concurrency = int('concurrency', values.concurrency);
+  if (concurrency === 0) throw new UsageError('--concurrency must be at least 1');
+  if (timeZone) {
+    try {
+      new Intl.DateTimeFormat('en-CA', { timeZone });
+    } catch {
+      throw new UsageError(`--time-zone: unknown time zone "${timeZone}"`);
+    }
+  }
+  const marketCooldownMs = int('market-cooldown-ms', values['market-cooldown-ms']);
+  const paperLatencyMs = int('paper-latency-ms', values['paper-latency-ms']);
+  const paperSlippageBps = int('paper-slippage-bps', values['paper-slippage-bps']);
+  return {
+    configFile: values.config ?? env.ARBEES_CONFIG_FILE,
+    shardConfigPath: values['shard-config'] ?? env[shardConfigPathEnv] ?? defaultShardConfigPath,
+    env,
+    ...(unwind ? { unwind } : {}),
+    ...(firstVenue ? { firstVenue } : {}),
+    ...(concurrency ? { concurrency } : {}),
+    ...(timeZone ? { timeZone } : {}),
+    ...(marketCooldownMs !== undefined ? { marketCooldownMs } : {}),
+    ...(paperLatencyMs !== undefined ? { paperLatencyMs } : {}),
+    ...(paperSlippageBps !== undefined ? { paperSlippageBps } : {}),
+  };
+}

@@ -26,7 +26,8 @@ import { kalshiSignedHeaders } from '../../venues/kalshi/auth.js';
 import { startKalshiSim, type KalshiSimHandle } from '../../workloads/sim/kalshi/server.js';
 import { parseScenario } from '../../workloads/sim/scenario.js';
 import { clientOrderId } from '../../workloads/executor/ids.js';
-import { LIVE_AUTHORIZED_ENV, startExecutorService, type ExecutorService } from '../../workloads/executor/service.js';
+import { LIVE_AUTHORIZED_ENV } from '../../workloads/executor/live-venues.js';
+import { startExecutorService, type ExecutorService } from '../../workloads/executor/start.js';
 import type { ExecutorHooks } from '../../workloads/executor/order-sender.js';
 
 const TICKER = 'KXNBAGAME-26NOV24PHILAL-LAL';

@@ -9,7 +9,7 @@ import { rig } from '../rig/index.js';
 import { ControlGate } from '../../workloads/executor/control.js';
 import { gameWorstLoss, type Holding } from '../../workloads/executor/exposure.js';
 import { migrate, migrations } from '../../workloads/executor/migrations.js';
-import { startExecutorService, type ExecutorService } from '../../workloads/executor/service.js';
+import { startExecutorService, type ExecutorService } from '../../workloads/executor/start.js';
 import type { ExecutorSettings, RiskTuning } from '../../workloads/executor/settings.js';
 import type { PaperSettings } from '../../workloads/executor/paper.js';
 import { streamKeys, type ControlState, type Leg, type Outcome, type Quote, type Signal, type Venue } from '../../contracts/messages.js';

@@ -11,7 +11,7 @@ import { waitFor } from './wait.js';
 const REPO = join(import.meta.dirname, '..', '..');
 
 /**
- * Starts numbered `executor` processes (workloads/executor/main.ts through tsx) for one shard, each
+ * Starts numbered `executor` processes (cli/arbees-executor.ts through tsx) for one shard, each
  * logging to its own file in a fresh folder, with the environment its pod would get plus `env`.
  */
 export function executorSpawner(o: { shardConfig: ShardConfig; redisUrl: string; postgresUrl: string; env: NodeJS.ProcessEnv; args: string[] }): (round: number) => ManagedProcess {
@@ -29,7 +29,7 @@ export function executorSpawner(o: { shardConfig: ShardConfig; redisUrl: string;
     ARBEES_SHARD_CONFIG: shardFile,
   };
   return (n) =>
-    startProcess(`executor-${n}`, process.execPath, ['--import', 'tsx', join(REPO, 'workloads', 'executor', 'main.ts'), ...o.args], {
+    startProcess(`executor-${n}`, process.execPath, ['--import', 'tsx', join(REPO, 'cli', 'arbees-executor.ts'), ...o.args], {
       logFile: join(dir, `executor-${n}.log`),
       env,
       cwd: REPO,

@@ -1,32 +1,48 @@
-// Assembles a running executor from its configuration: PostgreSQL pool and migrations, the
-// control gate, the book cache fed from the quotes stream, the venues (paper, or live Kalshi and
-// Polymarket), metrics and the ops endpoints. Used by `arbees executor` and by the integration tests.
+// The executor's start-up: from the runtime config (file and/or ARBEES_* variables), the shard
+// config and the command line's overrides to a running executor — PostgreSQL pool and migrations,
+// the control gate, the book cache fed from the quotes stream, the venues (paper, or live Kalshi
+// and Polymarket), the settlement poller, metrics and the /metrics, /healthz, /readyz endpoints.
+// `arbees executor` parses its flags and calls this; the integration tests call
+// startExecutorService with configs of their own.
 import { unwatchFile, watchFile } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type pg from 'pg';
-import type { RuntimeConfig } from '../../lib/config.js';
 import type { Venue } from '../../contracts/messages.js';
+import { polymarketProxyEnv, type ShardConfig } from '../../contracts/shard-config.js';
+import { loadRuntimeConfig, loadShardConfig, type RuntimeConfig } from '../../lib/config.js';
+import { createLogger } from '../../lib/log.js';
 import { startOpsServer, type OpsServer } from '../../lib/ops-server.js';
-import { credentialEnv, polymarketProxyEnv, type ShardConfig } from '../../contracts/shard-config.js';
-import { loadShardConfig } from '../../lib/config.js';
+import type { VenueClient } from '../../venues/orders.js';
 import { BookCache, QuoteFeed } from './books.js';
 import { ControlGate } from './control.js';
 import { Executor } from './executor.js';
-import type { ExecutorHooks } from './order-sender.js';
-import { defaultExecutorSettings, type ExecutorSettings, type RiskTuning } from './settings.js';
-import { loadKalshiPrivateKey } from '../../venues/kalshi/auth.js';
-import { KalshiClient } from '../../venues/kalshi/orders.js';
 import { createPool } from './ledger.js';
+import { liveVenues } from './live-venues.js';
 import { createExecutorMetrics, type ExecutorMetrics } from './metrics.js';
 import { migrate } from './migrations.js';
+import type { ExecutorHooks } from './order-sender.js';
 import { PaperVenue, type PaperSettings } from './paper.js';
+import { defaultExecutorSettings, type ExecutorSettings, type RiskTuning } from './settings.js';
 import { startSettlement, type SettlementPoller } from './settlement.js';
-import type { VenueClient } from '../../venues/orders.js';
 
-export const LIVE_AUTHORIZED_ENV = 'ARBEES_LIVE_TRADING_AUTHORIZED';
+/** Where the executor's configuration comes from, and the overrides, as the command line gives them. */
+export interface ExecutorSources {
+  configFile?: string;
+  /** Re-read when it changes (the mounted ConfigMap). */
+  shardConfigPath: string;
+  env: NodeJS.ProcessEnv;
+  /** One-legged fill policy. */
+  unwind?: 'hedge' | 'close';
+  firstVenue?: Venue;
+  concurrency?: number;
+  timeZone?: string;
+  marketCooldownMs?: number;
+  paperLatencyMs?: number;
+  paperSlippageBps?: number;
+}
 
-export interface ServiceOptions {
+export interface ExecutorServiceOptions {
   runtime: RuntimeConfig;
   shardConfig: ShardConfig;
   /** Re-read this file when it changes (the mounted ConfigMap). */
@@ -55,46 +71,33 @@ export interface ExecutorService {
   kill(): void;
 }
 
-export class LiveTradingRefused extends Error {}
-
-/** What live trading would need, or a refusal that names what is missing. */
-async function liveVenues(shardConfig: ShardConfig, env: NodeJS.ProcessEnv, pool: pg.Pool, log: Logger): Promise<Partial<Record<Venue, VenueClient>>> {
-  if (env[LIVE_AUTHORIZED_ENV] !== 'true') {
-    throw new LiveTradingRefused(`the shard is in live mode but ${LIVE_AUTHORIZED_ENV} is not "true": refusing to trade real money (two switches are required)`);
-  }
-  const keyId = env[credentialEnv.kalshi.keyId];
-  const privateKey = env[credentialEnv.kalshi.privateKey];
-  if (!keyId || !privateKey) throw new LiveTradingRefused(`live Kalshi needs ${credentialEnv.kalshi.keyId} and ${credentialEnv.kalshi.privateKey}`);
-  let key;
-  try {
-    key = loadKalshiPrivateKey(privateKey, credentialEnv.kalshi.privateKey);
-  } catch (error) {
-    throw new LiveTradingRefused((error as Error).message);
-  }
-  const venues: Partial<Record<Venue, VenueClient>> = { kalshi: new KalshiClient({ restUrl: shardConfig.venues.kalshi.restUrl, credentials: { keyId, privateKey: key } }) };
-
-  const names = credentialEnv.polymarket;
-  const given = Object.values(names).filter((name) => env[name]);
-  if (given.length === 0) {
-    log.warn('no Polymarket credentials: signals with a Polymarket leg are refused (rule venue-unavailable)');
-    return venues;
-  }
-  const missing = Object.values(names).filter((name) => !env[name]);
-  if (missing.length > 0) throw new LiveTradingRefused(`live Polymarket needs ${missing.join(', ')} as well`);
-  const proxyUrl = env[polymarketProxyEnv];
-  if (!proxyUrl) throw new LiveTradingRefused(`live Polymarket needs ${polymarketProxyEnv} (the VPN pod's proxy): its traffic must never leave outside the tunnel`);
-  // Loaded only here: the official client and its crypto are heavy and only live trading needs them.
-  const { PolymarketClient } = await import('../../venues/polymarket/orders.js');
-  venues.polymarket = new PolymarketClient({
-    clobUrl: shardConfig.venues.polymarket.clobUrl,
-    proxyUrl,
-    pool,
-    credentials: { apiKey: env[names.apiKey]!, secret: env[names.apiSecret]!, passphrase: env[names.apiPassphrase]!, privateKey: env[names.privateKey]! },
-  });
-  return venues;
+/** Reads both configs and makes the process's logger; throws ConfigError listing the problems. */
+export function executorOptions(sources: ExecutorSources): ExecutorServiceOptions {
+  const runtime = loadRuntimeConfig({ file: sources.configFile, env: sources.env });
+  const shardConfig = loadShardConfig(sources.shardConfigPath);
+  const settings: Partial<ExecutorSettings> = {
+    ...(sources.unwind ? { unwind: { policy: sources.unwind, steps: 3, stepTicks: 100 } } : {}),
+    ...(sources.firstVenue ? { firstVenue: sources.firstVenue } : {}),
+    ...(sources.concurrency ? { concurrency: sources.concurrency } : {}),
+    ...(sources.timeZone ? { timeZone: sources.timeZone } : {}),
+  };
+  return {
+    runtime,
+    shardConfig,
+    shardConfigPath: sources.shardConfigPath,
+    env: sources.env,
+    log: createLogger({ name: 'executor', level: runtime.log.level, bindings: { shard: runtime.shard } }),
+    settings,
+    ...(sources.marketCooldownMs !== undefined ? { risk: { marketCooldownMs: sources.marketCooldownMs } } : {}),
+    paper: { latencyMs: sources.paperLatencyMs ?? 0, slippageBps: sources.paperSlippageBps ?? 0 },
+  };
 }
 
-export async function startExecutorService(options: ServiceOptions): Promise<ExecutorService> {
+/**
+ * Builds and starts everything; resolves once the executor holds the shard lock and has reconciled.
+ * Throws LiveTradingRefused when live mode lacks a switch, a credential or the Polymarket proxy.
+ */
+export async function startExecutorService(options: ExecutorServiceOptions): Promise<ExecutorService> {
   const { runtime, shardConfig, log } = options;
   if (shardConfig.shard !== runtime.shard) throw new Error(`shard config is for "${shardConfig.shard}" but this process runs shard "${runtime.shard}"`);
   const live = shardConfig.executor.mode === 'live';

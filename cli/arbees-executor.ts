@@ -1,8 +1,8 @@
-// A lean process entry for the executor alone (`node --import tsx workloads/executor/main.ts`, or
-// dist/workloads/executor/main.js): the same as `arbees executor`, without loading every other
-// command, so that a restarted executor is back within moments.
-import { UsageError } from '../../cli/command.js';
-import { executorCommand } from '../../cli/commands/executor.js';
+// A lean process entry for the executor alone (`node --import tsx cli/arbees-executor.ts`, or
+// dist/cli/arbees-executor.js): the same as `arbees executor`, without the dispatcher, so that a
+// restarted executor is back within moments.
+import { UsageError } from './command.js';
+import { executorCommand } from './commands/executor.js';
 
 Promise.resolve(
   executorCommand.run(process.argv.slice(2), { out: (t) => process.stdout.write(t + '\n'), err: (t) => process.stderr.write(t + '\n'), env: process.env }),
