@@ -3,9 +3,10 @@
 // decides something is one statement or one transaction, so a crash leaves either all of it or
 // none of it. Money in ten-thousandths of $1, sizes in hundredths of a contract (bigint columns,
 // read back as numbers: they stay far below 2^53).
-import pg from 'pg';
+import type pg from 'pg';
 import type { Outcome, Signal, Venue } from '../../contracts/messages.js';
 import { applyFill, settle, type PositionState } from './pnl.js';
+import { inTransaction } from './postgres.js';
 import type { OrderRequest, VenueOrderReport } from '../../venues/orders.js';
 
 export type OrderStatus = 'intent' | 'sent' | 'acked' | 'partially_filled' | 'filled' | 'cancelled' | 'rejected' | 'unknown';
@@ -228,7 +229,7 @@ export class Ledger {
    * the position and daily PnL it moves, in one transaction.
    */
   async recordReport(order: OrderRow, report: VenueOrderReport, day: string): Promise<FillEffects> {
-    return this.transaction(async (client) => {
+    return inTransaction(this.pool, async (client) => {
       const effects: FillEffects = { positions: [], realized: 0, fees: 0, newFills: 0 };
       const status = ledgerStatus(report);
       const fees = report.fills.reduce((s, f) => s + f.fee, 0);
@@ -281,38 +282,13 @@ export class Ledger {
   }
 
   /**
-   * Runs `work` in one transaction on a checked-out client. A checked-out client has no pool
-   * listener: a server gone mid-transaction must surface as this call's error, not as an uncaught
-   * 'error' event; and a failed transaction's connection is discarded, not reused.
-   */
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let failed: Error | undefined;
-    const onError = (error: Error) => (failed = error);
-    client.on('error', onError);
-    try {
-      await client.query('begin');
-      const result = await work(client);
-      await client.query('commit');
-      return result;
-    } catch (error) {
-      failed ??= error as Error;
-      await client.query('rollback').catch(() => undefined);
-      throw error;
-    } finally {
-      client.off('error', onError);
-      client.release(failed);
-    }
-  }
-
-  /**
    * Pays out a resolved market's open positions on one venue, in one transaction: each goes to
    * size 0 and cost 0 with payout − cost realized (pnl.settle) into the position and `day`'s PnL,
    * and a settlements row records it. The rows are locked first, so a fill cannot interleave,
    * and the settlements key (position and version) makes a second settlement a no-op.
    */
   async settleMarket(marketId: string, venue: Venue, winner: Outcome, day: string, evidence: unknown): Promise<SettlementEffects> {
-    return this.transaction(async (client) => {
+    return inTransaction(this.pool, async (client) => {
       const effects: SettlementEffects = { positions: [], realized: 0, settled: [] };
       const open = await client.query<{ outcome: Outcome; size: string; cost: string; realized_pnl: string; version: string; last_fill_at: Date | null }>(
         `select outcome, size, cost, realized_pnl, version, last_fill_at from positions
@@ -395,12 +371,6 @@ export class Ledger {
     );
     return { today: Number(result.rows[0]?.today ?? 0), total: Number(result.rows[0]?.total ?? 0) };
   }
-}
-
-export function createPool(url: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 3_000, idleTimeoutMillis: 30_000 });
-  pool.on('error', () => undefined); // an idle client lost (server restart): the next query reports it
-  return pool;
 }
 
 /**

@@ -17,7 +17,7 @@ import type { VenueClient } from '../../venues/orders.js';
 import { BookCache, QuoteFeed } from './books.js';
 import { ControlGate } from './control.js';
 import { Executor } from './executor.js';
-import { createPool } from './ledger.js';
+import { createPool } from './postgres.js';
 import { liveVenues } from './live-venues.js';
 import { createExecutorMetrics, type ExecutorMetrics } from './metrics.js';
 import { migrate } from './migrations.js';
