@@ -1,4 +1,4 @@
-// The shard's control state (DESIGN §4): the key arbees:<shard>:control, written by the operator's
+// The shard's control state: the key arbees:<shard>:control, written by the operator's
 // breaker with a TTL and published on the channel of the same name when it changes. The executor
 // reads the key before risk-increasing orders and also listens on the channel; trading is allowed
 // only when the key reads closed (or half_open, capped), the listener is subscribed, and the last

@@ -4,7 +4,7 @@
 // ClOrdID-safe characters ([-\w:+=/]); "arb-" + 32 hex digits (128 bits of SHA-256) is 36.
 import { createHash } from 'node:crypto';
 
-/** Leg names: `a` and `b` the two legs of a signal in send order, `u1`… unwind steps. */
+/** Leg names: `a` and `b` the two legs of a signal in send order, `h1`… hedge and `c1`… close steps of an unwind. */
 export type LegName = string;
 
 export function clientOrderId(shard: string, signalId: string, leg: LegName): string {

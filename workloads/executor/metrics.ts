@@ -1,4 +1,4 @@
-// The executor's Prometheus metrics (DESIGN §6), in a registry of its own with the shard as a
+// The executor's Prometheus metrics, in a registry of its own with the shard as a
 // default label. Money gauges are in dollars (the unit in the name); the ledger keeps exact integers.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { venues } from '../../contracts/messages.js';

@@ -1,4 +1,4 @@
-// The executor's ledger schema (DESIGN §5), as ordered migrations applied at start-up under a
+// The executor's ledger schema, as ordered migrations applied at start-up under a
 // PostgreSQL advisory lock, each in its own transaction and recorded in schema_migrations, so
 // running them again (or from several processes at once) changes nothing.
 //
