@@ -18,6 +18,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 .tools/bin/helm:
 	bash scripts/setup-helm.sh
 
+.tools/bin/actionlint: scripts/setup-actionlint.sh
+	bash scripts/setup-actionlint.sh
+	@touch $@
+
 setup-system: ## install system packages the rig runs (redis, prometheus, postgresql) when missing
 	bash scripts/setup-system.sh
 
@@ -27,10 +31,11 @@ setup: setup-system node_modules/.package-lock.json .tools/bin/helm ## install e
 build: node_modules/.package-lock.json ## compile TypeScript to dist/ (then: bin/arbees --help)
 	tsc -p tsconfig.build.json
 
-lint: node_modules/.package-lock.json ## type-check everything and run eslint
+lint: node_modules/.package-lock.json .tools/bin/actionlint ## type-check everything, eslint, Dockerfile and workflow lint
 	tsc -p . --noEmit
 	eslint --max-warnings 0 .
 	dockerfile-utils lint Dockerfile
+	actionlint
 
 test: setup ## unit + integration tests against real services (one run, one summary line)
 	$(MOCHA) $(UNIT) $(INTEGRATION)
