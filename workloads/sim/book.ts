@@ -66,6 +66,11 @@ export class LadderBook {
     return side === 'bid' ? levels[levels.length - 1] : levels[0];
   }
 
+  /** Best bid and ask as one comparable key (has the top of the book moved?). */
+  topKey(): string {
+    return JSON.stringify([this.best('bid'), this.best('ask')]);
+  }
+
   /** Sets the scenario liquidity at a level; returns the change, if any. */
   setMm(side: BookSide, price: number, size: number): LevelChange | undefined {
     const map = this.sides[side];

@@ -39,6 +39,15 @@ export function readBody(req: IncomingMessage, limit = 1_000_000): Promise<strin
   });
 }
 
+/** A body parsed as JSON; `notJson` is what is thrown when it is not. */
+export function parseJson(text: string, notJson: Error): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw notJson;
+  }
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });

@@ -14,6 +14,8 @@ import { Rng } from './rng.js';
 import type { BookSide } from './book.js';
 
 export type Venue = 'kalshi' | 'polymarket';
+/** Polymarket's price grid: a cent, or a tenth of one near 0 and 1. */
+export type TickSize = '0.01' | '0.001';
 
 const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -246,7 +248,7 @@ export interface LevelSet {
 export type SimEvent =
   | { kind: 'book'; t: number; venue: Venue; marketId: string; levels: LevelSet[] }
   | { kind: 'trade'; t: number; venue: Venue; marketId: string; takerSide: 'buy' | 'sell'; size: number }
-  | { kind: 'tickSize'; t: number; venue: 'polymarket'; marketId: string; tickSize: '0.01' | '0.001' }
+  | { kind: 'tickSize'; t: number; venue: 'polymarket'; marketId: string; tickSize: TickSize }
   | { kind: 'fault'; t: number; venue: Venue; fault: FaultSpec['type']; phase: 'start' | 'end'; durationMs: number; delayMs: number }
   | { kind: 'arbitrage'; t: number; venue: Venue; marketId: string; phase: 'start' | 'end'; windowId: string }
   /** determined: trading stops, the winner is known; settled: winning contracts pay $1. */
@@ -291,7 +293,7 @@ interface MarketState {
   market: SimMarket;
   fair: number;
   lastT: number;
-  tick: '0.01' | '0.001';
+  tick: TickSize;
   emitted: Record<Venue, Ladder>;
 }
 
@@ -347,7 +349,7 @@ export class ScenarioEngine {
     return [...toLevels(ladder.bid, 'bid'), ...toLevels(ladder.ask, 'ask')];
   }
 
-  initialTickSize(marketId: string): '0.01' | '0.001' {
+  initialTickSize(marketId: string): TickSize {
     return tickFor(this.byId.get(marketId)!.market.initialPrice);
   }
 
@@ -518,7 +520,7 @@ export class ScenarioEngine {
   }
 }
 
-function tickFor(price: number): '0.01' | '0.001' {
+function tickFor(price: number): TickSize {
   return price > 0.96 || price < 0.04 ? '0.001' : '0.01';
 }
 

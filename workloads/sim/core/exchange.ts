@@ -7,10 +7,10 @@ import { createServer, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { PRICE_ONE } from '../book.js';
+import { PRICE_ONE, type LadderBook, type LevelChange } from '../book.js';
 import { ScenarioDriver, SimClock } from '../clock.js';
 import { closeServer, HttpError, JsonReply, listen, refuseUpgrade, sendJson, sleep, splitUrl } from '../http.js';
-import { ScenarioEngine, type ArbTruth, type LevelSet, type Scenario, type SimEvent, type Venue } from '../scenario.js';
+import { ScenarioEngine, type ArbTruth, type Scenario, type SimEvent, type TickSize, type Venue } from '../scenario.js';
 
 export interface ExchangeOptions {
   scenario: Scenario;
@@ -43,21 +43,35 @@ export interface ExchangeHandle {
   stop(): Promise<void>;
 }
 
-/** How a venue's markets react to the scenario's events for that venue. */
-export interface MarketHooks {
-  /** The scenario's liquidity changed at these levels. */
-  book(marketId: string, levels: LevelSet[]): void;
-  /** A scenario taker trades `size` up to `limit` (the whole ladder). */
-  trade(marketId: string, takerSide: 'buy' | 'sell', limit: number, size: number): void;
-  tickSize?(marketId: string, tickSize: '0.01' | '0.001'): void;
-  /** The game is over: trading stops, the winner is known. */
-  determine(marketId: string, winner: 'yes' | 'no'): void;
-  /** The market pays out. */
-  settle(marketId: string): void;
+// What a venue plugs in, by role. `M` is the venue's market; the scenario's liquidity is applied
+// to its book here, and the venue publishes the changes.
+
+export interface VenueMarkets<M extends { book: LadderBook }> {
+  /** The venue's market for a scenario market id. */
+  market(marketId: string): M;
+}
+
+/** What the venue's subscribers hear of the scenario. */
+export interface VenueFeed<M> {
+  /** Levels of the market's book changed. */
+  changes(m: M, changes: LevelChange[]): void;
+  tickChange?(m: M, tickSize: TickSize): void;
   /** A seqGap fault starts: the next sequence number is skipped (venues without them leave it out). */
   seqGap?(): void;
   /** After each batch of events: sends what the batch queued. */
   flush?(): void;
+}
+
+export interface VenueTrading<M> {
+  /** A scenario taker trades `size` up to `limit` (the whole ladder). */
+  scenarioTrade(m: M, takerSide: 'buy' | 'sell', limit: number, size: number): void;
+  /** The game is over: trading stops, the winner is known. */
+  determine(m: M, winner: 'yes' | 'no'): void;
+}
+
+export interface VenueSettlement<M> {
+  /** The market pays out (Kalshi settles; Polymarket's oracle resolves it). */
+  settle(m: M): void;
 }
 
 /** A REST request as a venue's handlers see it. */
@@ -68,23 +82,46 @@ export interface SimRequest {
   query: URLSearchParams;
 }
 
-export interface VenueServer<C> {
-  markets: MarketHooks;
+/** Who plays the scenario's events on the venue. */
+export interface VenueScenario<M extends { book: LadderBook }> {
+  markets: VenueMarkets<M>;
+  feed: VenueFeed<M>;
+  trading: VenueTrading<M>;
+  settlement: VenueSettlement<M>;
+}
+
+export interface VenueRest {
+  /** Where the API lives on the server ('' for the root): the handle's url. */
+  readonly path: string;
   /** Answers a REST request: a 200 with the returned body, a JsonReply, or a thrown HttpError. */
-  rest(request: SimRequest): Promise<unknown>;
-  /** Vets a WebSocket upgrade: returns how to set up the connection, or throws HttpError to refuse. */
-  upgrade(req: IncomingMessage, path: string): (ws: WebSocket) => C;
-  /** Set false when the venue answers WebSocket pings itself. */
-  autoPong?: boolean;
-  /** Where REST and the WebSocket live on the server (the handle's url and wsUrl). */
-  restPath: string;
-  wsPath: string;
-  /** An error the venue answers without a handler expecting it (e.g. a body that is not JSON). */
+  handle(request: SimRequest): Promise<unknown>;
+  /** An error the venue answers although no handler threw it as an HttpError (e.g. a body that is not JSON). */
   expectedError?(error: unknown): HttpError | undefined;
   /** The body of a 500 for anything else (which is also logged). */
-  internalError: unknown;
+  readonly internalError: unknown;
+}
+
+export interface VenueSocket<C> {
+  /** The WebSocket's path: the handle's wsUrl. */
+  readonly path: string;
+  /** false when the venue answers WebSocket pings itself. */
+  readonly autoPong?: boolean;
+  /** Vets a WebSocket upgrade: returns how to set up the connection, or throws HttpError to refuse. */
+  upgrade(req: IncomingMessage, path: string): (ws: WebSocket) => C;
+}
+
+export interface VenueServer<C, M extends { book: LadderBook }> {
+  scenario: VenueScenario<M>;
+  rest: VenueRest;
+  socket: VenueSocket<C>;
   /** Fields for the log line that says the simulator is listening. */
   describe: Record<string, unknown>;
+}
+
+/** When the scenario runs: its start (simulated epoch ms) and length; market times derive from them. */
+export interface Schedule {
+  startMs: number;
+  durationMs: number;
 }
 
 /** One tick of $0.01: a scenario taker sweeps every price from here to $1 minus here. */
@@ -94,6 +131,7 @@ export class SimExchange<C extends { ws: WebSocket }> {
   readonly engine: ScenarioEngine;
   readonly clock: SimClock;
   readonly log: Logger | undefined;
+  readonly schedule: Schedule;
   /** Open WebSocket connections. */
   readonly connections = new Set<C>();
   private readonly faults = { outage: false, rateLimited: false, slowMs: 0 };
@@ -106,6 +144,7 @@ export class SimExchange<C extends { ws: WebSocket }> {
     this.engine = new ScenarioEngine(options.scenario, { seed: options.seed, messageRate: options.messageRate });
     this.clock = new SimClock({ speed: options.speed ?? 1, startMs: options.startMs });
     this.log = options.logger;
+    this.schedule = { startMs: this.clock.startMs, durationMs: this.engine.scenario.duration };
   }
 
   /** A disconnect fault with a duration is on: REST answers 503 and upgrades are refused. */
@@ -129,24 +168,24 @@ export class SimExchange<C extends { ws: WebSocket }> {
     this.timers.push(timer);
   }
 
-  async start(venue: VenueServer<C>): Promise<ExchangeHandle> {
-    const driver = new ScenarioDriver(this.engine, this.clock, (events) => this.apply(events, venue.markets));
-    const wss = new WebSocketServer({ noServer: true, ...(venue.autoPong === undefined ? {} : { autoPong: venue.autoPong }) });
+  async start<M extends { book: LadderBook }>(venue: VenueServer<C, M>): Promise<ExchangeHandle> {
+    const driver = new ScenarioDriver(this.engine, this.clock, (events) => this.apply(events, venue.scenario));
+    const wss = new WebSocketServer({ noServer: true, ...(venue.socket.autoPong === undefined ? {} : { autoPong: venue.socket.autoPong }) });
     const server = createServer((req, res) => {
-      this.answer(req, venue)
+      this.answer(req, venue.rest)
         .then((out) => (out instanceof JsonReply ? sendJson(res, out.status, out.body) : sendJson(res, 200, out)))
         .catch((error: unknown) => {
           if (res.headersSent) return;
-          const known = error instanceof HttpError ? error : venue.expectedError?.(error);
+          const known = error instanceof HttpError ? error : venue.rest.expectedError?.(error);
           if (known) return sendJson(res, known.status, known.body);
           this.log?.error({ err: error }, `${this.venue} sim request failed`);
-          sendJson(res, 500, venue.internalError);
+          sendJson(res, 500, venue.rest.internalError);
         });
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       let open: (ws: WebSocket) => C;
       try {
-        open = venue.upgrade(req, splitUrl(req).path);
+        open = venue.socket.upgrade(req, splitUrl(req).path);
       } catch (error) {
         if (error instanceof HttpError) return refuseUpgrade(socket, error.status, STATUS_CODES[error.status] ?? '', error.body);
         this.log?.error({ err: error }, `${this.venue} sim upgrade failed`);
@@ -166,8 +205,8 @@ export class SimExchange<C extends { ws: WebSocket }> {
     const urlHost = host.includes(':') ? `[${host}]` : host;
     this.log?.info({ host, port, ...venue.describe }, `${this.venue} simulator listening`);
     return {
-      url: `http://${urlHost}:${port}${venue.restPath}`,
-      wsUrl: `ws://${urlHost}:${port}${venue.wsPath}`,
+      url: `http://${urlHost}:${port}${venue.rest.path}`,
+      wsUrl: `ws://${urlHost}:${port}${venue.socket.path}`,
       host,
       port,
       engine: this.engine,
@@ -189,40 +228,42 @@ export class SimExchange<C extends { ws: WebSocket }> {
     };
   }
 
-  private async answer(req: IncomingMessage, venue: VenueServer<C>): Promise<unknown> {
+  private async answer(req: IncomingMessage, rest: VenueRest): Promise<unknown> {
     const { path, query } = splitUrl(req);
-    return venue.rest({ req, method: req.method ?? 'GET', path, query });
+    return rest.handle({ req, method: req.method ?? 'GET', path, query });
   }
 
-  private apply(events: SimEvent[], markets: MarketHooks): void {
+  private apply<M extends { book: LadderBook }>(events: SimEvent[], { markets, feed, trading, settlement }: VenueScenario<M>): void {
     for (const event of events) {
       if (event.venue !== this.venue) continue;
       switch (event.kind) {
-        case 'book':
-          markets.book(event.marketId, event.levels);
+        case 'book': {
+          const m = markets.market(event.marketId);
+          feed.changes(m, m.book.setLevels(event.levels));
           break;
+        }
         case 'trade':
-          markets.trade(event.marketId, event.takerSide, event.takerSide === 'buy' ? PRICE_ONE - SWEEP : SWEEP, event.size);
+          trading.scenarioTrade(markets.market(event.marketId), event.takerSide, event.takerSide === 'buy' ? PRICE_ONE - SWEEP : SWEEP, event.size);
           break;
         case 'tickSize':
-          markets.tickSize?.(event.marketId, event.tickSize);
+          feed.tickChange?.(markets.market(event.marketId), event.tickSize);
           break;
         case 'fault':
-          this.fault(event, markets);
+          this.fault(event, feed);
           break;
         case 'arbitrage':
           this.log?.info({ window: event.windowId, market: event.marketId, phase: event.phase }, 'arbitrage window');
           break;
         case 'resolution':
-          if (event.phase === 'determined') markets.determine(event.marketId, event.winner);
-          else markets.settle(event.marketId);
+          if (event.phase === 'determined') trading.determine(markets.market(event.marketId), event.winner);
+          else settlement.settle(markets.market(event.marketId));
           break;
       }
     }
-    markets.flush?.();
+    feed.flush?.();
   }
 
-  private fault(event: Extract<SimEvent, { kind: 'fault' }>, markets: MarketHooks): void {
+  private fault<M>(event: Extract<SimEvent, { kind: 'fault' }>, feed: VenueFeed<M>): void {
     this.log?.warn({ fault: event.fault, phase: event.phase }, `${this.venue} fault`);
     const on = event.phase === 'start';
     switch (event.fault) {
@@ -231,7 +272,7 @@ export class SimExchange<C extends { ws: WebSocket }> {
         this.faults.outage = on && event.durationMs > 0;
         break;
       case 'seqGap':
-        if (on) markets.seqGap?.();
+        if (on) feed.seqGap?.();
         break;
       case 'rateLimit':
         this.faults.rateLimited = on;

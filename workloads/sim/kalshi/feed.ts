@@ -4,7 +4,7 @@
 import { WebSocket } from 'ws';
 import type { BookSide, LevelChange } from '../book.js';
 import type { SimClock } from '../clock.js';
-import { topKey, type KMarket } from './state.js';
+import type { KMarket } from './state.js';
 import { deltaMsg, fillMsg, snapshotMsg, tickerMsg, tradeMsg, type KalshiFill } from './wire.js';
 
 export const CHANNELS = [
@@ -73,7 +73,7 @@ export class KalshiFeed {
   }
 
   tickerIfMoved(m: KMarket, force = false): void {
-    const key = topKey(m.book);
+    const key = m.book.topKey();
     if (!force && key === m.lastTop) return;
     m.lastTop = key;
     let msg: ReturnType<typeof tickerMsg> | undefined;

@@ -9,7 +9,7 @@ import { parseDecimal } from '../../../contracts/decimal.js';
 import { PRICE_ONE, type BookSide, type LevelChange, type RestingOrder, type StpMode } from '../book.js';
 import type { SimClock } from '../clock.js';
 import { dollars, fp } from '../format.js';
-import { HttpError } from '../http.js';
+import { HttpError, parseJson } from '../http.js';
 import type { KalshiFeed } from './feed.js';
 import type { KalshiPortfolio, Match } from './portfolio.js';
 import { SCENARIO_OWNER, type KalshiState, type KMarket, type KOrder } from './state.js';
@@ -134,13 +134,7 @@ export class KalshiOrders {
   }
 
   private validate(raw: string): { body: OrderBody; m: KMarket; price: number; count: number } {
-    let input: unknown;
-    try {
-      input = JSON.parse(raw);
-    } catch {
-      throw invalid('invalid JSON body');
-    }
-    const parsed = orderBody.safeParse(input);
+    const parsed = orderBody.safeParse(parseJson(raw, invalid('invalid JSON body')));
     if (!parsed.success) throw invalid('invalid order', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     const body = parsed.data;
     const m = this.state.markets.get(body.ticker);

@@ -2,7 +2,7 @@
 // books, events) and the signed portfolio (order entry, orders, fills, positions, settlements,
 // balance). Every request passes the gate first: an outage, a slow fault, the RSA-PSS signature
 // (required under /portfolio, checked wherever it is sent), then the caller's token bucket.
-import type { SimExchange, SimRequest } from '../core/exchange.js';
+import type { Schedule, SimExchange, SimRequest, VenueRest } from '../core/exchange.js';
 import { Routes, type Params } from '../core/routes.js';
 import { dollars } from '../format.js';
 import { HttpError, JsonReply, readBody, TokenBucket } from '../http.js';
@@ -11,7 +11,7 @@ import type { KalshiAuthenticator } from './auth.js';
 import type { Conn } from './feed.js';
 import type { KalshiOrders } from './orders.js';
 import type { KalshiState, KMarket } from './state.js';
-import { errorBody, eventJson, levelsFp, marketJson, marketStatus, orderJson, positionJson, seriesOf, statusFilter, UNAVAILABLE, type Schedule } from './wire.js';
+import { errorBody, eventJson, levelsFp, marketJson, marketStatus, orderJson, positionJson, seriesOf, statusFilter, UNAVAILABLE } from './wire.js';
 
 export const KALSHI_REST_PREFIX = '/trade-api/v2';
 
@@ -35,11 +35,14 @@ interface KalshiEvent {
   markets: KMarket[];
 }
 
-export class KalshiRest {
-  private readonly buckets = new Map<string, { read: TokenBucket; write: TokenBucket }>();
-  private readonly schedule: Schedule;
+export class KalshiRest implements VenueRest {
+  readonly path = KALSHI_REST_PREFIX;
+  readonly internalError = errorBody('internal_server_error', 'internal server error');
   private readonly market: Routes<Handler>;
   private readonly portfolio: Routes<PortfolioHandler>;
+  /** Per API key, or per address for unsigned requests. */
+  private readonly buckets = new Map<string, { read: TokenBucket; write: TokenBucket }>();
+  private readonly schedule: Schedule;
 
   constructor(
     private readonly exchange: SimExchange<Conn>,
@@ -48,7 +51,7 @@ export class KalshiRest {
     private readonly auth: KalshiAuthenticator,
     private readonly limits: KalshiRateLimits,
   ) {
-    this.schedule = { startMs: exchange.clock.startMs, durationMs: exchange.engine.scenario.duration };
+    this.schedule = exchange.schedule;
     this.market = new Routes<Handler>()
       .get('/exchange/status', () => ({ exchange_active: !exchange.outage, trading_active: true, exchange_estimated_resume_time: null }))
       .get('/markets', ({ query }) => this.markets(query))

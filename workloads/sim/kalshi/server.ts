@@ -11,7 +11,7 @@ import { KalshiOrders } from './orders.js';
 import { KalshiPortfolio } from './portfolio.js';
 import { basicTier, KALSHI_REST_PREFIX, KalshiRest, type KalshiRateLimits } from './rest.js';
 import { KalshiState } from './state.js';
-import { errorBody, levelsFp } from './wire.js';
+import { levelsFp } from './wire.js';
 import { KALSHI_WS_PATH, KalshiSocket } from './ws.js';
 
 export { basicTier, KALSHI_REST_PREFIX, KALSHI_WS_PATH, type KalshiRateLimits };
@@ -44,22 +44,9 @@ export async function startKalshiSim(options: KalshiSimOptions): Promise<KalshiS
   const socket = new KalshiSocket(exchange, state, feed, auth, { pingIntervalMs: options.pingIntervalMs ?? 10_000, pongTimeoutMs: options.pongTimeoutMs ?? 30_000 });
 
   const handle = await exchange.start({
-    markets: {
-      book: (id, levels) => {
-        const m = state.market(id);
-        feed.changes(m, m.book.setLevels(levels));
-      },
-      trade: (id, takerSide, limit, size) => orders.scenarioTrade(state.market(id), takerSide, limit, size),
-      determine: (id, winner) => orders.determine(state.market(id), winner),
-      settle: (id) => portfolio.settle(state.market(id)),
-      seqGap: () => feed.seqGap(),
-    },
-    rest: (request) => rest.handle(request),
-    upgrade: (req, path) => socket.upgrade(req, path),
-    autoPong: false,
-    restPath: KALSHI_REST_PREFIX,
-    wsPath: KALSHI_WS_PATH,
-    internalError: errorBody('internal_server_error', 'internal server error'),
+    scenario: { markets: state, feed, trading: orders, settlement: portfolio },
+    rest,
+    socket,
     describe: { rest: KALSHI_REST_PREFIX, ws: KALSHI_WS_PATH },
   });
   return {

@@ -76,7 +76,7 @@ export class KalshiState {
     for (const sim of engine.markets) {
       const book = new LadderBook();
       book.setLevels(engine.initialLevels('kalshi', sim.id));
-      const m: KMarket = { sim, book, volume: 0, openInterest: 0, dollarVolume: 0, lastTradeSize: 0, lastTop: topKey(book) };
+      const m: KMarket = { sim, book, volume: 0, openInterest: 0, dollarVolume: 0, lastTradeSize: 0, lastTop: book.topKey() };
       this.markets.set(sim.kalshiTicker, m);
       this.byMarketId.set(sim.id, m);
     }
@@ -92,9 +92,4 @@ export class KalshiState {
     if (!a) this.accounts.set(owner, (a = { cash: this.startCash, positions: new Map(), fills: [], settlements: [] }));
     return a;
   }
-}
-
-/** Best bid and ask as one comparable key. */
-export function topKey(book: LadderBook): string {
-  return JSON.stringify([book.best('bid'), book.best('ask')]);
 }

@@ -4,6 +4,7 @@
 // (`*_fp`, "3.00"); the book's asks are NO bids at 1 − p.
 import { randomUUID } from 'node:crypto';
 import { PRICE_ONE, type BookSide, type LadderBook, type LevelChange } from '../book.js';
+import type { Schedule } from '../core/exchange.js';
 import { dollars, fp, isoTime } from '../format.js';
 import type { GameSpec } from '../scenario.js';
 import type { KMarket, KOrder, Position } from './state.js';
@@ -109,12 +110,6 @@ export function fillMsg(fill: KalshiFill, postPosition: number) {
 
 // ---------------------------------------------------------------------------------------------
 // REST bodies
-
-/** When the scenario runs: its start (epoch ms) and length; market times derive from them. */
-export interface Schedule {
-  startMs: number;
-  durationMs: number;
-}
 
 /** REST answers in one vocabulary (active, determined, finalized) and filters in another (open, closed, settled). */
 export function marketStatus(m: KMarket): 'active' | 'determined' | 'finalized' {

@@ -3,7 +3,7 @@
 // heartbeat: a ping every interval, and a socket that stops answering them is dropped.
 import type { IncomingMessage } from 'node:http';
 import { WebSocket } from 'ws';
-import type { SimExchange } from '../core/exchange.js';
+import type { SimExchange, VenueSocket } from '../core/exchange.js';
 import { HttpError } from '../http.js';
 import type { KalshiAuthenticator } from './auth.js';
 import { CHANNELS, covers, type Channel, type Conn, type KalshiFeed, type Sub } from './feed.js';
@@ -37,7 +37,11 @@ export interface Heartbeat {
   pongTimeoutMs: number;
 }
 
-export class KalshiSocket {
+export class KalshiSocket implements VenueSocket<Conn> {
+  readonly path = KALSHI_WS_PATH;
+  /** Pings are answered in `open`. */
+  readonly autoPong = false;
+
   constructor(
     private readonly exchange: SimExchange<Conn>,
     private readonly state: KalshiState,
