@@ -1,9 +1,9 @@
 // The prices and the cost of unwinding a one-legged fill, pure. When the second leg of a set fills
-// less than the first, the excess is unwound in a few immediate-or-cancel steps, each a little
-// worse than the last, so the position is flattened quickly without paying any price at all:
-// - hedge: buy the missing leg, k ticks over its planned price at step k (never above 1 − tick);
-// - close: sell the excess of the first leg, from its best bid (or, with no bid, the price it was
-//   paid) downwards, one step per try (never below one tick).
+// less than the first, the excess is unwound in a few immediate-or-cancel steps, each one step
+// (stepTicks) worse than the last: the exposure goes quickly, and never at an unbounded price.
+// - hedge: buy the missing leg, k steps over its planned price at step k (never above 1 − tick);
+// - close: sell the excess of the first leg from its best bid (with no bid, from the price it
+//   was paid) downwards, the first try at that price (never below one tick).
 // Prices in ten-thousandths of $1, sizes in hundredths of a contract.
 import { PRICE_ONE, SIZE_SCALE } from '../../contracts/decimal.js';
 import type { VenueFill } from '../../venues/orders.js';
