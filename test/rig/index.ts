@@ -8,6 +8,7 @@ import { startPostgres, type PostgresService } from '../../cli/local/postgres.js
 import { startPrometheus, type PrometheusService } from './prometheus.js';
 import { startRedis, type RedisService } from '../../cli/local/redis.js';
 import { killChildrenOnSignals } from '../../cli/local/process.js';
+import { startCluster, type ClusterService } from './node.js';
 
 killChildrenOnSignals();
 
@@ -47,6 +48,8 @@ export const rig = {
   postgres: once<PostgresService>('postgres', startPostgres, (s) => `PostgreSQL ${s.version} at 127.0.0.1:${s.port}`),
   prometheus: once<PrometheusService>('prometheus', startPrometheus, (s) => `Prometheus ${s.version} at ${s.url}`),
   kube: once<KubeService>('kube', startKube, (s) => `kube-apiserver ${s.version} + etcd ${s.etcdVersion} at ${s.server} (binaries: ${s.binDir})`),
+  /** A real single-node cluster (needs root): see test/rig/node.ts. */
+  cluster: once<ClusterService>('cluster', startCluster, (s) => `Kubernetes ${s.version} node ${s.nodeName} (${s.nodeIP}), kubeconfig ${s.kubeconfigPath}`),
 };
 
 /** Stops every service started in this run and removes their folders (kept with ARBEES_KEEP_RIG=1). */

@@ -3,6 +3,7 @@
 // and service-account signing keys; plus kube-controller-manager running only the garbage
 // collector and namespace controllers, so owner references and namespace deletion work. Binaries come from $KUBEBUILDER_ASSETS (setup-envtest's
 // convention) or are built once from the Go module proxy by scripts/build-control-plane.sh.
+// With `node` options it is the control plane of the rig's cluster (test/rig/node.ts) instead.
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -38,9 +39,11 @@ interface ControlPlaneBinaries {
   origin: string;
 }
 
-/** Our own build, from the cache or (when Go is there) built now. */
-function builtControlPlaneDir(): string {
-  const script = join(packageInfo().root, 'scripts', 'build-control-plane.sh');
+const CONTROL_PLANE = 'kube-apiserver, kube-controller-manager and etcd';
+
+/** Our own build by scripts/<script> (which prints its folder), from the cache or (when Go is there) built now. */
+export function builtBinariesDir(script: string, what: string): string {
+  script = join(packageInfo().root, 'scripts', script);
   try {
     // Answers from the cache without building (and without Go).
     return execFileSync('bash', [script, '--cached-only'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
@@ -48,13 +51,13 @@ function builtControlPlaneDir(): string {
     /* not built yet */
   }
   if (!onPath('go')) {
-    throw new LocalServiceError('missing kube-apiserver and etcd: set KUBEBUILDER_ASSETS to setup-envtest binaries, or install Go >= 1.23 and run `make setup` to build them');
+    throw new LocalServiceError(`missing ${what}: install Go >= 1.23 and run \`make setup\` to build them${script.endsWith('control-plane.sh') ? ', or set KUBEBUILDER_ASSETS to setup-envtest binaries' : ''}`);
   }
-  process.stderr.write('rig: building kube-apiserver, kube-controller-manager and etcd from the Go module proxy (once, several minutes)...\n');
+  process.stderr.write(`rig: building ${what} from the Go module proxy (once, several minutes)...\n`);
   try {
     return execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
   } catch (error) {
-    throw new LocalServiceError(`building kube-apiserver/etcd failed (${script}): ${(error as Error).message.split('\n')[0]}`);
+    throw new LocalServiceError(`building ${what} failed (${script}): ${(error as Error).message.split('\n')[0]}`);
   }
 }
 
@@ -72,15 +75,15 @@ export function controlPlaneBinaries(): ControlPlaneBinaries {
     return {
       apiserver: join(assets, 'kube-apiserver'),
       etcd: join(assets, 'etcd'),
-      controllerManager: isExecutable(kcm) ? kcm : join(builtControlPlaneDir(), 'kube-controller-manager'),
+      controllerManager: isExecutable(kcm) ? kcm : join(builtBinariesDir('build-control-plane.sh', CONTROL_PLANE), 'kube-controller-manager'),
       origin: `KUBEBUILDER_ASSETS=${assets}`,
     };
   }
-  const dir = builtControlPlaneDir();
+  const dir = builtBinariesDir('build-control-plane.sh', CONTROL_PLANE);
   return { apiserver: join(dir, 'kube-apiserver'), etcd: join(dir, 'etcd'), controllerManager: join(dir, 'kube-controller-manager'), origin: dir };
 }
 
-function httpsGet(url: string, token: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
+export function httpsGet(url: string, token: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { headers: { authorization: `Bearer ${token}` }, agent: new Agent({ rejectUnauthorized: false }), timeout: timeoutMs }, (res) => {
       let body = '';
@@ -94,7 +97,25 @@ function httpsGet(url: string, token: string, timeoutMs = 2000): Promise<{ statu
   });
 }
 
-export async function startKube(dir: string): Promise<KubeService> {
+/** For a control plane with nodes (test/rig/node.ts); without it, the envtest-like one above. */
+export interface KubeOptions {
+  node?: {
+    /** The apiserver binds and advertises here: pods reach it through the `kubernetes` Service. */
+    address: string;
+    /** Node pod ranges are allocated from this. */
+    clusterCIDR: string;
+    /** The apiserver's client certificate towards kubelets (logs, exec, stats). */
+    kubeletClientCert: string;
+    kubeletClientKey: string;
+  };
+  /** How processes are started (the node's outlive this process when kept); startProcess by default. */
+  spawn?: typeof startProcess;
+}
+
+export async function startKube(dir: string, options: KubeOptions = {}): Promise<KubeService> {
+  const { node } = options;
+  const spawn = options.spawn ?? startProcess;
+  const address = node?.address ?? '127.0.0.1';
   const binaries = controlPlaneBinaries();
   const binDir = binaries.origin;
   const { etcd: etcdBinary, apiserver: apiserverBinary, controllerManager: controllerManagerBinary } = binaries;
@@ -103,7 +124,7 @@ export async function startKube(dir: string): Promise<KubeService> {
   // etcd
   const [etcdClientPort, etcdPeerPort, apiPort, kcmPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
-  const etcd = startProcess(
+  const etcd = spawn(
     'etcd',
     etcdBinary,
     [
@@ -130,16 +151,16 @@ export async function startKube(dir: string): Promise<KubeService> {
   const certDir = join(dir, 'certs');
   mkdirSync(certDir, { recursive: true });
 
-  const server = `https://127.0.0.1:${apiPort}`;
+  const server = `https://${address}:${apiPort}`;
   let apiserver: ManagedProcess | undefined;
   const startApiserver = async () => {
-    apiserver = startProcess(
+    apiserver = spawn(
       'kube-apiserver',
       apiserverBinary,
       [
         `--etcd-servers=${etcdUrl}`,
-        '--advertise-address=127.0.0.1',
-        '--bind-address=127.0.0.1',
+        `--advertise-address=${address}`,
+        `--bind-address=${address}`,
         `--secure-port=${apiPort}`,
         // Without cert files the apiserver makes a self-signed CA and serving cert here.
         `--cert-dir=${certDir}`,
@@ -150,8 +171,10 @@ export async function startKube(dir: string): Promise<KubeService> {
         `--service-account-key-file=${join(dir, 'sa.pub')}`,
         `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
         '--allow-privileged=true',
-        // No controller-manager mints service-account tokens here (as in envtest).
-        '--disable-admission-plugins=ServiceAccount',
+        ...(node
+          ? ['--kubelet-preferred-address-types=InternalIP', `--kubelet-client-certificate=${node.kubeletClientCert}`, `--kubelet-client-key=${node.kubeletClientKey}`]
+          : // No controller-manager mints service-account tokens here (as in envtest).
+            ['--disable-admission-plugins=ServiceAccount']),
         '--v=1',
       ],
       { logFile: join(dir, 'kube-apiserver.log') },
@@ -190,14 +213,18 @@ export async function startKube(dir: string): Promise<KubeService> {
     ].join('\n'),
     { mode: 0o600 },
   );
-  const controllerManager = startProcess(
+  const controllerManager = spawn(
     'kube-controller-manager',
     controllerManagerBinary,
     [
       `--kubeconfig=${kubeconfigPath}`,
       `--authentication-kubeconfig=${kubeconfigPath}`,
       `--authorization-kubeconfig=${kubeconfigPath}`,
-      '--controllers=garbagecollector,namespace',
+      ...(node
+        ? // Every controller a cluster with pods needs, service-account tokens signed with our key.
+          ['--controllers=*', `--service-account-private-key-file=${join(dir, 'sa.key')}`, `--root-ca-file=${join(certDir, 'apiserver.crt')}`,
+            '--allocate-node-cidrs=true', `--cluster-cidr=${node.clusterCIDR}`, '--node-cidr-mask-size=24']
+        : ['--controllers=garbagecollector,namespace']),
       '--leader-elect=false',
       '--bind-address=127.0.0.1',
       `--secure-port=${kcmPort}`,
