@@ -6,7 +6,7 @@ MOCHA := mocha
 UNIT := 'test/unit/**/*.test.ts'
 INTEGRATION := 'test/integration/**/*.test.ts'
 
-.PHONY: help setup setup-system build lint test test-unit test-integration test-conformance bench demo clean kind-up kind-load deploy kind-down
+.PHONY: help setup setup-system build lint test test-unit test-integration test-conformance bench demo clean kind-up kind-load deploy kind-down image cluster-up cluster-down
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -68,6 +68,15 @@ deploy: .tools/bin/helm ## install/upgrade the chart on kind (values-kind.yaml) 
 
 kind-down: ## delete the local kind cluster
 	bash scripts/kind.sh down
+
+image: ## build the Arbees image from the Dockerfile (docker, else buildah as root) and print its size; tars in ~/.cache/arbees/images
+	bash scripts/image.sh arbees
+
+cluster-up: setup-system node_modules/.package-lock.json .tools/bin/helm ## a local single-node Kubernetes without Docker (root, Debian/Ubuntu); prints the kubeconfig path
+	node --import tsx test/rig/cluster-cli.ts up
+
+cluster-down: node_modules/.package-lock.json ## stop the local node of cluster-up and undo what it changed on the host
+	node --import tsx test/rig/cluster-cli.ts down
 
 clean: ## remove build output and downloaded tools (keeps ~/.cache/arbees)
 	rm -rf dist .tools coverage demo-report

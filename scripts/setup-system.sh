@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the system programs the test rig runs are present: redis-server, prometheus
 # (with promtool), PostgreSQL's server, openssl, python3, and Go (to build kube-apiserver/etcd);
-# for the rig's Kubernetes node, containerd, runc, the CNI plugins, ipset and conntrack; to build
+# for the rig's Kubernetes node, containerd, runc, the CNI plugins, ipset, conntrack and nft; to build
 # images without Docker, buildah and debootstrap (with Debian's archive keys).
 # As root with apt-get it installs what is missing; otherwise it names the command to run.
 set -euo pipefail
@@ -19,6 +19,7 @@ have runc || missing+=(runc)
 [[ -x /usr/lib/cni/bridge ]] || missing+=(containernetworking-plugins)
 have ipset || missing+=(ipset)
 have conntrack || missing+=(conntrack)
+have nft || missing+=(nftables)
 have buildah || missing+=(buildah)
 have debootstrap || missing+=(debootstrap)
 [[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] || missing+=(debian-archive-keyring)
