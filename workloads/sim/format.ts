@@ -2,15 +2,13 @@
 // size in hundredths of a contract/share.
 import { formatDecimal } from '../../contracts/decimal.js';
 
-export const PRICE_ONE = 10_000;
-
 /** Kalshi `*_dollars`: four decimals, "0.0800". */
 export const dollars = (price: number): string => formatDecimal(price, 4);
 /** Kalshi `*_fp`: two decimals, signed where needed, "300.00" / "-54.00". */
 export const fp = (size: number): string => formatDecimal(size, 2);
 
 /** Polymarket-style decimal: no trailing zeros, "0.48", "30", "74.77". */
-export function trimmed(value: number, scale: number): string {
+function trimmed(value: number, scale: number): string {
   const text = formatDecimal(value, scale);
   return text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
 }
