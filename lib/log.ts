@@ -91,6 +91,6 @@ export function createLogger(options: { name: string; level?: string; bindings?:
 /** Child loggers' bindings are written as given, so they pass through redactDeep first. */
 function redactingChildren(logger: Logger): Logger {
   const child = logger.child.bind(logger);
-  logger.child = ((bindings, options) => redactingChildren(child(redactDeep(bindings) as typeof bindings, options))) as Logger['child'];
+  logger.child = ((bindings: pino.Bindings, options?: pino.ChildLoggerOptions) => redactingChildren(child(redactDeep(bindings) as pino.Bindings, options))) as unknown as Logger['child'];
   return logger;
 }
