@@ -2,15 +2,16 @@
 // the driver that feeds the venue its events; faults (outage, rate limiting, slow responses,
 // dropped sockets); the market resolution schedule; the HTTP + WebSocket server, its open
 // connections and timers; and the handle tests, the CLI and the demo hold. A venue plugs in how its
-// markets react to the scenario, its REST and WebSocket handlers and its wire format.
+// markets react to the scenario, its REST and WebSocket handlers and its wire format (venue.ts).
 import { createServer, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { PRICE_ONE, type LadderBook, type LevelChange } from '../book.js';
+import { PRICE_ONE } from '../book.js';
 import { ScenarioDriver, SimClock } from '../clock.js';
 import { closeServer, HttpError, JsonReply, listen, refuseUpgrade, sendJson, sleep, splitUrl } from '../http.js';
-import { ScenarioEngine, type ArbTruth, type Scenario, type SimEvent, type TickSize, type Venue } from '../scenario.js';
+import { ScenarioEngine, type ArbTruth, type Scenario, type SimEvent, type Venue } from '../scenario.js';
+import type { BookHolder, Schedule, VenueFeed, VenueRest, VenueScenario, VenueServer } from './venue.js';
 
 export interface ExchangeOptions {
   scenario: Scenario;
@@ -41,87 +42,6 @@ export interface ExchangeHandle {
   /** Applies due events now (also runs on a timer). */
   tick(): number;
   stop(): Promise<void>;
-}
-
-// What a venue plugs in, by role. `M` is the venue's market; the scenario's liquidity is applied
-// to its book here, and the venue publishes the changes.
-
-export interface VenueMarkets<M extends { book: LadderBook }> {
-  /** The venue's market for a scenario market id. */
-  market(marketId: string): M;
-}
-
-/** What the venue's subscribers hear of the scenario. */
-export interface VenueFeed<M> {
-  /** Levels of the market's book changed. */
-  changes(m: M, changes: LevelChange[]): void;
-  tickChange?(m: M, tickSize: TickSize): void;
-  /** A seqGap fault starts: the next sequence number is skipped (venues without them leave it out). */
-  seqGap?(): void;
-  /** After each batch of events: sends what the batch queued. */
-  flush?(): void;
-}
-
-export interface VenueTrading<M> {
-  /** A scenario taker trades `size` up to `limit` (the whole ladder). */
-  scenarioTrade(m: M, takerSide: 'buy' | 'sell', limit: number, size: number): void;
-  /** The game is over: trading stops, the winner is known. */
-  determine(m: M, winner: 'yes' | 'no'): void;
-}
-
-export interface VenueSettlement<M> {
-  /** The market pays out (Kalshi settles; Polymarket's oracle resolves it). */
-  settle(m: M): void;
-}
-
-/** A REST request as a venue's handlers see it. */
-export interface SimRequest {
-  req: IncomingMessage;
-  method: string;
-  path: string;
-  query: URLSearchParams;
-}
-
-/** Who plays the scenario's events on the venue. */
-export interface VenueScenario<M extends { book: LadderBook }> {
-  markets: VenueMarkets<M>;
-  feed: VenueFeed<M>;
-  trading: VenueTrading<M>;
-  settlement: VenueSettlement<M>;
-}
-
-export interface VenueRest {
-  /** Where the API lives on the server ('' for the root): the handle's url. */
-  readonly path: string;
-  /** Answers a REST request: a 200 with the returned body, a JsonReply, or a thrown HttpError. */
-  handle(request: SimRequest): Promise<unknown>;
-  /** An error the venue answers although no handler threw it as an HttpError (e.g. a body that is not JSON). */
-  expectedError?(error: unknown): HttpError | undefined;
-  /** The body of a 500 for anything else (which is also logged). */
-  readonly internalError: unknown;
-}
-
-export interface VenueSocket<C> {
-  /** The WebSocket's path: the handle's wsUrl. */
-  readonly path: string;
-  /** false when the venue answers WebSocket pings itself. */
-  readonly autoPong?: boolean;
-  /** Vets a WebSocket upgrade: returns how to set up the connection, or throws HttpError to refuse. */
-  upgrade(req: IncomingMessage, path: string): (ws: WebSocket) => C;
-}
-
-export interface VenueServer<C, M extends { book: LadderBook }> {
-  scenario: VenueScenario<M>;
-  rest: VenueRest;
-  socket: VenueSocket<C>;
-  /** Fields for the log line that says the simulator is listening. */
-  describe: Record<string, unknown>;
-}
-
-/** When the scenario runs: its start (simulated epoch ms) and length; market times derive from them. */
-export interface Schedule {
-  startMs: number;
-  durationMs: number;
 }
 
 /** One tick of $0.01: a scenario taker sweeps every price from here to $1 minus here. */
@@ -168,9 +88,9 @@ export class SimExchange<C extends { ws: WebSocket }> {
     this.timers.push(timer);
   }
 
-  async start<M extends { book: LadderBook }>(venue: VenueServer<C, M>): Promise<ExchangeHandle> {
+  async start<M extends BookHolder>(venue: VenueServer<C, M>): Promise<ExchangeHandle> {
     const driver = new ScenarioDriver(this.engine, this.clock, (events) => this.apply(events, venue.scenario));
-    const wss = new WebSocketServer({ noServer: true, ...(venue.socket.autoPong === undefined ? {} : { autoPong: venue.socket.autoPong }) });
+    const wss = new WebSocketServer({ noServer: true, autoPong: venue.socket.autoPong ?? true });
     const server = createServer((req, res) => {
       this.answer(req, venue.rest)
         .then((out) => (out instanceof JsonReply ? sendJson(res, out.status, out.body) : sendJson(res, 200, out)))
@@ -233,7 +153,7 @@ export class SimExchange<C extends { ws: WebSocket }> {
     return rest.handle({ req, method: req.method ?? 'GET', path, query });
   }
 
-  private apply<M extends { book: LadderBook }>(events: SimEvent[], { markets, feed, trading, settlement }: VenueScenario<M>): void {
+  private apply<M extends BookHolder>(events: SimEvent[], { markets, feed, trading, settlement }: VenueScenario<M>): void {
     for (const event of events) {
       if (event.venue !== this.venue) continue;
       switch (event.kind) {

@@ -2,8 +2,9 @@
 // books, events) and the signed portfolio (order entry, orders, fills, positions, settlements,
 // balance). Every request passes the gate first: an outage, a slow fault, the RSA-PSS signature
 // (required under /portfolio, checked wherever it is sent), then the caller's token bucket.
-import type { Schedule, SimExchange, SimRequest, VenueRest } from '../core/exchange.js';
-import { Routes, type Params } from '../core/routes.js';
+import type { SimExchange } from '../core/exchange.js';
+import { Routes } from '../core/routes.js';
+import type { RoutedRequest, Schedule, SimRequest, VenueRest } from '../core/venue.js';
 import { dollars } from '../format.js';
 import { HttpError, JsonReply, readBody, TokenBucket } from '../http.js';
 import type { GameSpec } from '../scenario.js';
@@ -25,10 +26,9 @@ export interface KalshiRateLimits {
 /** Basic tier: 200 read / 100 write tokens per second, buckets hold one second. */
 export const basicTier: KalshiRateLimits = { readRate: 200, readCapacity: 200, writeRate: 100, writeCapacity: 100 };
 
-type Request = SimRequest & { params: Params };
 /** `owner`: the API key that signed the request, if one did. */
-type Handler = (request: Request, owner: string | undefined) => unknown;
-type PortfolioHandler = (request: Request, owner: string) => unknown;
+type Handler = (request: RoutedRequest, owner: string | undefined) => unknown;
+type PortfolioHandler = (request: RoutedRequest, owner: string) => unknown;
 
 interface KalshiEvent {
   game: GameSpec;

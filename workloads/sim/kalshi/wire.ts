@@ -4,7 +4,7 @@
 // (`*_fp`, "3.00"); the book's asks are NO bids at 1 − p.
 import { randomUUID } from 'node:crypto';
 import { PRICE_ONE, type BookSide, type LadderBook, type LevelChange } from '../book.js';
-import type { Schedule } from '../core/exchange.js';
+import type { Schedule } from '../core/venue.js';
 import { dollars, fp, isoTime } from '../format.js';
 import type { GameSpec } from '../scenario.js';
 import type { KMarket, KOrder, Position } from './state.js';

@@ -3,7 +3,8 @@
 // heartbeat: a ping every interval, and a socket that stops answering them is dropped.
 import type { IncomingMessage } from 'node:http';
 import { WebSocket } from 'ws';
-import type { SimExchange, VenueSocket } from '../core/exchange.js';
+import type { SimExchange } from '../core/exchange.js';
+import type { VenueSocket } from '../core/venue.js';
 import { HttpError } from '../http.js';
 import type { KalshiAuthenticator } from './auth.js';
 import { CHANNELS, covers, type Channel, type Conn, type KalshiFeed, type Sub } from './feed.js';

@@ -1,8 +1,8 @@
 // Gamma-style discovery under /gamma (the real service is a separate host, gamma-api.polymarket.com,
 // with the same paths minus the prefix): the scenario's games as events with their markets, with
 // Gamma's JSON-encoded string fields (outcomes, outcomePrices, clobTokenIds) and its filters.
-import type { Schedule, SimRequest } from '../core/exchange.js';
-import type { Params, Routes } from '../core/routes.js';
+import type { Routes } from '../core/routes.js';
+import type { RoutedRequest, Schedule } from '../core/venue.js';
 import { isoTime, polyPrice } from '../format.js';
 import { HttpError } from '../http.js';
 import type { PMarket } from './state.js';
@@ -10,7 +10,7 @@ import { bestOf, endDate, gameStart, gammaId, otherTeam, question, questionId, s
 
 export const POLY_GAMMA_PREFIX = '/gamma';
 
-type Handler = (request: SimRequest & { params: Params }) => unknown;
+type Handler = (request: RoutedRequest) => unknown;
 
 function gammaMarketJson(m: PMarket, schedule: Schedule) {
   const yes = bestOf(m, 'yes');

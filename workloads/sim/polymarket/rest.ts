@@ -4,8 +4,9 @@
 // /gamma), or the trading endpoints (/order, /orders, /data/…) behind L2 authentication, whose
 // HMAC covers the exact body bytes.
 import { z } from 'zod';
-import type { SimExchange, SimRequest, VenueRest } from '../core/exchange.js';
-import { Routes, type Params } from '../core/routes.js';
+import type { SimExchange } from '../core/exchange.js';
+import { Routes } from '../core/routes.js';
+import type { RoutedRequest, SimRequest, VenueRest } from '../core/venue.js';
 import { HttpError, readBody, TokenBucket } from '../http.js';
 import type { PolymarketL2Auth } from './auth.js';
 import type { PConn } from './feed.js';
@@ -17,10 +18,9 @@ import { bestOf, clobMarketJson, cursorOf, END_CURSOR, offsetOf, orderJson, summ
 
 const TOO_MANY = { error: 'Too Many Requests' };
 
-type Request = SimRequest & { params: Params };
-type Handler = (request: Request) => unknown;
+type Handler = (request: RoutedRequest) => unknown;
 /** `apiKey`: the key that signed the request; `body`: the bytes it signed. */
-type TradingHandler = (request: Request, apiKey: string, body: string) => unknown;
+type TradingHandler = (request: RoutedRequest, apiKey: string, body: string) => unknown;
 
 const needsAuth = (path: string) => path === '/order' || path === '/orders' || path.startsWith('/data/');
 

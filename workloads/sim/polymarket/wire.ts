@@ -4,7 +4,7 @@
 // and sizes are decimals without trailing zeros ("0.48", "30").
 import { createHash } from 'node:crypto';
 import { PRICE_ONE } from '../book.js';
-import type { Schedule } from '../core/exchange.js';
+import type { Schedule } from '../core/venue.js';
 import { isoTime, polyPrice, polySize } from '../format.js';
 import { tokenId, type Outcome, type PMarket, type POrder, type PTrade } from './state.js';
 

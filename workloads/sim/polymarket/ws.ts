@@ -4,7 +4,8 @@
 // is dropped.
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
-import type { SimExchange, VenueSocket } from '../core/exchange.js';
+import type { SimExchange } from '../core/exchange.js';
+import type { VenueSocket } from '../core/venue.js';
 import { HttpError } from '../http.js';
 import type { PConn, PolymarketFeed } from './feed.js';
 import { GEOBLOCK_ERROR, type Geoblock } from './geoblock.js';
