@@ -2,6 +2,9 @@
 // POLY_API_KEY, POLY_PASSPHRASE. Signature = HMAC-SHA256 keyed with base64-decoded secret (URL-safe
 // alphabet accepted) over timestamp + METHOD + path (no query) + body, encoded as base64 with
 // + → - and / → _ and the '=' padding kept.
+// Written apart from what signs our requests (Polymarket's official client, venues/polymarket/orders.ts) on
+// purpose: the simulator is the test oracle, and a verifier sharing the signer's code would accept
+// the signer's mistakes.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
