@@ -2,7 +2,7 @@
 // states, each figure from its source of record.
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
-import type { ArbTruth } from '../../workloads/sim/scenario.js';
+import type { ArbTruth } from '../../workloads/sim/engine.js';
 import { streamKeys } from '../../contracts/messages.js';
 
 export interface OrderRow {

@@ -25,7 +25,8 @@ import { startDetector } from '../../workloads/detector/start.js';
 import { signalId } from '../../workloads/detector/signal-id.js';
 import { signalSchema, streamKeys, type Outcome, type Quote, type Signal, type Venue } from '../../contracts/messages.js';
 import { SimClock } from '../../workloads/sim/clock.js';
-import { loadDemoScenario, parseScenario, ScenarioEngine, type ArbTruth, type Scenario } from '../../workloads/sim/scenario.js';
+import { ScenarioEngine, type ArbTruth } from '../../workloads/sim/engine.js';
+import { loadDemoScenario, parseScenario, type Scenario } from '../../workloads/sim/scenario.js';
 
 const PRICE_ONE = 10_000;
 /**

@@ -21,7 +21,8 @@ import { percentile } from '../../cli/demo/report.js';
 import { collectResults } from '../../cli/demo/results.js';
 import { streamKeys, type ControlState } from '../../contracts/messages.js';
 import { QUOTE_FIELD } from '../../workloads/market-data/publisher.js';
-import { parseScenario, ScenarioEngine, type Scenario, type ScenarioInput } from '../../workloads/sim/scenario.js';
+import { ScenarioEngine } from '../../workloads/sim/engine.js';
+import { parseScenario, type Scenario, type ScenarioInput } from '../../workloads/sim/scenario.js';
 import { startPipeline, untilReady, type Component, type Pipeline } from './pipeline.js';
 
 /**

@@ -18,7 +18,8 @@ import { demoShardConfig } from '../../cli/demo/shard.js';
 import type { PostgresService } from '../../cli/local/postgres.js';
 import type { RedisService } from '../../cli/local/redis.js';
 import type { ShardConfig } from '../../contracts/shard-config.js';
-import { ScenarioEngine, type ArbTruth, type Scenario } from '../../workloads/sim/scenario.js';
+import { ScenarioEngine, type ArbTruth } from '../../workloads/sim/engine.js';
+import type { Scenario } from '../../workloads/sim/scenario.js';
 import { startSimThread, type ClockReading, type SimThread } from './sim-thread.js';
 
 export { untilReady };

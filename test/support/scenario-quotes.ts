@@ -7,7 +7,7 @@
 // a restarted seq; a seq gap forces a resync snapshot; a book that has not changed for
 // `staleAfterMs` is flagged stale (what a monitor does when its feed goes quiet).
 import { LadderBook } from '../../workloads/sim/book.js';
-import { ScenarioEngine, type SimEvent } from '../../workloads/sim/scenario.js';
+import { ScenarioEngine, type SimEvent } from '../../workloads/sim/engine.js';
 import type { Outcome, Quote, Venue } from '../../contracts/messages.js';
 
 const PRICE_ONE = 10_000;

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { ScenarioEngine, ScenarioError, loadDemoScenario, parseDuration, parseScenario, type ScenarioInput, type SimEvent } from '../../workloads/sim/scenario.js';
+import { ScenarioEngine, type SimEvent } from '../../workloads/sim/engine.js';
+import { ScenarioError, loadDemoScenario, parseDuration, parseScenario, type ScenarioInput } from '../../workloads/sim/scenario.js';
 
 const base: ScenarioInput = {
   name: 'unit',

@@ -1,5 +1,5 @@
 // Accelerated simulated time and the loop that feeds scenario events to a simulator at that pace.
-import type { ScenarioEngine, SimEvent } from './scenario.js';
+import type { ScenarioEngine, SimEvent } from './engine.js';
 
 /** Simulated time: starts at `startMs` (epoch ms) and runs `speed` times faster than the wall clock. */
 export class SimClock {

@@ -10,7 +10,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { PRICE_ONE } from '../book.js';
 import { ScenarioDriver, SimClock } from '../clock.js';
 import { closeServer, HttpError, JsonReply, listen, refuseUpgrade, sendJson, sleep, splitUrl } from '../http.js';
-import { ScenarioEngine, type ArbTruth, type Scenario, type SimEvent, type Venue } from '../scenario.js';
+import { ScenarioEngine, type ArbTruth, type SimEvent } from '../engine.js';
+import type { Scenario, Venue } from '../scenario.js';
 import type { BookHolder, Schedule, VenueFeed, VenueRest, VenueScenario, VenueServer } from './venue.js';
 
 export interface ExchangeOptions {

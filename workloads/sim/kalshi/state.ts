@@ -2,7 +2,8 @@
 // id and by client_order_id, and one account per API key. Units: price in ten-thousandths of $1,
 // size in hundredths of a contract, cash in ten-thousandths of $1.
 import { LadderBook, type BookSide, type RestingOrder, type StpMode } from '../book.js';
-import type { ScenarioEngine, SimMarket } from '../scenario.js';
+import type { ScenarioEngine } from '../engine.js';
+import type { SimMarket } from '../scenario.js';
 import type { KalshiFill, KalshiSettlement } from './wire.js';
 
 export interface KMarket {

@@ -2,7 +2,8 @@
 // tick size, last trade and resolution; both tokens of every market; every order by its hash; the
 // trades of our takers. Units: price in ten-thousandths of $1, size in hundredths of a share.
 import { LadderBook, type RestingOrder } from '../book.js';
-import type { ScenarioEngine, SimMarket, TickSize } from '../scenario.js';
+import type { ScenarioEngine } from '../engine.js';
+import type { SimMarket, TickSize } from '../scenario.js';
 import type { PolymarketApiCreds } from './auth.js';
 import type { BookSummary } from './wire.js';
 
