@@ -103,7 +103,8 @@ export class LadderBook {
       const change = this.cancel(order);
       if (change) changes.push(change);
     }
-    for (const side of ['bid', 'ask'] as const) changes.push(...this.setLevels(this.levels(side).map(([price]) => ({ side, price, size: 0 }))));
+    for (const side of ['bid', 'ask'] as const)
+      changes.push(...this.setLevels(this.levels(side).map(([price]) => ({ side, price, size: 0 }))));
     return changes;
   }
 

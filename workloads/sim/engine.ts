@@ -6,7 +6,16 @@
 // + seed + messageRate → identical stream.
 import type { BookSide } from './book.js';
 import { Rng } from './rng.js';
-import { resolveMarkets, ScenarioError, type FaultSpec, type ResolutionSpec, type Scenario, type SimMarket, type TickSize, type Venue } from './scenario.js';
+import {
+  resolveMarkets,
+  ScenarioError,
+  type FaultSpec,
+  type ResolutionSpec,
+  type Scenario,
+  type SimMarket,
+  type TickSize,
+  type Venue,
+} from './scenario.js';
 
 export interface LevelSet {
   side: BookSide;
@@ -109,7 +118,10 @@ export class ScenarioEngine {
     }
     this.scheduled = this.schedule();
     for (const truth of this.groundTruth()) {
-      if (truth.edgeBps <= 0) throw new ScenarioError(`arbitrage "${truth.id}": ${truth.shiftBps} bps does not exceed the market's spread, so there is no arbitrage`);
+      if (truth.edgeBps <= 0)
+        throw new ScenarioError(
+          `arbitrage "${truth.id}": ${truth.shiftBps} bps does not exceed the market's spread, so there is no arbitrage`,
+        );
     }
   }
 

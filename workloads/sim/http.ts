@@ -62,9 +62,13 @@ export function sendText(res: ServerResponse, status: number, text: string, cont
 /** Writes a complete HTTP response on a raw socket (used to refuse a WebSocket upgrade). */
 export function refuseUpgrade(socket: import('node:stream').Duplex, status: number, reason: string, body: unknown): void {
   const text = JSON.stringify(body);
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
-  );
+  const head = [
+    `HTTP/1.1 ${status} ${reason}`,
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(text)}`,
+    'Connection: close',
+  ];
+  socket.end(`${head.join('\r\n')}\r\n\r\n${text}`);
 }
 
 export function splitUrl(req: IncomingMessage): { path: string; query: URLSearchParams } {

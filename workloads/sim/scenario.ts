@@ -22,16 +22,14 @@ export function parseDuration(value: string | number): number {
   return Math.round(Number(match[1]) * durationUnits[match[2]!]!);
 }
 
-const duration = z
-  .union([z.number().nonnegative(), z.string()])
-  .transform((value, ctx) => {
-    try {
-      return parseDuration(value);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message });
-      return z.NEVER;
-    }
-  });
+const duration = z.union([z.number().nonnegative(), z.string()]).transform((value, ctx) => {
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
 
 const probability = z.number().gt(0).lt(1);
 
@@ -68,7 +66,10 @@ const gameSchema = z.object({
   kalshi: z.object({ eventTicker: z.string().min(1), seriesTicker: z.string().optional() }),
   polymarket: z
     .object({
-      conditionId: z.string().regex(/^0x[0-9a-fA-F]{64}$/).optional(),
+      conditionId: z
+        .string()
+        .regex(/^0x[0-9a-fA-F]{64}$/)
+        .optional(),
       slug: z.string().optional(),
       /** Matching delay for marketable orders (sports markets' `sd`), in ms of real time. */
       matchingDelayMs: z.number().int().nonnegative().default(0),
@@ -136,15 +137,18 @@ export const scenarioSchema = z
         ids.add(market.id);
       }
     for (const arb of s.arbitrage) {
-      if (!ids.has(arb.market)) ctx.addIssue({ code: 'custom', path: ['arbitrage'], message: `arbitrage "${arb.id}": unknown market "${arb.market}"` });
+      if (!ids.has(arb.market))
+        ctx.addIssue({ code: 'custom', path: ['arbitrage'], message: `arbitrage "${arb.id}": unknown market "${arb.market}"` });
     }
     const resolved = new Set<string>();
     for (const r of s.resolutions) {
       if (!ids.has(r.market)) ctx.addIssue({ code: 'custom', path: ['resolutions'], message: `resolution: unknown market "${r.market}"` });
-      if (resolved.has(r.market)) ctx.addIssue({ code: 'custom', path: ['resolutions'], message: `market "${r.market}" is resolved twice` });
+      if (resolved.has(r.market))
+        ctx.addIssue({ code: 'custom', path: ['resolutions'], message: `market "${r.market}" is resolved twice` });
       resolved.add(r.market);
       // The engine stops at the scenario's end: a later payout would never happen.
-      if (r.at + r.settleAfter > s.duration) ctx.addIssue({ code: 'custom', path: ['resolutions'], message: `resolution of "${r.market}" settles after the scenario ends` });
+      if (r.at + r.settleAfter > s.duration)
+        ctx.addIssue({ code: 'custom', path: ['resolutions'], message: `resolution of "${r.market}" settles after the scenario ends` });
     }
   });
 
@@ -161,7 +165,9 @@ export class ScenarioError extends Error {}
 export function parseScenario(input: unknown): Scenario {
   const result = scenarioSchema.safeParse(input);
   if (!result.success) {
-    throw new ScenarioError(`invalid scenario:\n${result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);
+    throw new ScenarioError(
+      `invalid scenario:\n${result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`,
+    );
   }
   return result.data;
 }

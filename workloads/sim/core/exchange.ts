@@ -164,7 +164,12 @@ export class SimExchange<C extends { ws: WebSocket }> {
           break;
         }
         case 'trade':
-          trading.scenarioTrade(markets.market(event.marketId), event.takerSide, event.takerSide === 'buy' ? PRICE_ONE - SWEEP : SWEEP, event.size);
+          trading.scenarioTrade(
+            markets.market(event.marketId),
+            event.takerSide,
+            event.takerSide === 'buy' ? PRICE_ONE - SWEEP : SWEEP,
+            event.size,
+          );
           break;
         case 'tickSize':
           feed.tickChange?.(markets.market(event.marketId), event.tickSize);

@@ -77,7 +77,8 @@ export class KalshiFeed {
     if (!force && key === m.lastTop) return;
     m.lastTop = key;
     let msg: ReturnType<typeof tickerMsg> | undefined;
-    for (const [conn, sub] of this.subscribers('ticker', m.sim.kalshiTicker)) this.send(conn, { type: 'ticker', sid: sub.sid, msg: (msg ??= tickerMsg(m, this.clock.now())) });
+    for (const [conn, sub] of this.subscribers('ticker', m.sim.kalshiTicker))
+      this.send(conn, { type: 'ticker', sid: sub.sid, msg: (msg ??= tickerMsg(m, this.clock.now())) });
   }
 
   /** The ticker as `send_initial_snapshot` gives it. */
@@ -92,7 +93,8 @@ export class KalshiFeed {
 
   /** To the owner's connections only. */
   fill(owner: string, fill: KalshiFill, postPosition: number): void {
-    for (const [conn, sub] of this.subscribers('fill', fill.ticker)) if (conn.keyId === owner) this.send(conn, { type: 'fill', sid: sub.sid, msg: fillMsg(fill, postPosition) });
+    for (const [conn, sub] of this.subscribers('fill', fill.ticker))
+      if (conn.keyId === owner) this.send(conn, { type: 'fill', sid: sub.sid, msg: fillMsg(fill, postPosition) });
   }
 
   lifecycle(m: KMarket, msg: Record<string, unknown>): void {
@@ -107,7 +109,8 @@ export class KalshiFeed {
   }
 
   private *subscribers(channel: Channel, ticker: string): Generator<[Conn, Sub]> {
-    for (const conn of this.conns) for (const sub of conn.subs.values()) if (sub.channel === channel && covers(sub, ticker)) yield [conn, sub];
+    for (const conn of this.conns)
+      for (const sub of conn.subs.values()) if (sub.channel === channel && covers(sub, ticker)) yield [conn, sub];
   }
 }
 

@@ -49,7 +49,8 @@ export class KalshiOrders {
     const { body, m, price, count } = this.validate(raw);
     const cid = body.client_order_id ?? randomUUID();
     const dedupeKey = `${owner}\u0000${cid}`;
-    if (this.state.byClientId.has(dedupeKey)) throw new HttpError(409, errorBody('order_already_exists', 'an order with this client_order_id already exists', cid));
+    if (this.state.byClientId.has(dedupeKey))
+      throw new HttpError(409, errorBody('order_already_exists', 'an order with this client_order_id already exists', cid));
     const now = this.clock.now();
     const order: KOrder = {
       orderId: randomUUID(),
@@ -129,7 +130,12 @@ export class KalshiOrders {
       cancelResting(order, now);
     }
     this.feed.changes(m, m.book.close(resting));
-    this.feed.lifecycle(m, { event_type: 'determined', result, determination_ts: Math.floor(now / 1000), settlement_value: dollars(result === 'yes' ? PRICE_ONE : 0) });
+    this.feed.lifecycle(m, {
+      event_type: 'determined',
+      result,
+      determination_ts: Math.floor(now / 1000),
+      settlement_value: dollars(result === 'yes' ? PRICE_ONE : 0),
+    });
     this.log?.info({ ticker: m.sim.kalshiTicker, result }, 'market determined');
   }
 
@@ -148,11 +154,17 @@ export class KalshiOrders {
     } catch (error) {
       throw invalid('invalid price or count', (error as Error).message);
     }
-    if (price % 10_000 !== 0) throw new HttpError(400, errorBody('invalid_price', 'price is not on the market tick grid', 'price_level_structure linear_cent: $0.01'));
+    if (price % 10_000 !== 0)
+      throw new HttpError(
+        400,
+        errorBody('invalid_price', 'price is not on the market tick grid', 'price_level_structure linear_cent: $0.01'),
+      );
     price /= 100; // to ten-thousandths
-    if (price < 100 || price > PRICE_ONE - 100) throw new HttpError(400, errorBody('invalid_price', 'price out of range', 'price must be between 0.01 and 0.99'));
+    if (price < 100 || price > PRICE_ONE - 100)
+      throw new HttpError(400, errorBody('invalid_price', 'price out of range', 'price must be between 0.01 and 0.99'));
     if (count <= 0) throw invalid('count must be positive');
-    if (body.expiration_time !== undefined && body.time_in_force !== 'good_till_canceled') throw invalid('expiration_time is only allowed with good_till_canceled');
+    if (body.expiration_time !== undefined && body.time_in_force !== 'good_till_canceled')
+      throw invalid('expiration_time is only allowed with good_till_canceled');
     return { body, m, price, count };
   }
 

@@ -12,7 +12,18 @@ import type { KalshiAuthenticator } from './auth.js';
 import type { Conn } from './feed.js';
 import type { KalshiOrders } from './orders.js';
 import type { KalshiState, KMarket } from './state.js';
-import { errorBody, eventJson, levelsFp, marketJson, marketStatus, orderJson, positionJson, seriesOf, statusFilter, UNAVAILABLE } from './wire.js';
+import {
+  errorBody,
+  eventJson,
+  levelsFp,
+  marketJson,
+  marketStatus,
+  orderJson,
+  positionJson,
+  seriesOf,
+  statusFilter,
+  UNAVAILABLE,
+} from './wire.js';
 
 export const KALSHI_REST_PREFIX = '/trade-api/v2';
 
@@ -102,10 +113,14 @@ export class KalshiRest implements VenueRest {
     const cost = isWrite && method === 'DELETE' ? 2 : 10;
     let bucket = this.buckets.get(key);
     if (!bucket) {
-      bucket = { read: new TokenBucket(this.limits.readRate, this.limits.readCapacity), write: new TokenBucket(this.limits.writeRate, this.limits.writeCapacity) };
+      bucket = {
+        read: new TokenBucket(this.limits.readRate, this.limits.readCapacity),
+        write: new TokenBucket(this.limits.writeRate, this.limits.writeCapacity),
+      };
       this.buckets.set(key, bucket);
     }
-    if (this.exchange.rateLimited || !(isWrite ? bucket.write : bucket.read).take(cost)) throw new HttpError(429, { error: 'too many requests' });
+    if (this.exchange.rateLimited || !(isWrite ? bucket.write : bucket.read).take(cost))
+      throw new HttpError(429, { error: 'too many requests' });
   }
 
   private marketOf(ticker: string): KMarket {
@@ -163,7 +178,10 @@ export class KalshiRest implements VenueRest {
   private event(ticker: string) {
     const e = this.allEvents().get(ticker);
     if (!e) throw new HttpError(404, errorBody('not_found', 'event not found', ticker));
-    return { event: eventJson(ticker, e.game, e.markets, this.schedule, false), markets: e.markets.map((m) => marketJson(m, this.schedule)) };
+    return {
+      event: eventJson(ticker, e.game, e.markets, this.schedule, false),
+      markets: e.markets.map((m) => marketJson(m, this.schedule)),
+    };
   }
 
   private ownOrder(owner: string, orderId: string) {
@@ -196,7 +214,8 @@ export class KalshiRest implements VenueRest {
   }
 
   private positions(owner: string) {
-    const resting = (ticker: string) => [...this.state.orders.values()].filter((o) => o.owner === owner && o.ticker === ticker && o.status === 'resting').length;
+    const resting = (ticker: string) =>
+      [...this.state.orders.values()].filter((o) => o.owner === owner && o.ticker === ticker && o.status === 'resting').length;
     const positions = [...this.state.account(owner).positions.entries()].map(([ticker, p]) => positionJson(ticker, p, resting(ticker)));
     return { market_positions: positions, event_positions: [], cursor: '' };
   }
@@ -212,7 +231,12 @@ export class KalshiRest implements VenueRest {
   /** Cash in cents and in dollars. */
   private balance(owner: string) {
     const cash = this.state.account(owner).cash;
-    return { balance: Math.floor(cash / 100), balance_dollars: dollars(cash), portfolio_value: 0, updated_ts: Math.floor(this.exchange.clock.now() / 1000) };
+    return {
+      balance: Math.floor(cash / 100),
+      balance_dollars: dollars(cash),
+      portfolio_value: 0,
+      updated_ts: Math.floor(this.exchange.clock.now() / 1000),
+    };
   }
 }
 

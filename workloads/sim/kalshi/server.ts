@@ -12,16 +12,14 @@ import { KalshiPortfolio } from './portfolio.js';
 import { basicTier, KALSHI_REST_PREFIX, KalshiRest, type KalshiRateLimits } from './rest.js';
 import { KalshiState } from './state.js';
 import { levelsFp } from './wire.js';
-import { KALSHI_WS_PATH, KalshiSocket } from './ws.js';
+import { KALSHI_WS_PATH, KalshiSocket, type Heartbeat } from './ws.js';
 
 export { basicTier, KALSHI_REST_PREFIX, KALSHI_WS_PATH, type KalshiRateLimits };
 
-export interface KalshiSimOptions extends ExchangeOptions {
+export interface KalshiSimOptions extends ExchangeOptions, Heartbeat {
   apiKeys: KalshiApiKey[];
+  /** Accepted distance between a signed timestamp and our clock (default 60 s). */
   maxSkewMs?: number;
-  pingIntervalMs?: number;
-  /** Close a socket that has not answered pings for this long. */
-  pongTimeoutMs?: number;
   rateLimits?: KalshiRateLimits;
   /** Starting cash per API key, in cents. */
   balanceCents?: number;
@@ -41,7 +39,7 @@ export async function startKalshiSim(options: KalshiSimOptions): Promise<KalshiS
   const portfolio = new KalshiPortfolio(state, feed, clock, log);
   const orders = new KalshiOrders(state, feed, portfolio, clock, log);
   const rest = new KalshiRest(exchange, state, orders, auth, options.rateLimits ?? basicTier);
-  const socket = new KalshiSocket(exchange, state, feed, auth, { pingIntervalMs: options.pingIntervalMs ?? 10_000, pongTimeoutMs: options.pongTimeoutMs ?? 30_000 });
+  const socket = new KalshiSocket(exchange, state, feed, auth, options);
 
   const handle = await exchange.start({
     scenario: { markets: state, feed, trading: orders, settlement: portfolio },

@@ -37,7 +37,13 @@ export function snapshotMsg(m: KMarket, useYesPrice: boolean): Record<string, un
 }
 
 /** `clientOrderId`: set when the change is the receiving key's own order. */
-export function deltaMsg(m: KMarket, change: LevelChange, useYesPrice: boolean, tsMs: number, clientOrderId?: string): Record<string, unknown> {
+export function deltaMsg(
+  m: KMarket,
+  change: LevelChange,
+  useYesPrice: boolean,
+  tsMs: number,
+  clientOrderId?: string,
+): Record<string, unknown> {
   const yesSide = change.side === 'bid';
   const price = yesSide || useYesPrice ? change.price : PRICE_ONE - change.price;
   return {

@@ -33,9 +33,10 @@ type ErrorCode = keyof typeof ERR;
 type Params = Record<string, unknown>;
 
 export interface Heartbeat {
-  pingIntervalMs: number;
-  /** Close a socket that has not answered pings for this long. */
-  pongTimeoutMs: number;
+  /** Default 10 s. */
+  pingIntervalMs?: number;
+  /** Close a socket that has not answered pings for this long (default 30 s). */
+  pongTimeoutMs?: number;
 }
 
 export class KalshiSocket implements VenueSocket<Conn> {
@@ -48,11 +49,11 @@ export class KalshiSocket implements VenueSocket<Conn> {
     private readonly state: KalshiState,
     private readonly feed: KalshiFeed,
     private readonly auth: KalshiAuthenticator,
-    heartbeat: Heartbeat,
+    { pingIntervalMs = 10_000, pongTimeoutMs = 30_000 }: Heartbeat,
   ) {
-    exchange.every(heartbeat.pingIntervalMs, () => {
+    exchange.every(pingIntervalMs, () => {
       for (const conn of exchange.connections) {
-        if (Date.now() - conn.lastPong > heartbeat.pongTimeoutMs) {
+        if (Date.now() - conn.lastPong > pongTimeoutMs) {
           conn.ws.terminate();
           continue;
         }

@@ -30,7 +30,13 @@ export function l2Signature(secret: string, timestamp: string, method: string, p
 }
 
 /** The five L2 headers a client sends (for tests and tools). */
-export function polyL2Headers(creds: PolymarketApiCreds, method: string, path: string, body = '', timestampSec = Math.floor(Date.now() / 1000)): Record<string, string> {
+export function polyL2Headers(
+  creds: PolymarketApiCreds,
+  method: string,
+  path: string,
+  body = '',
+  timestampSec = Math.floor(Date.now() / 1000),
+): Record<string, string> {
   const ts = String(timestampSec);
   return {
     POLY_ADDRESS: creds.address,

@@ -58,7 +58,14 @@ export class PolymarketFeed {
     for (const conn of this.subscribers(m)) {
       if (this.legacy) {
         for (const [outcome, assetId] of tokensOf(conn, m)) {
-          conn.queue.push({ event_type: 'price_change', asset_id: assetId, market: m.sim.conditionId, changes: entries[outcome], timestamp: ts, hash: summary(m, outcome).hash });
+          conn.queue.push({
+            event_type: 'price_change',
+            asset_id: assetId,
+            market: m.sim.conditionId,
+            changes: entries[outcome],
+            timestamp: ts,
+            hash: summary(m, outcome).hash,
+          });
         }
         continue;
       }
@@ -102,7 +109,14 @@ export class PolymarketFeed {
     this.touched(m);
     for (const conn of this.subscribers(m)) {
       for (const [, assetId] of tokensOf(conn, m)) {
-        conn.queue.push({ event_type: 'tick_size_change', asset_id: assetId, market: m.sim.conditionId, old_tick_size: old, new_tick_size: tick, timestamp: String(m.changedMs) });
+        conn.queue.push({
+          event_type: 'tick_size_change',
+          asset_id: assetId,
+          market: m.sim.conditionId,
+          old_tick_size: old,
+          new_tick_size: tick,
+          timestamp: String(m.changedMs),
+        });
       }
     }
   }

@@ -76,7 +76,8 @@ function listing(query: URLSearchParams) {
   const closed = flag('closed');
   const active = flag('active');
   return {
-    keep: (x: { closed: boolean; active: boolean }) => (closed === undefined || x.closed === closed) && (active === undefined || x.active === active),
+    keep: (x: { closed: boolean; active: boolean }) =>
+      (closed === undefined || x.closed === closed) && (active === undefined || x.active === active),
     page: <T>(list: T[]) => list.slice(offset, offset + limit),
   };
 }
@@ -99,7 +100,11 @@ export function gammaRoutes(routes: Routes<Handler>, markets: ReadonlyMap<string
       const { keep, page } = listing(query);
       const slug = query.get('slug');
       const ids = query.getAll('clob_token_ids');
-      return page(allMarkets().filter((m) => keep(m) && (!slug || m.slug === slug) && (ids.length === 0 || ids.some((id) => m.clobTokenIds.includes(`"${id}"`)))));
+      return page(
+        allMarkets().filter(
+          (m) => keep(m) && (!slug || m.slug === slug) && (ids.length === 0 || ids.some((id) => m.clobTokenIds.includes(`"${id}"`))),
+        ),
+      );
     })
     .get(`${POLY_GAMMA_PREFIX}/events/slug/:slug`, ({ params }) => found(all().find((e) => e.slug === params.slug)))
     .get(`${POLY_GAMMA_PREFIX}/markets/slug/:slug`, ({ params }) => found(allMarkets().find((m) => m.slug === params.slug)));

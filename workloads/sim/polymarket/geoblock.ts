@@ -44,7 +44,9 @@ export class Geoblock {
     const ip = (address ?? '').replace(/^::ffff:/i, '');
     const blocked = this.isBlocked(address);
     const located = this.locations.find((l) => address !== undefined && cidrContains(l.cidr, address));
-    const fallback = blocked ? (this.options.blockedLocation ?? { country: 'US', region: 'NY' }) : (this.options.allowedLocation ?? { country: 'IE', region: 'L' });
+    const fallback = blocked
+      ? (this.options.blockedLocation ?? { country: 'US', region: 'NY' })
+      : (this.options.allowedLocation ?? { country: 'IE', region: 'L' });
     return { blocked, ip, country: located?.country ?? fallback.country, region: located?.region ?? fallback.region };
   }
 }

@@ -68,7 +68,8 @@ export class PolymarketOrders {
     const m = token.market;
     const crosses = m.book.crosses(takerBuysYes ? 'bid' : 'ask', yesPrice);
     if (body.postOnly && crosses) throw bad('invalid post-only order: order crosses book');
-    if (body.orderType === 'FOK' && m.book.available(takerBuysYes ? 'buy' : 'sell', yesPrice) < size) throw bad("order couldn't be fully filled, FOK orders are fully filled/killed");
+    if (body.orderType === 'FOK' && m.book.available(takerBuysYes ? 'buy' : 'sell', yesPrice) < size)
+      throw bad("order couldn't be fully filled, FOK orders are fully filled/killed");
     const order: POrder = {
       id,
       owner: apiKey,
@@ -90,10 +91,20 @@ export class PolymarketOrders {
     if (crosses && delayMs > 0) {
       order.status = 'DELAYED';
       setTimeout(() => this.run(order, checked, crosses), delayMs).unref();
-      return { success: true, errorMsg: '', orderID: id, status: 'delayed', takingAmount: '', makingAmount: '', transactionsHashes: [], tradeIDs: [] };
+      return {
+        success: true,
+        errorMsg: '',
+        orderID: id,
+        status: 'delayed',
+        takingAmount: '',
+        makingAmount: '',
+        transactionsHashes: [],
+        tradeIDs: [],
+      };
     }
     const result = this.run(order, checked, crosses);
-    if (body.orderType === 'FAK' && result.filled === 0) throw bad('no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found.');
+    if (body.orderType === 'FAK' && result.filled === 0)
+      throw bad('no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found.');
     // Amounts in token terms: shares and pUSD, each as a decimal string.
     const buy = body.order.side === 'BUY';
     const sharesText = polySize(result.filled);
@@ -185,7 +196,12 @@ export class PolymarketOrders {
     if (this.state.orders.has(id)) throw bad(`order ${id} is invalid. Duplicated.`);
     const signer = (await polymarketOrderSigner(body.order))?.toLowerCase();
     const keyAddress = this.state.addressOf.get(apiKey)?.toLowerCase();
-    if (!signer || signer !== body.order.signer.toLowerCase() || signer !== keyAddress || (body.order.signatureType === 0 && body.order.maker.toLowerCase() !== signer)) {
+    if (
+      !signer ||
+      signer !== body.order.signer.toLowerCase() ||
+      signer !== keyAddress ||
+      (body.order.signatureType === 0 && body.order.maker.toLowerCase() !== signer)
+    ) {
       throw bad(`order ${id} is invalid. Invalid signature`);
     }
     const m = token.market;
@@ -204,7 +220,8 @@ export class PolymarketOrders {
     }
     const size = Number(shares6 / 10_000n); // hundredths of a share
     if (size < MIN_ORDER_SIZE) throw bad(`order ${id} is invalid. Size (${Number(shares6) / 1e6}) lower than the minimum: 5`);
-    if (body.postOnly && (body.orderType === 'FOK' || body.orderType === 'FAK')) throw bad('invalid post-only order: post-only is only allowed with GTC and GTD orders');
+    if (body.postOnly && (body.orderType === 'FOK' || body.orderType === 'FAK'))
+      throw bad('invalid post-only order: post-only is only allowed with GTC and GTD orders');
     const takerBuysYes = token.outcome === 'yes' ? buy : !buy;
     return { id, body, token, price, size, takerBuysYes, yesPrice: token.outcome === 'yes' ? price : PRICE_ONE - price };
   }
@@ -212,7 +229,9 @@ export class PolymarketOrders {
   /** Matches a crossing order now; GTC and GTD rest what is left. */
   private run(order: POrder, { id, body, size, takerBuysYes, yesPrice }: Checked, crosses: boolean) {
     const m = order.market;
-    const result = crosses ? this.execute(m, takerBuysYes, yesPrice, size, order.owner, order) : { remaining: size, filled: 0, notional: 0 };
+    const result = crosses
+      ? this.execute(m, takerBuysYes, yesPrice, size, order.owner, order)
+      : { remaining: size, filled: 0, notional: 0 };
     if (result.remaining > 0 && (body.orderType === 'GTC' || body.orderType === 'GTD')) {
       order.resting = { id, owner: order.owner, side: takerBuysYes ? 'bid' : 'ask', price: yesPrice, remaining: result.remaining };
       this.feed.changes(m, [m.book.rest(order.resting)]);

@@ -153,7 +153,9 @@ export class PolymarketRest implements VenueRest {
   private openOrders(apiKey: string, query: URLSearchParams) {
     const market = query.get('market');
     const asset = query.get('asset_id');
-    const open = [...this.state.orders.values()].filter((o) => o.owner === apiKey && o.resting && (!market || o.market.sim.conditionId === market) && (!asset || o.assetId === asset));
+    const open = [...this.state.orders.values()].filter(
+      (o) => o.owner === apiKey && o.resting && (!market || o.market.sim.conditionId === market) && (!asset || o.assetId === asset),
+    );
     return { limit: 500, count: open.length, next_cursor: END_CURSOR, data: open.map(orderJson) };
   }
 
@@ -166,11 +168,22 @@ export class PolymarketRest implements VenueRest {
     const before = Number(query.get('before') ?? Infinity);
     const offset = offsetOf(query.get('next_cursor'));
     const list = this.state.trades.filter(
-      (t) => t.owner === apiKey && (!id || t.id === id) && (!market || t.market.sim.conditionId === market) && (!asset || t.assetId === asset) && t.matchSec >= after && t.matchSec <= before,
+      (t) =>
+        t.owner === apiKey &&
+        (!id || t.id === id) &&
+        (!market || t.market.sim.conditionId === market) &&
+        (!asset || t.assetId === asset) &&
+        t.matchSec >= after &&
+        t.matchSec <= before,
     );
     const page = list.slice(offset, offset + 100);
     const next = offset + 100 < list.length ? cursorOf(offset + 100) : END_CURSOR;
-    return { limit: 100, count: page.length, next_cursor: next, data: page.map((t) => tradeJson(t, this.state.addressOf.get(t.owner) ?? '')) };
+    return {
+      limit: 100,
+      count: page.length,
+      next_cursor: next,
+      data: page.map((t) => tradeJson(t, this.state.addressOf.get(t.owner) ?? '')),
+    };
   }
 }
 

@@ -13,17 +13,13 @@ import { PolymarketOrders } from './orders.js';
 import { PolymarketRest } from './rest.js';
 import { PolymarketState } from './state.js';
 import { summary, type BookSummary } from './wire.js';
-import { MarketChannel, POLY_WS_MARKET_PATH } from './ws.js';
+import { MarketChannel, POLY_WS_MARKET_PATH, type MarketChannelTimeouts } from './ws.js';
 
 export { POLY_GAMMA_PREFIX, POLY_WS_MARKET_PATH, type BookSummary };
 
-export interface PolymarketSimOptions extends ExchangeOptions {
+export interface PolymarketSimOptions extends ExchangeOptions, MarketChannelTimeouts {
   creds: PolymarketApiCreds[];
   geoblock?: GeoblockOptions;
-  /** Close a market-channel socket that has not sent PING for this long (real: about 10 s). */
-  pingTimeoutMs?: number;
-  /** Close a socket that has not subscribed within this long. */
-  subscribeTimeoutMs?: number;
   /** Emit the pre-2025-09-15 price_change schema (default from the scenario). */
   legacyPriceChange?: boolean;
   /** Accepted L2 timestamp skew, seconds. */
@@ -44,7 +40,7 @@ export async function startPolymarketSim(options: PolymarketSimOptions): Promise
   const feed = new PolymarketFeed(exchange.connections, clock, options.legacyPriceChange ?? options.scenario.polymarketLegacyPriceChange);
   const orders = new PolymarketOrders(state, feed, clock, log);
   const rest = new PolymarketRest(exchange, state, orders, new PolymarketL2Auth(options.creds, options.maxSkewSec ?? 30), geo);
-  const socket = new MarketChannel(exchange, state.tokens, feed, geo, { pingTimeoutMs: options.pingTimeoutMs ?? 12_000, subscribeTimeoutMs: options.subscribeTimeoutMs ?? 10_000 });
+  const socket = new MarketChannel(exchange, state.tokens, feed, geo, options);
 
   const handle = await exchange.start({
     scenario: { markets: state, feed, trading: orders, settlement: orders },

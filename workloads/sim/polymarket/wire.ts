@@ -33,7 +33,8 @@ export const offsetOf = (cursor: string | null): number => Number(Buffer.from(cu
 
 export const otherTeam = (m: PMarket): string => (m.sim.team === m.sim.game.home ? m.sim.game.away : m.sim.game.home);
 export const outcomeName = (m: PMarket, outcome: Outcome): string => (outcome === 'yes' ? m.sim.team : otherTeam(m));
-export const slugOf = (m: PMarket): string => m.sim.game.polymarket.slug ?? `${m.sim.game.sport}-${m.sim.game.away}-${m.sim.game.home}`.toLowerCase();
+export const slugOf = (m: PMarket): string =>
+  m.sim.game.polymarket.slug ?? `${m.sim.game.sport}-${m.sim.game.away}-${m.sim.game.home}`.toLowerCase();
 export const question = (m: PMarket): string => `${m.sim.game.title ?? `${m.sim.game.away} vs. ${m.sim.game.home}`}`;
 export const questionId = (m: PMarket): string => `0x${createHash('sha256').update(`q:${m.sim.id}`).digest('hex')}`;
 export const gammaId = (m: PMarket): string => String(500_000 + m.index);
@@ -83,7 +84,16 @@ export function bestOf(m: PMarket, outcome: Outcome): { best_bid: string; best_a
 
 export function bookEvent(m: PMarket, outcome: Outcome) {
   const s = summary(m, outcome);
-  return { event_type: 'book', asset_id: s.asset_id, market: s.market, bids: s.bids, asks: s.asks, timestamp: s.timestamp, hash: s.hash, last_trade_price: s.last_trade_price };
+  return {
+    event_type: 'book',
+    asset_id: s.asset_id,
+    market: s.market,
+    bids: s.bids,
+    asks: s.asks,
+    timestamp: s.timestamp,
+    hash: s.hash,
+    last_trade_price: s.last_trade_price,
+  };
 }
 
 export function resolvedEvent(m: PMarket, winner: Outcome, resolvedMs: number) {

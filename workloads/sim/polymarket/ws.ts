@@ -15,10 +15,10 @@ import { bookEvent, UNAVAILABLE } from './wire.js';
 export const POLY_WS_MARKET_PATH = '/ws/market';
 
 export interface MarketChannelTimeouts {
-  /** Close a socket that has not sent PING for this long. */
-  pingTimeoutMs: number;
-  /** Close a socket that has not subscribed within this long. */
-  subscribeTimeoutMs: number;
+  /** Close a socket that has not sent PING for this long (default 12 s; the venue's is about 10 s). */
+  pingTimeoutMs?: number;
+  /** Close a socket that has not subscribed within this long (default 10 s). */
+  subscribeTimeoutMs?: number;
 }
 
 export class MarketChannel implements VenueSocket<PConn> {
@@ -29,7 +29,7 @@ export class MarketChannel implements VenueSocket<PConn> {
     private readonly tokens: ReadonlyMap<string, Token>,
     private readonly feed: PolymarketFeed,
     private readonly geo: Geoblock,
-    { pingTimeoutMs, subscribeTimeoutMs }: MarketChannelTimeouts,
+    { pingTimeoutMs = 12_000, subscribeTimeoutMs = 10_000 }: MarketChannelTimeouts,
   ) {
     exchange.every(Math.max(25, Math.min(1000, pingTimeoutMs / 4)), () => {
       const now = Date.now();
