@@ -33,7 +33,8 @@ export function parseTime(text: string, what: string): number {
   if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
   const zoned = /^\d{4}-\d{2}-\d{2}$/.test(text) || /T.*(Z|[+-]\d{2}:?\d{2})$/i.test(text);
   const ms = Date.parse(text);
-  if (!zoned || Number.isNaN(ms)) throw new UsageError(`${what}: "${text}" is not a time (use RFC 3339 with a zone, e.g. 2026-11-20T18:00Z, or Unix seconds)`);
+  if (!zoned || Number.isNaN(ms))
+    throw new UsageError(`${what}: "${text}" is not a time (use RFC 3339 with a zone, e.g. 2026-11-20T18:00Z, or Unix seconds)`);
   return ms;
 }
 
@@ -43,13 +44,19 @@ export function parseIncident(text: string): Incident {
   if (slash <= 0) throw new UsageError(`--incident: "${text}" must be START/LENGTH or START/END, e.g. 2026-11-20T18:00Z/30m`);
   const start = parseTime(text.slice(0, slash), `--incident ${text}`);
   const tail = text.slice(slash + 1);
-  const end = /^\d+(ms|s|m|h|d)/.test(tail) && !/^\d+(\.\d+)?$/.test(tail) ? start + parseSpan(tail, `--incident ${text}`) : parseTime(tail, `--incident ${text}`);
+  const end =
+    /^\d+(ms|s|m|h|d)/.test(tail) && !/^\d+(\.\d+)?$/.test(tail)
+      ? start + parseSpan(tail, `--incident ${text}`)
+      : parseTime(tail, `--incident ${text}`);
   if (end <= start) throw new UsageError(`--incident: "${text}" ends before it starts`);
   return { start, end, label: text };
 }
 
 /** spec.circuitBreaker with the CRD's defaults (for 0s, cooldown 5m, halfOpenAfter 2m, open when blind), checked. */
-export function breakerOf(shard: { spec?: { circuitBreaker?: Partial<TradingShard['spec']['circuitBreaker']> } }, where: string): BreakerConfig {
+export function breakerOf(
+  shard: { spec?: { circuitBreaker?: Partial<TradingShard['spec']['circuitBreaker']> } },
+  where: string,
+): BreakerConfig {
   const spec = shard.spec?.circuitBreaker ?? {};
   const problems: string[] = [];
   const duration = (value: string | undefined, field: string, fallback: string): string => {
@@ -67,7 +74,13 @@ export function breakerOf(shard: { spec?: { circuitBreaker?: Partial<TradingShar
     if (typeof raw.query !== 'string' || raw.query === '') problems.push(`${at}: query is missing`);
     if (!ops.includes(raw.op as BreakerRule['op'])) problems.push(`${at}: op must be one of ${ops.join(' ')}`);
     if (typeof raw.threshold !== 'number' || !Number.isFinite(raw.threshold)) problems.push(`${at}: threshold must be a number`);
-    return { name: String(raw.name), query: String(raw.query), op: raw.op!, threshold: Number(raw.threshold), for: duration(raw.for, `${at}.for`, '0s') };
+    return {
+      name: String(raw.name),
+      query: String(raw.query),
+      op: raw.op!,
+      threshold: Number(raw.threshold),
+      for: duration(raw.for, `${at}.for`, '0s'),
+    };
   });
   const breaker: BreakerConfig = {
     rules,
@@ -97,10 +110,19 @@ function shardFromFile(file: string, name: string | undefined): ShardObject {
   const chosen = name === undefined ? shards : shards.filter((s) => s.metadata?.name === name);
   if (chosen.length === 1) return chosen[0]!;
   if (shards.length === 0) throw new UsageError(`--file ${file}: no TradingShard in it`);
-  throw new UsageError(name === undefined ? `--file ${file} holds several TradingShards (${names}): choose one with --shard` : `--file ${file}: no TradingShard named "${name}" (found: ${names})`);
+  throw new UsageError(
+    name === undefined
+      ? `--file ${file} holds several TradingShards (${names}): choose one with --shard`
+      : `--file ${file}: no TradingShard named "${name}" (found: ${names})`,
+  );
 }
 
-async function shardFromCluster(name: string, namespace: string, kubeconfig: string | undefined, env: NodeJS.ProcessEnv): Promise<ShardObject> {
+async function shardFromCluster(
+  name: string,
+  namespace: string,
+  kubeconfig: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<ShardObject> {
   // Loaded only here: a calibration from a file never touches Kubernetes code.
   const { loadKubeConfig } = await import('../../operator/kube/config.js');
   const { KubeClient, KubeApiError, resources } = await import('../../operator/kube/client.js');
@@ -246,8 +268,10 @@ Example:
     if (output !== 'table' && output !== 'yaml') throw new UsageError(`--output must be table or yaml, got "${output}"`);
     const url = values['prometheus-url'] ?? io.env.ARBEES_PROMETHEUS_URL;
     if (!url) throw new UsageError('--prometheus-url is required (or $ARBEES_PROMETHEUS_URL)');
-    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new UsageError(`--prometheus-url: "${url}" is not an http(s) URL`);
-    if (values.file === undefined && values.shard === undefined) throw new UsageError('name the shard: --file MANIFEST, or --shard NAME for the live object');
+    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
+      throw new UsageError(`--prometheus-url: "${url}" is not an http(s) URL`);
+    if (values.file === undefined && values.shard === undefined)
+      throw new UsageError('name the shard: --file MANIFEST, or --shard NAME for the live object');
     if (values.since !== undefined && values.start !== undefined) throw new UsageError('use --since or --start/--end, not both');
 
     const end = values.end !== undefined ? parseTime(values.end, '--end') : Date.now();
@@ -272,7 +296,10 @@ Example:
         values.file !== undefined
           ? shardFromFile(values.file, values.shard)
           : await shardFromCluster(values.shard!, values.namespace ?? 'default', values.kubeconfig, io.env);
-      const ref: ShardRef = { name: shard.metadata.name, namespace: shard.metadata.namespace ?? (values.file === undefined ? (values.namespace ?? 'default') : undefined) };
+      const ref: ShardRef = {
+        name: shard.metadata.name,
+        namespace: shard.metadata.namespace ?? (values.file === undefined ? (values.namespace ?? 'default') : undefined),
+      };
       const breaker = breakerOf(shard, values.file ?? `TradingShard ${ref.namespace}/${ref.name}`);
 
       const client = new PrometheusClient({ url, bearerToken, ca, timeoutMs, maxBytes });
@@ -285,7 +312,8 @@ Example:
             series[rule.name] = await readRange(client, rule.query, grid, {
               timeoutMs,
               maxBytes,
-              onProgress: (read, total) => show(`reading ${rule.name} (${i + 1}/${breaker.rules.length}): ${read}/${total} points`, read === total),
+              onProgress: (read, total) =>
+                show(`reading ${rule.name} (${i + 1}/${breaker.rules.length}): ${read}/${total} points`, read === total),
             });
           } catch (error) {
             // A query Prometheus refuses is a finding about the rule; anything else stops the run.

@@ -85,7 +85,9 @@ export interface Calibration {
 /** `for` candidates, seconds: quick reactions first, up to half an hour. */
 const forCandidatesS = [0, 1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600, 900, 1800];
 /** Threshold candidates per rule, at most (spread over the values seen). */
-const maxThresholdCandidates = 48;
+const maxThresholdCandidates = 32;
+/** How far past the worst healthy value a threshold must be, relatively, to be learnt from an incident. */
+const minSeparation = 0.05;
 
 const ordered = (op: BreakerRule['op']) => op !== '==' && op !== '!=';
 /** `<` and `<=` rules trip on low values: their worst is the minimum, their tail the low one. */
@@ -96,7 +98,12 @@ export function formatDuration(ms: number): string {
   if (ms === 0) return '0s';
   const parts: string[] = [];
   let rest = ms;
-  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1_000], ['ms', 1]] as const) {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+    ['ms', 1],
+  ] as const) {
     const amount = Math.floor(rest / size);
     if (amount > 0) parts.push(`${amount}${unit}`);
     rest -= amount * size;
@@ -110,20 +117,6 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
   return sorted[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]!;
 }
 
-/** The worst value at each evaluation (max, or min for `<` rules), NaN where there was none. */
-function worstPerStep(series: Series[], count: number, low: boolean): Float64Array {
-  const worst = new Float64Array(count).fill(NaN);
-  for (const s of series) {
-    for (let i = 0; i < count; i++) {
-      const v = s.values[i]!;
-      if (Number.isNaN(v)) continue;
-      const w = worst[i]!;
-      if (Number.isNaN(w) || (low ? v < w : v > w)) worst[i] = v;
-    }
-  }
-  return worst;
-}
-
 function sortedValues(worst: Float64Array, keep: (i: number) => boolean): Float64Array {
   const out: number[] = [];
   for (let i = 0; i < worst.length; i++) if (!Number.isNaN(worst[i]!) && keep(i)) out.push(worst[i]!);
@@ -133,8 +126,20 @@ function sortedValues(worst: Float64Array, keep: (i: number) => boolean): Float6
 export function distribution(sorted: Float64Array, low: boolean): Distribution {
   if (sorted.length === 0) return { samples: 0, points: [] };
   const qs: Array<[string, number]> = low
-    ? [['p50', 0.5], ['p10', 0.1], ['p1', 0.01], ['p0.1', 0.001], ['min', 0]]
-    : [['p50', 0.5], ['p90', 0.9], ['p99', 0.99], ['p99.9', 0.999], ['max', 1]];
+    ? [
+        ['p50', 0.5],
+        ['p10', 0.1],
+        ['p1', 0.01],
+        ['p0.1', 0.001],
+        ['min', 0],
+      ]
+    : [
+        ['p50', 0.5],
+        ['p90', 0.9],
+        ['p99', 0.99],
+        ['p99.9', 0.999],
+        ['max', 1],
+      ];
   return { samples: sorted.length, points: qs.map(([label, q]) => ({ label, value: q === 0 ? sorted[0]! : quantile(sorted, q) })) };
 }
 
@@ -206,8 +211,11 @@ export function outcomeOf(result: ReplayResult, grid: Grid, incidents: Incident[
 interface Scored {
   threshold: number;
   forMs: number;
+  /** Up to the first trip outside incidents only, when `dirty`. */
   outcome: Outcome;
   caughtTargets: number;
+  /** Tripped outside incidents: replayed only that far (no target can be learnt from it). */
+  dirty: boolean;
 }
 
 const slowestMs = (o: Outcome) => Math.max(0, ...o.delays.map((d) => d ?? 0));
@@ -243,7 +251,9 @@ function thresholdCandidates(worst: Float64Array, at: Int32Array, incidents: num
   if (sorted.length <= maxThresholdCandidates) return sorted;
   // Thin out evenly, keeping the healthy extreme (the edge of not tripping outside incidents).
   const edge = healthy.length > 0 ? (low ? healthy[0]! : healthy[healthy.length - 1]!) : undefined;
-  const thinned = new Set(Array.from({ length: maxThresholdCandidates }, (_, k) => sorted[Math.round((k * (sorted.length - 1)) / (maxThresholdCandidates - 1))]!));
+  const thinned = new Set(
+    Array.from({ length: maxThresholdCandidates }, (_, k) => sorted[Math.round((k * (sorted.length - 1)) / (maxThresholdCandidates - 1))]!),
+  );
   if (edge !== undefined && Number.isFinite(edge)) thinned.add(edge);
   return [...thinned].sort((a, b) => a - b);
 }
@@ -264,14 +274,18 @@ interface Context {
   halfOpenAfterMs: number;
 }
 
-function replayRule(ctx: Context, rule: BreakerRule): Outcome {
-  const { input } = ctx;
-  return outcomeOf(replay({ ...input.breaker, rules: [rule] }, { [rule.name]: ctx.histories[rule.name] }, input.grid), input.grid, input.incidents, ctx.halfOpenAfterMs);
+function replayRule(ctx: Context, rule: BreakerRule, stopOutside = false): { outcome: Outcome; stopped: boolean } {
+  const { grid, incidents, breaker } = ctx.input;
+  // The search stops a replay at its first trip outside incidents: most candidates do, early, and
+  // a setting that does is never the one a target incident is learnt from.
+  const stop = stopOutside ? (t: Transition) => t.to === 'Open' && !inside(t.at, incidents) : undefined;
+  const result = replay({ ...breaker, rules: [rule] }, { [rule.name]: ctx.histories[rule.name] }, grid, stop);
+  return { outcome: outcomeOf(result, grid, incidents, ctx.halfOpenAfterMs), stopped: result.stopped };
 }
 
-function scored(ctx: Context, rule: BreakerRule, threshold: number, forMs: number, targets: number[]): Scored {
-  const outcome = replayRule(ctx, { ...rule, threshold, for: formatDuration(forMs) });
-  return { threshold, forMs, outcome, caughtTargets: targets.filter((n) => outcome.caught[n]).length };
+function scored(ctx: Context, rule: BreakerRule, threshold: number, forMs: number, targets: number[], stopOutside = false): Scored {
+  const { outcome, stopped } = replayRule(ctx, { ...rule, threshold, for: formatDuration(forMs) }, stopOutside);
+  return { threshold, forMs, outcome, caughtTargets: targets.filter((n) => outcome.caught[n]).length, dirty: stopped };
 }
 
 /**
@@ -292,17 +306,23 @@ function placeThreshold(rule: BreakerRule, tied: number[], values: Float64Array,
   if (within(target)) chosen = target;
   else if (closedBelow) chosen = target < lo ? lo : Number.isFinite(next) ? (hi + next) / 2 : hi;
   else chosen = target > hi ? hi : Number.isFinite(previous) ? (previous + lo) / 2 : lo;
-  const rounded = [2, 3, 4, 6].map((d) => significant(chosen, d)).filter(within);
-  // Rounded first (nicer in a spec), then the exact choice, then the tied candidates themselves.
-  return [...new Set([...rounded, chosen, low ? lo : hi, low ? hi : lo])];
+  // Rounded first (nicer in a spec): to the nearest, then up or down, with as few digits as fit;
+  // then the exact choice; then the tied candidates, rounded the same way, then as they are.
+  const rounded = (v: number) =>
+    [2, 3, 4, 6].flatMap((d) => {
+      const unit = 10 ** (Math.floor(Math.log10(Math.abs(v))) - d + 1);
+      return [significant(v, d), significant(Math.ceil(v / unit) * unit, d), significant(Math.floor(v / unit) * unit, d)];
+    });
+  const ends = low ? [lo, hi] : [hi, lo];
+  return [...new Set([...rounded(chosen), chosen, ...ends.flatMap(rounded), ...ends])].filter((v) => Number.isFinite(v) && within(v));
 }
 
 function calibrateRule(ctx: Context, rule: BreakerRule, progress: (done: number, total: number) => void): RuleCalibration {
   const { input, at } = ctx;
   const { grid, incidents } = input;
   const low = lowTail(rule.op);
-  const series = input.series[rule.name] ?? [];
-  const worst = worstPerStep(series, grid.count, low);
+  // The worst value at each evaluation: max over the series, min for `<` rules.
+  const worst = ctx.histories[rule.name]!.extreme(low ? 'min' : 'max');
   const healthy = sortedValues(worst, (i) => at[i] === -1);
   const covered = worst.reduce((n, v) => n + (Number.isNaN(v) ? 0 : 1), 0);
   const base = {
@@ -313,57 +333,92 @@ function calibrateRule(ctx: Context, rule: BreakerRule, progress: (done: number,
       sortedValues(worst, (i) => at[i] !== -1),
       low,
     ),
-    current: replayRule(ctx, rule),
+    current: replayRule(ctx, rule).outcome,
   };
-  const kept = (notes: string[], targets: number[] = []): RuleCalibration => ({ ...base, proposed: rule, method: 'kept', targets, proposal: base.current, notes });
+  const kept = (notes: string[], targets: number[] = []): RuleCalibration => ({
+    ...base,
+    proposed: rule,
+    method: 'kept',
+    targets,
+    proposal: base.current,
+    notes,
+  });
   const refused = input.queryErrors?.[rule.name];
   if (refused !== undefined) {
-    const unavailable = input.breaker.onPrometheusUnavailable === 'open' ? 'the breaker would stay open' : 'the breaker would hold its state';
+    const unavailable =
+      input.breaker.onPrometheusUnavailable === 'open' ? 'the breaker would stay open' : 'the breaker would hold its state';
     return kept([`Prometheus refuses the query (${refused}): the operator counts that as Prometheus unavailable, so ${unavailable}`]);
   }
-  if (covered === 0) return kept(['no data in the window: the query returned nothing, so this rule can never fire (check the metric name and labels)']);
-  const notes = base.coverage < 0.95 ? [`the query returned a value at only ${(base.coverage * 100).toFixed(1)} % of the evaluations (a labelled counter exists only from its first increment)`] : [];
+  if (covered === 0)
+    return kept(['no data in the window: the query returned nothing, so this rule can never fire (check the metric name and labels)']);
+  const notes =
+    base.coverage < 0.95
+      ? [
+          `the query returned a value at only ${(base.coverage * 100).toFixed(1)} % of the evaluations` +
+            ' (a labelled counter exists only from its first increment)',
+        ]
+      : [];
   if (!ordered(rule.op)) return kept([...notes, `op ${rule.op} has no threshold to move: not calibrated`]);
   const currentForMs = parseDuration(rule.for);
 
-  const fromHealthy = (why: string): RuleCalibration => {
-    if (healthy.length === 0) return kept([...notes, why, 'no data outside incidents to set a threshold from: kept']);
+  // Without incidents the table's header says how; with them, why this rule fell back.
+  const fromHealthy = (why?: string): RuleCalibration => {
+    if (why) notes.push(why);
+    if (healthy.length === 0) return kept([...notes, 'no data outside incidents to set a threshold from: kept']);
     const q = low ? 1 - input.quantile : input.quantile;
     const reference = quantile(healthy, q);
-    if (reference === 0) return kept([...notes, why, `healthy p${(input.quantile * 100).toFixed(1)} is 0: no scale to set a threshold from: kept`]);
+    if (reference === 0)
+      return kept([...notes, `healthy p${(input.quantile * 100).toFixed(1)} is 0: no scale to set a threshold from: kept`]);
     // Rounded away from the healthy side, so rounding never eats into the margin.
     const raw = pastMargin(reference, input.margin, low);
     const digits = 10 ** (Math.floor(Math.log10(Math.abs(raw))) - 1);
     const threshold = (low ? Math.floor(raw / digits) : Math.ceil(raw / digits)) * digits;
     const proposed = { ...rule, threshold: significant(threshold, 2) };
-    return { ...base, proposed, method: 'quantile', targets: [], proposal: replayRule(ctx, proposed), notes: [...notes, why] };
+    return { ...base, proposed, method: 'quantile', targets: [], proposal: replayRule(ctx, proposed).outcome, notes };
   };
-  if (incidents.length === 0) return fromHealthy(`no incidents labelled: threshold at healthy ${low ? 'low ' : ''}quantile ${input.quantile} with margin ${input.margin}`);
+  if (incidents.length === 0) return fromHealthy();
 
   const longest = Math.max(...incidents.map((i) => i.end - i.start));
-  const fors = [...new Set([...forCandidatesS.map((s) => s * 1000), currentForMs])].filter((ms) => ms === 0 || (ms >= grid.stepMs && ms <= longest) || ms === currentForMs);
-  const thresholds = thresholdCandidates(worst, at, incidents.length, low);
+  const fors = [...new Set([...forCandidatesS.map((s) => s * 1000), currentForMs])].filter(
+    (ms) => ms === 0 || (ms >= grid.stepMs && ms <= longest) || ms === currentForMs,
+  );
+  // A threshold hardly past the worst healthy value rests on a difference the next week may not
+  // repeat (or on Prometheus's extrapolation of a counter): not a candidate.
+  const edge = healthy.length > 0 ? (low ? healthy[0]! : healthy[healthy.length - 1]!) : undefined;
+  const separated = (threshold: number) => edge === undefined || Math.abs(threshold - edge) >= minSeparation * Math.abs(edge);
+  const seen = thresholdCandidates(worst, at, incidents.length, low);
+  // Between the values seen too: a `>` threshold must lie below an incident's level to catch it.
+  const between = seen.slice(1).map((v, k) => (v + seen[k]!) / 2);
+  const nearEdge = edge === undefined ? [] : [edge + (low ? -1 : 1) * minSeparation * Math.abs(edge), pastMargin(edge, input.margin, low)];
+  const thresholds = [...new Set([...seen, ...between, ...nearEdge])].filter(separated).sort((x, y) => x - y);
   const all = incidents.map((_, n) => n);
-  const results: Scored[] = [];
+  let results: Scored[] = [];
   const total = fors.length * thresholds.length;
   for (const forMs of fors) {
     for (const threshold of thresholds) {
-      results.push(scored(ctx, rule, threshold, forMs, all));
+      results.push(scored(ctx, rule, threshold, forMs, all, true));
       progress(results.length, total);
     }
   }
   // The incidents this rule is for: those some setting catches with no trip outside incidents and
   // letting go afterwards (a rising total that crosses a line during an incident is no signal of it).
-  const targets = all.filter((n) => results.some((r) => r.outcome.tripsOutside === 0 && !r.outcome.stuckOpen && r.outcome.caught[n]));
-  if (targets.length === 0) return fromHealthy('catches none of the labelled incidents without tripping outside them');
+  const targets = all.filter((n) => results.some((r) => !r.dirty && !r.outcome.stuckOpen && r.outcome.caught[n]));
+  if (targets.length === 0)
+    return fromHealthy(
+      'catches none of the labelled incidents without tripping outside them' +
+        ` (a threshold within ${minSeparation * 100} % of the worst healthy value does not count)`,
+    );
   for (const r of results) r.caughtTargets = targets.filter((n) => r.outcome.caught[n]).length;
+  // No clean setting catches them all: settings that trip outside may, so replay those to the end.
+  if (!results.some((r) => !r.dirty && r.caughtTargets === targets.length))
+    results = results.map((r) => (r.dirty ? scored(ctx, rule, r.threshold, r.forMs, targets) : r));
   const best = [...results].sort(compare)[0]!;
   const tied = results.filter((r) => r.forMs === best.forMs && sameScore(r, best)).map((r) => r.threshold);
-  const reference = healthy.length > 0 ? (low ? healthy[0]! : healthy[healthy.length - 1]!) : best.threshold;
-  const seen = sortedValues(worst, () => true);
+  const reference = edge ?? best.threshold;
+  const values = sortedValues(worst, () => true);
   // The first placement that replays as well as the best candidate (hysteresis can tell them apart).
   let chosen = best;
-  for (const threshold of placeThreshold(rule, tied, seen, pastMargin(reference, input.margin, low))) {
+  for (const threshold of placeThreshold(rule, tied, values, pastMargin(reference, input.margin, low)).filter(separated)) {
     const trial = threshold === best.threshold ? best : scored(ctx, rule, threshold, best.forMs, targets);
     if (sameScore(trial, best)) {
       chosen = trial;
@@ -372,29 +427,44 @@ function calibrateRule(ctx: Context, rule: BreakerRule, progress: (done: number,
   }
   const proposed = { ...rule, threshold: chosen.threshold, for: formatDuration(chosen.forMs) };
   const missed = targets.filter((n) => !chosen.outcome.caught[n]);
-  // A threshold hardly past the worst healthy value rests on a difference the next week may not repeat.
-  if (healthy.length > 0 && reference !== 0 && Math.abs(chosen.threshold - reference) < Math.abs(reference) * 0.05) {
-    notes.push(`thin margin: ${chosen.threshold} is within 5 % of the worst healthy value ${significant(reference, 6)}; more history or incidents would make it trustworthy`);
-  }
   if (chosen.outcome.stuckOpen) notes.push('the proposal is still open at the end of the window, long after its last incident');
-  if (missed.length > 0) notes.push(`no single setting catches all of incidents ${targets.map((n) => n + 1).join(', ')}; this one misses ${missed.map((n) => n + 1).join(', ')}`);
+  if (missed.length > 0)
+    notes.push(
+      `no single setting catches all of incidents ${targets.map((n) => n + 1).join(', ')};` +
+        ` this one misses ${missed.map((n) => n + 1).join(', ')}`,
+    );
   return { ...base, proposed, method: 'incidents', targets, proposal: chosen.outcome, notes };
 }
 
 /** Calibrates every rule of the breaker over the recorded series. `progress` hears each replay. */
-export function calibrate(input: CalibrationInput, progress: (rule: string, done: number, total: number) => void = () => undefined): Calibration {
+export function calibrate(
+  input: CalibrationInput,
+  progress: (rule: string, done: number, total: number) => void = () => undefined,
+): Calibration {
   const { grid, incidents } = input;
-  const histories = Object.fromEntries(input.breaker.rules.map((rule) => [rule.name, new RuleHistory(input.series[rule.name] ?? [], grid.count)]));
-  const ctx: Context = { input, histories, at: incidentIndex(grid, incidents), halfOpenAfterMs: parseDuration(input.breaker.halfOpenAfter) };
+  const histories = Object.fromEntries(
+    input.breaker.rules.map((rule) => [rule.name, new RuleHistory(input.series[rule.name] ?? [], grid.count)]),
+  );
+  const ctx: Context = {
+    input,
+    histories,
+    at: incidentIndex(grid, incidents),
+    halfOpenAfterMs: parseDuration(input.breaker.halfOpenAfter),
+  };
   const rules = input.breaker.rules.map((rule) => calibrateRule(ctx, rule, (done, total) => progress(rule.name, done, total)));
-  const whole = (list: BreakerRule[]) => outcomeOf(replay({ ...input.breaker, rules: list }, histories, grid), grid, incidents, ctx.halfOpenAfterMs);
+  const whole = (list: BreakerRule[]) =>
+    outcomeOf(replay({ ...input.breaker, rules: list }, histories, grid), grid, incidents, ctx.halfOpenAfterMs);
   const breaker = { current: whole(input.breaker.rules), proposed: whole(rules.map((r) => r.proposed)) };
 
   const findings: string[] = [];
   for (const r of rules) for (const note of r.notes) findings.push(`${r.rule.name}: ${note}`);
   incidents.forEach((incident, n) => {
-    if (!breaker.proposed.caught[n]) findings.push(`incident ${n + 1} (${incident.label}): no rule catches it without tripping outside incidents; it needs a rule on another signal`);
+    if (!breaker.proposed.caught[n])
+      findings.push(
+        `incident ${n + 1} (${incident.label}): no rule catches it without tripping outside incidents; it needs a rule on another signal`,
+      );
   });
-  if (breaker.proposed.tripsOutside > 0) findings.push(`the proposed settings still trip ${breaker.proposed.tripsOutside} time(s) outside incidents`);
+  if (breaker.proposed.tripsOutside > 0)
+    findings.push(`the proposed settings still trip ${breaker.proposed.tripsOutside} time(s) outside incidents`);
   return { grid, incidents, quantile: input.quantile, margin: input.margin, rules, breaker, findings };
 }

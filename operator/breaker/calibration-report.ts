@@ -21,7 +21,12 @@ const shardName = (shard: ShardRef) => (shard.namespace ? `${shard.namespace}/${
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 function distributionCells(d: Distribution): string[] {
@@ -38,6 +43,9 @@ function slowest(outcome: Outcome): string {
   return delays.length === 0 ? '-' : human(Math.max(...delays));
 }
 
+const whole = (o: Outcome, n: number) =>
+  `caught ${caught(o, n)}, ${o.tripsOutside} trip(s) and ${human(o.haltedOutsideMs)} halted outside incidents`;
+
 function outcomeCells(outcome: Outcome, incidents: number): string[] {
   return [caught(outcome, incidents), String(outcome.tripsOutside), human(outcome.haltedOutsideMs), slowest(outcome)];
 }
@@ -53,12 +61,15 @@ export function renderTable(c: Calibration, shard: ShardRef, breaker: { cooldown
   const n = c.incidents.length;
   const lines = [
     `Circuit-breaker calibration of TradingShard ${shardName(shard)}`,
-    `Window ${iso(c.grid.start)} → ${iso(gridTime(c.grid, c.grid.count - 1))}, evaluated every ${human(c.grid.stepMs)} (${c.grid.count} evaluations); halfOpenAfter ${breaker.halfOpenAfter}, cooldown ${breaker.cooldown}`,
+    `Window ${iso(c.grid.start)} → ${iso(gridTime(c.grid, c.grid.count - 1))}, evaluated every ${human(c.grid.stepMs)}` +
+      ` (${c.grid.count} evaluations); halfOpenAfter ${breaker.halfOpenAfter}, cooldown ${breaker.cooldown}`,
   ];
   if (n === 0) lines.push(`No incidents labelled: thresholds at the healthy quantile ${c.quantile} × margin ${c.margin}; \`for\` kept.`);
   else {
     lines.push(`Incidents (trading should have stopped):`);
-    c.incidents.forEach((incident, i) => lines.push(`  ${i + 1}  ${iso(incident.start)} → ${iso(incident.end)}  (${human(incident.end - incident.start)})  ${incident.label}`));
+    c.incidents.forEach((incident, i) =>
+      lines.push(`  ${i + 1}  ${iso(incident.start)} → ${iso(incident.end)}  (${human(incident.end - incident.start)})  ${incident.label}`),
+    );
   }
 
   lines.push('', 'Worst value per evaluation (max over series; min for < rules: p50 p10 p1 p0.1 min)');
@@ -86,16 +97,23 @@ export function renderTable(c: Calibration, shard: ShardRef, breaker: { cooldown
 /** A merge patch of spec.circuitBreaker.rules (the whole list: a merge patch replaces lists), evidence in comments. */
 export function renderPatch(c: Calibration, shard: ShardRef): string {
   const n = c.incidents.length;
-  const rules = c.rules.map((r) => ({ name: r.proposed.name, query: r.proposed.query, op: r.proposed.op, threshold: r.proposed.threshold, for: r.proposed.for }));
+  const rules = c.rules.map((r) => ({
+    name: r.proposed.name,
+    query: r.proposed.query,
+    op: r.proposed.op,
+    threshold: r.proposed.threshold,
+    for: r.proposed.for,
+  }));
   const doc = new Document({ spec: { circuitBreaker: { rules } } });
   const target = `${shard.name}${shard.namespace ? ` -n ${shard.namespace}` : ''}`;
   doc.commentBefore = [
-    ` Proposed by \`arbees breaker calibrate\` for TradingShard ${shardName(shard)}, from ${iso(c.grid.start)} to ${iso(gridTime(c.grid, c.grid.count - 1))}`,
+    ` Proposed by \`arbees breaker calibrate\` for TradingShard ${shardName(shard)},`,
+    ` from ${iso(c.grid.start)} to ${iso(gridTime(c.grid, c.grid.count - 1))}`,
     ` every ${human(c.grid.stepMs)}, against ${n} labelled incident(s). Nothing has been applied. To apply it:`,
     `   kubectl patch tradingshard ${target} --type merge --patch-file <this file>`,
     ' A merge patch replaces the whole rule list, so every rule is here, changed or not.',
-    ` Whole breaker: current caught ${caught(c.breaker.current, n)}, ${c.breaker.current.tripsOutside} trip(s) and ${human(c.breaker.current.haltedOutsideMs)} halted outside incidents;`,
-    `   proposed caught ${caught(c.breaker.proposed, n)}, ${c.breaker.proposed.tripsOutside} trip(s) and ${human(c.breaker.proposed.haltedOutsideMs)} halted outside incidents.`,
+    ` Whole breaker, current: ${whole(c.breaker.current, n)};`,
+    `   proposed: ${whole(c.breaker.proposed, n)}.`,
   ].join('\n');
   const list = doc.getIn(['spec', 'circuitBreaker', 'rules'], true) as Node & { items: Node[] };
   c.rules.forEach((r, i) => {

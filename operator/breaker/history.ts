@@ -33,7 +33,10 @@ export interface RangeReadOptions {
 /** The grid from `start` to `end` every `stepMs`, its first time aligned to a multiple of the step (reproducible reads). */
 export function gridOf(start: number, end: number, stepMs: number): Grid {
   const first = Math.ceil(start / stepMs) * stepMs;
-  if (end < first) throw new HistoryError(`the window from ${new Date(start).toISOString()} to ${new Date(end).toISOString()} holds no step of ${stepMs} ms`);
+  if (end < first) {
+    const [from, to] = [start, end].map((ms) => new Date(ms).toISOString());
+    throw new HistoryError(`the window from ${from} to ${to} holds no step of ${stepMs} ms`);
+  }
   return { start: first, stepMs, count: Math.floor((end - first) / stepMs) + 1 };
 }
 

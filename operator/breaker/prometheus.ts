@@ -39,7 +39,12 @@ const defaultMaxBytes = 64 * 1024 * 1024;
 
 class TooLarge extends Error {}
 
-function get(url: URL, options: PrometheusOptions, agent: HttpAgent, limits: Required<RequestLimits>): Promise<{ status: number; body: string }> {
+function get(
+  url: URL,
+  options: PrometheusOptions,
+  agent: HttpAgent,
+  limits: Required<RequestLimits>,
+): Promise<{ status: number; body: string }> {
   const { timeoutMs, maxBytes } = limits;
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
@@ -116,7 +121,9 @@ export class PrometheusClient {
     } catch {
       return { error: `Prometheus answered HTTP ${response.status} with a non-JSON body` };
     }
-    if (parsed.status !== 'success' || !parsed.data) return { error: `query failed (HTTP ${response.status}): ${parsed.error ?? 'unknown error'}` };
+    if (parsed.status !== 'success' || !parsed.data) {
+      return { error: `query failed (HTTP ${response.status}): ${parsed.error ?? 'unknown error'}` };
+    }
     return { data: parsed.data };
   }
 

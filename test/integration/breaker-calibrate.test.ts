@@ -35,7 +35,16 @@ import { startKalshiSim, type KalshiSimHandle } from '../../workloads/sim/kalshi
 import { startPolymarketSim, type PolymarketSimHandle } from '../../workloads/sim/polymarket/server.js';
 import { loadDemoScenario, parseScenario } from '../../workloads/sim/scenario.js';
 import { rig } from '../rig/index.js';
-import { adminClient, createNamespace, eventually, installCrd, kubectl, sampleShard, startTestOperator, type RunningOperator } from '../support/operator-harness.js';
+import {
+  adminClient,
+  createNamespace,
+  eventually,
+  installCrd,
+  kubectl,
+  sampleShard,
+  startTestOperator,
+  type RunningOperator,
+} from '../support/operator-harness.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const CLI = join(REPO, 'cli', 'arbees.ts');
@@ -73,11 +82,29 @@ const q = (text: string) => text.replaceAll('SHARD', SHARD);
 const recordedRules: BreakerRule[] = [
   { name: 'stale-quotes', query: q('max by (venue) (arbees_quote_age_seconds{shard="SHARD"})'), op: '>', threshold: 3, for: '2s' },
   { name: 'vpn-down', query: q('min(arbees_vpn_up{shard="SHARD"})'), op: '<', threshold: 1, for: '1s' },
-  { name: 'order-rejections', query: q('sum by (venue) (rate(arbees_orders_total{shard="SHARD",status="rejected"}[5s]))'), op: '>', threshold: 0.3, for: '3s' },
-  { name: 'ws-reconnect-storm', query: q('sum by (venue) (increase(arbees_ws_reconnects_total{shard="SHARD"}[1m]))'), op: '>', threshold: 20, for: '5s' },
+  {
+    name: 'order-rejections',
+    query: q('sum by (venue) (rate(arbees_orders_total{shard="SHARD",status="rejected"}[5s]))'),
+    op: '>',
+    threshold: 0.3,
+    for: '3s',
+  },
+  {
+    name: 'ws-reconnect-storm',
+    query: q('sum by (venue) (increase(arbees_ws_reconnects_total{shard="SHARD"}[1m]))'),
+    op: '>',
+    threshold: 20,
+    for: '5s',
+  },
   { name: 'daily-loss', query: q('max(arbees_daily_loss_usd{shard="SHARD"})'), op: '>=', threshold: 50, for: '0s' },
   // Kalshi-only live trading sends no Polymarket order: this rule has nothing to read.
-  { name: 'polymarket-rejections', query: q('sum(rate(arbees_orders_total{shard="SHARD",venue="polymarket",status="rejected"}[5s]))'), op: '>', threshold: 0.1, for: '0s' },
+  {
+    name: 'polymarket-rejections',
+    query: q('sum(rate(arbees_orders_total{shard="SHARD",venue="polymarket",status="rejected"}[5s]))'),
+    op: '>',
+    threshold: 0.1,
+    for: '0s',
+  },
 ];
 const recordedBreaker: BreakerConfig = { rules: recordedRules, cooldown: '5s', halfOpenAfter: '3s', onPrometheusUnavailable: 'hold' };
 
@@ -107,18 +134,43 @@ async function tunnel(targetPort: number): Promise<{ port: number; cut(): void; 
   };
 }
 
-const viaPort = (url: string, port: number) => Object.assign(new URL(url), { port: String(port) }).toString().replace(/\/$/, '');
+const viaPort = (url: string, port: number) =>
+  Object.assign(new URL(url), { port: String(port) })
+    .toString()
+    .replace(/\/$/, '');
 
 /** The shard's four processes as their pods run them, with per-component flags and secrets. */
-function startShardProcesses(o: { config: ShardConfig; dir: string; redisUrl: string; postgresUrl: string; kalshiEnv: NodeJS.ProcessEnv; ports: number[] }): Workload[] {
+function startShardProcesses(o: {
+  config: ShardConfig;
+  dir: string;
+  redisUrl: string;
+  postgresUrl: string;
+  kalshiEnv: NodeJS.ProcessEnv;
+  ports: number[];
+}): Workload[] {
   const shardFile = join(o.dir, 'shard.json');
   writeFileSync(shardFile, JSON.stringify(o.config));
   const flags: Record<string, string[]> = { 'polymarket-monitor': ['--vpn-probe-interval-ms', '1000'] };
-  const secrets: Record<string, NodeJS.ProcessEnv> = { 'kalshi-monitor': o.kalshiEnv, executor: { ...o.kalshiEnv, [LIVE_AUTHORIZED_ENV]: 'true' } };
+  const secrets: Record<string, NodeJS.ProcessEnv> = {
+    'kalshi-monitor': o.kalshiEnv,
+    executor: { ...o.kalshiEnv, [LIVE_AUTHORIZED_ENV]: 'true' },
+  };
   return components.map((component, i) => {
     const port = o.ports[i]!;
-    const env = { ...process.env, ARBEES_SHARD: SHARD, ARBEES_REDIS_URL: o.redisUrl, ARBEES_POSTGRES_URL: o.postgresUrl, ARBEES_HTTP_PORT: String(port), [shardConfigPathEnv]: shardFile, ...secrets[component] };
-    const proc = startProcess(component, process.execPath, ['--import', 'tsx', CLI, component, ...(flags[component] ?? [])], { logFile: join(o.dir, `${component}.log`), env, cwd: REPO });
+    const env = {
+      ...process.env,
+      ARBEES_SHARD: SHARD,
+      ARBEES_REDIS_URL: o.redisUrl,
+      ARBEES_POSTGRES_URL: o.postgresUrl,
+      ARBEES_HTTP_PORT: String(port),
+      [shardConfigPathEnv]: shardFile,
+      ...secrets[component],
+    };
+    const proc = startProcess(component, process.execPath, ['--import', 'tsx', CLI, component, ...(flags[component] ?? [])], {
+      logFile: join(o.dir, `${component}.log`),
+      env,
+      cwd: REPO,
+    });
     return { component, process: proc, metricsUrl: `http://127.0.0.1:${port}/metrics`, readyUrl: `http://127.0.0.1:${port}/readyz` };
   });
 }
@@ -146,12 +198,16 @@ function orderFlow(redis: Redis, config: ShardConfig): () => void {
 /** The operator's transitions for our shard, from its log. */
 function operatorTransitions(op: RunningOperator): Transition[] {
   return op.logs
-    .map((line) => JSON.parse(line) as { msg: string; time: string; shard?: string; from: Transition['from']; to: Transition['to']; reason: string })
+    .map(
+      (line) =>
+        JSON.parse(line) as { msg: string; time: string; shard?: string; from: Transition['from']; to: Transition['to']; reason: string },
+    )
     .filter((entry) => entry.msg === 'circuit breaker changed state' && entry.shard === `${NAMESPACE}/${SHARD}`)
     .map((entry) => ({ at: Date.parse(entry.time), from: entry.from, to: entry.to, reason: entry.reason }));
 }
 
-const rel = (t0: number) => (t: Transition) => `${((t.at - t0) / 1000).toFixed(1)}s ${t.from}→${t.to}${t.to === 'Open' ? ` (${t.reason.split(':')[0]})` : ''}`;
+const rel = (t0: number) => (t: Transition) =>
+  `${((t.at - t0) / 1000).toFixed(1)}s ${t.from}→${t.to}${t.to === 'Open' ? ` (${t.reason.split(':')[0]})` : ''}`;
 
 // ---------------------------------------------------------------------------------------------
 
@@ -184,7 +240,11 @@ describe('arbees breaker calibrate on a recorded run with faults (real simulator
       balanceCents: 100_000_000,
     });
     cleanups.push(() => kalshi.stop());
-    const polymarket: PolymarketSimHandle = await startPolymarketSim({ ...sims, creds: [], geoblock: { allowedCidrs: ['127.0.0.0/8'], scope: 'all' } });
+    const polymarket: PolymarketSimHandle = await startPolymarketSim({
+      ...sims,
+      creds: [],
+      geoblock: { allowedCidrs: ['127.0.0.0/8'], scope: 'all' },
+    });
     cleanups.push(() => polymarket.stop());
     // Their clocks run from creation: held still until the run starts, as the demo does.
     kalshi.pause();
@@ -201,7 +261,11 @@ describe('arbees breaker calibrate on a recorded run with faults (real simulator
     });
     const config: ShardConfig = {
       ...demo,
-      executor: { mode: 'live', bankrollUsd: 100_000, limits: { perGameUsd: 10_000, perSportUsd: 10_000, dailyLossUsd: 10_000, maxOpenPositions: 10, maxOrderUsd: 5 } },
+      executor: {
+        mode: 'live',
+        bankrollUsd: 100_000,
+        limits: { perGameUsd: 10_000, perSportUsd: 10_000, dailyLossUsd: 10_000, maxOpenPositions: 10, maxOrderUsd: 5 },
+      },
     };
     const ports = await Promise.all(components.map(() => freePort()));
     const workloads = startShardProcesses({
@@ -213,11 +277,18 @@ describe('arbees breaker calibrate on a recorded run with faults (real simulator
       ports,
     });
     cleanups.push(() => Promise.all(workloads.map((w) => w.process.stop('SIGTERM', 15_000))));
-    prometheus.setTargets(SCRAPE_JOB, ports.map((p) => `127.0.0.1:${p}`));
+    prometheus.setTargets(
+      SCRAPE_JOB,
+      ports.map((p) => `127.0.0.1:${p}`),
+    );
     cleanups.push(() => prometheus.setTargets(SCRAPE_JOB, []));
     await untilReady(workloads);
 
-    op = await startTestOperator({ identity: 'breaker-calibrate', namespace: NAMESPACE, config: { breakerIntervalMs: 1_000, leaseName: 'arbees-breaker-calibrate' } });
+    op = await startTestOperator({
+      identity: 'breaker-calibrate',
+      namespace: NAMESPACE,
+      config: { breakerIntervalMs: 1_000, leaseName: 'arbees-breaker-calibrate' },
+    });
     cleanups.push(() => op.stop());
     await eventually(() => (op.operator.isLeader ? true : undefined), 20_000, 'the operator to lead');
 
@@ -237,7 +308,11 @@ describe('arbees breaker calibrate on a recorded run with faults (real simulator
     const base = sampleShard(SHARD, NAMESPACE);
     await (await adminClient()).apply({ ...base, spec: { ...base.spec, circuitBreaker: recordedBreaker } }, 'arbees-tests');
     cleanups.push(() => kubectl('delete', 'tradingshard', SHARD, '-n', NAMESPACE, '--wait=true', '--timeout=60s').catch(() => undefined));
-    await eventually(async () => ((await redis.get(streamKeys.control(SHARD))) ? true : undefined), 20_000, 'the operator to evaluate the shard');
+    await eventually(
+      async () => ((await redis.get(streamKeys.control(SHARD))) ? true : undefined),
+      20_000,
+      'the operator to evaluate the shard',
+    );
     const recordFrom = Date.now();
     expect(recordFrom, 'the breaker runs before the first fault').to.be.below(at(REJECTIONS.at - 3));
     cleanups.push(orderFlow(redis, config));
@@ -249,7 +324,11 @@ describe('arbees breaker calibrate on a recorded run with faults (real simulator
     incidents = [];
     await sleepUntil(at(REJECTIONS.at + REJECTIONS.for));
     const noRejections = q('sum(rate(arbees_orders_total{shard="SHARD",status="rejected"}[5s])) == 0');
-    incidents.push({ start: at(REJECTIONS.at), end: (await healthy('Kalshi orders', noRejections)) + 1_000, label: 'Kalshi rejects every order (rate limited)' });
+    incidents.push({
+      start: at(REJECTIONS.at),
+      end: (await healthy('Kalshi orders', noRejections)) + 1_000,
+      label: 'Kalshi rejects every order (rate limited)',
+    });
     await sleepUntil(at(KALSHI_OUTAGE.at + KALSHI_OUTAGE.for));
     incidents.push({ start: at(KALSHI_OUTAGE.at), end: (await healthy('Kalshi quotes', age('kalshi'))) + 1_000, label: 'Kalshi outage' });
     await sleepUntil(t0 + VPN_CUT.at * 1000);
@@ -257,16 +336,26 @@ describe('arbees breaker calibrate on a recorded run with faults (real simulator
     const cutAt = Date.now();
     await sleepUntil(cutAt + VPN_CUT.for * 1000);
     vpn.restore();
-    incidents.push({ start: cutAt, end: (await healthy('the VPN', `${age('polymarket')} and on() (min(arbees_vpn_up{shard="${SHARD}"}) == 1)`)) + 1_000, label: 'VPN cut' });
+    incidents.push({
+      start: cutAt,
+      end: (await healthy('the VPN', `${age('polymarket')} and on() (min(arbees_vpn_up{shard="${SHARD}"}) == 1)`)) + 1_000,
+      label: 'VPN cut',
+    });
     await sleepUntil(atPolymarket(STALL.at + STALL.for));
-    incidents.push({ start: atPolymarket(STALL.at), end: (await healthy('Polymarket quotes', age('polymarket'))) + 1_000, label: 'Polymarket feed stalled' });
+    incidents.push({
+      start: atPolymarket(STALL.at),
+      end: (await healthy('Polymarket quotes', age('polymarket'))) + 1_000,
+      label: 'Polymarket feed stalled',
+    });
     await sleepUntil(t0 + RUN_END * 1000);
     // Prometheus has the last scrape within a second; read up to then.
     await new Promise((r) => setTimeout(r, 2_000));
     grid = gridOf(recordFrom, Date.now() - 1_000, 1_000);
 
     const client = new PrometheusClient({ url: prometheusUrl, timeoutMs: 10_000 });
-    series = Object.fromEntries(await Promise.all(recordedRules.map(async (rule) => [rule.name, await readRange(client, rule.query, grid)] as const)));
+    series = Object.fromEntries(
+      await Promise.all(recordedRules.map(async (rule) => [rule.name, await readRange(client, rule.query, grid)] as const)),
+    );
     client.close();
     result = calibrate({ breaker: recordedBreaker, grid, series, incidents, quantile: 0.999, margin: 1.5 });
   });
@@ -278,7 +367,8 @@ describe('arbees breaker calibrate on a recorded run with faults (real simulator
 
   it('recorded every fault: each incident shows in some rule', () => {
     expect(incidents).to.have.length(4);
-    for (const name of ['stale-quotes', 'vpn-down', 'order-rejections', 'ws-reconnect-storm', 'daily-loss']) expect(series[name]!.length, `${name} has data`).to.be.above(0);
+    for (const name of ['stale-quotes', 'vpn-down', 'order-rejections', 'ws-reconnect-storm', 'daily-loss'])
+      expect(series[name]!.length, `${name} has data`).to.be.above(0);
     const peak = (name: string) => result.rules.find((r) => r.rule.name === name)!.inside.points.at(-1)!.value;
     expect(peak('order-rejections'), 'rejections recorded').to.be.above(0.5);
     expect(peak('stale-quotes'), 'quotes went stale').to.be.above(4);
@@ -290,7 +380,10 @@ describe('arbees breaker calibrate on a recorded run with faults (real simulator
     const replayed = result.breaker.current.transitions;
     const describe = (list: Transition[]) => list.map(rel(t0)).join(', ');
     expect(operator.filter((t) => t.to === 'Open').length, `the operator tripped: ${describe(operator)}`).to.be.at.least(4);
-    expect(replayed.map((t) => [t.from, t.to]), `operator: ${describe(operator)}\nreplay:   ${describe(replayed)}`).to.deep.equal(operator.map((t) => [t.from, t.to]));
+    expect(
+      replayed.map((t) => [t.from, t.to]),
+      `operator: ${describe(operator)}\nreplay:   ${describe(replayed)}`,
+    ).to.deep.equal(operator.map((t) => [t.from, t.to]));
     replayed.forEach((t, i) => {
       const o = operator[i]!;
       if (t.to === 'Open') expect(o.reason.startsWith(`${t.trippedBy}:`), `trip ${i}: ${o.reason} vs ${t.trippedBy}`).to.equal(true);
@@ -300,7 +393,13 @@ describe('arbees breaker calibrate on a recorded run with faults (real simulator
   });
 
   it('proposes settings that trip in every incident and never outside them', () => {
-    const summary = result.rules.map((r) => `${r.rule.name}: ${r.method} ${r.proposed.op} ${r.proposed.threshold} for ${r.proposed.for} caught ${r.proposal.caught.join(",")} out ${r.proposal.tripsOutside}`).join('\n');
+    const summary = result.rules
+      .map(
+        (r) =>
+          `${r.rule.name}: ${r.method} ${r.proposed.op} ${r.proposed.threshold} for ${r.proposed.for}` +
+          ` caught ${r.proposal.caught.join(',')} out ${r.proposal.tripsOutside}`,
+      )
+      .join('\n');
     expect(result.breaker.proposed.caught, summary).to.deep.equal([true, true, true, true]);
     expect(result.breaker.proposed.tripsOutside, summary).to.equal(0);
     expect(result.breaker.proposed.stuckOpen).to.equal(false);
@@ -319,8 +418,27 @@ describe('arbees breaker calibrate on a recorded run with faults (real simulator
   it('runs as a command on the live shard: a table, and a patch that kubectl patch --type merge applies', async () => {
     const kube = await rig.kube();
     const end = new Date(grid.start + (grid.count - 1) * grid.stepMs).toISOString();
-    const common = ['breaker', 'calibrate', '--prometheus-url', prometheusUrl, '--shard', SHARD, '-n', NAMESPACE, '--kubeconfig', kube.kubeconfigPath];
-    const window = ['--start', new Date(grid.start).toISOString(), '--end', end, '--step', '1s', ...incidents.flatMap((i) => ['--incident', `${new Date(i.start).toISOString()}/${new Date(i.end).toISOString()}`])];
+    const common = [
+      'breaker',
+      'calibrate',
+      '--prometheus-url',
+      prometheusUrl,
+      '--shard',
+      SHARD,
+      '-n',
+      NAMESPACE,
+      '--kubeconfig',
+      kube.kubeconfigPath,
+    ];
+    const window = [
+      '--start',
+      new Date(grid.start).toISOString(),
+      '--end',
+      end,
+      '--step',
+      '1s',
+      ...incidents.flatMap((i) => ['--incident', `${new Date(i.start).toISOString()}/${new Date(i.end).toISOString()}`]),
+    ];
     const run = async (...extra: string[]) => {
       const lines = { out: [] as string[], err: [] as string[] };
       const code = await main([...common, ...window, ...extra], { out: (t) => lines.out.push(t), err: (t) => lines.err.push(t), env: {} });
@@ -348,9 +466,15 @@ describe('arbees breaker calibrate on a recorded run with faults (real simulator
     const manifest = join(dir, 'shard.yaml');
     writeFileSync(manifest, stringify(patched));
     const errors: string[] = [];
-    const code = await main(['breaker', 'calibrate', '--prometheus-url', 'http://127.0.0.1:1', '-f', manifest, '--since', '1h'], { out: () => undefined, err: (t) => errors.push(t), env: {} });
+    const code = await main(['breaker', 'calibrate', '--prometheus-url', 'http://127.0.0.1:1', '-f', manifest, '--since', '1h'], {
+      out: () => undefined,
+      err: (t) => errors.push(t),
+      env: {},
+    });
     expect(code).to.equal(1);
-    expect(errors.at(-1)).to.match(/^arbees breaker calibrate: reading stale-quotes from http:\/\/127\.0\.0\.1:1: Prometheus unreachable: /);
+    expect(errors.at(-1)).to.match(
+      /^arbees breaker calibrate: reading stale-quotes from http:\/\/127\.0\.0\.1:1: Prometheus unreachable: /,
+    );
   });
 
   it('reads more than 11,000 points per series in chunks, and halves a chunk past the size bound, with the same values', async () => {
@@ -360,7 +484,12 @@ describe('arbees breaker calibrate on a recorded run with faults (real simulator
       const fine = gridOf(grid.start, grid.start + 60_000, 5);
       expect(fine.count).to.be.above(11_000);
       const query = recordedRules[0]!.query;
-      const direct = await client.api('api/v1/query_range', { query, start: String(fine.start / 1000), end: String((fine.start + 60_000) / 1000), step: '0.005' });
+      const direct = await client.api('api/v1/query_range', {
+        query,
+        start: String(fine.start / 1000),
+        end: String((fine.start + 60_000) / 1000),
+        step: '0.005',
+      });
       expect('error' in direct && direct.error).to.match(/exceeded maximum resolution of 11,000 points/);
       let chunks = 0;
       const chunked = await readRange(client, query, fine, { onProgress: () => chunks++ });

@@ -15,8 +15,20 @@ import { prng } from '../support/prng.js';
 const T0 = Date.UTC(2026, 10, 20, 18, 0, 0);
 const grid = (count: number, stepMs = 1_000): Grid => ({ start: T0, stepMs, count });
 const series = (values: number[], labels: Record<string, string> = {}): Series => ({ labels, values: Float64Array.from(values) });
-const rule = (name: string, op: BreakerRule['op'], threshold: number, forText = '0s'): BreakerRule => ({ name, query: `q_${name}`, op, threshold, for: forText });
-const breaker = (rules: BreakerRule[], extra: Partial<BreakerConfig> = {}): BreakerConfig => ({ rules, cooldown: '5s', halfOpenAfter: '3s', onPrometheusUnavailable: 'open', ...extra });
+const rule = (name: string, op: BreakerRule['op'], threshold: number, forText = '0s'): BreakerRule => ({
+  name,
+  query: `q_${name}`,
+  op,
+  threshold,
+  for: forText,
+});
+const breaker = (rules: BreakerRule[], extra: Partial<BreakerConfig> = {}): BreakerConfig => ({
+  rules,
+  cooldown: '5s',
+  halfOpenAfter: '3s',
+  onPrometheusUnavailable: 'open',
+  ...extra,
+});
 const at = (i: number) => T0 + i * 1_000;
 const incident = (from: number, to: number): Incident => ({ start: at(from), end: at(to), label: `${from}-${to}` });
 
@@ -25,15 +37,19 @@ function naive(config: BreakerConfig, data: Record<string, Series[]>, g: Grid): 
   let snapshot = initialSnapshot(g.start);
   const out: Transition[] = [];
   for (let i = 0; i < g.count; i++) {
-    const readings = Object.fromEntries(config.rules.map((r) => [r.name, { values: (data[r.name] ?? []).map((s) => s.values[i]!).filter((v) => !Number.isNaN(v)) }]));
+    const readings = Object.fromEntries(
+      config.rules.map((r) => [r.name, { values: (data[r.name] ?? []).map((s) => s.values[i]!).filter((v) => !Number.isNaN(v)) }]),
+    );
     const result = step(config, snapshot, readings, gridTime(g, i));
     snapshot = result.snapshot;
-    if (result.transition) out.push({ at: gridTime(g, i), ...result.transition, ...(result.transition.to === 'Open' ? { trippedBy: snapshot.trippedBy } : {}) });
+    if (result.transition)
+      out.push({ at: gridTime(g, i), ...result.transition, ...(result.transition.to === 'Open' ? { trippedBy: snapshot.trippedBy } : {}) });
   }
   return out;
 }
 
-const histories = (data: Record<string, Series[]>, count: number) => Object.fromEntries(Object.entries(data).map(([name, list]) => [name, new RuleHistory(list, count)]));
+const histories = (data: Record<string, Series[]>, count: number) =>
+  Object.fromEntries(Object.entries(data).map(([name, list]) => [name, new RuleHistory(list, count)]));
 
 /** A noisy healthy signal in [0, 2) with `level` during each given range. */
 function signal(count: number, seed: number, bursts: Array<[number, number, number]>): number[] {
@@ -63,6 +79,30 @@ describe('breaker calibration: replay', () => {
     const expected = naive(config, data, g);
     expect(expected.length, 'the data makes the breaker move').to.be.greaterThan(20);
     expect(replayed.transitions).to.deep.equal(expected);
+  });
+
+  it('equals it too where every value differs, for every op (skipping what cannot breach)', () => {
+    const random = prng(11);
+    const count = 4_000;
+    const noisy = (scale: number) => Array.from({ length: count }, () => (random() < 0.02 ? NaN : random() * scale));
+    const data = {
+      hi: [series(noisy(10)), series(noisy(9))],
+      hiEq: [series(noisy(10))],
+      lo: [series(noisy(1))],
+      loEq: [series(noisy(1))],
+      eq: [series(noisy(3).map(Math.round))],
+    };
+    const config = breaker([
+      rule('hi', '>', 9.6, '2s'),
+      rule('hiEq', '>=', 9.8, '0s'),
+      rule('lo', '<', 0.03, '1s'),
+      rule('loEq', '<=', 0.01, '0s'),
+      rule('eq', '==', 3, '3s'),
+    ]);
+    const g = grid(count);
+    const expected = naive(config, data, g);
+    expect(new Set(expected.filter((t) => t.to === 'Open').map((t) => t.trippedBy)).size, 'every rule trips somewhere').to.equal(5);
+    expect(replay(config, histories(data, count), g).transitions).to.deep.equal(expected);
   });
 
   it('trips after `for`, not on a shorter spike; re-opens at once on a breach in HalfOpen', () => {
@@ -98,21 +138,31 @@ describe('breaker calibration: outcomes', () => {
       { at: at(60), from: 'Open', to: 'HalfOpen', reason: '' },
       { at: at(90), from: 'HalfOpen', to: 'Open', reason: 'r' }, // outside, open to the end (100)
     ];
-    const outcome = outcomeOf({ transitions, final: initialSnapshot(0) }, g, [incident(40, 50), incident(70, 80), incident(88, 95)], 3_000);
+    const outcome = outcomeOf(
+      { transitions, final: initialSnapshot(0), stopped: false },
+      g,
+      [incident(40, 50), incident(70, 80), incident(88, 95)],
+      3_000,
+    );
     expect(outcome).to.include({ trips: 3, tripsOutside: 1, haltedMs: 10_000 + 15_000 + 10_000 });
     expect(outcome.caught).to.deep.equal([true, false, true]);
     expect(outcome.delays).to.deep.equal([5_000, undefined, 2_000]);
     // Open 10..20, 45..60 (50..60 outside), 90..100 (95..100 outside).
     expect(outcome.haltedOutsideMs).to.equal(10_000 + 10_000 + 5_000);
     expect(outcome.stuckOpen, 'open 5 s past a 7 s incident').to.equal(false);
-    expect(outcomeOf({ transitions, final: initialSnapshot(0) }, g, [incident(40, 50), incident(88, 90)], 3_000).stuckOpen, 'open 10 s past a 2 s one').to.equal(true);
+    expect(
+      outcomeOf({ transitions, final: initialSnapshot(0), stopped: false }, g, [incident(40, 50), incident(88, 90)], 3_000).stuckOpen,
+      'open 10 s past a 2 s one',
+    ).to.equal(true);
   });
 
   it('formats durations as the CRD writes them, and takes nearest-rank quantiles', () => {
     for (const ms of [0, 500, 1_000, 90_000, 3_600_000 + 1_500]) expect(parseDuration(formatDuration(ms))).to.equal(ms);
     expect(formatDuration(90_000)).to.equal('1m30s');
     const sorted = Float64Array.from({ length: 1000 }, (_, i) => i + 1);
-    expect([quantile(sorted, 0.5), quantile(sorted, 0.99), quantile(sorted, 0.999), quantile(sorted, 1)]).to.deep.equal([500, 990, 999, 1000]);
+    expect([quantile(sorted, 0.5), quantile(sorted, 0.99), quantile(sorted, 0.999), quantile(sorted, 1)]).to.deep.equal([
+      500, 990, 999, 1000,
+    ]);
   });
 });
 
@@ -131,7 +181,12 @@ describe('breaker calibration: search', () => {
 
   it('proposes a threshold and `for` that catch every incident and never trip outside, where the current one misses', () => {
     // Healthy noise below 2, a healthy spike of 7 for 3 s, incidents at 9+ for 15-40 s.
-    const values = signal(count, 1, [[70, 85, 9], [205, 220, 12], [310, 340, 10], [150, 153, 7]]);
+    const values = signal(count, 1, [
+      [70, 85, 9],
+      [205, 220, 12],
+      [310, 340, 10],
+      [150, 153, 7],
+    ]);
     const current = rule('age', '>', 20, '30s');
     const result = calibrate(input([current], { age: [series(values)] }));
     const [age] = result.rules;
@@ -154,7 +209,11 @@ describe('breaker calibration: search', () => {
   });
 
   it('puts the threshold past the worst healthy value by the margin when that still catches the incidents', () => {
-    const values = signal(count, 2, [[60, 90, 30], [200, 220, 30], [300, 340, 30]]);
+    const values = signal(count, 2, [
+      [60, 90, 30],
+      [200, 220, 30],
+      [300, 340, 30],
+    ]);
     const [age] = calibrate(input([rule('age', '>', 50, '0s')], { age: [series(values)] })).rules;
     const healthyMax = age!.outside.points.at(-1)!.value;
     expect(age!.proposed.threshold).to.equal(Number((healthyMax * 1.5).toPrecision(2)));
@@ -163,7 +222,12 @@ describe('breaker calibration: search', () => {
 
   it('calibrates a `<` rule on an up gauge between its healthy 1 and its incident 0', () => {
     const up = Array<number>(count).fill(1);
-    for (const [from, to] of [[62, 90], [201, 220], [305, 340]] as const) up.fill(0, from, to);
+    for (const [from, to] of [
+      [62, 90],
+      [201, 220],
+      [305, 340],
+    ] as const)
+      up.fill(0, from, to);
     const [vpn] = calibrate(input([rule('vpn', '<', 1, '1m')], { vpn: [series(up)] })).rules;
     expect(vpn!.current.caught, 'no cut lasts the current 1m').to.deep.equal([false, false, false]);
     expect(vpn!.proposed).to.include({ op: '<', threshold: 0.5, for: '0s' });
@@ -173,15 +237,20 @@ describe('breaker calibration: search', () => {
 
   it('leaves incidents a rule cannot tell apart to other rules, and calibrates it from healthy data', () => {
     // Rejections only in the second incident; stale quotes in the first and third.
-    const stale = signal(count, 3, [[60, 90, 15], [300, 340, 15]]);
+    const stale = signal(count, 3, [
+      [60, 90, 15],
+      [300, 340, 15],
+    ]);
     const rejections = Array<number>(count).fill(0);
     rejections.fill(0.8, 205, 220);
     rejections.fill(0.1, 120, 121); // one healthy blip
-    const result = calibrate(input([rule('stale', '>', 10, '30s'), rule('rejections', '>', 0.5, '1m'), rule('loss', '>=', 300)], {
-      stale: [series(stale)],
-      rejections: [series(rejections, { venue: 'kalshi' }), series(Array<number>(count).fill(0), { venue: 'polymarket' })],
-      loss: [series(Array.from({ length: count }, (_, i) => i / 10))],
-    }));
+    const result = calibrate(
+      input([rule('stale', '>', 10, '30s'), rule('rejections', '>', 0.5, '1m'), rule('loss', '>=', 300)], {
+        stale: [series(stale)],
+        rejections: [series(rejections, { venue: 'kalshi' }), series(Array<number>(count).fill(0), { venue: 'polymarket' })],
+        loss: [series(Array.from({ length: count }, (_, i) => i / 10))],
+      }),
+    );
     const [staleR, rejectR, lossR] = result.rules;
     expect(staleR!.targets).to.deep.equal([0, 2]);
     expect(rejectR!.targets).to.deep.equal([1]);
@@ -198,7 +267,14 @@ describe('breaker calibration: search', () => {
 
   it('with no incidents: healthy quantile × margin, rounded away from healthy, `for` kept; a zero quantile keeps the threshold', () => {
     const values = Array.from({ length: 1000 }, (_, i) => (i % 100) / 10); // 0 … 9.9
-    const result = calibrate({ ...input([rule('age', '>', 3, '10s'), rule('rejections', '>', 0.05, '2m')], { age: [series(values)], rejections: [series(Array<number>(1000).fill(0))] }), grid: grid(1000), incidents: [] });
+    const result = calibrate({
+      ...input([rule('age', '>', 3, '10s'), rule('rejections', '>', 0.05, '2m')], {
+        age: [series(values)],
+        rejections: [series(Array<number>(1000).fill(0))],
+      }),
+      grid: grid(1000),
+      incidents: [],
+    });
     const [age, rejections] = result.rules;
     expect(age!.method).to.equal('quantile');
     expect(age!.proposed).to.include({ threshold: 15, for: '10s' }); // 9.9 × 1.5 = 14.85, rounded up
@@ -210,29 +286,47 @@ describe('breaker calibration: search', () => {
   });
 
   it('reports a rule with no data, and a query Prometheus refuses, as findings', () => {
-    const values = signal(count, 4, [[60, 90, 15], [200, 220, 15], [300, 340, 15]]);
+    const values = signal(count, 4, [
+      [60, 90, 15],
+      [200, 220, 15],
+      [300, 340, 15],
+    ]);
     const result = calibrate(
-      input([rule('age', '>', 10, '5s'), rule('typo', '>', 1), rule('broken', '>', 1)], { age: [series(values)], typo: [] }, { queryErrors: { broken: 'query failed (HTTP 400): parse error' } }),
+      input(
+        [rule('age', '>', 10, '5s'), rule('typo', '>', 1), rule('broken', '>', 1)],
+        { age: [series(values)], typo: [] },
+        { queryErrors: { broken: 'query failed (HTTP 400): parse error' } },
+      ),
     );
     const [, typo, broken] = result.rules;
     expect(typo).to.include({ method: 'kept', coverage: 0 });
-    expect(result.findings).to.include('typo: no data in the window: the query returned nothing, so this rule can never fire (check the metric name and labels)');
+    expect(result.findings).to.include(
+      'typo: no data in the window: the query returned nothing, so this rule can never fire (check the metric name and labels)',
+    );
     expect(broken!.method).to.equal('kept');
     expect(result.findings.find((f) => f.startsWith('broken: '))).to.contain('the breaker would stay open');
   });
 
   it('says so when an incident shows in no signal', () => {
-    const values = signal(count, 5, [[60, 90, 15], [200, 220, 15]]); // nothing in 300..340
+    const values = signal(count, 5, [
+      [60, 90, 15],
+      [200, 220, 15],
+    ]); // nothing in 300..340
     const result = calibrate(input([rule('age', '>', 10, '5s')], { age: [series(values)] }));
     expect(result.breaker.proposed.caught).to.deep.equal([true, true, false]);
-    expect(result.findings).to.include('incident 3 (300-340): no rule catches it without tripping outside incidents; it needs a rule on another signal');
+    expect(result.findings).to.include(
+      'incident 3 (300-340): no rule catches it without tripping outside incidents; it needs a rule on another signal',
+    );
   });
 });
 
 describe('breaker calibration: rendering', () => {
   const count = 200;
   const incidents = [incident(50, 80), incident(120, 140)];
-  const values = signal(count, 6, [[55, 80, 14], [125, 140, 14]]);
+  const values = signal(count, 6, [
+    [55, 80, 14],
+    [125, 140, 14],
+  ]);
   const result = calibrate({
     breaker: breaker([rule('stale-quotes', '>', 30, '1m'), rule('daily-loss', '>=', 300)]),
     grid: grid(count),
