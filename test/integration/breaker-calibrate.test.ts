@@ -379,6 +379,7 @@ describe('arbees breaker calibrate on a recorded run with faults (real simulator
     const operator = operatorTransitions(op).filter((t) => t.at >= grid.start && t.at <= grid.start + grid.count * grid.stepMs);
     const replayed = result.breaker.current.transitions;
     const describe = (list: Transition[]) => list.map(rel(t0)).join(', ');
+    writeFileSync(join(dir, 'transitions.txt'), `operator: ${describe(operator)}\nreplay:   ${describe(replayed)}\n`);
     expect(operator.filter((t) => t.to === 'Open').length, `the operator tripped: ${describe(operator)}`).to.be.at.least(4);
     expect(
       replayed.map((t) => [t.from, t.to]),
