@@ -6,7 +6,7 @@ MOCHA := mocha
 UNIT := 'test/unit/**/*.test.ts'
 INTEGRATION := 'test/integration/**/*.test.ts'
 
-.PHONY: help setup setup-system build lint test test-unit test-integration test-conformance bench demo clean kind-up kind-load deploy kind-down image cluster-up cluster-down
+.PHONY: fmt help setup setup-system build lint test test-unit test-integration test-conformance bench demo clean kind-up kind-load deploy kind-down image cluster-up cluster-down
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -31,8 +31,13 @@ setup: setup-system node_modules/.package-lock.json .tools/bin/helm ## install e
 build: node_modules/.package-lock.json ## compile TypeScript to dist/ (then: bin/arbees --help)
 	tsc -p tsconfig.build.json
 
-lint: node_modules/.package-lock.json .tools/bin/actionlint ## type-check everything, eslint, Dockerfile and workflow lint
+FORMATTED := '**/*.{ts,js,cjs}'
+fmt: node_modules/.package-lock.json ## format the code (prettier; make lint checks it)
+	prettier --write --log-level warn $(FORMATTED)
+
+lint: node_modules/.package-lock.json .tools/bin/actionlint ## type-check, formatting, eslint (with the import layers and line width), Dockerfile and workflow lint
 	tsc -p . --noEmit
+	prettier --check --log-level warn $(FORMATTED)
 	eslint --max-warnings 0 .
 	dockerfile-utils lint Dockerfile
 	actionlint

@@ -2,7 +2,7 @@
 // (a lost error in a trading path) and unsafe any flows are caught before review.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-import layers from './lint/layers.js';
+import arbees from './lint/plugin.js';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.tools/', 'coverage/', 'demo-report/'] },
@@ -17,9 +17,9 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.ts'],
-    plugins: { arbees: layers },
-    rules: { 'arbees/layers': 'error' },
+    files: ['**/*.ts', '**/*.js', '**/*.cjs'],
+    plugins: { arbees },
+    rules: { 'arbees/layers': 'error', 'arbees/line-width': 'error' },
   },
   {
     files: ['**/*.js', '**/*.cjs'],

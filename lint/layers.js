@@ -37,7 +37,11 @@ function problem(file, target) {
 }
 
 const rule = {
-  meta: { type: 'problem', docs: { description: 'imports follow the layers contracts ← lib ← venues ← operator/workloads ← cli' }, schema: [] },
+  meta: {
+    type: 'problem',
+    docs: { description: 'imports follow the layers contracts ← lib ← venues ← operator/workloads ← cli' },
+    schema: [],
+  },
   create(context) {
     const file = context.filename;
     const check = (node) => {
@@ -50,4 +54,4 @@ const rule = {
   },
 };
 
-export default { rules: { layers: rule } };
+export default rule;
