@@ -38,7 +38,8 @@ const JOB = 'breaker-bench';
 
 type Shard = TradingShard & KubeObject;
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const name = (i: number) => `brk-${String(i).padStart(3, '0')}`;
 
@@ -92,7 +93,10 @@ async function serveMetrics(count: number) {
 /** The sample shard, renamed, its rules aimed at its own series and with for: 0s on daily-loss. */
 function benchShard(shardName: string): Shard {
   const base = sampleShard(shardName, NAMESPACE);
-  const rules = base.spec.circuitBreaker.rules.map((rule) => ({ ...rule, query: rule.query.replaceAll('shard="nba-paper"', `shard="${shardName}"`) }));
+  const rules = base.spec.circuitBreaker.rules.map((rule) => ({
+    ...rule,
+    query: rule.query.replaceAll('shard="nba-paper"', `shard="${shardName}"`),
+  }));
   return { ...base, spec: { ...base.spec, circuitBreaker: { ...base.spec.circuitBreaker, rules } } };
 }
 
@@ -146,7 +150,14 @@ async function main(): Promise<void> {
   const log = createLogger({ name: 'breaker-bench', level: 'silent' });
   const prom = new CountingPrometheus({ url: prometheus.url, timeoutMs: 5_000 });
   const control = redisControlPublisher(redis.url, 60);
-  const controller = new BreakerController({ client, prometheus: prom, control, events: new EventRecorder(client, 'breaker-bench', log), log, registry: new Registry() });
+  const controller = new BreakerController({
+    client,
+    prometheus: prom,
+    control,
+    events: new EventRecorder(client, 'breaker-bench', log),
+    log,
+    registry: new Registry(),
+  });
 
   /** One tick over the shards as an informer would hold them (listed fresh, outside the timing). */
   const tick = async (count: number): Promise<TickFigures> => {
@@ -177,7 +188,9 @@ async function main(): Promise<void> {
     };
   };
 
-  console.log(`${benchShard(name(0)).spec.circuitBreaker.rules.length} rules per shard, ${CONCURRENCY} shards evaluated at once, ${prometheus.url}`);
+  console.log(
+    `${benchShard(name(0)).spec.circuitBreaker.rules.length} rules per shard, ${CONCURRENCY} shards evaluated at once, ${prometheus.url}`,
+  );
   let applied = 0;
   for (const count of SIZES) {
     for (; applied < count; applied += 1) await client.apply(benchShard(name(applied)), 'arbees-bench');
@@ -189,13 +202,18 @@ async function main(): Promise<void> {
     report(`steady (${STEADY_TICKS} ticks)`, steady);
     // Every shard's loss over its threshold: wait for the scrape, then one tick trips them all.
     for (let i = 0; i < count; i += 1) metrics.setLoss(name(i), 350);
-    while (Number((await prometheus.query(`count(arbees_daily_loss_usd{source_job="${JOB}"} >= 300)`))[0]?.value[1] ?? 0) < count) await sleep(200);
+    while (Number((await prometheus.query(`count(arbees_daily_loss_usd{source_job="${JOB}"} >= 300)`))[0]?.value[1] ?? 0) < count)
+      await sleep(200);
     const trip = await tick(count);
     report('every shard trips', [trip]);
     // Reset them for the next size (annotation-free: straight back to Closed through the API).
     for (let i = 0; i < count; i += 1) metrics.setLoss(name(i), 50);
-    while (Number((await prometheus.query(`count(arbees_daily_loss_usd{source_job="${JOB}"} >= 300)`))[0]?.value[1] ?? 0) > 0) await sleep(200);
-    for (let i = 0; i < count; i += 1) await client.mergePatch(resources.tradingShards, NAMESPACE, name(i), { metadata: { annotations: { 'arbees.io/reset-breaker': 'bench' } } });
+    while (Number((await prometheus.query(`count(arbees_daily_loss_usd{source_job="${JOB}"} >= 300)`))[0]?.value[1] ?? 0) > 0)
+      await sleep(200);
+    for (let i = 0; i < count; i += 1)
+      await client.mergePatch(resources.tradingShards, NAMESPACE, name(i), {
+        metadata: { annotations: { 'arbees.io/reset-breaker': 'bench' } },
+      });
     await tick(count); // consumes the resets
   }
 
@@ -228,7 +246,14 @@ async function crossingToRefusal(deps: {
     },
     close: () => inner.close(),
   };
-  const controller = new BreakerController({ client: deps.client, prometheus: deps.prom, control, events: new EventRecorder(deps.client, 'breaker-bench', deps.log), log: deps.log, registry: new Registry() });
+  const controller = new BreakerController({
+    client: deps.client,
+    prometheus: deps.prom,
+    control,
+    events: new EventRecorder(deps.client, 'breaker-bench', deps.log),
+    log: deps.log,
+    registry: new Registry(),
+  });
   const gate = new ControlGate(deps.redisUrl, shard);
   await gate.start();
   let heardAt: number | undefined;
@@ -236,13 +261,16 @@ async function crossingToRefusal(deps: {
     if (state?.state === 'open' && heardAt === undefined) heardAt = performance.now();
   });
   const evaluateNow = async () => controller.evaluate(await deps.client.get<Shard>(resources.tradingShards, NAMESPACE, shard));
-  const lossInPrometheus = async () => Number((await deps.prometheus.query(`max(arbees_daily_loss_usd{source_job="${JOB}",shard="${shard}"})`))[0]?.value[1] ?? 0);
+  const lossInPrometheus = async () =>
+    Number((await deps.prometheus.query(`max(arbees_daily_loss_usd{source_job="${JOB}",shard="${shard}"})`))[0]?.value[1] ?? 0);
   const parts = { scrape: [] as number[], evaluation: [] as number[], propagation: [] as number[], total: [] as number[] };
   for (let round = 0; round < ROUNDS; round++) {
     // Back to Closed with the value under the threshold.
     deps.metrics.setLoss(shard, 50);
     while ((await lossInPrometheus()) >= 300) await sleep(100);
-    await deps.client.mergePatch(resources.tradingShards, NAMESPACE, shard, { metadata: { annotations: { 'arbees.io/reset-breaker': `bench-${round}` } } });
+    await deps.client.mergePatch(resources.tradingShards, NAMESPACE, shard, {
+      metadata: { annotations: { 'arbees.io/reset-breaker': `bench-${round}` } },
+    });
     await evaluateNow();
     await controller.idle();
     heardAt = undefined;
@@ -283,7 +311,16 @@ async function crossingToRefusal(deps: {
     return `${label} p50 ${percentile(sorted, 50).toFixed(0)} ms p99 ${percentile(sorted, 99).toFixed(0)} ms`;
   };
   console.log(`metric crossing → executor refusing (${ROUNDS} rounds, scrape every 1 s, evaluation every ${INTERVAL_MS} ms):`);
-  console.log(`  ${line('total', parts.total)} (target ≤ 2000 ms: ${percentile([...parts.total].sort((a, b) => a - b), 99) <= 2_000 ? 'MET' : 'MISSED'})`);
+  console.log(
+    `  ${line('total', parts.total)} (target ≤ 2000 ms: ${
+      percentile(
+        [...parts.total].sort((a, b) => a - b),
+        99,
+      ) <= 2_000
+        ? 'MET'
+        : 'MISSED'
+    })`,
+  );
   console.log(`  ${line('scrape', parts.scrape)} | ${line('evaluation', parts.evaluation)} | ${line('propagation', parts.propagation)}`);
   gate.stop();
   control.close();

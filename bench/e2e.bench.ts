@@ -12,12 +12,21 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { formatTable, runLoad, type LoadResult } from '../test/support/load.js';
 
-const rates = (process.env.BENCH_E2E_RATES ?? '1000,10000,50000').split(',').map(Number).filter((n) => n > 0);
+const rates = (process.env.BENCH_E2E_RATES ?? '1000,10000,50000')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 const seconds = Number(process.env.BENCH_E2E_SECONDS ?? 20);
 
 async function main(): Promise<void> {
-  console.log(`end-to-end benchmark (node ${process.version}, ${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
-  console.log(`rates ${rates.join(', ')} venue messages/s, ${seconds} s each; 8 markets, a 1.5 s arbitrage window every 4 s, a dropped socket or a seq gap between windows`);
+  console.log(
+    `end-to-end benchmark (node ${process.version}, ${availableParallelism()} cores, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')})`,
+  );
+  console.log(
+    `rates ${rates.join(', ')} venue messages/s, ${seconds} s each; 8 markets, a 1.5 s arbitrage window every 4 s, a dropped socket or a seq gap between windows`,
+  );
   const results: LoadResult[] = [];
   for (const rate of rates) {
     const began = Date.now();
@@ -37,8 +46,10 @@ async function main(): Promise<void> {
     console.log('');
     console.log(formatTable(results));
     console.log('');
-    console.log('latencies in ms; venue → monitor uses the simulators\' message timestamps (same host clock); quote → signal is the');
-    console.log('freshest leg\'s age when the detector created the signal; signal → order is the first order in the ledger (paper: its intent).');
+    console.log("latencies in ms; venue → monitor uses the simulators' message timestamps (same host clock); quote → signal is the");
+    console.log(
+      "freshest leg's age when the detector created the signal; signal → order is the first order in the ledger (paper: its intent).",
+    );
   }
 }
 

@@ -44,7 +44,13 @@ function config(shard: string): ShardConfig {
     executor: {
       mode: 'paper',
       bankrollUsd: 100_000_000,
-      limits: { perGameUsd: 100_000_000, perSportUsd: 100_000_000, dailyLossUsd: 100_000_000, maxOpenPositions: 1_000, maxOrderUsd: 1_000_000 },
+      limits: {
+        perGameUsd: 100_000_000,
+        perSportUsd: 100_000_000,
+        dailyLossUsd: 100_000_000,
+        maxOpenPositions: 1_000,
+        maxOrderUsd: 1_000_000,
+      },
     },
   };
 }
@@ -59,11 +65,28 @@ function signal(i: number): Signal {
           { venue: 'polymarket', outcome: 'no', side: 'buy', limitPrice: 5_600, size: 1_000 },
         ]
       : [{ venue: 'kalshi', outcome: 'yes', side: 'buy', limitPrice: 4_100, size: 1_000 }];
-  return { id: `bench-${process.pid}-${++counter}`, kind: legs.length === 2 ? 'arbitrage' : 'edge', marketId: m, legs, edgeBps: 200, expectedProfit: 100, quoteAgesMs: [5, 5], createdTs: Date.now() };
+  return {
+    id: `bench-${process.pid}-${++counter}`,
+    kind: legs.length === 2 ? 'arbitrage' : 'edge',
+    marketId: m,
+    legs,
+    edgeBps: 200,
+    expectedProfit: 100,
+    quoteAgesMs: [5, 5],
+    createdTs: Date.now(),
+  };
 }
 
 function riskOnly(): void {
-  const holdings = Array.from({ length: 40 }, (_, i) => ({ marketId: `m${i % MARKETS}`, game: `g${i % MARKETS}`, sport: 'nba', venue: 'kalshi' as const, outcome: 'yes' as const, size: 1_000, cost: 4_000 }));
+  const holdings = Array.from({ length: 40 }, (_, i) => ({
+    marketId: `m${i % MARKETS}`,
+    game: `g${i % MARKETS}`,
+    sport: 'nba',
+    venue: 'kalshi' as const,
+    outcome: 'yes' as const,
+    size: 1_000,
+    cost: 4_000,
+  }));
   const ctx = (s: Signal): RiskContext => ({
     now: Date.now(),
     control: { state: 'closed', reason: 'ok', since: 0 },
@@ -77,7 +100,12 @@ function riskOnly(): void {
     alreadySeen: false,
     fee: () => 10,
   });
-  const settings = { limits: { maxOrder: 1e10, perGame: 1e10, perSport: 1e10, dailyLoss: 1e10, maxOpenPositions: 1000, bankroll: 1e12 }, maxQuoteAgeMs: 60_000, marketCooldownMs: 0, minLegSize: 100 };
+  const settings = {
+    limits: { maxOrder: 1e10, perGame: 1e10, perSport: 1e10, dailyLoss: 1e10, maxOpenPositions: 1000, bankroll: 1e12 },
+    maxQuoteAgeMs: 60_000,
+    marketCooldownMs: 0,
+    minLegSize: 100,
+  };
   const signals = Array.from({ length: 50_000 }, (_, i) => signal(i));
   const times: number[] = [];
   const began = performance.now();
@@ -88,21 +116,38 @@ function riskOnly(): void {
   }
   const elapsed = performance.now() - began;
   times.sort((a, b) => a - b);
-  console.log(`risk decision (pure, 40 holdings): ${Math.round(signals.length / (elapsed / 1000)).toLocaleString()} decisions/s, p50 ${fmt(pct(times, 50))}, p99 ${fmt(pct(times, 99))}`);
+  console.log(
+    `risk decision (pure, 40 holdings): ${Math.round(signals.length / (elapsed / 1000)).toLocaleString()} decisions/s, p50 ${fmt(pct(times, 50))}, p99 ${fmt(pct(times, 99))}`,
+  );
 }
 
 /** What the live Polymarket client spends per order before sending: build, round and EIP-712 sign. */
 async function polymarketSigning(): Promise<void> {
   const account = privateKeyToAccount(generatePrivateKey());
-  const builder = new OrderBuilder({ account, signTypedData: (args: Parameters<typeof account.signTypedData>[0]) => account.signTypedData(args) } as never, 137, SignatureTypeV2.EOA);
+  const builder = new OrderBuilder(
+    { account, signTypedData: (args: Parameters<typeof account.signTypedData>[0]) => account.signTypedData(args) } as never,
+    137,
+    SignatureTypeV2.EOA,
+  );
   const times: number[] = [];
   for (let i = 0; i < 600; i++) {
     const t = performance.now();
-    await builder.buildOrder({ tokenID: '71321045679252212594626385532706912750332728571942532289631379312455583992563', price: 0.55, size: 10 + (i % 7), side: Side.BUY }, { tickSize: '0.01', negRisk: false }, 2);
+    await builder.buildOrder(
+      {
+        tokenID: '71321045679252212594626385532706912750332728571942532289631379312455583992563',
+        price: 0.55,
+        size: 10 + (i % 7),
+        side: Side.BUY,
+      },
+      { tickSize: '0.01', negRisk: false },
+      2,
+    );
     if (i >= 100) times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
-  console.log(`Polymarket order build + EIP-712 sign (official client, ${times.length}): p50 ${fmt(pct(times, 50))}, p99 ${fmt(pct(times, 99))}`);
+  console.log(
+    `Polymarket order build + EIP-712 sign (official client, ${times.length}): p50 ${fmt(pct(times, 50))}, p99 ${fmt(pct(times, 99))}`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -121,7 +166,17 @@ async function main(): Promise<void> {
       ['kalshi', 'yes', 4_000],
       ['polymarket', 'no', 5_500],
     ] as const) {
-      quotes.push({ venue, marketId: `m${i}`, outcome, asks: [[price, deep[0]![1]]], bids: [[price - 100, 1e9]], seq: 1, exchangeTs: now, receivedTs: now, stale: false });
+      quotes.push({
+        venue,
+        marketId: `m${i}`,
+        outcome,
+        asks: [[price, deep[0]![1]]],
+        bids: [[price - 100, 1e9]],
+        seq: 1,
+        exchangeTs: now,
+        receivedTs: now,
+        stale: false,
+      });
     }
   }
   for (const q of quotes) await redis.xadd(streamKeys.quotes(shard), '*', 'quote', JSON.stringify(q));
@@ -160,7 +215,9 @@ async function main(): Promise<void> {
     console.log(
       `signal → order sent (paper, sequential, ${latencies.length} accepted): p50 ${fmt(pct(latencies, 50))}, p99 ${fmt(p99)}, max ${fmt(latencies[latencies.length - 1]!)} — target p99 ≤ ${TARGET_P99_MS} ms: ${p99 <= TARGET_P99_MS ? 'met' : 'NOT met'}`,
     );
-    console.log(`fully processed one at a time (risk + ledger + paper fills of every leg + positions): ${Math.round(DIRECT / (elapsed / 1000)).toLocaleString()} signals/s`);
+    console.log(
+      `fully processed one at a time (risk + ledger + paper fills of every leg + positions): ${Math.round(DIRECT / (elapsed / 1000)).toLocaleString()} signals/s`,
+    );
 
     // The floor under that latency: one row inserted and committed on the same server.
     const commits: number[] = [];
@@ -176,7 +233,9 @@ async function main(): Promise<void> {
       client.release();
     }
     commits.sort((a, b) => a - b);
-    console.log(`  the durability floor — one row inserted and committed on this PostgreSQL: p50 ${fmt(pct(commits, 50))}, p99 ${fmt(pct(commits, 99))}`);
+    console.log(
+      `  the durability floor — one row inserted and committed on this PostgreSQL: p50 ${fmt(pct(commits, 50))}, p99 ${fmt(pct(commits, 99))}`,
+    );
 
     // 2. Through Redis: XADD a burst, consumer group with concurrency 8, until every signal is decided.
     const burst = Array.from({ length: STREAMED }, (_, i) => signal(i));
@@ -187,13 +246,18 @@ async function main(): Promise<void> {
     await pipeline.exec();
     const ids = burst.map((s) => s.id);
     for (;;) {
-      const result = await service.pool.query<{ n: number }>(`select count(*)::int as n from signals where id = any($1) and status <> 'processing'`, [ids]);
+      const result = await service.pool.query<{ n: number }>(
+        `select count(*)::int as n from signals where id = any($1) and status <> 'processing'`,
+        [ids],
+      );
       if (result.rows[0]!.n === ids.length) break;
       await new Promise((r) => setTimeout(r, 20));
     }
     const streamed = performance.now() - t0;
     const orders = await service.pool.query<{ n: number }>('select count(*)::int as n from orders');
-    console.log(`through the consumer group (XADD burst of ${STREAMED}, concurrency 8): ${Math.round(STREAMED / (streamed / 1000)).toLocaleString()} signals/s end to end; ${orders.rows[0]!.n} orders in the ledger`);
+    console.log(
+      `through the consumer group (XADD burst of ${STREAMED}, concurrency 8): ${Math.round(STREAMED / (streamed / 1000)).toLocaleString()} signals/s end to end; ${orders.rows[0]!.n} orders in the ledger`,
+    );
   } finally {
     await service.stop();
     redis.disconnect();

@@ -44,7 +44,14 @@ function kalshiFrames(count: number): string[] {
       yes.push([dollars(p), fp(10_000)]);
       no.push([dollars(10_000 - p), fp(10_000)]); // use_yes_price: NO bids on the YES scale
     }
-    out.push(JSON.stringify({ type: 'orderbook_snapshot', sid: 1, seq: ++seq, msg: { market_ticker: tickers[m], market_id: `id-${m}`, yes_dollars_fp: yes, no_dollars_fp: no } }));
+    out.push(
+      JSON.stringify({
+        type: 'orderbook_snapshot',
+        sid: 1,
+        seq: ++seq,
+        msg: { market_ticker: tickers[m], market_id: `id-${m}`, yes_dollars_fp: yes, no_dollars_fp: no },
+      }),
+    );
   }
   while (out.length < count) {
     const m = Math.floor(rand() * MARKETS);
@@ -59,19 +66,48 @@ function kalshiFrames(count: number): string[] {
         type: 'orderbook_delta',
         sid: 1,
         seq: ++seq,
-        msg: { market_ticker: tickers[m], market_id: `id-${m}`, price_dollars: dollars(wire), delta_fp: (delta < 0 ? '-' : '') + fp(Math.abs(delta)), side, ts: '2026-11-24T20:44:01Z', ts_ms: 1_795_000_000_000 + seq },
+        msg: {
+          market_ticker: tickers[m],
+          market_id: `id-${m}`,
+          price_dollars: dollars(wire),
+          delta_fp: (delta < 0 ? '-' : '') + fp(Math.abs(delta)),
+          side,
+          ts: '2026-11-24T20:44:01Z',
+          ts_ms: 1_795_000_000_000 + seq,
+        },
       }),
     );
   }
   return out;
 }
 
-function polymarketFrames(count: number): { frames: string[]; markets: Array<{ marketId: string; yesTokenId: string; noTokenId: string }> } {
+function polymarketFrames(count: number): {
+  frames: string[];
+  markets: Array<{ marketId: string; yesTokenId: string; noTokenId: string }>;
+} {
   const rand = prng(11);
-  const markets = Array.from({ length: MARKETS }, (_, i) => ({ marketId: `m${i}`, yesTokenId: `${10_000 + i}`, noTokenId: `${20_000 + i}` }));
+  const markets = Array.from({ length: MARKETS }, (_, i) => ({
+    marketId: `m${i}`,
+    yesTokenId: `${10_000 + i}`,
+    noTokenId: `${20_000 + i}`,
+  }));
   const frames: string[] = [];
   const levels = (from: number) => Array.from({ length: 10 }, (_, l) => ({ price: ((from + l * 100) / 10_000).toFixed(2), size: '100' }));
-  frames.push(JSON.stringify(markets.flatMap((m) => [m.yesTokenId, m.noTokenId].map((asset_id) => ({ event_type: 'book', asset_id, market: '0x1', bids: levels(3_000), asks: levels(6_000).reverse(), timestamp: '1', hash: 'h' })))));
+  frames.push(
+    JSON.stringify(
+      markets.flatMap((m) =>
+        [m.yesTokenId, m.noTokenId].map((asset_id) => ({
+          event_type: 'book',
+          asset_id,
+          market: '0x1',
+          bids: levels(3_000),
+          asks: levels(6_000).reverse(),
+          timestamp: '1',
+          hash: 'h',
+        })),
+      ),
+    ),
+  );
   while (frames.length < count) {
     const m = markets[Math.floor(rand() * MARKETS)]!;
     const buy = rand() < 0.5;
@@ -82,8 +118,24 @@ function polymarketFrames(count: number): { frames: string[]; markets: Array<{ m
         event_type: 'price_change',
         market: '0x1',
         price_changes: [
-          { asset_id: m.yesTokenId, price: price.toFixed(2), size, side: buy ? 'BUY' : 'SELL', hash: 'abc', best_bid: '0.39', best_ask: '0.6' },
-          { asset_id: m.noTokenId, price: (1 - price).toFixed(2), size, side: buy ? 'SELL' : 'BUY', hash: 'def', best_bid: '0.4', best_ask: '0.61' },
+          {
+            asset_id: m.yesTokenId,
+            price: price.toFixed(2),
+            size,
+            side: buy ? 'BUY' : 'SELL',
+            hash: 'abc',
+            best_bid: '0.39',
+            best_ask: '0.6',
+          },
+          {
+            asset_id: m.noTokenId,
+            price: (1 - price).toFixed(2),
+            size,
+            side: buy ? 'SELL' : 'BUY',
+            hash: 'def',
+            best_bid: '0.4',
+            best_ask: '0.61',
+          },
         ],
         timestamp: '1757908892351',
       }),
@@ -137,11 +189,18 @@ function purePath(): void {
   }
   const { frames: pframes, markets } = polymarketFrames(FRAMES);
   for (let round = 0; round < 2; round++) {
-    const feed = new PolymarketFeed({ markets, depth: 10, maxQuoteAgeMs: 60_000, publish: (_key, build) => {
+    const feed = new PolymarketFeed({
+      markets,
+      depth: 10,
+      maxQuoteAgeMs: 60_000,
+      publish: (_key, build) => {
         build();
         quotes++;
       },
-      send: () => undefined, event: () => undefined, nextSeq: quoteSequence() });
+      send: () => undefined,
+      event: () => undefined,
+      nextSeq: quoteSequence(),
+    });
     feed.onOpen(Date.now());
     const lat = new Float64Array(pframes.length);
     const t0 = performance.now();
@@ -198,7 +257,8 @@ async function fullPath(redis: Redis, frames: string[], rate: number, label: str
         feed.onFrame(frames[i++]!, Date.now());
       }
       if (i >= frames.length) resolve();
-      else if (i < due) setImmediate(step); // behind: keep going, but let Redis replies in
+      else if (i < due)
+        setImmediate(step); // behind: keep going, but let Redis replies in
       else setTimeout(step, 1);
     };
     step();
@@ -224,12 +284,24 @@ async function xaddCapacity(redis: Redis): Promise<void> {
   const levels = Array.from({ length: 10 }, (_, l) => [4_000 - l * 100, 10_000 + l] as [number, number]);
   const t0 = performance.now();
   for (let i = 0; i < total; i++) {
-    publisher.publish({ venue: 'kalshi', marketId: `m${i}`, outcome: 'yes', bids: levels, asks: levels, seq: i + 1, exchangeTs: 1, receivedTs: 1, stale: false });
+    publisher.publish({
+      venue: 'kalshi',
+      marketId: `m${i}`,
+      outcome: 'yes',
+      bids: levels,
+      asks: levels,
+      seq: i + 1,
+      exchangeTs: 1,
+      receivedTs: 1,
+      stale: false,
+    });
     if (i % 2_000 === 1_999) await new Promise((r) => setImmediate(r));
   }
   await publisher.drain(60_000);
   const elapsed = performance.now() - t0;
-  console.log(`${'xadd capacity'.padEnd(22)}${total} distinct books, 10 levels a side, zod-checked: ${Math.round(total / (elapsed / 1000)).toLocaleString('en')} quotes/s XADDed`);
+  console.log(
+    `${'xadd capacity'.padEnd(22)}${total} distinct books, 10 levels a side, zod-checked: ${Math.round(total / (elapsed / 1000)).toLocaleString('en')} quotes/s XADDed`,
+  );
   await redis.del(stream);
 }
 

@@ -114,7 +114,10 @@ async function main(): Promise<void> {
   const exited = new Promise<number | null>((resolve) => operator.once('exit', resolve));
   try {
     for (;;) {
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ready) break;
       if (operator.exitCode !== null) throw new Error(`operator exited with ${operator.exitCode}`);
       await sleep(100);
@@ -127,11 +130,15 @@ async function main(): Promise<void> {
     const watchAbort = new AbortController();
     const { resourceVersion } = await client.list(resources.deployments, { namespace: NAMESPACE });
     void client
-      .watch<KubeObject>(resources.deployments, { namespace: NAMESPACE, resourceVersion, timeoutSeconds: 600, signal: watchAbort.signal }, (event) => {
-        if (event.type !== 'ADDED') return;
-        const shard = event.object.metadata.labels?.['arbees.io/shard'];
-        if (shard) appeared.set(shard, [...(appeared.get(shard) ?? []), performance.now()]);
-      })
+      .watch<KubeObject>(
+        resources.deployments,
+        { namespace: NAMESPACE, resourceVersion, timeoutSeconds: 600, signal: watchAbort.signal },
+        (event) => {
+          if (event.type !== 'ADDED') return;
+          const shard = event.object.metadata.labels?.['arbees.io/shard'];
+          if (shard) appeared.set(shard, [...(appeared.get(shard) ?? []), performance.now()]);
+        },
+      )
       .catch(() => undefined);
 
     const template = sampleShard('x', NAMESPACE);
@@ -177,7 +184,9 @@ async function main(): Promise<void> {
     const growStarted = performance.now();
     await applyAll(rest);
     while (!complete(rest)) await sleep(50);
-    console.log(`burst: ${TOTAL - FIRST_BATCH} more shards applied at once, all reconciled; ${TOTAL} shards (${TOTAL * 14} child objects) in ${((performance.now() - growStarted) / 1000).toFixed(1)} s`);
+    console.log(
+      `burst: ${TOTAL - FIRST_BATCH} more shards applied at once, all reconciled; ${TOTAL} shards (${TOTAL * 14} child objects) in ${((performance.now() - growStarted) / 1000).toFixed(1)} s`,
+    );
     rss.mark();
     await sleep(RSS_WINDOW_SECONDS * 1000);
     const steady = rss.sinceMark;

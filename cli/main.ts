@@ -40,7 +40,9 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
   if (!entry) {
     if (group) {
       const loaded = await loadAll(group);
-      io[wantsHelp ? 'out' : 'err'](`Usage: arbees ${group[0]!.path[0]} <command>\n\nCommands:\n${loaded.map((c) => `  ${c.path.join(' ')}  ${c.summary}`).join('\n')}`);
+      io[wantsHelp ? 'out' : 'err'](
+        `Usage: arbees ${group[0]!.path[0]} <command>\n\nCommands:\n${loaded.map((c) => `  ${c.path.join(' ')}  ${c.summary}`).join('\n')}`,
+      );
       return wantsHelp ? 0 : 2;
     }
     if (argv.length === 0 || wantsHelp) {

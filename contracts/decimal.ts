@@ -29,7 +29,9 @@ export function parseDecimal(text: string, scale: number, extra: 'down' | 'error
 export function formatDecimal(value: number, scale: number): string {
   if (!Number.isSafeInteger(value)) throw new RangeError(`not an integer: ${value}`);
   const sign = value < 0 ? '-' : '';
-  const digits = Math.abs(value).toString().padStart(scale + 1, '0');
+  const digits = Math.abs(value)
+    .toString()
+    .padStart(scale + 1, '0');
   return scale === 0 ? sign + digits : `${sign}${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
 }
 

@@ -44,7 +44,10 @@ export const shardConfigSchema = z
   .object({
     shard: z.string().min(1),
     markets: z.array(shardMarketSchema),
-    discovery: z.object({ sports: z.array(z.enum(sports)).min(1), lookaheadHours: z.number().int().positive() }).strict().optional(),
+    discovery: z
+      .object({ sports: z.array(z.enum(sports)).min(1), lookaheadHours: z.number().int().positive() })
+      .strict()
+      .optional(),
     venues: z
       .object({
         kalshi: z.object({ environment: z.enum(['demo', 'production']), restUrl: url, wsUrl: url }).strict(),
@@ -52,7 +55,11 @@ export const shardConfigSchema = z
       })
       .strict(),
     detector: z
-      .object({ minEdgeBps: z.number().int().nonnegative(), maxQuoteAgeMs: z.number().int().positive(), cooldownMs: z.number().int().nonnegative() })
+      .object({
+        minEdgeBps: z.number().int().nonnegative(),
+        maxQuoteAgeMs: z.number().int().positive(),
+        cooldownMs: z.number().int().nonnegative(),
+      })
       .strict(),
     executor: z
       .object({

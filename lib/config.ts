@@ -56,7 +56,6 @@ export const envVariables: Record<string, string> = {
   'log.level': 'ARBEES_LOG_LEVEL',
 };
 
-
 function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
   const keys = dotted.split('.');
   let node = target;
@@ -86,7 +85,9 @@ function readConfigFile(path: string): Record<string, unknown> {
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new ConfigError(`config file ${path} must hold a mapping at the top level`, [`got ${Array.isArray(parsed) ? 'a list' : typeof parsed}`]);
+    throw new ConfigError(`config file ${path} must hold a mapping at the top level`, [
+      `got ${Array.isArray(parsed) ? 'a list' : typeof parsed}`,
+    ]);
   }
   return parsed as Record<string, unknown>;
 }
@@ -132,7 +133,10 @@ function load<T extends z.ZodType>(schema: T, options: { file?: string; env?: No
   }
   const result = schema.safeParse(raw);
   if (!result.success) {
-    throw new ConfigError('invalid configuration:', result.error.issues.map((issue) => describeIssue(issue, fromEnv, options.file)));
+    throw new ConfigError(
+      'invalid configuration:',
+      result.error.issues.map((issue) => describeIssue(issue, fromEnv, options.file)),
+    );
   }
   return result.data;
 }
@@ -143,7 +147,9 @@ export function loadShardConfig(path = process.env[shardConfigPathEnv] ?? defaul
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read the shard config:`, [`${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)} (set ${shardConfigPathEnv})`]);
+    throw new ConfigError(`cannot read the shard config:`, [
+      `${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)} (set ${shardConfigPathEnv})`,
+    ]);
   }
   let parsed: unknown;
   try {

@@ -49,9 +49,12 @@ export function redactDeep(value: unknown, seen = new WeakSet<object>(), depth =
   if (value instanceof Map) return redactDeep(Object.fromEntries(value), seen, depth + 1);
   if (value instanceof Set) return redactDeep([...value], seen, depth + 1);
   const source: Record<string, unknown> =
-    value instanceof Error ? { type: value.name, message: value.message, stack: value.stack, ...(value as unknown as Record<string, unknown>) } : (value as Record<string, unknown>);
+    value instanceof Error
+      ? { type: value.name, message: value.message, stack: value.stack, ...(value as unknown as Record<string, unknown>) }
+      : (value as Record<string, unknown>);
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(source)) out[key] = isSecretKey(key) && v !== undefined && v !== null && v !== '' ? CENSOR : redactDeep(v, seen, depth + 1);
+  for (const [key, v] of Object.entries(source))
+    out[key] = isSecretKey(key) && v !== undefined && v !== null && v !== '' ? CENSOR : redactDeep(v, seen, depth + 1);
   return out;
 }
 
@@ -67,7 +70,10 @@ export function redactUrl(url: string): string {
   }
 }
 
-export function createLogger(options: { name: string; level?: string; bindings?: Record<string, unknown> }, destination?: DestinationStream): Logger {
+export function createLogger(
+  options: { name: string; level?: string; bindings?: Record<string, unknown> },
+  destination?: DestinationStream,
+): Logger {
   const loggerOptions: LoggerOptions = {
     name: options.name,
     level: options.level ?? 'info',
@@ -91,6 +97,7 @@ export function createLogger(options: { name: string; level?: string; bindings?:
 /** Child loggers' bindings are written as given, so they pass through redactDeep first. */
 function redactingChildren(logger: Logger): Logger {
   const child = logger.child.bind(logger);
-  logger.child = ((bindings: pino.Bindings, options?: pino.ChildLoggerOptions) => redactingChildren(child(redactDeep(bindings) as pino.Bindings, options))) as unknown as Logger['child'];
+  logger.child = ((bindings: pino.Bindings, options?: pino.ChildLoggerOptions) =>
+    redactingChildren(child(redactDeep(bindings) as pino.Bindings, options))) as unknown as Logger['child'];
   return logger;
 }

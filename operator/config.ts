@@ -43,7 +43,10 @@ export const operatorConfigSchema = z.object({
       try {
         return venueEndpointsSchema.parse(JSON.parse(text));
       } catch (error) {
-        ctx.addIssue({ code: 'custom', message: `must be JSON of {kalshi:{demo,production:{restUrl,wsUrl}},polymarket:{clobUrl,wsUrl,gammaUrl}}: ${(error as Error).message.split('\n')[0]}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be JSON of {kalshi:{demo,production:{restUrl,wsUrl}},polymarket:{clobUrl,wsUrl,gammaUrl}}: ${(error as Error).message.split('\n')[0]}`,
+        });
         return z.NEVER;
       }
     })

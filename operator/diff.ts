@@ -10,5 +10,7 @@ export function containsDesired(desired: unknown, live: unknown): boolean {
   }
   if (live === null || typeof live !== 'object' || Array.isArray(live)) return false;
   const liveRecord = live as Record<string, unknown>;
-  return Object.entries(desired as Record<string, unknown>).every(([key, value]) => value === undefined || containsDesired(value, liveRecord[key]));
+  return Object.entries(desired as Record<string, unknown>).every(
+    ([key, value]) => value === undefined || containsDesired(value, liveRecord[key]),
+  );
 }

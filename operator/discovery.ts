@@ -32,7 +32,9 @@ export class DiscoveryController {
   /** Runs discovery for every due shard, one at a time: each run lists every open game of its sports on both venues. */
   async evaluateAll(shards: Shard[]): Promise<void> {
     for (const shard of shards) {
-      await this.evaluate(shard).catch((error: unknown) => this.deps.log.error({ err: error, shard: `${shard.metadata.namespace}/${shard.metadata.name}` }, 'market discovery failed'));
+      await this.evaluate(shard).catch((error: unknown) =>
+        this.deps.log.error({ err: error, shard: `${shard.metadata.namespace}/${shard.metadata.name}` }, 'market discovery failed'),
+      );
     }
   }
 
@@ -47,18 +49,34 @@ export class DiscoveryController {
     const discover = this.deps.discover ?? discoverMarkets;
     let status: NonNullable<TradingShardStatus['discovery']>;
     try {
-      const result = await discover({ kalshiRestUrl: kalshi.restUrl, gammaUrl: this.deps.settings.venues.polymarket.gammaUrl, sports: [...wanted.sports], lookaheadHours: wanted.lookaheadHours, now });
+      const result = await discover({
+        kalshiRestUrl: kalshi.restUrl,
+        gammaUrl: this.deps.settings.venues.polymarket.gammaUrl,
+        sports: [...wanted.sports],
+        lookaheadHours: wanted.lookaheadHours,
+        now,
+      });
       const markets: MarketSpec[] = result.markets.slice(0, maxMarkets).map((m) => ({ ...m, sport: m.sport }));
       status = { lastRun: new Date(now).toISOString(), unmatched: result.unmatched.length, markets };
-      for (const u of result.unmatched) this.deps.log.info({ shard: shard.metadata.name, venue: u.venue, ref: u.ref, reason: u.reason }, 'discovery: not matched');
+      for (const u of result.unmatched)
+        this.deps.log.info({ shard: shard.metadata.name, venue: u.venue, ref: u.ref, reason: u.reason }, 'discovery: not matched');
       const before = new Set((previous?.markets ?? []).map((m) => m.id));
       const after = new Set(markets.map((m) => m.id));
       const added = markets.filter((m) => !before.has(m.id)).length;
       const removed = [...before].filter((id) => !after.has(id)).length;
       if (added > 0 || removed > 0 || previous?.message) {
-        await this.deps.events.record(shard, 'Normal', 'MarketsDiscovered', `${markets.length} markets matched (+${added} −${removed}); ${result.unmatched.length} listings left out as uncertain`);
+        await this.deps.events.record(
+          shard,
+          'Normal',
+          'MarketsDiscovered',
+          `${markets.length} markets matched (+${added} −${removed}); ${result.unmatched.length} listings left out as uncertain`,
+        );
       }
-      if (result.markets.length > maxMarkets) this.deps.log.warn({ shard: shard.metadata.name, found: result.markets.length }, `discovery: keeping the first ${maxMarkets} markets`);
+      if (result.markets.length > maxMarkets)
+        this.deps.log.warn(
+          { shard: shard.metadata.name, found: result.markets.length },
+          `discovery: keeping the first ${maxMarkets} markets`,
+        );
     } catch (error) {
       const message = (error as Error).message.slice(0, 4000);
       status = { lastRun: new Date(now).toISOString(), message, unmatched: previous?.unmatched ?? 0, markets: previous?.markets ?? [] };
@@ -66,7 +84,12 @@ export class DiscoveryController {
       await this.deps.events.record(shard, 'Warning', 'DiscoveryFailed', message);
     }
     await this.deps.client.apply(
-      { apiVersion: shard.apiVersion, kind: shard.kind, metadata: { name: shard.metadata.name, namespace: shard.metadata.namespace }, status: { discovery: status } },
+      {
+        apiVersion: shard.apiVersion,
+        kind: shard.kind,
+        metadata: { name: shard.metadata.name, namespace: shard.metadata.namespace },
+        status: { discovery: status },
+      },
       discoveryFieldManager,
       { subresource: 'status' },
     );

@@ -42,7 +42,13 @@ export interface OperatorOptions {
   onLostLeadership?: () => void;
 }
 
-const childResources: Resource[] = [resources.deployments, resources.services, resources.configMaps, resources.networkPolicies, resources.podDisruptionBudgets];
+const childResources: Resource[] = [
+  resources.deployments,
+  resources.services,
+  resources.configMaps,
+  resources.networkPolicies,
+  resources.podDisruptionBudgets,
+];
 
 export class Operator {
   readonly client: KubeClient;
@@ -55,8 +61,13 @@ export class Operator {
   private readonly metrics: OperatorMetrics;
 
   constructor(private readonly options: OperatorOptions) {
-    this.metrics = createOperatorMetrics(options.registry, { queueDepth: () => this.queue?.depth ?? 0, shards: () => this.shards?.list().length ?? 0 });
-    this.client = new KubeClient(options.kubeConfig, (verb, resource, status) => this.metrics.kubeRequests.inc({ verb, resource, code: String(status) }));
+    this.metrics = createOperatorMetrics(options.registry, {
+      queueDepth: () => this.queue?.depth ?? 0,
+      shards: () => this.shards?.list().length ?? 0,
+    });
+    this.client = new KubeClient(options.kubeConfig, (verb, resource, status) =>
+      this.metrics.kubeRequests.inc({ verb, resource, code: String(status) }),
+    );
     this.elector = new LeaderElector(this.client, {
       ...options.lease,
       identity: options.identity,
@@ -98,12 +109,18 @@ export class Operator {
     this.leading = true;
     this.metrics.leader.set(1);
     const events = new EventRecorder(this.client, this.options.identity, log);
-    const onWatchError = (what: string) => (error: unknown, retryInMs: number) => log.warn({ err: error, retryInMs }, `${what} watch failed; retrying`);
-    this.shards = new Informer<TradingShard & KubeObject>(this.client, resources.tradingShards, (type, shard, previous) => this.onShard(type, shard, previous), {
-      namespace: this.options.namespace,
-      resyncMs: this.options.resyncMs,
-      onError: onWatchError('TradingShard'),
-    });
+    const onWatchError = (what: string) => (error: unknown, retryInMs: number) =>
+      log.warn({ err: error, retryInMs }, `${what} watch failed; retrying`);
+    this.shards = new Informer<TradingShard & KubeObject>(
+      this.client,
+      resources.tradingShards,
+      (type, shard, previous) => this.onShard(type, shard, previous),
+      {
+        namespace: this.options.namespace,
+        resyncMs: this.options.resyncMs,
+        onError: onWatchError('TradingShard'),
+      },
+    );
     for (const resource of childResources) {
       this.children.set(
         resource.kind,
@@ -115,7 +132,15 @@ export class Operator {
         }),
       );
     }
-    const reconciler = new Reconciler({ client: this.client, settings: this.options.settings, shards: this.shards, children: this.children, events, cleanup: this.options.cleanup, log });
+    const reconciler = new Reconciler({
+      client: this.client,
+      settings: this.options.settings,
+      shards: this.shards,
+      children: this.children,
+      events,
+      cleanup: this.options.cleanup,
+      log,
+    });
     this.queue = new WorkQueue(
       async (key) => {
         const [namespace = '', name = ''] = key.split('/');
@@ -123,7 +148,8 @@ export class Operator {
         try {
           const outcome = await reconciler.reconcile(namespace, name);
           this.metrics.reconciles.inc({ result: 'success' });
-          if (outcome.created + outcome.updated + outcome.deleted > 0 || outcome.statusWritten) log.info({ shard: key, ...outcome }, 'reconciled');
+          if (outcome.created + outcome.updated + outcome.deleted > 0 || outcome.statusWritten)
+            log.info({ shard: key, ...outcome }, 'reconciled');
         } catch (error) {
           this.metrics.reconciles.inc({ result: 'error' });
           throw error;
@@ -147,15 +173,30 @@ export class Operator {
   private startLoops(events: EventRecorder): void {
     const { breaker, log, registry, settings } = this.options;
     const all = () => this.shards?.list() ?? [];
-    const breakers = new BreakerController({ client: this.client, prometheus: new PrometheusClient(breaker.prometheus), control: breaker.control, events, log, registry });
+    const breakers = new BreakerController({
+      client: this.client,
+      prometheus: new PrometheusClient(breaker.prometheus),
+      control: breaker.control,
+      events,
+      log,
+      registry,
+    });
     const discoveryMs = this.options.discovery?.intervalMs ?? 300_000;
     const discovery = new DiscoveryController({ client: this.client, settings, events, log, intervalMs: discoveryMs });
     const onError = (what: string) => (error: unknown) => log.error({ err: error }, `${what} failed`);
     this.loops = [
       // A shard refused for its name (naming.ts) must not write the holder's control key.
-      runPeriodically(() => breakers.evaluateAll(all().filter((s, _, list) => !s.metadata.deletionTimestamp && !nameHolder(list, s))), breaker.intervalMs, onError('circuit breaker pass')),
+      runPeriodically(
+        () => breakers.evaluateAll(all().filter((s, _, list) => !s.metadata.deletionTimestamp && !nameHolder(list, s))),
+        breaker.intervalMs,
+        onError('circuit breaker pass'),
+      ),
       // Each shard's own interval decides when it is due; look every 30 s at most.
-      runPeriodically(() => discovery.evaluateAll(all().filter((s) => s.spec.discovery && !s.metadata.deletionTimestamp)), Math.min(discoveryMs, 30_000), onError('market discovery pass')),
+      runPeriodically(
+        () => discovery.evaluateAll(all().filter((s) => s.spec.discovery && !s.metadata.deletionTimestamp)),
+        Math.min(discoveryMs, 30_000),
+        onError('market discovery pass'),
+      ),
     ];
   }
 
@@ -175,7 +216,8 @@ export class Operator {
     }
     this.queue?.add(keyOf(shard));
     // A shard of the same name elsewhere may have been waiting for this one's name.
-    if (type === 'deleted') for (const twin of this.shards?.list() ?? []) if (twin.metadata.name === shard.metadata.name) this.queue?.add(keyOf(twin));
+    if (type === 'deleted')
+      for (const twin of this.shards?.list() ?? []) if (twin.metadata.name === shard.metadata.name) this.queue?.add(keyOf(twin));
   }
 
   private onChild(type: ChangeType, child: KubeObject): void {

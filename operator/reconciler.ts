@@ -83,7 +83,12 @@ export class Reconciler {
     outcome.statusWritten = await this.writeStatus(shard, reconcileError);
     const previousPaused = cached.status?.conditions?.find((c) => c.type === 'TradingPaused')?.status;
     if (previousPaused !== undefined && (previousPaused === 'True') !== shard.spec.paused) {
-      await this.deps.events.record(shard, 'Normal', shard.spec.paused ? 'Paused' : 'Resumed', shard.spec.paused ? 'trading paused by spec.paused' : 'trading resumed');
+      await this.deps.events.record(
+        shard,
+        'Normal',
+        shard.spec.paused ? 'Paused' : 'Resumed',
+        shard.spec.paused ? 'trading paused by spec.paused' : 'trading resumed',
+      );
     }
     return outcome;
   }
@@ -120,7 +125,12 @@ export class Reconciler {
     }
     if (createdKinds.size > 0) await this.deps.events.record(shard, 'Normal', 'Created', `created ${[...createdKinds].join(', ')}`);
     if (updatedKinds.size > 0 || outcome.deleted > 0) {
-      await this.deps.events.record(shard, 'Normal', 'Updated', `updated ${[...updatedKinds].join(', ') || 'nothing'}; deleted ${outcome.deleted} stale object(s)`);
+      await this.deps.events.record(
+        shard,
+        'Normal',
+        'Updated',
+        `updated ${[...updatedKinds].join(', ') || 'nothing'}; deleted ${outcome.deleted} stale object(s)`,
+      );
     }
   }
 
@@ -146,10 +156,19 @@ export class Reconciler {
 
   /** Applies the status when it differs from what is stored; returns whether it wrote. */
   private async writeStatus(shard: TradingShard & KubeObject, reconcileError: string | undefined): Promise<boolean> {
-    const status = computeStatus(shard, { deployments: this.observeDeployments(shard), reconcileError, now: this.deps.now?.() ?? new Date() });
+    const status = computeStatus(shard, {
+      deployments: this.observeDeployments(shard),
+      reconcileError,
+      now: this.deps.now?.() ?? new Date(),
+    });
     if (statusUnchanged(status, shard.status)) return false;
     await this.deps.client.apply(
-      { apiVersion: shard.apiVersion, kind: shard.kind, metadata: { name: shard.metadata.name, namespace: shard.metadata.namespace }, status },
+      {
+        apiVersion: shard.apiVersion,
+        kind: shard.kind,
+        metadata: { name: shard.metadata.name, namespace: shard.metadata.namespace },
+        status,
+      },
       fieldManager,
       { subresource: 'status' },
     );

@@ -19,7 +19,15 @@ export interface Observation {
   now: Date;
 }
 
-function condition(type: string, status: Condition['status'], reason: string, message: string, generation: number, now: Date, previous?: Condition[]): Condition {
+function condition(
+  type: string,
+  status: Condition['status'],
+  reason: string,
+  message: string,
+  generation: number,
+  now: Date,
+  previous?: Condition[],
+): Condition {
   const before = previous?.find((c) => c.type === type);
   // lastTransitionTime moves only when the status flips.
   const lastTransitionTime = before && before.status === status ? before.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -43,28 +51,41 @@ export function computeStatus(shard: TradingShard, observation: Observation): Tr
           'Ready',
           'False',
           reconcileError ? 'ReconcileFailed' : !allPresent ? 'ComponentsMissing' : 'ComponentsNotReady',
-          reconcileError ?? (!allPresent ? `${deployments.length} of ${expected} components exist` : `not ready: ${[...new Set([...notReady, ...rolling])].join(', ')}`),
+          reconcileError ??
+            (!allPresent
+              ? `${deployments.length} of ${expected} components exist`
+              : `not ready: ${[...new Set([...notReady, ...rolling])].join(', ')}`),
           generation,
           now,
           previous,
         ),
     rolling.length > 0 || !allPresent
-      ? condition('Progressing', 'True', 'RollingOut', `rolling out: ${rolling.join(', ') || 'creating components'}`, generation, now, previous)
+      ? condition(
+          'Progressing',
+          'True',
+          'RollingOut',
+          `rolling out: ${rolling.join(', ') || 'creating components'}`,
+          generation,
+          now,
+          previous,
+        )
       : condition('Progressing', 'False', 'RolloutComplete', 'every component runs the current spec', generation, now, previous),
     reconcileError
       ? condition('Degraded', 'True', 'ReconcileFailed', reconcileError, generation, now, previous)
       : condition('Degraded', 'False', 'ReconcileSucceeded', 'the last reconcile succeeded', generation, now, previous),
     shard.spec.paused
-      ? condition('TradingPaused', 'True', 'PausedBySpec', 'spec.paused is true: the executor opens no positions', generation, now, previous)
+      ? condition(
+          'TradingPaused',
+          'True',
+          'PausedBySpec',
+          'spec.paused is true: the executor opens no positions',
+          generation,
+          now,
+          previous,
+        )
       : condition('TradingPaused', 'False', 'NotPaused', 'trading is allowed by spec', generation, now, previous),
   ];
-  const phase: TradingShardStatus['phase'] = shard.spec.paused
-    ? 'Halted'
-    : reconcileError
-      ? 'Degraded'
-      : ready
-        ? 'Running'
-        : 'Pending';
+  const phase: TradingShardStatus['phase'] = shard.spec.paused ? 'Halted' : reconcileError ? 'Degraded' : ready ? 'Running' : 'Pending';
   return {
     observedGeneration: generation,
     phase,

@@ -18,7 +18,8 @@ export class MalformedMessage extends Error {
 }
 
 function decimal(text: unknown, scale: number, what: string, extra: 'down' | 'error'): number {
-  if (typeof text !== 'string' && typeof text !== 'number') throw new MalformedMessage(`${what}: expected a decimal string, got ${typeof text}`);
+  if (typeof text !== 'string' && typeof text !== 'number')
+    throw new MalformedMessage(`${what}: expected a decimal string, got ${typeof text}`);
   let s = String(text).trim();
   if (s.startsWith('.')) s = `0${s}`; // Polymarket sends ".48"
   try {

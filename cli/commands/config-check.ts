@@ -40,7 +40,9 @@ ${variables}`,
         redis: { url: redactUrl(config.redis.url) },
         postgres: { url: redactUrl(config.postgres.url) },
       };
-      io.out(values.json ? JSON.stringify(shown, null, 2) : `config OK: shard "${config.shard}" (${file ? `file ${file}` : 'environment'})`);
+      io.out(
+        values.json ? JSON.stringify(shown, null, 2) : `config OK: shard "${config.shard}" (${file ? `file ${file}` : 'environment'})`,
+      );
       return 0;
     } catch (error) {
       if (error instanceof ConfigError) {

@@ -14,7 +14,7 @@ const usedVariables = Object.entries(envVariables).filter(([path]) => !path.star
 
 export const detectorCommand: Command = {
   path: ['detector'],
-  summary: 'Run a shard\'s detector: quotes in, fee-net arbitrage (and optional model-edge) signals out',
+  summary: "Run a shard's detector: quotes in, fee-net arbitrage (and optional model-edge) signals out",
   help: `Usage: arbees detector [--file PATH] [--shard-config PATH] [--fair-values PATH] [--check]
 
 Consumes arbees:<shard>:quotes (blocking XREAD from the newest entry: a detector
@@ -74,7 +74,13 @@ ${usedVariables.map(([path, name]) => `  ${name.padEnd(28)} ${path}`).join('\n')
     const { log } = options;
     if (values.check) {
       const markets = options.markets ? [...options.markets] : 'any (discovery)';
-      io.out(JSON.stringify({ shard: options.shard, redis: redactUrl(options.redisUrl), httpPort: options.httpPort, markets, detector: options.detector }, null, 2));
+      io.out(
+        JSON.stringify(
+          { shard: options.shard, redis: redactUrl(options.redisUrl), httpPort: options.httpPort, markets, detector: options.detector },
+          null,
+          2,
+        ),
+      );
       return 0;
     }
     let running;

@@ -67,7 +67,10 @@ Options:
       throw error;
     }
     const { runtime, shardConfig, log } = options;
-    log.info({ redis: redactUrl(runtime.redis.url), postgres: redactUrl(runtime.postgres.url), mode: shardConfig.executor.mode }, 'starting executor');
+    log.info(
+      { redis: redactUrl(runtime.redis.url), postgres: redactUrl(runtime.postgres.url), mode: shardConfig.executor.mode },
+      'starting executor',
+    );
     let service;
     try {
       service = await startExecutorService(options);
@@ -78,10 +81,7 @@ Options:
       }
       throw error;
     }
-    const why = await Promise.race([
-      service.stopped.then(() => 'lost the shard lock'),
-      untilSignal(),
-    ]);
+    const why = await Promise.race([service.stopped.then(() => 'lost the shard lock'), untilSignal()]);
     log.info({ why }, 'stopping executor');
     await service.stop();
     return why === 'lost the shard lock' ? 1 : 0;
@@ -103,7 +103,8 @@ function parseFlags(args: string[], env: NodeJS.ProcessEnv): ExecutorSources {
   });
   const { unwind, 'first-venue': firstVenue, 'time-zone': timeZone } = values;
   if (unwind !== undefined && unwind !== 'hedge' && unwind !== 'close') throw new UsageError('--unwind must be hedge or close');
-  if (firstVenue !== undefined && firstVenue !== 'kalshi' && firstVenue !== 'polymarket') throw new UsageError('--first-venue must be kalshi or polymarket');
+  if (firstVenue !== undefined && firstVenue !== 'kalshi' && firstVenue !== 'polymarket')
+    throw new UsageError('--first-venue must be kalshi or polymarket');
   const concurrency = int('concurrency', values.concurrency);
   if (concurrency === 0) throw new UsageError('--concurrency must be at least 1');
   if (timeZone) {

@@ -174,7 +174,10 @@ ${commonHelp}
         pingTimeoutMs: number('ping-timeout-ms', values['ping-timeout-ms']),
         logger: log,
       });
-      log.info({ clob: sim.url, gamma: sim.gammaUrl, ws: sim.wsUrl, scenario: scenario.name, seed: sim.engine.seed }, 'polymarket simulator ready');
+      log.info(
+        { clob: sim.url, gamma: sim.gammaUrl, ws: sim.wsUrl, scenario: scenario.name, seed: sim.engine.seed },
+        'polymarket simulator ready',
+      );
       const signal = await untilSignal();
       log.info({ signal }, 'stopping polymarket simulator');
       await sim.stop();

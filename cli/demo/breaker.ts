@@ -29,7 +29,9 @@ export function readings(scrapes: Scrapes): Record<string, Reading> {
   const { kalshiMonitor: k, polymarketMonitor: p, executor: e } = scrapes;
   return {
     'stale-market-data':
-      k && p ? { values: [...Object.values(sumBy(k, 'arbees_stale_books', 'venue')), ...Object.values(sumBy(p, 'arbees_stale_books', 'venue'))] } : unread(k ? 'polymarket-monitor' : 'kalshi-monitor'),
+      k && p
+        ? { values: [...Object.values(sumBy(k, 'arbees_stale_books', 'venue')), ...Object.values(sumBy(p, 'arbees_stale_books', 'venue'))] }
+        : unread(k ? 'polymarket-monitor' : 'kalshi-monitor'),
     'vpn-down': p ? { values: p.filter((s) => s.name === 'arbees_vpn_up').map((s) => s.value) } : unread('polymarket-monitor'),
     'daily-loss': e ? { values: e.filter((s) => s.name === 'arbees_daily_loss_usd').map((s) => s.value) } : unread('executor'),
   };

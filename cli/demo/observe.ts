@@ -77,7 +77,13 @@ async function latestQuotes(redis: Redis, shard: string): Promise<Map<string, Qu
   return latest;
 }
 
-export async function observe(deps: { workloads: Workload[]; redis: Redis; db: pg.Pool; shard: string; marketIds: string[] }): Promise<Tick> {
+export async function observe(deps: {
+  workloads: Workload[];
+  redis: Redis;
+  db: pg.Pool;
+  shard: string;
+  marketIds: string[];
+}): Promise<Tick> {
   const scrapes: Partial<Record<Component, Sample[]>> = {};
   const rssMb: Partial<Record<Component, number>> = {};
   await Promise.all(
@@ -102,12 +108,18 @@ export async function observe(deps: { workloads: Workload[]; redis: Redis; db: p
   const k = scrapes['kalshi-monitor'] ?? [];
   const p = scrapes['polymarket-monitor'] ?? [];
   const e = scrapes.executor;
-  const ages = (samples: Sample[]): Record<string, number> => Object.fromEntries(samples.filter((s) => s.name === 'arbees_quote_age_seconds').map((s) => [s.labels.market ?? '', s.value]));
+  const ages = (samples: Sample[]): Record<string, number> =>
+    Object.fromEntries(samples.filter((s) => s.name === 'arbees_quote_age_seconds').map((s) => [s.labels.market ?? '', s.value]));
   const kalshiAges = ages(k);
   const polymarketAges = ages(p);
   const view = (venue: 'kalshi' | 'polymarket', id: string, age: number | undefined): VenueQuote => {
     const quote = quotes.get(`${venue}/${id}`);
-    return { bid: quote?.bids[0]?.[0], ask: quote?.asks[0]?.[0], stale: quote?.stale ?? true, ageSeconds: age !== undefined && age >= 0 ? age : undefined };
+    return {
+      bid: quote?.bids[0]?.[0],
+      ask: quote?.asks[0]?.[0],
+      stale: quote?.stale ?? true,
+      ageSeconds: age !== undefined && age >= 0 ? age : undefined,
+    };
   };
   const venue = (samples: Sample[], name: 'kalshi' | 'polymarket') => ({
     connected: sumOf(samples, 'arbees_ws_connected', { venue: name }) > 0,
@@ -116,11 +128,19 @@ export async function observe(deps: { workloads: Workload[]; redis: Redis; db: p
     staleBooks: sumOf(samples, 'arbees_stale_books', { venue: name }),
   });
   const gauge = (name: string) => (e?.some((s) => s.name === name) ? sumOf(e, name) : undefined);
-  const orderStatuses = Object.fromEntries(Object.entries(ledger).filter(([key]) => key.startsWith('order:')).map(([key, n]) => [key.slice(6), n]));
+  const orderStatuses = Object.fromEntries(
+    Object.entries(ledger)
+      .filter(([key]) => key.startsWith('order:'))
+      .map(([key, n]) => [key.slice(6), n]),
+  );
   return {
     at: Date.now(),
     scrapes,
-    markets: deps.marketIds.map((id) => ({ id, kalshi: view('kalshi', id, kalshiAges[id]), polymarket: view('polymarket', id, polymarketAges[id]) })),
+    markets: deps.marketIds.map((id) => ({
+      id,
+      kalshi: view('kalshi', id, kalshiAges[id]),
+      polymarket: view('polymarket', id, polymarketAges[id]),
+    })),
     venues: { kalshi: venue(k, 'kalshi'), polymarket: venue(p, 'polymarket') },
     vpnUp: p.some((s) => s.name === 'arbees_vpn_up') ? sumOf(p, 'arbees_vpn_up') > 0 : undefined,
     signals: sumBy(scrapes.detector ?? [], 'arbees_signals_total', 'kind'),

@@ -60,27 +60,40 @@ export function renderMarkdown(input: ReportInput): string {
     `| signals published / recorded by the executor / lost | ${r.publishedSignals} / ${r.signals.length} / **${r.lostSignals}** |`,
     `| orders / filled / duplicate orders | ${r.orders.length} / ${filled.length} / **${r.duplicateOrders}** |`,
     `| orders by status | ${[...byStatus].map(([s, n]) => `${s} ${n}`).join(', ') || '—'} |`,
-    `| risk rejections | ${Object.entries(r.rejections).map(([rule, n]) => `${rule} ${n}`).join(', ') || 'none'} |`,
+    `| risk rejections | ${
+      Object.entries(r.rejections)
+        .map(([rule, n]) => `${rule} ${n}`)
+        .join(', ') || 'none'
+    } |`,
     `| signal created → first order (paper: intent committed) p50 / p99 / max | ${ms(percentile(toOrder, 50))} / ${ms(percentile(toOrder, 99))} / ${ms(percentile(toOrder, 100))} |`,
     `| oldest quote behind a signal (p50 / p99) | ${ms(percentile(quoteAge, 50))} / ${ms(percentile(quoteAge, 99))} |`,
     `| quotes published (Kalshi / Polymarket) | ${input.quotes.kalshi} / ${input.quotes.polymarket} |`,
     `| WebSocket reconnects (Kalshi / Polymarket) | ${input.reconnects.kalshi} / ${input.reconnects.polymarket} |`,
     `| circuit breaker | ${input.transitions.length} transitions, ended ${input.finalBreaker} |`,
-    `| peak memory (MB) | ${Object.entries(input.peakMemoryMb).map(([p, mb]) => `${p} ${Math.round(mb)}`).join(', ')} |`,
+    `| peak memory (MB) | ${Object.entries(input.peakMemoryMb)
+      .map(([p, mb]) => `${p} ${Math.round(mb)}`)
+      .join(', ')} |`,
     '',
     `![PnL and latency over time](${input.chartFile})`,
     '',
-    '## Arbitrage windows (the scenario\'s ground truth)',
+    "## Arbitrage windows (the scenario's ground truth)",
     '',
     '| window | market | mispriced venue | edge before fees | open (run time) | signals | filled orders |',
     '|---|---|---|---|---|---|---|',
-    ...r.windows.map((w) => `| ${w.truth.id} | ${w.truth.marketId} | ${w.truth.mispricedVenue} (${w.truth.direction}) | ${w.truth.edgeBps} bps | ${clock(w.from, input.startedAt)} – ${clock(w.to, input.startedAt)} | ${w.signals} | ${w.filledOrders} |`),
+    ...r.windows.map(
+      (w) =>
+        `| ${w.truth.id} | ${w.truth.marketId} | ${w.truth.mispricedVenue} (${w.truth.direction}) | ${w.truth.edgeBps} bps | ${clock(w.from, input.startedAt)} – ${clock(w.to, input.startedAt)} | ${w.signals} | ${w.filledOrders} |`,
+    ),
     '',
     '## Circuit breaker',
     '',
     ...(input.transitions.length === 0
       ? ['Closed the whole run.']
-      : ['| when | from → to | why |', '|---|---|---|', ...input.transitions.map((t) => `| ${clock(t.at, input.startedAt)} | ${t.from} → ${t.to} | ${t.reason} |`)]),
+      : [
+          '| when | from → to | why |',
+          '|---|---|---|',
+          ...input.transitions.map((t) => `| ${clock(t.at, input.startedAt)} | ${t.from} → ${t.to} | ${t.reason} |`),
+        ]),
     '',
     '## Positions at the end',
     '',
@@ -89,7 +102,10 @@ export function renderMarkdown(input: ReportInput): string {
       : [
           '| market | venue | outcome | contracts | cost | realized |',
           '|---|---|---|---|---|---|',
-          ...r.positions.map((p) => `| ${p.marketId} | ${p.venue} | ${p.outcome} | ${(p.size / 100).toFixed(2)} | ${usd(p.cost / 10_000)} | ${usd(p.realizedPnl / 10_000)} |`),
+          ...r.positions.map(
+            (p) =>
+              `| ${p.marketId} | ${p.venue} | ${p.outcome} | ${(p.size / 100).toFixed(2)} | ${usd(p.cost / 10_000)} | ${usd(p.realizedPnl / 10_000)} |`,
+          ),
         ]),
     '',
     '## Signals',
@@ -99,7 +115,12 @@ export function renderMarkdown(input: ReportInput): string {
       : [
           '| run time | market | kind | edge | expected profit | decision | signal → order |',
           '|---|---|---|---|---|---|---|',
-          ...r.signals.slice(0, 200).map((s) => `| ${clock(s.createdTs, input.startedAt)} | ${s.marketId} | ${s.kind} | ${s.edgeBps} bps | ${usd(s.expectedProfit / 10_000)} | ${s.outcome ?? s.status} | ${ms(s.toOrderMs)} |`),
+          ...r.signals
+            .slice(0, 200)
+            .map(
+              (s) =>
+                `| ${clock(s.createdTs, input.startedAt)} | ${s.marketId} | ${s.kind} | ${s.edgeBps} bps | ${usd(s.expectedProfit / 10_000)} | ${s.outcome ?? s.status} | ${ms(s.toOrderMs)} |`,
+            ),
           ...(r.signals.length > 200 ? [`| … ${r.signals.length - 200} more | | | | | | |`] : []),
         ]),
     '',
@@ -155,19 +176,36 @@ export function renderChart(input: ReportInput): string {
   if (state !== 'Closed') spans.push({ from: since, to: input.endedAt, state });
   for (const top of tops)
     for (const s of spans)
-      out.push(`<rect x="${x(s.from).toFixed(1)}" y="${top}" width="${Math.max(1, x(s.to) - x(s.from)).toFixed(1)}" height="${panel.height}" fill="${s.state === 'Open' ? '#f8d0d0' : '#faf0c0'}"/>`);
+      out.push(
+        `<rect x="${x(s.from).toFixed(1)}" y="${top}" width="${Math.max(1, x(s.to) - x(s.from)).toFixed(1)}" height="${panel.height}" fill="${s.state === 'Open' ? '#f8d0d0' : '#faf0c0'}"/>`,
+      );
 
-  const pnl = scale(input.pnl.map((p) => p.usd), tops[0]!);
+  const pnl = scale(
+    input.pnl.map((p) => p.usd),
+    tops[0]!,
+  );
   frame(tops[0]!, 'PnL, USD (shaded: breaker open / half-open)', `$${pnl.min.toFixed(2)}`, `$${pnl.max.toFixed(2)}`);
-  out.push(`<line x1="${panel.left}" x2="${panel.left + plotWidth}" y1="${pnl.y(0).toFixed(1)}" y2="${pnl.y(0).toFixed(1)}" stroke="#ccc" stroke-dasharray="4 3"/>`);
+  out.push(
+    `<line x1="${panel.left}" x2="${panel.left + plotWidth}" y1="${pnl.y(0).toFixed(1)}" y2="${pnl.y(0).toFixed(1)}" stroke="#ccc" stroke-dasharray="4 3"/>`,
+  );
   if (input.pnl.length > 0) {
     const points = input.pnl.map((p) => `${x(p.at).toFixed(1)},${pnl.y(p.usd).toFixed(1)}`).join(' ');
     out.push(`<polyline points="${points}" fill="none" stroke="#1f6fb2" stroke-width="2"/>`);
   }
 
-  const latencies = input.results.signals.flatMap((s) => (s.toOrderMs === undefined || s.firstOrderAt === undefined ? [] : [{ at: s.firstOrderAt, ms: s.toOrderMs }]));
-  const lat = scale(latencies.map((l) => l.ms), tops[1]!);
-  frame(tops[1]!, 'Signal created → first order, ms (one dot per traded signal)', `${Math.max(0, lat.min).toFixed(1)}`, `${lat.max.toFixed(1)}`);
+  const latencies = input.results.signals.flatMap((s) =>
+    s.toOrderMs === undefined || s.firstOrderAt === undefined ? [] : [{ at: s.firstOrderAt, ms: s.toOrderMs }],
+  );
+  const lat = scale(
+    latencies.map((l) => l.ms),
+    tops[1]!,
+  );
+  frame(
+    tops[1]!,
+    'Signal created → first order, ms (one dot per traded signal)',
+    `${Math.max(0, lat.min).toFixed(1)}`,
+    `${lat.max.toFixed(1)}`,
+  );
   for (const l of latencies) out.push(`<circle cx="${x(l.at).toFixed(1)}" cy="${lat.y(l.ms).toFixed(1)}" r="3" fill="#d9622b"/>`);
   out.push('</svg>');
   return out.join('\n') + '\n';

@@ -76,7 +76,16 @@ export async function collectResults(deps: {
   wallOf: (offsetMs: number) => number;
 }): Promise<Results> {
   const { db, shard } = deps;
-  const signals = await db.query<{ id: string; kind: string; market_id: string; payload: { edgeBps: number; expectedProfit: number; createdTs: number; quoteAgesMs: number[] }; status: string; outcome: string | null; received: number; first_order: number | null }>(
+  const signals = await db.query<{
+    id: string;
+    kind: string;
+    market_id: string;
+    payload: { edgeBps: number; expectedProfit: number; createdTs: number; quoteAgesMs: number[] };
+    status: string;
+    outcome: string | null;
+    received: number;
+    first_order: number | null;
+  }>(
     `select s.id, s.kind, s.market_id, s.payload, s.status, s.outcome,
             extract(epoch from s.received_at) * 1000 as received,
             -- Paper orders skip the 'sent' write; their intent commit is the moment before the send.
@@ -84,7 +93,20 @@ export async function collectResults(deps: {
        from signals s where s.shard = $1 order by s.received_at`,
     [shard],
   );
-  const orders = await db.query<{ signal_id: string; leg: string; venue: string; market_id: string; outcome: string; side: string; limit_price: string; size: string; filled_size: string; avg_price: string | null; fees: string; status: string }>(
+  const orders = await db.query<{
+    signal_id: string;
+    leg: string;
+    venue: string;
+    market_id: string;
+    outcome: string;
+    side: string;
+    limit_price: string;
+    size: string;
+    filled_size: string;
+    avg_price: string | null;
+    fees: string;
+    status: string;
+  }>(
     'select signal_id, leg, venue, market_id, outcome, side, limit_price, size, filled_size, avg_price, fees, status from orders where shard = $1 order by id',
     [shard],
   );
@@ -92,9 +114,18 @@ export async function collectResults(deps: {
     'select market_id, venue, outcome, size, cost, realized_pnl from positions where shard = $1 order by market_id, venue, outcome',
     [shard],
   );
-  const rejections = await db.query<{ rule: string; n: string }>('select rule, count(*) as n from risk_events where shard = $1 group by rule order by 2 desc', [shard]);
-  const duplicates = await db.query<{ n: string }>('select count(*) as n from (select signal_id, leg from orders where shard = $1 group by 1, 2 having count(*) > 1) d', [shard]);
-  const pnl = await db.query<{ realized: string | null; fees: string | null }>('select sum(realized) as realized, sum(fees) as fees from pnl_daily where shard = $1', [shard]);
+  const rejections = await db.query<{ rule: string; n: string }>(
+    'select rule, count(*) as n from risk_events where shard = $1 group by rule order by 2 desc',
+    [shard],
+  );
+  const duplicates = await db.query<{ n: string }>(
+    'select count(*) as n from (select signal_id, leg from orders where shard = $1 group by 1, 2 having count(*) > 1) d',
+    [shard],
+  );
+  const pnl = await db.query<{ realized: string | null; fees: string | null }>(
+    'select sum(realized) as realized, sum(fees) as fees from pnl_daily where shard = $1',
+    [shard],
+  );
 
   const signalRows: SignalRow[] = signals.rows.map((r) => ({
     id: r.id,
@@ -142,15 +173,30 @@ export async function collectResults(deps: {
   const windows = deps.truths.map((truth) => {
     const from = deps.wallOf(truth.startMs);
     const to = deps.wallOf(truth.endMs) + 2_000;
-    const inWindow = signalRows.filter((s) => s.marketId === truth.marketId && s.kind === 'arbitrage' && s.createdTs >= from && s.createdTs <= to);
+    const inWindow = signalRows.filter(
+      (s) => s.marketId === truth.marketId && s.kind === 'arbitrage' && s.createdTs >= from && s.createdTs <= to,
+    );
     const ids = new Set(inWindow.map((s) => s.id));
-    return { truth, from, to, signals: inWindow.length, filledOrders: orderRows.filter((o) => ids.has(o.signalId) && o.filledSize > 0).length };
+    return {
+      truth,
+      from,
+      to,
+      signals: inWindow.length,
+      filledOrders: orderRows.filter((o) => ids.has(o.signalId) && o.filledSize > 0).length,
+    };
   });
 
   return {
     signals: signalRows,
     orders: orderRows,
-    positions: positions.rows.map((r) => ({ marketId: r.market_id, venue: r.venue, outcome: r.outcome, size: Number(r.size), cost: Number(r.cost), realizedPnl: Number(r.realized_pnl) })),
+    positions: positions.rows.map((r) => ({
+      marketId: r.market_id,
+      venue: r.venue,
+      outcome: r.outcome,
+      size: Number(r.size),
+      cost: Number(r.cost),
+      realizedPnl: Number(r.realized_pnl),
+    })),
     rejections: Object.fromEntries(rejections.rows.map((r) => [r.rule, Number(r.n)])),
     lostSignals,
     publishedSignals: published.size,

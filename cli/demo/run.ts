@@ -60,7 +60,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     const config = demoBreakerConfig(limits.dailyLossUsd);
 
     // The control key, as the operator keeps it: refreshed with a TTL, published on change.
-    const publishControl = (snapshot: BreakerSnapshot, changed: boolean) => writeControl(redis, controlTtlSeconds, shard, controlState(snapshot, limits.maxOrderUsd), changed);
+    const publishControl = (snapshot: BreakerSnapshot, changed: boolean) =>
+      writeControl(redis, controlTtlSeconds, shard, controlState(snapshot, limits.maxOrderUsd), changed);
     let breaker = initialSnapshot(Date.now());
     await publishControl(breaker, true);
     // Refreshed on its own timer, so a slow start-up or a slow observation never lets it lapse.
@@ -73,7 +74,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     const startedAt = stack.startScenario();
     const elapsedAtStart = stack.kalshi.clock.elapsed();
     const wallOf = (offsetMs: number) => startedAt + (offsetMs - elapsedAtStart) / speed;
-    progress(`scenario "${scenario.name}" running at ×${speed.toFixed(1)}: ${(scenario.duration / 60_000).toFixed(0)} simulated minutes in ${(options.durationMs / 1000).toFixed(0)} s`);
+    progress(
+      `scenario "${scenario.name}" running at ×${speed.toFixed(1)}: ${(scenario.duration / 60_000).toFixed(0)} simulated minutes in ${(options.durationMs / 1000).toFixed(0)} s`,
+    );
 
     const ticks: Tick[] = [];
     const transitions: Transition[] = [];
@@ -86,16 +89,31 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
       const tick = await observe({ workloads: stack.workloads, redis, db, shard, marketIds });
       ticks.push(tick);
       for (const [name, mb] of Object.entries(tick.rssMb)) peakMemoryMb[name] = Math.max(peakMemoryMb[name] ?? 0, mb);
-      const stepped = advance(config, breaker, { kalshiMonitor: tick.scrapes['kalshi-monitor'], polymarketMonitor: tick.scrapes['polymarket-monitor'], executor: tick.scrapes.executor }, tick.at);
+      const stepped = advance(
+        config,
+        breaker,
+        {
+          kalshiMonitor: tick.scrapes['kalshi-monitor'],
+          polymarketMonitor: tick.scrapes['polymarket-monitor'],
+          executor: tick.scrapes.executor,
+        },
+        tick.at,
+      );
       breaker = stepped.snapshot;
       if (stepped.transition) transitions.push({ at: tick.at, ...stepped.transition });
       // A change goes out at once (the refresh timer keeps the key alive in between); a missed
       // write lets the key expire and the executor stop: the safe side.
       if (stepped.transition) await publishControl(breaker, true).catch(() => undefined);
       const exited = stack.workloads.find((w) => w.process.child.exitCode !== null);
-      if (exited) throw new Error(`${exited.component} exited unexpectedly; last log lines (${exited.process.logFile}):\n${exited.process.logTail()}`);
+      if (exited)
+        throw new Error(
+          `${exited.component} exited unexpectedly; last log lines (${exited.process.logFile}):\n${exited.process.logTail()}`,
+        );
       const elapsed = Date.now() - startedAt;
-      if (options.interactive) out(`\x1b[H\x1b[2J${renderSummary({ tick, breaker, elapsedMs: elapsed, durationMs: options.durationMs, scenario: scenario.name, paint }).join('\n')}`);
+      if (options.interactive)
+        out(
+          `\x1b[H\x1b[2J${renderSummary({ tick, breaker, elapsedMs: elapsed, durationMs: options.durationMs, scenario: scenario.name, paint }).join('\n')}`,
+        );
       else if (Date.now() - lastLine >= 5_000) {
         out(renderStatusLine(tick, breaker, elapsed));
         lastLine = Date.now();
@@ -136,7 +154,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     const reportPath = join(reportDir, 'report.md');
     writeFileSync(reportPath, markdown);
     out('');
-    out(markdown.split('\n## Arbitrage windows')[0]!.replace(/!\[.*\]\(.*\)\n/, '').trimEnd());
+    out(
+      markdown
+        .split('\n## Arbitrage windows')[0]!
+        .replace(/!\[.*\]\(.*\)\n/, '')
+        .trimEnd(),
+    );
     out('');
     out(`Report: ${reportPath} (chart: ${join(reportDir, 'pnl-latency.svg')}, logs: ${join(reportDir, 'logs')})`);
     return { reportPath, interrupted, duplicateOrders: results.duplicateOrders, lostSignals: results.lostSignals };

@@ -55,13 +55,19 @@ function arbeesCommand(): { command: string; args: string[] } {
 }
 
 /** Redis and PostgreSQL as local processes in workDir, with a fresh `arbees` database; stops registered in cleanups. */
-export async function startStores(workDir: string, cleanups: Array<() => Promise<void>>): Promise<{ redis: RedisService; postgres: PostgresService; postgresUrl: string }> {
+export async function startStores(
+  workDir: string,
+  cleanups: Array<() => Promise<void>>,
+): Promise<{ redis: RedisService; postgres: PostgresService; postgresUrl: string }> {
   const redisDir = join(workDir, 'redis');
   const pgDir = join(workDir, 'postgres');
   mkdirSync(redisDir, { recursive: true, mode: 0o755 });
   mkdirSync(pgDir, { recursive: true, mode: 0o755 });
   const [redis, postgres] = await Promise.all([startRedis(redisDir), startPostgres(pgDir)]);
-  cleanups.push(() => redis.stop(), () => postgres.stop());
+  cleanups.push(
+    () => redis.stop(),
+    () => postgres.stop(),
+  );
   return { redis, postgres, postgresUrl: await postgres.createDatabase('arbees') };
 }
 
@@ -99,8 +105,17 @@ export async function startWorkloads(o: {
         env[credentialEnv.kalshi.privateKey] = o.kalshi.privateKeyPem;
       }
       const extra = component === 'executor' ? ['--paper-latency-ms', String(o.paperLatencyMs ?? 15)] : [];
-      const proc = startProcess(component, o.arbees.command, [...o.arbees.args, component, ...extra], { logFile: join(o.logDir, `${component}.log`), env, ...(o.arbees.cwd ? { cwd: o.arbees.cwd } : {}) });
-      workloads.push({ component, process: proc, metricsUrl: `http://127.0.0.1:${port}/metrics`, readyUrl: `http://127.0.0.1:${port}/readyz` });
+      const proc = startProcess(component, o.arbees.command, [...o.arbees.args, component, ...extra], {
+        logFile: join(o.logDir, `${component}.log`),
+        env,
+        ...(o.arbees.cwd ? { cwd: o.arbees.cwd } : {}),
+      });
+      workloads.push({
+        component,
+        process: proc,
+        metricsUrl: `http://127.0.0.1:${port}/metrics`,
+        readyUrl: `http://127.0.0.1:${port}/readyz`,
+      });
     }
     return workloads;
   } catch (error) {
@@ -124,13 +139,33 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const kalshiKeyId = `demo-${randomBytes(4).toString('hex')}`;
     // The simulators run in this process; their logs go to a file, not over the live summary.
-    const simLog = createLogger({ name: 'simulators', level: 'info' }, pino.destination({ dest: join(logDir, 'simulators.log'), sync: false }));
-    const common = { scenario: options.scenario, speed: options.speed, host: '127.0.0.1', port: 0, autoStart: false, logger: simLog } as const;
-    const kalshi = await startKalshiSim({ ...common, apiKeys: [{ id: kalshiKeyId, publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }] });
+    const simLog = createLogger(
+      { name: 'simulators', level: 'info' },
+      pino.destination({ dest: join(logDir, 'simulators.log'), sync: false }),
+    );
+    const common = {
+      scenario: options.scenario,
+      speed: options.speed,
+      host: '127.0.0.1',
+      port: 0,
+      autoStart: false,
+      logger: simLog,
+    } as const;
+    const kalshi = await startKalshiSim({
+      ...common,
+      apiKeys: [{ id: kalshiKeyId, publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }],
+    });
     cleanups.push(() => kalshi.stop());
     const polymarket = await startPolymarketSim({
       ...common,
-      creds: [{ apiKey: 'demo', secret: randomBytes(32).toString('base64'), passphrase: 'demo', address: '0x0000000000000000000000000000000000000001' }],
+      creds: [
+        {
+          apiKey: 'demo',
+          secret: randomBytes(32).toString('base64'),
+          passphrase: 'demo',
+          address: '0x0000000000000000000000000000000000000001',
+        },
+      ],
       geoblock: { allowedCidrs: ['127.0.0.0/8'], scope: 'all' },
     });
     cleanups.push(() => polymarket.stop());
@@ -185,7 +220,10 @@ export async function untilReady(workloads: Workload[], timeoutMs = 90_000): Pro
   let exited: Workload | undefined;
   for (const w of workloads) void w.process.exited.then(() => (exited ??= w));
   while (pending.size > 0) {
-    if (exited) throw new Error(`${exited.component} exited during start-up; last log lines (${exited.process.logFile}):\n${exited.process.logTail()}`);
+    if (exited)
+      throw new Error(
+        `${exited.component} exited during start-up; last log lines (${exited.process.logFile}):\n${exited.process.logTail()}`,
+      );
     if (Date.now() > deadline) {
       const which = [...pending].map((w) => `${w.component} (${reasons.get(w) ?? 'no answer'}; log ${w.process.logFile})`);
       throw new Error(`not ready after ${timeoutMs / 1000}s: ${which.join(', ')}`);

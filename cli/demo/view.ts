@@ -20,7 +20,12 @@ function quoteCell(q: VenueQuote, paint: Paint): string {
 function marketLine(m: MarketView, paint: Paint): string {
   // A cross-venue window shows as one venue's YES bid above the other's YES ask.
   const cross =
-    !m.kalshi.stale && !m.polymarket.stale && m.kalshi.bid !== undefined && m.polymarket.ask !== undefined && m.polymarket.bid !== undefined && m.kalshi.ask !== undefined
+    !m.kalshi.stale &&
+    !m.polymarket.stale &&
+    m.kalshi.bid !== undefined &&
+    m.polymarket.ask !== undefined &&
+    m.polymarket.bid !== undefined &&
+    m.kalshi.ask !== undefined
       ? m.kalshi.bid > m.polymarket.ask || m.polymarket.bid > m.kalshi.ask
       : false;
   return `  ${m.id.padEnd(18)} ${quoteCell(m.kalshi, paint)}  ${quoteCell(m.polymarket, paint)}${cross ? paint('  ◆ crossed', 'yellow') : ''}`;
@@ -28,7 +33,14 @@ function marketLine(m: MarketView, paint: Paint): string {
 
 const breakerTone = { Closed: 'green', HalfOpen: 'yellow', Open: 'red' } as const;
 
-export function renderSummary(input: { tick: Tick; breaker: BreakerSnapshot; elapsedMs: number; durationMs: number; scenario: string; paint: Paint }): string[] {
+export function renderSummary(input: {
+  tick: Tick;
+  breaker: BreakerSnapshot;
+  elapsedMs: number;
+  durationMs: number;
+  scenario: string;
+  paint: Paint;
+}): string[] {
   const { tick, breaker, paint } = input;
   const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
   const venue = (name: 'kalshi' | 'polymarket') => {
@@ -48,7 +60,10 @@ export function renderSummary(input: { tick: Tick; breaker: BreakerSnapshot; ela
     .map(([name, mb]) => `${name} ${Math.round(mb)}`)
     .join('  ');
   return [
-    paint(`Arbees demo — ${input.scenario} — ${seconds(input.elapsedMs)} of ${seconds(input.durationMs)} (paper trading; Ctrl-C stops and writes the report)`, 'bold'),
+    paint(
+      `Arbees demo — ${input.scenario} — ${seconds(input.elapsedMs)} of ${seconds(input.durationMs)} (paper trading; Ctrl-C stops and writes the report)`,
+      'bold',
+    ),
     '',
     `  ${venue('kalshi')}`,
     `  ${venue('polymarket')}  VPN check ${tick.vpnUp === undefined ? '—' : tick.vpnUp ? paint('up', 'green') : paint('down', 'red')}`,
@@ -56,7 +71,15 @@ export function renderSummary(input: { tick: Tick; breaker: BreakerSnapshot; ela
     paint(`  ${'market'.padEnd(18)} ${'Kalshi YES bid/ask  age'.padEnd(26)}  Polymarket YES bid/ask  age`, 'dim'),
     ...tick.markets.map((m) => marketLine(m, paint)),
     '',
-    `  signals     ${sum(tick.signals)} (${Object.entries(tick.signals).map(([k, n]) => `${k} ${n}`).join(', ') || 'none yet'})   taken by the executor: ${Object.entries(tick.executorSignals).map(([k, n]) => `${k} ${n}`).join(', ') || '—'}`,
+    `  signals     ${sum(tick.signals)} (${
+      Object.entries(tick.signals)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'none yet'
+    })   taken by the executor: ${
+      Object.entries(tick.executorSignals)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || '—'
+    }`,
     `  orders      ${sum(tick.ordersByStatus)} (${orders || 'none yet'})   fills ${tick.fills}   open positions ${tick.openPositions}`,
     `  PnL         ${money(tick.pnlUsd)}   daily loss ${money(tick.dailyLossUsd)}   exposure ${money(tick.exposureUsd)}`,
     `  risk        ${rejections || 'no rejections'}`,

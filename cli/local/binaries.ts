@@ -42,14 +42,20 @@ export function postgresBinDir(): string {
   if (initdb) candidates.push(join(initdb, '..'));
   const dir = candidates.find((d) => isExecutable(join(d, 'initdb')) && isExecutable(join(d, 'postgres')));
   if (!dir) {
-    throw new LocalServiceError('missing PostgreSQL server (initdb, postgres): run `apt-get install postgresql` or set PG_BIN to its bin folder');
+    throw new LocalServiceError(
+      'missing PostgreSQL server (initdb, postgres): run `apt-get install postgresql` or set PG_BIN to its bin folder',
+    );
   }
   return dir;
 }
 
 export function versionOf(binary: string, args: string[] = ['--version']): string {
   try {
-    return execFileSync(binary, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n')[0] ?? '';
+    return (
+      execFileSync(binary, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+        .trim()
+        .split('\n')[0] ?? ''
+    );
   } catch (error) {
     return `unknown (${(error as Error).message.split('\n')[0]})`;
   }

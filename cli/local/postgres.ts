@@ -24,7 +24,9 @@ function serviceUser(): { uid?: number; gid?: number } {
     const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
     return { uid, gid };
   } catch {
-    throw new LocalServiceError('PostgreSQL cannot run as root and there is no `postgres` user: run `apt-get install postgresql` (it creates one) or run the tests as a normal user');
+    throw new LocalServiceError(
+      'PostgreSQL cannot run as root and there is no `postgres` user: run `apt-get install postgresql` (it creates one) or run the tests as a normal user',
+    );
   }
 }
 
@@ -38,10 +40,15 @@ export async function startPostgres(dir: string): Promise<PostgresService> {
     chownSync(dir, user.uid, user.gid!);
     chownSync(dataDir, user.uid, user.gid!);
   }
-  const init = startProcess('initdb', join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'], {
-    logFile: join(dir, 'initdb.log'),
-    ...user,
-  });
+  const init = startProcess(
+    'initdb',
+    join(bin, 'initdb'),
+    ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'],
+    {
+      logFile: join(dir, 'initdb.log'),
+      ...user,
+    },
+  );
   if ((await init.exited) !== 0) throw new LocalServiceError(`initdb failed (${bin}); log:\n${init.logTail()}`);
 
   const port = await freePort();
@@ -51,7 +58,22 @@ export async function startPostgres(dir: string): Promise<PostgresService> {
     proc = startProcess(
       'postgres',
       join(bin, 'postgres'),
-      ['-D', dataDir, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
+      [
+        '-D',
+        dataDir,
+        '-p',
+        String(port),
+        '-k',
+        dir,
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'fsync=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        'max_connections=200',
+      ],
       { logFile: join(dir, 'postgres.log'), ...user },
     );
     await waitUntilReady(

@@ -98,12 +98,7 @@ export function startProcess(
  * Polls `probe` until it returns true. Fails fast, with the log tail, if the process exits,
  * and after `timeoutMs` with the last probe error: never hangs.
  */
-export async function waitUntilReady(
-  proc: ManagedProcess,
-  probe: () => Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
+export async function waitUntilReady(proc: ManagedProcess, probe: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError = '';
   let exited = false;

@@ -22,9 +22,14 @@ export async function startRedis(dir: string, options: { persistent?: boolean } 
   let proc: ManagedProcess | undefined;
   const start = async () => {
     const persistence = options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
-    proc = startProcess('redis', binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir, '--protected-mode', 'yes'], {
-      logFile: join(dir, 'redis.log'),
-    });
+    proc = startProcess(
+      'redis',
+      binary,
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir, '--protected-mode', 'yes'],
+      {
+        logFile: join(dir, 'redis.log'),
+      },
+    );
     await waitUntilReady(
       proc,
       async () => {

@@ -12,7 +12,11 @@ const controlStates: Record<BreakerState, ControlState['state']> = { Closed: 'cl
 export const probationSizeFraction = 0.25;
 
 /** What the executor is told: the breaker's state, or open while the shard is paused. */
-export function controlState(snapshot: Pick<BreakerSnapshot, 'state' | 'reason' | 'since'>, maxOrderUsd: number, paused = false): ControlState {
+export function controlState(
+  snapshot: Pick<BreakerSnapshot, 'state' | 'reason' | 'since'>,
+  maxOrderUsd: number,
+  paused = false,
+): ControlState {
   return {
     state: paused ? 'open' : controlStates[snapshot.state],
     reason: paused ? 'paused by spec.paused' : snapshot.reason,
@@ -22,7 +26,13 @@ export function controlState(snapshot: Pick<BreakerSnapshot, 'state' | 'reason' 
 }
 
 /** Writes the control key with its TTL, and publishes it on the channel when it changed. */
-export async function writeControl(redis: Redis, ttlSeconds: number, shard: string, control: ControlState, changed: boolean): Promise<void> {
+export async function writeControl(
+  redis: Redis,
+  ttlSeconds: number,
+  shard: string,
+  control: ControlState,
+  changed: boolean,
+): Promise<void> {
   const key = streamKeys.control(shard);
   const value = JSON.stringify(control);
   const pipeline = redis.multi().set(key, value, 'EX', ttlSeconds);

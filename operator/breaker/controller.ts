@@ -58,7 +58,12 @@ export class BreakerController {
   ) {
     this.gauge =
       (deps.registry.getSingleMetric('arbees_operator_circuit_state') as Gauge | undefined) ??
-      new Gauge({ name: 'arbees_operator_circuit_state', help: 'Circuit breaker state per shard: 0 closed, 1 half-open, 2 open', labelNames: ['shard'], registers: [deps.registry] });
+      new Gauge({
+        name: 'arbees_operator_circuit_state',
+        help: 'Circuit breaker state per shard: 0 closed, 1 half-open, 2 open',
+        labelNames: ['shard'],
+        registers: [deps.registry],
+      });
   }
 
   /**
@@ -72,9 +77,16 @@ export class BreakerController {
     this.known = new Map(shards.map((s) => [snapshotKey(s), s]));
     for (let i = 0; i < shards.length; i += 8) {
       await Promise.all(
-        shards.slice(i, i + 8).map((shard) =>
-          this.evaluate(shard).catch((error: unknown) => this.deps.log.error({ err: error, shard: `${shard.metadata.namespace}/${shard.metadata.name}` }, 'circuit breaker evaluation failed')),
-        ),
+        shards
+          .slice(i, i + 8)
+          .map((shard) =>
+            this.evaluate(shard).catch((error: unknown) =>
+              this.deps.log.error(
+                { err: error, shard: `${shard.metadata.namespace}/${shard.metadata.name}` },
+                'circuit breaker evaluation failed',
+              ),
+            ),
+          ),
       );
     }
   }
@@ -89,7 +101,9 @@ export class BreakerController {
     if (shard.metadata.annotations?.[resetAnnotation] !== undefined) {
       result = reset(previous, now, `annotation ${resetAnnotation}`);
       // Consume the request, so a restart does not reset again.
-      await this.deps.client.mergePatch(resources.tradingShards, shard.metadata.namespace, shard.metadata.name, { metadata: { annotations: { [resetAnnotation]: null } } });
+      await this.deps.client.mergePatch(resources.tradingShards, shard.metadata.namespace, shard.metadata.name, {
+        metadata: { annotations: { [resetAnnotation]: null } },
+      });
     } else {
       const readings: Record<string, Reading> = Object.fromEntries(
         await Promise.all(breaker.rules.map(async (rule) => [rule.name, await this.deps.prometheus.query(rule.query)] as const)),
@@ -119,7 +133,11 @@ export class BreakerController {
       this.deps.log.warn({ shard: shardName, from, to, reason }, 'circuit breaker changed state');
       // The trip count makes every transition's message distinct, so the recorder's de-duplication
       // (meant for retried failures) never swallows a second trip with the same reading.
-      events.push({ type: to === 'Open' ? 'Warning' : 'Normal', reason: `CircuitBreaker${to}`, message: `${from} → ${to}: ${reason} (trips: ${snapshot.trips})` });
+      events.push({
+        type: to === 'Open' ? 'Warning' : 'Normal',
+        reason: `CircuitBreaker${to}`,
+        message: `${from} → ${to}: ${reason} (trips: ${snapshot.trips})`,
+      });
     }
     const earlier = this.pending.get(key);
     this.pending.set(key, { shard, snapshot, failures: result.failures, events: [...(earlier?.events ?? []), ...events] });
@@ -141,7 +159,10 @@ export class BreakerController {
       void this.write(write)
         .catch((error: unknown) => {
           if (error instanceof KubeApiError && error.status === 404) return; // deleted meanwhile
-          this.deps.log.error({ err: error, shard: `${write.shard.metadata.namespace}/${write.shard.metadata.name}` }, 'could not write the circuit breaker status');
+          this.deps.log.error(
+            { err: error, shard: `${write.shard.metadata.namespace}/${write.shard.metadata.name}` },
+            'could not write the circuit breaker status',
+          );
         })
         .finally(() => {
           this.writing.delete(key);
@@ -207,7 +228,12 @@ export class BreakerController {
       });
     if (same) return;
     await this.deps.client.apply(
-      { apiVersion: shard.apiVersion, kind: shard.kind, metadata: { name: shard.metadata.name, namespace: shard.metadata.namespace }, status },
+      {
+        apiVersion: shard.apiVersion,
+        kind: shard.kind,
+        metadata: { name: shard.metadata.name, namespace: shard.metadata.namespace },
+        status,
+      },
       breakerFieldManager,
       { subresource: 'status' },
     );

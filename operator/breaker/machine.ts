@@ -38,7 +38,13 @@ export interface BreakerSnapshot {
   clearSince?: number;
 }
 
-export const initialSnapshot = (now: number): BreakerSnapshot => ({ state: 'Closed', since: now, trips: 0, reason: 'no rule has tripped', holdingSince: {} });
+export const initialSnapshot = (now: number): BreakerSnapshot => ({
+  state: 'Closed',
+  since: now,
+  trips: 0,
+  reason: 'no rule has tripped',
+  holdingSince: {},
+});
 
 function breaches(rule: BreakerRule, value: number, margin: number): boolean {
   switch (rule.op) {
@@ -91,7 +97,11 @@ export function step(config: BreakerConfig, previous: BreakerSnapshot, readings:
     const breaching = values.filter((v) => breaches(rule, v, 0));
     const margin = Math.abs(rule.threshold) * hysteresis;
     const bridged =
-      breaching.length === 0 && heldSince !== undefined && breachedAt !== undefined && now - breachedAt < forMs && values.some((v) => breaches(rule, v, margin));
+      breaching.length === 0 &&
+      heldSince !== undefined &&
+      breachedAt !== undefined &&
+      now - breachedAt < forMs &&
+      values.some((v) => breaches(rule, v, margin));
     if (breaching.length === 0 && !bridged) continue;
     anyHolding = true;
     const started = heldSince ?? now;
@@ -123,10 +133,18 @@ export function step(config: BreakerConfig, previous: BreakerSnapshot, readings:
     });
   }
   if (prometheusUnavailable && config.onPrometheusUnavailable === 'open' && previous.state !== 'Open') {
-    return move('Open', `Prometheus unavailable (fail safe): ${failures.join('; ')}`, { trips: previous.trips + 1, trippedBy: 'PrometheusUnavailable', observedValue: undefined });
+    return move('Open', `Prometheus unavailable (fail safe): ${failures.join('; ')}`, {
+      trips: previous.trips + 1,
+      trippedBy: 'PrometheusUnavailable',
+      observedValue: undefined,
+    });
   }
   if (prometheusUnavailable) return { snapshot: next, prometheusUnavailable, failures }; // hold, or already open: no recovery while blind
-  if (previous.state === 'Open' && next.clearSince !== undefined && now - Math.max(next.clearSince, previous.since) >= parseDuration(config.halfOpenAfter)) {
+  if (
+    previous.state === 'Open' &&
+    next.clearSince !== undefined &&
+    now - Math.max(next.clearSince, previous.since) >= parseDuration(config.halfOpenAfter)
+  ) {
     return move('HalfOpen', `no rule has held for ${config.halfOpenAfter}; probation with reduced order size`);
   }
   if (previous.state === 'HalfOpen' && now - previous.since >= parseDuration(config.cooldown)) {
@@ -138,7 +156,15 @@ export function step(config: BreakerConfig, previous: BreakerSnapshot, readings:
 /** Manual reset (the arbees.io/reset-breaker annotation): closed, rule clocks cleared. */
 export function reset(previous: BreakerSnapshot, now: number, who: string): Step {
   return {
-    snapshot: { state: 'Closed', since: now, trips: previous.trips, reason: `reset by ${who}`, holdingSince: {}, lastBreach: {}, clearSince: undefined },
+    snapshot: {
+      state: 'Closed',
+      since: now,
+      trips: previous.trips,
+      reason: `reset by ${who}`,
+      holdingSince: {},
+      lastBreach: {},
+      clearSince: undefined,
+    },
     transition: previous.state === 'Closed' ? undefined : { from: previous.state, to: 'Closed', reason: `reset by ${who}` },
     prometheusUnavailable: false,
     failures: [],

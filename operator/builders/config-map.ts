@@ -13,7 +13,9 @@ export function shardMarkets(shard: TradingShard): MarketSpec[] {
   const listed = shard.spec.markets ?? [];
   const ids = new Set(listed.map((m) => m.id));
   const tickers = new Set(listed.map((m) => m.kalshi.ticker));
-  const discovered = (shard.spec.discovery ? (shard.status?.discovery?.markets ?? []) : []).filter((m) => !ids.has(m.id) && !tickers.has(m.kalshi.ticker));
+  const discovered = (shard.spec.discovery ? (shard.status?.discovery?.markets ?? []) : []).filter(
+    (m) => !ids.has(m.id) && !tickers.has(m.kalshi.ticker),
+  );
   return [...listed, ...discovered];
 }
 
@@ -43,7 +45,12 @@ export function buildConfigMap(shard: TradingShard, settings: OperatorSettings):
   const text = `${JSON.stringify(renderShardConfig(shard, settings), null, 2)}\n`;
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
   return {
-    object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: childMeta(shard, childName(shard, 'config')), data: { [shardConfigKey]: text } },
+    object: {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: childMeta(shard, childName(shard, 'config')),
+      data: { [shardConfigKey]: text },
+    },
     hash,
   };
 }

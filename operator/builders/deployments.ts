@@ -44,7 +44,10 @@ function credentialVars(shard: TradingShard, component: Component): EnvVar[] {
   const kalshi = shard.spec.venues.kalshi.credentialsSecretRef;
   const polymarket = shard.spec.venues.polymarket.credentialsSecretRef;
   if (kalshi && (component === 'kalshi-monitor' || component === 'executor')) {
-    vars.push(fromSecret(credentialEnv.kalshi.keyId, kalshi.name, 'keyId'), fromSecret(credentialEnv.kalshi.privateKey, kalshi.name, 'privateKey'));
+    vars.push(
+      fromSecret(credentialEnv.kalshi.keyId, kalshi.name, 'keyId'),
+      fromSecret(credentialEnv.kalshi.privateKey, kalshi.name, 'privateKey'),
+    );
   }
   if (component === 'executor' && shard.spec.executor.mode === 'live' && polymarket) {
     for (const [key, variable] of Object.entries(credentialEnv.polymarket)) vars.push(fromSecret(variable, polymarket.name, key));
@@ -88,7 +91,8 @@ function container(shard: TradingShard, component: Component, settings: Operator
 export function buildDeployment(shard: TradingShard, component: Component, settings: OperatorSettings, configHash: string): object {
   const vpn = component === vpnComponent;
   // Two executors at once could both trade; Recreate guarantees the old one is gone first.
-  const strategy = component === 'executor' ? { type: 'Recreate' } : { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } };
+  const strategy =
+    component === 'executor' ? { type: 'Recreate' } : { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } };
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',

@@ -5,7 +5,8 @@ export const shardLabel = 'arbees.io/shard';
 export const componentLabel = 'app.kubernetes.io/component';
 export const configHashAnnotation = 'arbees.io/config-hash';
 
-export const childName = (shard: TradingShard, suffix?: string): string => (suffix ? `${shard.metadata.name}-${suffix}` : shard.metadata.name);
+export const childName = (shard: TradingShard, suffix?: string): string =>
+  suffix ? `${shard.metadata.name}-${suffix}` : shard.metadata.name;
 
 /** Labels that select one component's pods (stable: a Deployment's selector is immutable). */
 export function selectorLabels(shard: TradingShard, component?: Component): Record<string, string> {
@@ -32,7 +33,8 @@ export interface ObjectMeta {
 
 /** Metadata of a child: in the shard's namespace, owned by it (so deleting the shard collects it). */
 export function childMeta(shard: TradingShard, name: string, component?: Component): ObjectMeta {
-  if (!shard.metadata.uid) throw new Error(`TradingShard ${shard.metadata.namespace}/${shard.metadata.name} has no uid: build children from the stored object`);
+  if (!shard.metadata.uid)
+    throw new Error(`TradingShard ${shard.metadata.namespace}/${shard.metadata.name} has no uid: build children from the stored object`);
   return {
     name,
     namespace: shard.metadata.namespace,

@@ -46,18 +46,29 @@ const anywhere: Peer = { ipBlock: { cidr: '0.0.0.0/0' } };
 function egressRules(shard: TradingShard, component: Component, settings: OperatorSettings): Rule[] {
   const internet: Peer = { ipBlock: { cidr: '0.0.0.0/0', except: [settings.podCidr, settings.serviceCidr] } };
   const rules: Rule[] = [
-    { ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
+    {
+      ports: [
+        { protocol: 'UDP', port: 53 },
+        { protocol: 'TCP', port: 53 },
+      ],
+    },
     // Redis may be in the cluster or a managed service (ElastiCache): any address, one port.
     { to: [anywhere], ports: [{ protocol: 'TCP', port: settings.redisPort }] },
   ];
   if (component === 'kalshi-monitor' || component === 'executor') rules.push({ to: [internet], ports: [{ protocol: 'TCP', port: 443 }] });
   if (component === 'executor') {
     rules.push({ to: [anywhere], ports: [{ protocol: 'TCP', port: settings.postgresPort }] });
-    rules.push({ to: [{ podSelector: { matchLabels: selectorLabels(shard, 'polymarket-monitor') } }], ports: [{ protocol: 'TCP', port: vpnProxyPort }] });
+    rules.push({
+      to: [{ podSelector: { matchLabels: selectorLabels(shard, 'polymarket-monitor') } }],
+      ports: [{ protocol: 'TCP', port: vpnProxyPort }],
+    });
   }
   if (component === 'polymarket-monitor') {
     // Only the tunnel itself: WireGuard is UDP on a provider-chosen port; OpenVPN UDP or TCP.
-    const tunnel: Port[] = shard.spec.venues.polymarket.vpn.type === 'wireguard' ? [{ protocol: 'UDP' }] : [{ protocol: 'UDP' }, { protocol: 'TCP', port: 1194 }, { protocol: 'TCP', port: 443 }];
+    const tunnel: Port[] =
+      shard.spec.venues.polymarket.vpn.type === 'wireguard'
+        ? [{ protocol: 'UDP' }]
+        : [{ protocol: 'UDP' }, { protocol: 'TCP', port: 1194 }, { protocol: 'TCP', port: 443 }];
     rules.push({ to: [internet], ports: tunnel });
   }
   return rules;
@@ -66,7 +77,10 @@ function egressRules(shard: TradingShard, component: Component, settings: Operat
 function ingressRules(shard: TradingShard, component: Component, settings: OperatorSettings): Rule[] {
   const rules: Rule[] = [{ ports: [{ protocol: 'TCP', port: settings.metricsPort }] }];
   if (component === 'polymarket-monitor') {
-    rules.push({ from: [{ podSelector: { matchLabels: selectorLabels(shard, 'executor') } }], ports: [{ protocol: 'TCP', port: vpnProxyPort }] });
+    rules.push({
+      from: [{ podSelector: { matchLabels: selectorLabels(shard, 'executor') } }],
+      ports: [{ protocol: 'TCP', port: vpnProxyPort }],
+    });
   }
   return rules;
 }

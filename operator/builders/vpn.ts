@@ -40,7 +40,12 @@ export function vpnSidecar(shard: TradingShard, settings: OperatorSettings): obj
     resources: override?.resources ?? { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } },
     // gluetun programs iptables and the tun device as root; NET_ADMIN is the one capability it
     // needs on top of being root, and this is the only container of Arbees that gets it.
-    securityContext: { runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'], add: ['NET_ADMIN'] } },
+    securityContext: {
+      runAsUser: 0,
+      runAsNonRoot: false,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'], add: ['NET_ADMIN'] },
+    },
     ports: [{ name: 'vpn-proxy', containerPort: vpnProxyPort, protocol: 'TCP' }],
     volumeMounts: [{ name: 'dev-net-tun', mountPath: '/dev/net/tun' }],
   };

@@ -18,7 +18,14 @@ export interface KubeObject {
     annotations?: Record<string, string>;
     finalizers?: string[];
     deletionTimestamp?: string;
-    ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }>;
+    ownerReferences?: Array<{
+      apiVersion: string;
+      kind: string;
+      name: string;
+      uid: string;
+      controller?: boolean;
+      blockOwnerDeletion?: boolean;
+    }>;
     [key: string]: unknown;
   };
   [key: string]: unknown;
@@ -121,7 +128,13 @@ export class KubeClient {
   }
 
   /** One request; JSON in, JSON out; non-2xx becomes a KubeApiError with the server's message. */
-  async request<T = unknown>(method: string, path: string, body?: unknown, contentType = 'application/json', timeoutMs = 30_000): Promise<T> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+    timeoutMs = 30_000,
+  ): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const options = await this.options(method, path, payload ? { 'content-type': contentType } : {}, timeoutMs);
     const send = options.protocol === 'http:' ? httpRequest : request;
@@ -160,7 +173,10 @@ export class KubeClient {
     }
   }
 
-  async list<T = KubeObject>(resource: Resource, options: { namespace?: string; labelSelector?: string } = {}): Promise<{ items: T[]; resourceVersion: string }> {
+  async list<T = KubeObject>(
+    resource: Resource,
+    options: { namespace?: string; labelSelector?: string } = {},
+  ): Promise<{ items: T[]; resourceVersion: string }> {
     const items: T[] = [];
     let continueToken: string | undefined;
     let resourceVersion: string;
@@ -202,7 +218,11 @@ export class KubeClient {
 
   async delete(resource: Resource, namespace: string | undefined, name: string): Promise<void> {
     try {
-      await this.request('DELETE', objectPath(resource, namespace, name), { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' });
+      await this.request('DELETE', objectPath(resource, namespace, name), {
+        kind: 'DeleteOptions',
+        apiVersion: 'v1',
+        propagationPolicy: 'Background',
+      });
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 404) return;
       throw error;
@@ -246,7 +266,14 @@ export class KubeClient {
           res.on('data', (chunk: string) => (text += chunk));
           res.on('end', () => {
             const body = safeJson(text) as { reason?: string; message?: string } | undefined;
-            reject(new KubeApiError(res.statusCode ?? 0, body?.reason ?? 'Unknown', body?.message ?? `watch ${path}: HTTP ${res.statusCode}`, body));
+            reject(
+              new KubeApiError(
+                res.statusCode ?? 0,
+                body?.reason ?? 'Unknown',
+                body?.message ?? `watch ${path}: HTTP ${res.statusCode}`,
+                body,
+              ),
+            );
           });
           return;
         }

@@ -57,7 +57,8 @@ class LeanKubeConfig implements KubeAuth {
   }
 
   private readToken(file: string): string {
-    if (!this.token || Date.now() - this.token.readAt > tokenFileMaxAgeMs) this.token = { value: readFileSync(file, 'utf8').trim(), readAt: Date.now() };
+    if (!this.token || Date.now() - this.token.readAt > tokenFileMaxAgeMs)
+      this.token = { value: readFileSync(file, 'utf8').trim(), readAt: Date.now() };
     return this.token.value;
   }
 }
@@ -75,8 +76,24 @@ export function inClusterConfig(env: NodeJS.ProcessEnv = process.env, dir = serv
 }
 
 // The kubeconfig keys we handle; any other user or cluster key means client-node must do it.
-const userKeys = new Set(['token', 'tokenFile', 'client-certificate', 'client-certificate-data', 'client-key', 'client-key-data', 'username', 'password']);
-const clusterKeys = new Set(['server', 'certificate-authority', 'certificate-authority-data', 'insecure-skip-tls-verify', 'tls-server-name', 'extensions']);
+const userKeys = new Set([
+  'token',
+  'tokenFile',
+  'client-certificate',
+  'client-certificate-data',
+  'client-key',
+  'client-key-data',
+  'username',
+  'password',
+]);
+const clusterKeys = new Set([
+  'server',
+  'certificate-authority',
+  'certificate-authority-data',
+  'insecure-skip-tls-verify',
+  'tls-server-name',
+  'extensions',
+]);
 
 /** The current context of one kubeconfig file, or undefined when it needs client-node. */
 export function parseKubeconfig(text: string, file: string): KubeAuth | undefined {
@@ -89,12 +106,14 @@ export function parseKubeconfig(text: string, file: string): KubeAuth | undefine
   const context = doc.contexts?.find((c) => c.name === doc['current-context'])?.context;
   if (!context) throw new Error(`${file}: no current context`);
   const cluster = doc.clusters?.find((c) => c.name === context.cluster)?.cluster;
-  if (!cluster || typeof cluster.server !== 'string') throw new Error(`${file}: context "${doc['current-context']}" has no cluster with a server`);
+  if (!cluster || typeof cluster.server !== 'string')
+    throw new Error(`${file}: context "${doc['current-context']}" has no cluster with a server`);
   const user = (context.user ? doc.users?.find((u) => u.name === context.user)?.user : undefined) ?? {};
   if (Object.keys(user).some((k) => !userKeys.has(k)) || Object.keys(cluster).some((k) => !clusterKeys.has(k))) return undefined;
 
   // Paths in a kubeconfig are relative to the file.
-  const read = (path: unknown) => (typeof path === 'string' && path ? readFileSync(isAbsolute(path) ? path : join(dirname(file), path)) : undefined);
+  const read = (path: unknown) =>
+    typeof path === 'string' && path ? readFileSync(isAbsolute(path) ? path : join(dirname(file), path)) : undefined;
   const data = (value: unknown) => (typeof value === 'string' && value ? Buffer.from(value, 'base64') : undefined);
   const str = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
   const tokenFile = str(user.tokenFile);

@@ -83,7 +83,10 @@ export class Informer<T extends KubeObject> {
             namespace: this.options.namespace,
             labelSelector: this.options.labelSelector,
             resourceVersion: this.resourceVersion,
-            timeoutSeconds: Math.min(watchSeconds, Math.max(1, Math.ceil(((this.options.resyncMs ?? 600_000) - (Date.now() - this.lastResync)) / 1000))),
+            timeoutSeconds: Math.min(
+              watchSeconds,
+              Math.max(1, Math.ceil(((this.options.resyncMs ?? 600_000) - (Date.now() - this.lastResync)) / 1000)),
+            ),
             signal: this.abort.signal,
           },
           (event) => {
@@ -115,7 +118,10 @@ export class Informer<T extends KubeObject> {
   }
 
   private async relist(): Promise<void> {
-    const { items, resourceVersion } = await this.client.list<T>(this.resource, { namespace: this.options.namespace, labelSelector: this.options.labelSelector });
+    const { items, resourceVersion } = await this.client.list<T>(this.resource, {
+      namespace: this.options.namespace,
+      labelSelector: this.options.labelSelector,
+    });
     const seen = new Set<string>();
     for (const item of items) {
       // Lists omit apiVersion/kind on items; restore them for consumers.
@@ -175,9 +181,13 @@ function slim<T extends KubeObject>(object: T): T {
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }

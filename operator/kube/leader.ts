@@ -70,7 +70,10 @@ export class LeaderElector {
       try {
         const lease = await this.client.get<Lease>(resources.leases, this.options.namespace, this.options.name);
         if (lease.spec?.holderIdentity === this.options.identity) {
-          await this.client.replace({ ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(Date.now()) } });
+          await this.client.replace({
+            ...lease,
+            spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(Date.now()) },
+          });
         }
       } catch (error) {
         this.options.onError?.(error);

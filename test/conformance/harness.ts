@@ -54,7 +54,11 @@ interface Client {
 
 const CLIENT_TIMEOUT_MS = 240_000;
 
-function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, { cwd: root, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -106,7 +110,10 @@ async function waitHttp(url: string, child: ChildProcess, logFile: string, timeo
 
 /** `arbees sim <venue>` from the sources (bin/arbees would run a possibly stale dist/ build). */
 function startSim(venue: 'kalshi' | 'polymarket', args: string[], logFile: string): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli/arbees.ts'), 'sim', venue, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli/arbees.ts'), 'sim', venue, ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const log = createWriteStream(logFile);
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
@@ -131,7 +138,10 @@ interface ScenarioMarket {
 }
 
 function scenarioMarket(file: string): ScenarioMarket {
-  type Game = { kalshi: { eventTicker: string; seriesTicker?: string }; markets: Array<{ kalshi: { ticker: string }; polymarket: { yesTokenId: string; noTokenId: string } }> };
+  type Game = {
+    kalshi: { eventTicker: string; seriesTicker?: string };
+    markets: Array<{ kalshi: { ticker: string }; polymarket: { yesTokenId: string; noTokenId: string } }>;
+  };
   const game = (parse(readFileSync(file, 'utf8')) as { games: Game[] }).games[0]!;
   const market = game.markets[0]!;
   return {
@@ -153,7 +163,12 @@ function polymarketAccount(dir: string, name: string) {
   const privateKey = generatePrivateKey();
   // The venue issues secrets as URL-safe base64 with '=' padding; the Python client needs the padding.
   const secret = randomBytes(32).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
-  const creds = { apiKey: randomUUID(), secret, passphrase: randomBytes(32).toString('hex'), address: privateKeyToAccount(privateKey).address };
+  const creds = {
+    apiKey: randomUUID(),
+    secret,
+    passphrase: randomBytes(32).toString('hex'),
+    address: privateKeyToAccount(privateKey).address,
+  };
   return { sim: creds, file: writePrivate(join(dir, `${name}.json`), JSON.stringify({ ...creds, privateKey })) };
 }
 
@@ -166,7 +181,9 @@ function readReport(file: string): { sdk?: string; results?: CallResult[] } {
 }
 
 /** Runs every official client against fresh simulators; the report also goes to `outDir`. */
-export async function runConformance(options: { outDir?: string; scenario?: string; log?: (line: string) => void } = {}): Promise<ConformanceReport> {
+export async function runConformance(
+  options: { outDir?: string; scenario?: string; log?: (line: string) => void } = {},
+): Promise<ConformanceReport> {
   const log = options.log ?? (() => {});
   const scenario = options.scenario ?? join(here, 'scenario.yaml');
   const market = scenarioMarket(scenario);
@@ -186,7 +203,11 @@ export async function runConformance(options: { outDir?: string; scenario?: stri
     const [kalshiPort, polyPort] = [await freePort(), await freePort()];
     const kalshiLog = join(work, 'sim-kalshi.log');
     const polyLog = join(work, 'sim-polymarket.log');
-    const kalshi = startSim('kalshi', ['--key-id', keyId, '--public-key', publicPem, '-s', scenario, '-p', String(kalshiPort), '--log-level', 'warn'], kalshiLog);
+    const kalshi = startSim(
+      'kalshi',
+      ['--key-id', keyId, '--public-key', publicPem, '-s', scenario, '-p', String(kalshiPort), '--log-level', 'warn'],
+      kalshiLog,
+    );
     const poly = startSim('polymarket', ['--creds', simCreds, '-s', scenario, '-p', String(polyPort), '--log-level', 'warn'], polyLog);
     sims.push(kalshi, poly);
     const kalshiUrl = `http://127.0.0.1:${kalshiPort}/trade-api/v2`;
@@ -200,10 +221,23 @@ export async function runConformance(options: { outDir?: string; scenario?: stri
         name: 'kalshi (python)',
         command: python,
         args: [join(here, 'kalshi_sdk.py')],
-        env: { KALSHI_URL: kalshiUrl, KALSHI_KEY_ID: keyId, KALSHI_KEY_FILE: privatePem, KALSHI_TICKER: market.ticker, KALSHI_EVENT: market.event, KALSHI_SERIES: market.series },
+        env: {
+          KALSHI_URL: kalshiUrl,
+          KALSHI_KEY_ID: keyId,
+          KALSHI_KEY_FILE: privatePem,
+          KALSHI_TICKER: market.ticker,
+          KALSHI_EVENT: market.event,
+          KALSHI_SERIES: market.series,
+        },
         report: join(work, 'kalshi-python.json'),
       },
-      { name: 'polymarket (python)', command: python, args: [join(here, 'polymarket_sdk.py')], env: { ...polyEnv, POLY_CREDS_FILE: pyPoly.file }, report: join(work, 'polymarket-python.json') },
+      {
+        name: 'polymarket (python)',
+        command: python,
+        args: [join(here, 'polymarket_sdk.py')],
+        env: { ...polyEnv, POLY_CREDS_FILE: pyPoly.file },
+        report: join(work, 'polymarket-python.json'),
+      },
       {
         name: 'polymarket (typescript)',
         command: process.execPath,
@@ -231,7 +265,15 @@ export async function runConformance(options: { outDir?: string; scenario?: stri
       clientRuns.push({ client: client.name, sdk: report.sdk ?? '', exitCode: result.code, stderrTail });
       // A client that died or was killed has left calls untried: that is a failure of its own.
       if (result.code !== 0) {
-        results.push({ client: client.name, call: '(the whole script)', endpoint: '', ok: false, reason: `exited ${result.code}: ${stderrTail.split('\n').pop() ?? ''}`, ms: 0, note: '' });
+        results.push({
+          client: client.name,
+          call: '(the whole script)',
+          endpoint: '',
+          ok: false,
+          reason: `exited ${result.code}: ${stderrTail.split('\n').pop() ?? ''}`,
+          ms: 0,
+          note: '',
+        });
       }
     }
     const report: ConformanceReport = { startedAt, python, scenario: scenario.replace(root + '/', ''), runs: clientRuns, results };
@@ -253,9 +295,14 @@ const clip = (text: string, width: number) => (text.length <= width ? text : tex
 export function formatTable(results: CallResult[]): string {
   const rows = results.map((r) => [r.client, r.call, r.ok ? 'pass' : 'FAIL', r.ok ? r.note : r.reason]);
   const widths = [0, 1].map((i) => Math.max(...rows.map((row) => row[i]!.length), 6));
-  const line = (row: string[]) => `${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]!.padEnd(4)}  ${clip(row[3]!, 160)}`;
+  const line = (row: string[]) =>
+    `${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]!.padEnd(4)}  ${clip(row[3]!, 160)}`;
   const passed = results.filter((r) => r.ok).length;
-  return [line(['client', 'call', 'result', 'reason / note']), ...rows.map(line), `${passed} of ${results.length} official calls pass`].join('\n');
+  return [
+    line(['client', 'call', 'result', 'reason / note']),
+    ...rows.map(line),
+    `${passed} of ${results.length} official calls pass`,
+  ].join('\n');
 }
 
 // `node --import tsx test/conformance/harness.ts [OUT_DIR]`: one run, the table on stdout.

@@ -34,7 +34,9 @@ const clip = (value: unknown, n = 400) => {
 // Shapes (see shapes.json)
 
 type Shapes = Record<string, Record<string, string>>;
-const shapes: Shapes = Object.fromEntries(Object.entries(JSON.parse(readFileSync(join(here, 'shapes.json'), 'utf8')) as Shapes).filter(([k]) => !k.startsWith('_')));
+const shapes: Shapes = Object.fromEntries(
+  Object.entries(JSON.parse(readFileSync(join(here, 'shapes.json'), 'utf8')) as Shapes).filter(([k]) => !k.startsWith('_')),
+);
 
 function typeProblems(value: unknown, kind: string, where: string, problems: string[]): void {
   const alternatives = kind.split('|');
@@ -50,7 +52,13 @@ function typeProblems(value: unknown, kind: string, where: string, problems: str
     else value.slice(0, 3).forEach((item, i) => typeProblems(item, kind.slice(0, -2), `${where}[${i}]`, problems));
   } else if (shapes[kind]) shapeProblems(value, kind, where, problems);
   else if (kind.startsWith('enum:')) {
-    if (!kind.slice(5).split(',').includes(value as string)) problems.push(`${where}: ${clip(value, 40)} is not one of ${kind.slice(5)}`);
+    if (
+      !kind
+        .slice(5)
+        .split(',')
+        .includes(value as string)
+    )
+      problems.push(`${where}: ${clip(value, 40)} is not one of ${kind.slice(5)}`);
   } else if (kind === 'object' ? typeof value !== 'object' || value === null || Array.isArray(value) : typeof value !== kind) {
     problems.push(`${where}: expected ${kind}, got ${clip(value, 40)}`);
   }
@@ -86,7 +94,8 @@ const expectShape =
     if (Array.isArray(value) && value.length === 0) throw new CheckFailed(`empty list: no ${shape} to check`);
     const problems: string[] = [];
     items.slice(0, 3).forEach((item, i) => shapeProblems(item, shape, Array.isArray(value) ? `${shape}[${i}]` : shape, problems));
-    if (problems.length > 0) throw new CheckFailed(`answer is not the ${shape} the official clients declare: ${problems.slice(0, 12).join('; ')}`);
+    if (problems.length > 0)
+      throw new CheckFailed(`answer is not the ${shape} the official clients declare: ${problems.slice(0, 12).join('; ')}`);
     return '';
   };
 
@@ -96,7 +105,10 @@ const expectShape =
 const results: CallResult[] = [];
 const report = env('REPORT');
 const save = () => {
-  writeFileSync(`${report}.partial`, JSON.stringify({ client: CLIENT, sdk: `@polymarket/clob-client-v2 ${clientVersion()}`, results }, null, 2));
+  writeFileSync(
+    `${report}.partial`,
+    JSON.stringify({ client: CLIENT, sdk: `@polymarket/clob-client-v2 ${clientVersion()}`, results }, null, 2),
+  );
   renameSync(`${report}.partial`, report);
 };
 
@@ -164,9 +176,12 @@ const keyedDecimal =
     if (!key) throw new CheckFailed(`expected {${keys.join(' or ')}: decimal string}, got ${clip(value, 200)}`);
     return `${key}=${String((value as Record<string, unknown>)[key])}`;
   };
-const perToken = (...tokens: string[]) => (value: unknown) => {
-  if (typeof value !== 'object' || value === null || tokens.some((t) => !(t in value))) throw new CheckFailed(`expected an object keyed by each token id, got ${clip(value, 200)}`);
-};
+const perToken =
+  (...tokens: string[]) =>
+  (value: unknown) => {
+    if (typeof value !== 'object' || value === null || tokens.some((t) => !(t in value)))
+      throw new CheckFailed(`expected an object keyed by each token id, got ${clip(value, 200)}`);
+  };
 const pageOf = (shape: string) => (value: unknown) => {
   const problems = shapeProblems(value, 'PaginationPayload');
   ((value as { data?: unknown[] })?.data ?? []).slice(0, 3).forEach((item, i) => shapeProblems(item, shape, `data[${i}]`, problems));
@@ -175,20 +190,30 @@ const pageOf = (shape: string) => (value: unknown) => {
 };
 const orderStatus = (expected: string) => (value: { success?: boolean; status?: string }) => {
   expectShape('OrderResponse')(value);
-  if (!value.success || value.status !== expected) throw new CheckFailed(`expected a successful '${expected}' order, got ${clip(value, 200)}`);
+  if (!value.success || value.status !== expected)
+    throw new CheckFailed(`expected a successful '${expected}' order, got ${clip(value, 200)}`);
   return `status=${value.status}`;
 };
 const cancelled =
   (...ids: Array<string | undefined>) =>
   (value: unknown) => {
     const done = (value as { canceled?: string[] } | null)?.canceled ?? [];
-    if (!ids.every((id) => id && done.includes(id))) throw new CheckFailed(`expected {canceled: [the resting orders], not_canceled: {}}, got ${clip(value, 200)}`);
+    if (!ids.every((id) => id && done.includes(id)))
+      throw new CheckFailed(`expected {canceled: [the resting orders], not_canceled: {}}, got ${clip(value, 200)}`);
   };
-const settledMatch = (value: { success?: boolean; status?: string; transactionsHashes?: string[]; tradeIDs?: string[]; takingAmount?: string }) => {
+const settledMatch = (value: {
+  success?: boolean;
+  status?: string;
+  transactionsHashes?: string[];
+  tradeIDs?: string[];
+  takingAmount?: string;
+}) => {
   expectShape('OrderResponse')(value);
   if (!value.success || value.status !== 'matched') throw new CheckFailed(`expected a matched order, got ${clip(value, 200)}`);
   if (!value.transactionsHashes?.length) {
-    throw new CheckFailed(`matched, but no transactionsHashes after the client's 30 s wait: trades ${clip(value.tradeIDs)} never reached a transaction_hash (MINED/CONFIRMED) or FAILED`);
+    throw new CheckFailed(
+      `matched, but no transactionsHashes after the client's 30 s wait: trades ${clip(value.tradeIDs)} never reached a transaction_hash (MINED/CONFIRMED) or FAILED`,
+    );
   }
   return `takingAmount=${value.takingAmount}`;
 };
@@ -197,14 +222,24 @@ const sameCreds = (expected: ApiKeyCreds | undefined) => (value: ApiKeyCreds) =>
     throw new CheckFailed('the same wallet and nonce gave other credentials than createApiKey');
   }
 };
-const balanceRefusal = (error: unknown) => error instanceof ApiError && error.status === 400 && /not enough balance/i.test(JSON.stringify(error.data ?? error.message));
+const balanceRefusal = (error: unknown) =>
+  error instanceof ApiError && error.status === 400 && /not enough balance/i.test(JSON.stringify(error.data ?? error.message));
 
 // ------------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   const host = env('POLY_URL');
-  const secrets = JSON.parse(readFileSync(env('POLY_CREDS_FILE'), 'utf8')) as { apiKey: string; secret: string; passphrase: string; privateKey: `0x${string}` };
-  const signer = createWalletClient({ account: privateKeyToAccount(secrets.privateKey), chain: polygon, transport: http('http://127.0.0.1:9') });
+  const secrets = JSON.parse(readFileSync(env('POLY_CREDS_FILE'), 'utf8')) as {
+    apiKey: string;
+    secret: string;
+    passphrase: string;
+    privateKey: `0x${string}`;
+  };
+  const signer = createWalletClient({
+    account: privateKeyToAccount(secrets.privateKey),
+    chain: polygon,
+    transport: http('http://127.0.0.1:9'),
+  });
   const options = { host, chain: Chain.POLYGON, signer, signatureType: SignatureTypeV2.EOA, throwOnError: true };
   const client = new ClobClient({ ...options, creds: { key: secrets.apiKey, secret: secrets.secret, passphrase: secrets.passphrase } });
   const yes = env('POLY_YES_TOKEN');
@@ -218,7 +253,10 @@ async function main(): Promise<void> {
     },
   });
   await call('deriveApiKey (L1)', 'GET /auth/derive-api-key', () => fresh.deriveApiKey(1), { check: sameCreds(created), needs: created });
-  await call('createOrDeriveApiKey (L1)', 'POST /auth/api-key, GET /auth/derive-api-key', () => fresh.createOrDeriveApiKey(1), { check: sameCreds(created), needs: created });
+  await call('createOrDeriveApiKey (L1)', 'POST /auth/api-key, GET /auth/derive-api-key', () => fresh.createOrDeriveApiKey(1), {
+    check: sameCreds(created),
+    needs: created,
+  });
 
   // Public market data.
   await call('getOk', 'GET /ok', () => client.getOk());
@@ -229,14 +267,25 @@ async function main(): Promise<void> {
   });
   const book = await call('getOrderBook', 'GET /book', () => client.getOrderBook(yes), { check: expectShape('OrderBookSummary') });
   const condition = book?.market;
-  const pair = [{ token_id: yes, side: Side.BUY }, { token_id: no, side: Side.SELL }];
+  const pair = [
+    { token_id: yes, side: Side.BUY },
+    { token_id: no, side: Side.SELL },
+  ];
   await call('getOrderBooks', 'POST /books', () => client.getOrderBooks(pair), { check: expectShape('OrderBookSummary') });
   await call('getMarkets', 'GET /markets', () => client.getMarkets(), { check: pageOf('ClobMarket') });
   await call('getSamplingMarkets', 'GET /sampling-markets', () => client.getSamplingMarkets(), { check: pageOf('ClobMarket') });
   await call('getSimplifiedMarkets', 'GET /simplified-markets', () => client.getSimplifiedMarkets(), { check: pageOf('SimplifiedMarket') });
-  await call('getSamplingSimplifiedMarkets', 'GET /sampling-simplified-markets', () => client.getSamplingSimplifiedMarkets(), { check: pageOf('SimplifiedMarket') });
-  await call('getMarket', 'GET /markets/{condition_id}', () => client.getMarket(condition!), { check: expectShape('ClobMarket'), needs: condition });
-  await call('getClobMarketInfo', 'GET /clob-markets/{condition_id}', () => client.getClobMarketInfo(condition!), { check: expectShape('MarketDetails'), needs: condition });
+  await call('getSamplingSimplifiedMarkets', 'GET /sampling-simplified-markets', () => client.getSamplingSimplifiedMarkets(), {
+    check: pageOf('SimplifiedMarket'),
+  });
+  await call('getMarket', 'GET /markets/{condition_id}', () => client.getMarket(condition!), {
+    check: expectShape('ClobMarket'),
+    needs: condition,
+  });
+  await call('getClobMarketInfo', 'GET /clob-markets/{condition_id}', () => client.getClobMarketInfo(condition!), {
+    check: expectShape('MarketDetails'),
+    needs: condition,
+  });
   await call('getMidpoint', 'GET /midpoint', () => client.getMidpoint(yes), { check: keyedDecimal('mid', 'mid_price') });
   await call('getMidpoints', 'POST /midpoints', () => client.getMidpoints(pair), { check: perToken(yes, no) });
   await call('getPrice', 'GET /price', () => client.getPrice(yes, 'BUY'), { check: keyedDecimal('price') });
@@ -246,7 +295,8 @@ async function main(): Promise<void> {
   await call('getLastTradePrice', 'GET /last-trade-price', () => client.getLastTradePrice(yes), { check: keyedDecimal('price') });
   await call('getLastTradesPrices', 'POST /last-trades-prices', () => client.getLastTradesPrices(pair), {
     check: (v: Array<{ token_id?: string }>) => {
-      if (!Array.isArray(v) || [...v.map((i) => String(i.token_id))].sort().join() !== [yes, no].sort().join()) throw new CheckFailed(`expected [{token_id, price, side}] per token, got ${clip(v, 200)}`);
+      if (!Array.isArray(v) || [...v.map((i) => String(i.token_id))].sort().join() !== [yes, no].sort().join())
+        throw new CheckFailed(`expected [{token_id, price, side}] per token, got ${clip(v, 200)}`);
     },
   });
   await call('getTickSize', 'GET /tick-size', () => client.getTickSize(yes), {
@@ -268,11 +318,23 @@ async function main(): Promise<void> {
   });
 
   // Account.
-  await call('getBalanceAllowance (COLLATERAL)', 'GET /balance-allowance', () => client.getBalanceAllowance({ asset_type: AssetType.COLLATERAL }), { check: expectShape('BalanceAllowanceResponse') });
-  await call('getBalanceAllowance (CONDITIONAL)', 'GET /balance-allowance', () => client.getBalanceAllowance({ asset_type: AssetType.CONDITIONAL, token_id: yes }), {
-    check: expectShape('BalanceAllowanceResponse'),
-  });
-  await call('updateBalanceAllowance (COLLATERAL)', 'GET /balance-allowance/update', () => client.updateBalanceAllowance({ asset_type: AssetType.COLLATERAL }));
+  await call(
+    'getBalanceAllowance (COLLATERAL)',
+    'GET /balance-allowance',
+    () => client.getBalanceAllowance({ asset_type: AssetType.COLLATERAL }),
+    { check: expectShape('BalanceAllowanceResponse') },
+  );
+  await call(
+    'getBalanceAllowance (CONDITIONAL)',
+    'GET /balance-allowance',
+    () => client.getBalanceAllowance({ asset_type: AssetType.CONDITIONAL, token_id: yes }),
+    {
+      check: expectShape('BalanceAllowanceResponse'),
+    },
+  );
+  await call('updateBalanceAllowance (COLLATERAL)', 'GET /balance-allowance/update', () =>
+    client.updateBalanceAllowance({ asset_type: AssetType.COLLATERAL }),
+  );
 
   // Orders.
   const best = async () => {
@@ -293,7 +355,10 @@ async function main(): Promise<void> {
     },
     needs: orderId,
   });
-  await call('cancelOrder', 'DELETE /order', () => client.cancelOrder({ orderID: orderId! }), { check: cancelled(orderId), needs: orderId });
+  await call('cancelOrder', 'DELETE /order', () => client.cancelOrder({ orderID: orderId! }), {
+    check: cancelled(orderId),
+    needs: orderId,
+  });
   await call('cancelOrder again (already cancelled)', 'DELETE /order', () => client.cancelOrder({ orderID: orderId! }), {
     check: (v: { not_canceled?: Record<string, string> }) => {
       if (!v?.not_canceled?.[orderId!]) throw new CheckFailed(`expected the order under not_canceled with a reason, got ${clip(v, 200)}`);
@@ -302,30 +367,48 @@ async function main(): Promise<void> {
     needs: orderId,
   });
   const two = [await restId(), await restId()];
-  await call('cancelOrders', 'DELETE /orders', () => client.cancelOrders(two as string[]), { check: cancelled(...two), needs: two.every(Boolean) });
+  await call('cancelOrders', 'DELETE /orders', () => client.cancelOrders(two as string[]), {
+    check: cancelled(...two),
+    needs: two.every(Boolean),
+  });
   let one = await restId();
   await call('cancelAll', 'DELETE /cancel-all', () => client.cancelAll(), { check: cancelled(one), needs: one });
   one = await restId();
-  await call('cancelMarketOrders', 'DELETE /cancel-market-orders', () => client.cancelMarketOrders({ market: condition }), { check: cancelled(one), needs: condition && one });
+  await call('cancelMarketOrders', 'DELETE /cancel-market-orders', () => client.cancelMarketOrders({ market: condition }), {
+    check: cancelled(one),
+    needs: condition && one,
+  });
 
   // The executor's order: a marketable limit (two ticks of room: the book moves), fill-and-kill.
   // The client then waits up to 30 s for its trades to reach a transaction hash or FAILED.
   const limit = Math.min(0.99, Math.round(((await best()).ask + 0.02) * 100) / 100);
-  const taken = await call('createAndPostOrder (limit FAK, marketable)', 'POST /order', async () => client.postOrder(await client.createOrder({ tokenID: yes, price: limit, size: 5, side: Side.BUY }), OrderType.FAK), {
-    check: settledMatch,
-  });
+  const taken = await call(
+    'createAndPostOrder (limit FAK, marketable)',
+    'POST /order',
+    async () => client.postOrder(await client.createOrder({ tokenID: yes, price: limit, size: 5, side: Side.BUY }), OrderType.FAK),
+    {
+      check: settledMatch,
+    },
+  );
   const tradeId = taken?.tradeIDs?.[0];
   await call('getTrades', 'GET /data/trades', () => client.getTrades(), { check: expectShape('Trade'), needs: tradeId });
-  await call('getTrades (id): MATCHED → MINED → CONFIRMED with transaction_hash', 'GET /data/trades?id', () => client.getTrades({ id: tradeId }), {
-    check: (trades) => {
-      const t = trades[0];
-      if (t?.status !== 'CONFIRMED' || !t.transaction_hash) throw new CheckFailed(`trade status ${t?.status}, transaction_hash ${clip(t?.transaction_hash)}: it never left MATCHED`);
-      expectShape('Trade')(trades);
-      return 'CONFIRMED';
+  await call(
+    'getTrades (id): MATCHED → MINED → CONFIRMED with transaction_hash',
+    'GET /data/trades?id',
+    () => client.getTrades({ id: tradeId }),
+    {
+      check: (trades) => {
+        const t = trades[0];
+        if (t?.status !== 'CONFIRMED' || !t.transaction_hash)
+          throw new CheckFailed(`trade status ${t?.status}, transaction_hash ${clip(t?.transaction_hash)}: it never left MATCHED`);
+        expectShape('Trade')(trades);
+        return 'CONFIRMED';
+      },
+      needs: tradeId,
     },
-    needs: tradeId,
-  });
-  const marketBuy = (orderType: OrderType.FAK | OrderType.FOK) => () => client.createAndPostMarketOrder({ tokenID: yes, amount: 5, side: Side.BUY, orderType }, undefined, orderType);
+  );
+  const marketBuy = (orderType: OrderType.FAK | OrderType.FOK) => () =>
+    client.createAndPostMarketOrder({ tokenID: yes, amount: 5, side: Side.BUY, orderType }, undefined, orderType);
   await call('createAndPostMarketOrder (BUY FAK)', 'GET /markets-by-token, POST /order', marketBuy(OrderType.FAK), { check: settledMatch });
   await call('createAndPostMarketOrder (BUY FOK)', 'GET /markets-by-token, POST /order', marketBuy(OrderType.FOK), { check: settledMatch });
   await call(
@@ -336,10 +419,17 @@ async function main(): Promise<void> {
   );
 
   // Balances and allowances: the venue refuses what the account cannot pay for or does not hold.
-  await call('unfunded BUY (10M shares) is refused: not enough balance / allowance', 'POST /order', () => rest(10_000_000), { expectError: balanceRefusal });
-  await call('SELL of shares not held is refused: not enough balance / allowance', 'POST /order', () => client.createAndPostOrder({ tokenID: no, price: 0.99, size: 1_000, side: Side.SELL }), {
+  await call('unfunded BUY (10M shares) is refused: not enough balance / allowance', 'POST /order', () => rest(10_000_000), {
     expectError: balanceRefusal,
   });
+  await call(
+    'SELL of shares not held is refused: not enough balance / allowance',
+    'POST /order',
+    () => client.createAndPostOrder({ tokenID: no, price: 0.99, size: 1_000, side: Side.SELL }),
+    {
+      expectError: balanceRefusal,
+    },
+  );
 }
 
 main().catch((error: unknown) => {

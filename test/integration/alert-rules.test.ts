@@ -87,12 +87,17 @@ describe('chart monitoring: alerting rules (promtool)', function () {
   it('fails the unit tests of a copy whose alert threshold was changed', async () => {
     const text = readFileSync(join(files, 'prometheus-rules.yaml'), 'utf8');
     expect(text).to.contain('arbees:shard:daily_loss_ratio >= 0.8');
-    writeFileSync(join(dir, 'prometheus-rules.yaml'), text.replace('arbees:shard:daily_loss_ratio >= 0.8', 'arbees:shard:daily_loss_ratio >= 0.9'));
+    writeFileSync(
+      join(dir, 'prometheus-rules.yaml'),
+      text.replace('arbees:shard:daily_loss_ratio >= 0.8', 'arbees:shard:daily_loss_ratio >= 0.9'),
+    );
     copyFileSync(join(files, 'prometheus-rules.test.yaml'), join(dir, 'prometheus-rules.test.yaml'));
     expect((await outcome(promtool(), ['check', 'rules', join(dir, 'prometheus-rules.yaml')])).code, 'still valid rules').to.equal(0);
     const result = await outcome(promtool(), ['test', 'rules', 'prometheus-rules.test.yaml'], dir);
     expect(result.code).to.not.equal(0);
-    expect(result.stdout + result.stderr).to.contain('FAILED').and.to.contain('ArbeesDailyLossNearLimit');
+    expect(result.stdout + result.stderr)
+      .to.contain('FAILED')
+      .and.to.contain('ArbeesDailyLossNearLimit');
   });
 });
 
@@ -175,7 +180,12 @@ describe('chart monitoring: helm renders it', function () {
             {
               eval_time: '3m',
               alertname: 'ArbeesDailyLossNearLimit',
-              exp_alerts: [{ exp_labels: { severity: 'warning', namespace: 'trading', shard: 'nfl-live' }, exp_annotations: annotationsOf('ArbeesDailyLossNearLimit', 'nfl-live', '80%') }],
+              exp_alerts: [
+                {
+                  exp_labels: { severity: 'warning', namespace: 'trading', shard: 'nfl-live' },
+                  exp_annotations: annotationsOf('ArbeesDailyLossNearLimit', 'nfl-live', '80%'),
+                },
+              ],
             },
           ],
         },
@@ -189,7 +199,10 @@ describe('chart monitoring: helm renders it', function () {
   it('refuses monitoring values outside the schema', async () => {
     for (const [set, message] of [
       ['monitoring.serviceMonitor.shards.kind=Probe', /monitoring\.serviceMonitor\.shards\.kind.*must be one of/s],
-      ['monitoring.prometheusRule.dailyLossLimits.perShardUsd.Not_A_Shard=10', /perShardUsd: Property name of "Not_A_Shard" does not match/],
+      [
+        'monitoring.prometheusRule.dailyLossLimits.perShardUsd.Not_A_Shard=10',
+        /perShardUsd: Property name of "Not_A_Shard" does not match/,
+      ],
       ['monitoring.prometheusRule.dailyLossLimits.defaultUsd=-1', /defaultUsd: Must be greater than or equal to 0/],
       ['monitoring.serviceMonitor.interval=5x', /monitoring\.serviceMonitor\.interval: Does not match pattern/],
       ['monitoring.dashboards.colour=blue', /monitoring\.dashboards: Additional property colour is not allowed/],
@@ -222,10 +235,7 @@ describe('chart monitoring: helm renders it', function () {
       const panels: Obj[] = dashboard.panels.flatMap((p: Obj) => [p, ...(p.panels ?? [])]);
       for (const panel of panels) {
         for (const target of panel.targets ?? []) {
-          const expr = String(target.expr)
-            .replaceAll('$__rate_interval', '5m')
-            .replaceAll('$__range', '1h')
-            .replaceAll('$shard', '.*');
+          const expr = String(target.expr).replaceAll('$__rate_interval', '5m').replaceAll('$__range', '1h').replaceAll('$shard', '.*');
           expect(expr, `${file}: ${panel.title}`).to.not.contain('$');
           rules.push({ record: `dashboard:${file.replace(/\W/g, '_')}:${rules.length}`, expr });
         }
@@ -256,13 +266,27 @@ const shard: TradingShard = {
   metadata: { name: 'nba-east', namespace: 'trading', uid: '6f1c2a9e-0000-4000-8000-000000000001', generation: 1 },
   spec: {
     paused: false,
-    markets: [{ id: 'phi-lal-lal', sport: 'nba', kalshi: { ticker: 'KXNBAGAME-26NOV24PHILAL-LAL' }, polymarket: { yesTokenId: '71321', noTokenId: '52114' } }],
+    markets: [
+      {
+        id: 'phi-lal-lal',
+        sport: 'nba',
+        kalshi: { ticker: 'KXNBAGAME-26NOV24PHILAL-LAL' },
+        polymarket: { yesTokenId: '71321', noTokenId: '52114' },
+      },
+    ],
     venues: {
       kalshi: { environment: 'production', credentialsSecretRef: { name: 'kalshi' } },
-      polymarket: { credentialsSecretRef: { name: 'polymarket' }, vpn: { provider: 'mullvad', type: 'wireguard', serverCountries: ['Netherlands'], secretRef: { name: 'vpn' } } },
+      polymarket: {
+        credentialsSecretRef: { name: 'polymarket' },
+        vpn: { provider: 'mullvad', type: 'wireguard', serverCountries: ['Netherlands'], secretRef: { name: 'vpn' } },
+      },
     },
     detector: { minEdgeBps: 50, maxQuoteAgeMs: 2000, cooldownMs: 5000 },
-    executor: { mode: 'live', bankrollUsd: 10000, limits: { perGameUsd: 500, perSportUsd: 2000, dailyLossUsd: 300, maxOpenPositions: 20, maxOrderUsd: 100 } },
+    executor: {
+      mode: 'live',
+      bankrollUsd: 10000,
+      limits: { perGameUsd: 500, perSportUsd: 2000, dailyLossUsd: 300, maxOpenPositions: 20, maxOrderUsd: 100 },
+    },
     circuitBreaker: { rules: [], cooldown: '5m', halfOpenAfter: '2m', onPrometheusUnavailable: 'open' },
   },
 };
@@ -307,12 +331,21 @@ describe('chart monitoring: scrape targets match what the operator builds', func
     for (const service of built.filter((o) => o.kind === 'Service' && serviceTargets(shards).includes(o.metadata.name))) {
       expect(service.spec.ports.find((p: Obj) => p.name === 'metrics')).to.include({ port: 9464, targetPort: 'metrics' });
     }
-    expect(shards.spec.endpoints[0].relabelings[0].sourceLabels).to.deep.equal(['__meta_kubernetes_service_label_app_kubernetes_io_component']);
-    expect(built.find((o) => o.kind === 'Service' && o.metadata.name === 'nba-east-polymarket-proxy'), 'the proxy Service exists and is not a target').to.not.equal(undefined);
+    expect(shards.spec.endpoints[0].relabelings[0].sourceLabels).to.deep.equal([
+      '__meta_kubernetes_service_label_app_kubernetes_io_component',
+    ]);
+    expect(
+      built.find((o) => o.kind === 'Service' && o.metadata.name === 'nba-east-polymarket-proxy'),
+      'the proxy Service exists and is not a target',
+    ).to.not.equal(undefined);
   });
 
   it('the PodMonitor alternative selects every component pod, in the namespaces given, by its metrics container port', async () => {
-    const objects = await helmTemplate('monitoring.serviceMonitor.enabled=true', 'monitoring.serviceMonitor.shards.kind=PodMonitor', 'monitoring.serviceMonitor.shards.namespaces={trading,nfl}');
+    const objects = await helmTemplate(
+      'monitoring.serviceMonitor.enabled=true',
+      'monitoring.serviceMonitor.shards.kind=PodMonitor',
+      'monitoring.serviceMonitor.shards.namespaces={trading,nfl}',
+    );
     const monitor = objects.find((o) => o.kind === 'PodMonitor');
     expect(monitor.spec.namespaceSelector).to.deep.equal({ matchNames: ['trading', 'nfl'] });
     const endpoint = monitor.spec.podMetricsEndpoints[0];
@@ -321,7 +354,10 @@ describe('chart monitoring: scrape targets match what the operator builds', func
     expect(pods.map((d) => d.metadata.name).sort()).to.deep.equal(components.map((c) => `nba-east-${c}`).sort());
     for (const d of pods) {
       const ports = d.spec.template.spec.containers.flatMap((c: Obj) => c.ports ?? []);
-      expect(ports.find((p: Obj) => p.name === endpoint.port), d.metadata.name).to.include({ containerPort: 9464 });
+      expect(
+        ports.find((p: Obj) => p.name === endpoint.port),
+        d.metadata.name,
+      ).to.include({ containerPort: 9464 });
     }
   });
 
@@ -329,12 +365,18 @@ describe('chart monitoring: scrape targets match what the operator builds', func
     const objects = await helmTemplate('monitoring.serviceMonitor.enabled=true');
     const monitor = objects.find((o) => o.kind === 'ServiceMonitor' && o.metadata.name === 'mon-operator');
     expect(monitor.spec.namespaceSelector).to.deep.equal({ matchNames: ['arbees-system'] });
-    expect(monitor.spec.selector.matchLabels).to.deep.equal({ 'app.kubernetes.io/name': 'arbees', 'app.kubernetes.io/instance': 'mon', 'app.kubernetes.io/component': 'operator' });
+    expect(monitor.spec.selector.matchLabels).to.deep.equal({
+      'app.kubernetes.io/name': 'arbees',
+      'app.kubernetes.io/instance': 'mon',
+      'app.kubernetes.io/component': 'operator',
+    });
     expect(monitor.spec.endpoints[0].port).to.equal('metrics');
     // Once the chart installs the operator's metrics Service, it must be the one selected.
     const services = objects.filter((o) => o.kind === 'Service' && selects(monitor.spec.selector, o.metadata.labels ?? {}));
     for (const s of services) expect(s.spec.ports.map((p: Obj) => p.name)).to.include('metrics');
-    const operatorServices = objects.filter((o) => o.kind === 'Service' && o.metadata.labels?.['app.kubernetes.io/component'] === 'operator');
+    const operatorServices = objects.filter(
+      (o) => o.kind === 'Service' && o.metadata.labels?.['app.kubernetes.io/component'] === 'operator',
+    );
     expect(services).to.deep.equal(operatorServices);
   });
 });
@@ -372,9 +414,17 @@ describe('chart monitoring: plain Prometheus scrape config', function () {
       regex: 'arbees;arbees-operator',
       action: 'keep',
     });
-    expect(keep(shards)).to.deep.include({ source_labels: ['__meta_kubernetes_service_labelpresent_arbees_io_shard'], regex: 'true', action: 'keep' });
+    expect(keep(shards)).to.deep.include({
+      source_labels: ['__meta_kubernetes_service_labelpresent_arbees_io_shard'],
+      regex: 'true',
+      action: 'keep',
+    });
     const [service] = (buildShardObjects(shard, settings) as Obj[]).filter((o) => o.kind === 'Service');
-    expect(service.metadata.labels).to.include({ 'app.kubernetes.io/part-of': 'arbees', 'app.kubernetes.io/managed-by': 'arbees-operator', 'arbees.io/shard': 'nba-east' });
+    expect(service.metadata.labels).to.include({
+      'app.kubernetes.io/part-of': 'arbees',
+      'app.kubernetes.io/managed-by': 'arbees-operator',
+      'arbees.io/shard': 'nba-east',
+    });
     expect(service.spec.ports[0].name).to.equal('metrics');
 
     // Debian's promtool has no Kubernetes discovery: check everything else with static targets.

@@ -18,7 +18,16 @@ import { defaultExecutorSettings } from '../../workloads/executor/settings.js';
 import { evaluateRisk, type RiskDecision } from '../../workloads/executor/risk.js';
 import type { ControlState, Signal } from '../../contracts/messages.js';
 import { rig } from '../rig/index.js';
-import { adminClient, createNamespace, eventually, installCrd, kubectl, sampleShard, startTestOperator, type RunningOperator } from '../support/operator-harness.js';
+import {
+  adminClient,
+  createNamespace,
+  eventually,
+  installCrd,
+  kubectl,
+  sampleShard,
+  startTestOperator,
+  type RunningOperator,
+} from '../support/operator-harness.js';
 
 type Shard = TradingShard & KubeObject;
 type CircuitBreakerSpec = TradingShardSpec['circuitBreaker'];
@@ -179,7 +188,13 @@ async function getShard(namespace: string, name: string): Promise<Shard> {
 const conditionOf = (shard: Shard, type: string): Condition | undefined => shard.status?.conditions?.find((c) => c.type === type);
 
 /** The shard once its breaker reads `state` (and, optionally, whatever else `also` asks). */
-async function breakerIn(namespace: string, name: string, state: BreakerState, also: (shard: Shard) => boolean = () => true, timeoutMs = 20_000): Promise<Shard> {
+async function breakerIn(
+  namespace: string,
+  name: string,
+  state: BreakerState,
+  also: (shard: Shard) => boolean = () => true,
+  timeoutMs = 20_000,
+): Promise<Shard> {
   return eventually(
     async () => {
       const shard = await getShard(namespace, name);
@@ -227,10 +242,14 @@ async function controlKey(name: string): Promise<ControlState | undefined> {
 }
 
 async function controlIn(name: string, state: ControlState['state']): Promise<ControlState> {
-  return eventually(async () => {
-    const control = await controlKey(name);
-    return control?.state === state ? control : undefined;
-  }, 10_000, `arbees:${name}:control to say ${state}`);
+  return eventually(
+    async () => {
+      const control = await controlKey(name);
+      return control?.state === state ? control : undefined;
+    },
+    10_000,
+    `arbees:${name}:control to say ${state}`,
+  );
 }
 
 /** Whole seconds, as status.circuitBreaker.since is written. */
@@ -323,7 +342,11 @@ describe('circuit breaker (real Prometheus, apiserver and Redis)', function () {
   it('opens when a rule holds for its `for`: status, condition, Event, metric, control key; the executor refuses to trade', async () => {
     const name = 'brk-trip';
     metrics.set(name, 0);
-    await applyShard(breakerShard(name, NAMESPACE, { halfOpenAfter: '1h' }, [{ name: 'daily-loss', query: lossQuery(name), op: '>=', threshold: 300, for: '3s' }]));
+    await applyShard(
+      breakerShard(name, NAMESPACE, { halfOpenAfter: '1h' }, [
+        { name: 'daily-loss', query: lossQuery(name), op: '>=', threshold: 300, for: '3s' },
+      ]),
+    );
     await scraped(name, 0);
     const before = await breakerIn(NAMESPACE, name, 'Closed', metricsAvailable('True'));
     expect(conditionOf(before, 'CircuitBreakerClosed')).to.include({ status: 'True' });
@@ -336,10 +359,20 @@ describe('circuit breaker (real Prometheus, apiserver and Redis)', function () {
     metrics.set(name, 450);
     const open = await breakerIn(NAMESPACE, name, 'Open');
     const breaker = open.status!.circuitBreaker!;
-    expect(breaker).to.include({ state: 'Open', trippedBy: 'daily-loss', observedValue: '450', trips: 1, reason: 'daily-loss: 450 >= 300' });
+    expect(breaker).to.include({
+      state: 'Open',
+      trippedBy: 'daily-loss',
+      observedValue: '450',
+      trips: 1,
+      reason: 'daily-loss: 450 >= 300',
+    });
     // `for: 3s`: the operator cannot have seen the breach before we made it, so it opened 3 s later at the earliest.
     expect(Date.parse(breaker.since!)).to.be.at.least(floorSecond(breachedAt) + 3_000);
-    expect(conditionOf(open, 'CircuitBreakerClosed')).to.include({ status: 'False', reason: 'Open', observedGeneration: open.metadata.generation });
+    expect(conditionOf(open, 'CircuitBreakerClosed')).to.include({
+      status: 'False',
+      reason: 'Open',
+      observedGeneration: open.metadata.generation,
+    });
     expect(conditionOf(open, 'CircuitBreakerClosed')?.message).to.equal('daily-loss: 450 >= 300');
 
     const [event] = await eventsAtLeast(NAMESPACE, name, 'CircuitBreakerOpen', 1);
@@ -399,7 +432,7 @@ describe('circuit breaker (real Prometheus, apiserver and Redis)', function () {
     await eventsAtLeast(NAMESPACE, name, 'CircuitBreakerClosed', 1);
   });
 
-  it('opens again at once on a breach during HalfOpen, without waiting for the rule\'s `for` (trip 2)', async () => {
+  it("opens again at once on a breach during HalfOpen, without waiting for the rule's `for` (trip 2)", async () => {
     const name = 'brk-relapse';
     // hard-stop trips at once; daily-loss would need an hour of holding, except in probation.
     const rules: BreakerRule[] = [
@@ -435,7 +468,9 @@ describe('circuit breaker (real Prometheus, apiserver and Redis)', function () {
     // Back under the threshold, but recovery on its own would take an hour.
     metrics.set(name, 0);
     await scraped(name, 0);
-    await (await adminClient()).mergePatch(resources.tradingShards, NAMESPACE, name, { metadata: { annotations: { [resetAnnotation]: 'by the on-call' } } });
+    await (
+      await adminClient()
+    ).mergePatch(resources.tradingShards, NAMESPACE, name, { metadata: { annotations: { [resetAnnotation]: 'by the on-call' } } });
 
     const closed = await breakerIn(NAMESPACE, name, 'Closed', (s) => s.metadata.annotations?.[resetAnnotation] === undefined);
     expect(closed.status?.circuitBreaker).to.include({ trips: 1, reason: `reset by annotation ${resetAnnotation}` });
@@ -445,10 +480,14 @@ describe('circuit breaker (real Prometheus, apiserver and Redis)', function () {
     expect(event!.message).to.contain('Open → Closed: reset by annotation');
   });
 
-  it('does not open on a spike shorter than the rule\'s `for`, and does open when the breach lasts', async () => {
+  it("does not open on a spike shorter than the rule's `for`, and does open when the breach lasts", async () => {
     const name = 'brk-spike';
     metrics.set(name, 0);
-    await applyShard(breakerShard(name, NAMESPACE, { halfOpenAfter: '1h' }, [{ name: 'daily-loss', query: lossQuery(name), op: '>=', threshold: 300, for: '4s' }]));
+    await applyShard(
+      breakerShard(name, NAMESPACE, { halfOpenAfter: '1h' }, [
+        { name: 'daily-loss', query: lossQuery(name), op: '>=', threshold: 300, for: '4s' },
+      ]),
+    );
     await breakerIn(NAMESPACE, name, 'Closed', metricsAvailable('True'));
     const prometheus = await rig.prometheus();
 
@@ -519,7 +558,10 @@ describe('circuit breaker (real Prometheus, apiserver and Redis)', function () {
       const opened = await breakerIn(OUTAGE_NAMESPACE, failSafe, 'Open', metricsAvailable('False'));
       expect(opened.status?.circuitBreaker).to.include({ trippedBy: 'PrometheusUnavailable', trips: 1 });
       expect(opened.status?.circuitBreaker?.reason).to.match(/^Prometheus unavailable \(fail safe\): daily-loss: Prometheus unreachable/);
-      expect(conditionOf(opened, 'MetricsAvailable')).to.include({ reason: 'PrometheusUnavailable', observedGeneration: opened.metadata.generation });
+      expect(conditionOf(opened, 'MetricsAvailable')).to.include({
+        reason: 'PrometheusUnavailable',
+        observedGeneration: opened.metadata.generation,
+      });
       expect(conditionOf(opened, 'MetricsAvailable')?.message).to.contain('daily-loss: Prometheus unreachable');
       await controlIn(failSafe, 'open');
       expect(await decide(gate, opened, blind.settings)).to.include({ accept: false, rule: 'circuit-open' });
@@ -529,7 +571,9 @@ describe('circuit breaker (real Prometheus, apiserver and Redis)', function () {
       const held = await shardWhen(OUTAGE_NAMESPACE, holdClosed, 'MetricsAvailable=False', metricsAvailable('False'));
       expect(held.status?.circuitBreaker).to.include({ state: 'Closed', trips: 0 });
       expect((await controlKey(holdClosed))?.state).to.equal('closed');
-      expect((await shardWhen(OUTAGE_NAMESPACE, holdOpen, 'MetricsAvailable=False', metricsAvailable('False'))).status?.circuitBreaker?.state).to.equal('Open');
+      expect(
+        (await shardWhen(OUTAGE_NAMESPACE, holdOpen, 'MetricsAvailable=False', metricsAvailable('False'))).status?.circuitBreaker?.state,
+      ).to.equal('Open');
       // Blind time does not count toward recovery: well past halfOpenAfter (2 s), still Open.
       await new Promise((r) => setTimeout(r, 2_000 + 1_500 - (Date.now() - cutAt)));
       expect((await getShard(OUTAGE_NAMESPACE, holdOpen)).status?.circuitBreaker?.state).to.equal('Open');

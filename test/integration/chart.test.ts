@@ -38,14 +38,28 @@ const scratch = mkdtempSync(join(tmpdir(), 'arbees-chart-'));
 interface K8sObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; generation?: number };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    generation?: number;
+  };
   [key: string]: unknown;
 }
 type Container = {
   name: string;
   image: string;
   args?: string[];
-  env?: Array<{ name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } } }>;
+  env?: Array<{
+    name: string;
+    value?: string;
+    valueFrom?: {
+      fieldRef?: { fieldPath: string };
+      secretKeyRef?: { name: string; key: string };
+      configMapKeyRef?: { name: string; key: string };
+    };
+  }>;
   envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>;
   ports?: Array<{ name: string; containerPort: number }>;
   readinessProbe?: { httpGet?: { path: string; port: string } };
@@ -62,14 +76,26 @@ type PodSpec = {
   priorityClassName?: string;
   [key: string]: unknown;
 };
-type Workload = K8sObject & { spec: { replicas?: number; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec } } };
+type Workload = K8sObject & {
+  spec: {
+    replicas?: number;
+    selector: { matchLabels: Record<string, string> };
+    template: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec };
+  };
+};
 
 const helmHome = mkdtempSync(join(tmpdir(), 'arbees-chart-helm-'));
 // Values files, manifests and the operator's token kubeconfig: removed after the run.
 after(() => {
   for (const dir of [scratch, helmHome]) rmSync(dir, { recursive: true, force: true });
 });
-const helmEnv = (kubeconfig?: string) => ({ ...process.env, HELM_CACHE_HOME: helmHome, HELM_CONFIG_HOME: helmHome, HELM_DATA_HOME: helmHome, KUBECONFIG: kubeconfig ?? join(scratch, 'no-cluster') });
+const helmEnv = (kubeconfig?: string) => ({
+  ...process.env,
+  HELM_CACHE_HOME: helmHome,
+  HELM_CONFIG_HOME: helmHome,
+  HELM_DATA_HOME: helmHome,
+  KUBECONFIG: kubeconfig ?? join(scratch, 'no-cluster'),
+});
 
 async function helm(args: string[], kubeconfig?: string): Promise<string> {
   const { stdout } = await run(tool('helm'), args, { env: helmEnv(kubeconfig), maxBuffer: 64 * 1024 * 1024 });
@@ -102,19 +128,30 @@ async function render(namespace: string, files: string[] = [], extra: string[] =
   return docs(await helm(['template', 'arbees', chart, '--namespace', namespace, ...files.flatMap((f) => ['-f', f]), ...extra]));
 }
 const find = <T extends K8sObject = K8sObject>(objects: K8sObject[], kind: string, name?: string, namespace?: string): T => {
-  const found = objects.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name) && (namespace === undefined || o.metadata.namespace === namespace));
-  if (!found) throw new Error(`no ${kind} ${namespace ?? ''}/${name ?? ''} in ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+  const found = objects.find(
+    (o) =>
+      o.kind === kind &&
+      (name === undefined || o.metadata.name === name) &&
+      (namespace === undefined || o.metadata.namespace === namespace),
+  );
+  if (!found)
+    throw new Error(`no ${kind} ${namespace ?? ''}/${name ?? ''} in ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
   return found as T;
 };
 const secretData = (secret: K8sObject): Record<string, string> =>
-  Object.fromEntries(Object.entries((secret.data ?? {}) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
-const subset = (small: Record<string, string>, big: Record<string, string> | undefined) => Object.entries(small).every(([k, v]) => big?.[k] === v);
+  Object.fromEntries(
+    Object.entries((secret.data ?? {}) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
+  );
+const subset = (small: Record<string, string>, big: Record<string, string> | undefined) =>
+  Object.entries(small).every(([k, v]) => big?.[k] === v);
 
 describe('chart (helm, no cluster)', function () {
   this.timeout(120_000);
 
   it('lints clean, also --strict with every ci values file and the example values files', async () => {
-    const files = ['default', 'kind', 'eks', 'full'].map(ciValues).concat([join(chart, 'values-kind.yaml'), join(chart, 'values-eks.yaml')]);
+    const files = ['default', 'kind', 'eks', 'full']
+      .map(ciValues)
+      .concat([join(chart, 'values-kind.yaml'), join(chart, 'values-eks.yaml')]);
     const plain = await helm(['lint', chart]);
     expect(plain).to.contain('1 chart(s) linted, 0 chart(s) failed');
     expect(plain).not.to.match(/\[(WARNING|ERROR)\]/);
@@ -140,17 +177,37 @@ describe('chart (helm, no cluster)', function () {
 
   // Each row: values, then what helm must say (the schema names the value and the problem).
   const refused: Array<[string, object, RegExp]> = [
-    ['a string for an integer', { operator: { replicaCount: 'two' } }, /operator\.replicaCount: Invalid type\. Expected: integer, given: string/],
+    [
+      'a string for an integer',
+      { operator: { replicaCount: 'two' } },
+      /operator\.replicaCount: Invalid type\. Expected: integer, given: string/,
+    ],
     ['an unknown key', { operator: { replicas: 2 } }, /operator: Additional property replicas is not allowed/],
     ['an unknown top-level key', { redisUrl: 'redis://x' }, /\(root\): Additional property redisUrl is not allowed/],
     ['a CIDR without its prefix', { operator: { podCidr: '10.244.0.0' } }, /operator\.podCidr: Does not match pattern/],
     ['a boolean as a string', { redis: { enabled: 'sure' } }, /redis\.enabled: Invalid type\. Expected: boolean, given: string/],
-    ['an sslmode pg cannot honour', { externalPostgresql: { sslMode: 'require' } }, /externalPostgresql\.sslMode: externalPostgresql\.sslMode must be one of the following: "disable", "no-verify", "verify-full"/],
+    [
+      'an sslmode pg cannot honour',
+      { externalPostgresql: { sslMode: 'require' } },
+      /externalPostgresql\.sslMode: externalPostgresql\.sslMode must be one of the following: "disable", "no-verify", "verify-full"/,
+    ],
     ['port 0', { networkPolicy: { apiServer: { ports: [0] } } }, /networkPolicy\.apiServer\.ports\.0: Must be greater than or equal to 1/],
-    ['a bad Pod Security level', { podSecurity: { enforce: 'lenient' } }, /podSecurity\.enforce: podSecurity\.enforce must be one of the following: "privileged", "baseline", "restricted"/],
+    [
+      'a bad Pod Security level',
+      { podSecurity: { enforce: 'lenient' } },
+      /podSecurity\.enforce: podSecurity\.enforce must be one of the following: "privileged", "baseline", "restricted"/,
+    ],
     ['a namespace that is no DNS label', { shardNamespaces: ['NBA_East'] }, /shardNamespaces\.0: Does not match pattern/],
-    ['partial venue endpoints', { operator: { venueEndpoints: { kalshi: {} } } }, /operator\.venueEndpoints: Must validate at least one schema \(anyOf\)/],
-    ['a wrong toleration effect', { operator: { tolerations: [{ key: 'a', effect: 'NoRun' }] } }, /operator\.tolerations\.0\.effect: operator\.tolerations\.0\.effect must be one of the following/],
+    [
+      'partial venue endpoints',
+      { operator: { venueEndpoints: { kalshi: {} } } },
+      /operator\.venueEndpoints: Must validate at least one schema \(anyOf\)/,
+    ],
+    [
+      'a wrong toleration effect',
+      { operator: { tolerations: [{ key: 'a', effect: 'NoRun' }] } },
+      /operator\.tolerations\.0\.effect: operator\.tolerations\.0\.effect must be one of the following/,
+    ],
   ];
   for (const [what, values, message] of refused) {
     it(`refuses ${what} with a message naming the value`, async () => {
@@ -161,12 +218,41 @@ describe('chart (helm, no cluster)', function () {
   }
 
   const inconsistent: Array<[string, object, RegExp]> = [
-    ['connections without a Redis', { connections: { create: true }, postgresql: { enabled: true } }, /connections\.create needs a Redis: set redis\.enabled=true .* or externalRedis\.host/],
-    ['two Redis', { connections: { create: true }, redis: { enabled: true }, externalRedis: { host: 'cache.example.com' }, postgresql: { enabled: true } }, /redis\.enabled and externalRedis\.host are both set/],
-    ['external PostgreSQL without credentials', { connections: { create: true }, redis: { enabled: true }, externalPostgresql: { host: 'db.example.com' } }, /externalPostgresql\.auth\.existingSecret is required/],
-    ['the release namespace as a shard namespace', { shardNamespaces: ['arbees-system'] }, /shardNamespaces must not include the release namespace arbees-system/],
-    ['a sample shard outside the shard namespaces', { shardNamespaces: ['a'], sampleShard: { enabled: true, namespace: 'b' } }, /sampleShard\.namespace b must be the release namespace or one of shardNamespaces/],
-    ['no ServiceAccount name', { serviceAccount: { create: false } }, /serviceAccount\.name is required when serviceAccount\.create is false/],
+    [
+      'connections without a Redis',
+      { connections: { create: true }, postgresql: { enabled: true } },
+      /connections\.create needs a Redis: set redis\.enabled=true .* or externalRedis\.host/,
+    ],
+    [
+      'two Redis',
+      {
+        connections: { create: true },
+        redis: { enabled: true },
+        externalRedis: { host: 'cache.example.com' },
+        postgresql: { enabled: true },
+      },
+      /redis\.enabled and externalRedis\.host are both set/,
+    ],
+    [
+      'external PostgreSQL without credentials',
+      { connections: { create: true }, redis: { enabled: true }, externalPostgresql: { host: 'db.example.com' } },
+      /externalPostgresql\.auth\.existingSecret is required/,
+    ],
+    [
+      'the release namespace as a shard namespace',
+      { shardNamespaces: ['arbees-system'] },
+      /shardNamespaces must not include the release namespace arbees-system/,
+    ],
+    [
+      'a sample shard outside the shard namespaces',
+      { shardNamespaces: ['a'], sampleShard: { enabled: true, namespace: 'b' } },
+      /sampleShard\.namespace b must be the release namespace or one of shardNamespaces/,
+    ],
+    [
+      'no ServiceAccount name',
+      { serviceAccount: { create: false } },
+      /serviceAccount\.name is required when serviceAccount\.create is false/,
+    ],
   ];
   for (const [what, values, message] of inconsistent) {
     it(`refuses ${what}, saying what to do`, async () => {
@@ -189,7 +275,12 @@ describe('chart (helm, no cluster)', function () {
     expect(container!.livenessProbe?.httpGet).to.deep.equal({ path: '/healthz', port: 'metrics' });
     // Restricted Pod Security: non-root, read-only root filesystem, no capabilities, RuntimeDefault seccomp.
     expect(pod.spec.securityContext).to.deep.include({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
-    expect(container!.securityContext).to.deep.equal({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+    expect(container!.securityContext).to.deep.equal({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+    });
     // Leader election identity and namespace from the downward API; Redis from the connections Secret.
     expect(container!.env).to.deep.include.members([
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -200,17 +291,36 @@ describe('chart (helm, no cluster)', function () {
 
     const podLabels = pod.metadata.labels;
     expect(subset(deployment.spec.selector.matchLabels, podLabels)).to.be.true;
-    const service = find<K8sObject & { spec: { selector: Record<string, string>; ports: Array<{ name: string; port: number }> } }>(objects, 'Service', 'arbees-operator');
+    const service = find<K8sObject & { spec: { selector: Record<string, string>; ports: Array<{ name: string; port: number }> } }>(
+      objects,
+      'Service',
+      'arbees-operator',
+    );
     expect(subset(service.spec.selector, podLabels)).to.be.true;
     expect(service.spec.ports.map((p) => [p.name, p.port])).to.deep.equal([['metrics', 9464]]);
     // The existing ServiceMonitor finds this Service by its labels and port name.
-    const monitor = find<K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string }> } }>(objects, 'ServiceMonitor', 'arbees-operator');
+    const monitor = find<K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string }> } }>(
+      objects,
+      'ServiceMonitor',
+      'arbees-operator',
+    );
     expect(subset(monitor.spec.selector.matchLabels, service.metadata.labels)).to.be.true;
     expect(monitor.spec.endpoints[0]!.port).to.equal('metrics');
-    const pdb = find<K8sObject & { spec: { maxUnavailable: number; selector: { matchLabels: Record<string, string> } } }>(objects, 'PodDisruptionBudget');
+    const pdb = find<K8sObject & { spec: { maxUnavailable: number; selector: { matchLabels: Record<string, string> } } }>(
+      objects,
+      'PodDisruptionBudget',
+    );
     expect(pdb.spec.maxUnavailable).to.equal(1);
     expect(subset(pdb.spec.selector.matchLabels, podLabels)).to.be.true;
-    const policy = find<K8sObject & { spec: { podSelector: { matchLabels: Record<string, string> }; ingress: Array<{ ports: Array<{ port: number }> }>; egress: Array<{ ports: Array<{ port: number }> }> } }>(objects, 'NetworkPolicy', 'arbees-operator');
+    const policy = find<
+      K8sObject & {
+        spec: {
+          podSelector: { matchLabels: Record<string, string> };
+          ingress: Array<{ ports: Array<{ port: number }> }>;
+          egress: Array<{ ports: Array<{ port: number }> }>;
+        };
+      }
+    >(objects, 'NetworkPolicy', 'arbees-operator');
     expect(subset(policy.spec.podSelector.matchLabels, podLabels)).to.be.true;
     expect(policy.spec.ingress.flatMap((r) => r.ports.map((p) => p.port))).to.deep.equal([9464]);
     // DNS, the apiserver (443/6443), Prometheus (9090), Redis (6379).
@@ -238,11 +348,19 @@ describe('chart (helm, no cluster)', function () {
     const container = deployment.spec.template.spec.containers[0]!;
     const known = new Set(Object.values(operatorEnv));
     const setByChart = container.env!.map((e) => e.name).filter((n) => n !== 'NODE_OPTIONS'); // NODE_OPTIONS: extraEnv
-    expect(setByChart.filter((name) => !known.has(name)), 'variables the operator does not read').to.deep.equal([]);
+    expect(
+      setByChart.filter((name) => !known.has(name)),
+      'variables the operator does not read',
+    ).to.deep.equal([]);
 
     const connections = secretData(find(objects, 'Secret', 'arbees-ci-connections', 'arbees-system'));
     const env = Object.fromEntries(container.env!.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
-    const config = loadOperatorConfig({ ...env, POD_NAME: 'arbees-operator-abc', POD_NAMESPACE: 'arbees-system', ARBEES_REDIS_URL: connections.redisUrl });
+    const config = loadOperatorConfig({
+      ...env,
+      POD_NAME: 'arbees-operator-abc',
+      POD_NAMESPACE: 'arbees-system',
+      ARBEES_REDIS_URL: connections.redisUrl,
+    });
     expect(config).to.deep.include({
       identity: 'arbees-operator-abc',
       leaseNamespace: 'arbees-system',
@@ -266,9 +384,14 @@ describe('chart (helm, no cluster)', function () {
   });
 
   it('rolls the operator pods when their settings or connections change, and only then', async () => {
-    const base = { connections: { create: true }, redis: { enabled: true, auth: { password: 'one' } }, postgresql: { enabled: true, auth: { password: 'pg' } } };
+    const base = {
+      connections: { create: true },
+      redis: { enabled: true, auth: { password: 'one' } },
+      postgresql: { enabled: true, auth: { password: 'pg' } },
+    };
     // A Deployment rolls its pods when its pod template changes.
-    const template = async (values: object) => find<Workload>(await render('arbees-system', [valuesFile(values)]), 'Deployment').spec.template;
+    const template = async (values: object) =>
+      find<Workload>(await render('arbees-system', [valuesFile(values)]), 'Deployment').spec.template;
     const first = await template(base);
     expect(await template(base)).to.deep.equal(first);
     // A setting is in the template itself.
@@ -278,7 +401,9 @@ describe('chart (helm, no cluster)', function () {
     // A new password only changes the Secret: the checksum carries it into the template.
     const password = await template({ ...base, redis: { enabled: true, auth: { password: 'two' } } });
     expect(password.spec).to.deep.equal(first.spec);
-    expect(password.metadata.annotations!['checksum/connections']).to.match(/^[0-9a-f]{64}$/).and.not.equal(first.metadata.annotations!['checksum/connections']);
+    expect(password.metadata.annotations!['checksum/connections'])
+      .to.match(/^[0-9a-f]{64}$/)
+      .and.not.equal(first.metadata.annotations!['checksum/connections']);
   });
 
   it('generates one password per in-cluster database and uses it everywhere', async () => {
@@ -301,14 +426,27 @@ describe('chart (helm, no cluster)', function () {
     const objects = await render('arbees-system', [ciValues('eks')]);
     for (const name of ['ci-eks-nba', 'ci-eks-nfl']) {
       const namespace = find(objects, 'Namespace', name);
-      expect(namespace.metadata.labels).to.include({ 'pod-security.kubernetes.io/enforce': 'privileged', 'pod-security.kubernetes.io/enforce-version': 'latest' });
+      expect(namespace.metadata.labels).to.include({
+        'pod-security.kubernetes.io/enforce': 'privileged',
+        'pod-security.kubernetes.io/enforce-version': 'latest',
+      });
       expect(namespace.metadata.annotations).to.include({ 'helm.sh/resource-policy': 'keep' });
     }
     // Rendered without a cluster, the existing Secrets with the passwords cannot be read.
     expect(objects.filter((o) => o.kind === 'Secret')).to.deep.equal([]);
-    expect(await helm(['template', 'arbees', chart, '--namespace', 'arbees-system', '-f', ciValues('eks'), '--show-only', 'templates/secrets.yaml'])).to.match(
-      /Secret arbees-connections not rendered: .* read\n# from their existing Secrets, which needs a cluster/,
-    );
+    expect(
+      await helm([
+        'template',
+        'arbees',
+        chart,
+        '--namespace',
+        'arbees-system',
+        '-f',
+        ciValues('eks'),
+        '--show-only',
+        'templates/secrets.yaml',
+      ]),
+    ).to.match(/Secret arbees-connections not rendered: .* read\n# from their existing Secrets, which needs a cluster/);
     const sa = find(objects, 'ServiceAccount');
     expect(sa.metadata.annotations).to.deep.equal({ 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/arbees-operator' });
   });
@@ -316,7 +454,10 @@ describe('chart (helm, no cluster)', function () {
 
 /** Trimmed copies of prometheus-operator's v1 CRDs (v0.82): the real schemas of the fields the chart uses. */
 function monitoringCrds(): object[] {
-  const duration = { type: 'string', pattern: '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$' };
+  const duration = {
+    type: 'string',
+    pattern: '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$',
+  };
   const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
   const labelSelector = {
     type: 'object',
@@ -324,18 +465,51 @@ function monitoringCrds(): object[] {
       matchLabels: stringMap,
       matchExpressions: {
         type: 'array',
-        items: { type: 'object', required: ['key', 'operator'], properties: { key: { type: 'string' }, operator: { type: 'string' }, values: { type: 'array', items: { type: 'string' } } } },
+        items: {
+          type: 'object',
+          required: ['key', 'operator'],
+          properties: { key: { type: 'string' }, operator: { type: 'string' }, values: { type: 'array', items: { type: 'string' } } },
+        },
       },
     },
     'x-kubernetes-map-type': 'atomic',
   };
-  const namespaceSelector = { type: 'object', properties: { any: { type: 'boolean' }, matchNames: { type: 'array', items: { type: 'string' } } } };
+  const namespaceSelector = {
+    type: 'object',
+    properties: { any: { type: 'boolean' }, matchNames: { type: 'array', items: { type: 'string' } } },
+  };
   const relabelings = {
     type: 'array',
     items: {
       type: 'object',
       properties: {
-        action: { type: 'string', enum: ['replace', 'Replace', 'keep', 'Keep', 'drop', 'Drop', 'hashmod', 'HashMod', 'labelmap', 'LabelMap', 'labeldrop', 'LabelDrop', 'labelkeep', 'LabelKeep', 'lowercase', 'Lowercase', 'uppercase', 'Uppercase', 'keepequal', 'KeepEqual', 'dropequal', 'DropEqual'] },
+        action: {
+          type: 'string',
+          enum: [
+            'replace',
+            'Replace',
+            'keep',
+            'Keep',
+            'drop',
+            'Drop',
+            'hashmod',
+            'HashMod',
+            'labelmap',
+            'LabelMap',
+            'labeldrop',
+            'LabelDrop',
+            'labelkeep',
+            'LabelKeep',
+            'lowercase',
+            'Lowercase',
+            'uppercase',
+            'Uppercase',
+            'keepequal',
+            'KeepEqual',
+            'dropequal',
+            'DropEqual',
+          ],
+        },
         modulus: { type: 'integer', format: 'int64' },
         regex: { type: 'string' },
         replacement: { type: 'string' },
@@ -345,7 +519,10 @@ function monitoringCrds(): object[] {
       },
     },
   };
-  const endpoint = { type: 'object', properties: { port: { type: 'string' }, path: { type: 'string' }, interval: duration, scrapeTimeout: duration, relabelings } };
+  const endpoint = {
+    type: 'object',
+    properties: { port: { type: 'string' }, path: { type: 'string' }, interval: duration, scrapeTimeout: duration, relabelings },
+  };
   const crd = (plural: string, kind: string, spec: object) => ({
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
@@ -354,12 +531,33 @@ function monitoringCrds(): object[] {
       group: 'monitoring.coreos.com',
       names: { kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase() },
       scope: 'Namespaced',
-      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', required: ['spec'], properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, spec } } } }],
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              required: ['spec'],
+              properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, spec },
+            },
+          },
+        },
+      ],
     },
   });
   return [
-    crd('servicemonitors', 'ServiceMonitor', { type: 'object', required: ['selector'], properties: { endpoints: { type: 'array', items: endpoint }, namespaceSelector, selector: labelSelector } }),
-    crd('podmonitors', 'PodMonitor', { type: 'object', required: ['selector'], properties: { podMetricsEndpoints: { type: 'array', items: endpoint }, namespaceSelector, selector: labelSelector } }),
+    crd('servicemonitors', 'ServiceMonitor', {
+      type: 'object',
+      required: ['selector'],
+      properties: { endpoints: { type: 'array', items: endpoint }, namespaceSelector, selector: labelSelector },
+    }),
+    crd('podmonitors', 'PodMonitor', {
+      type: 'object',
+      required: ['selector'],
+      properties: { podMetricsEndpoints: { type: 'array', items: endpoint }, namespaceSelector, selector: labelSelector },
+    }),
     crd('prometheusrules', 'PrometheusRule', {
       type: 'object',
       properties: {
@@ -412,7 +610,12 @@ function podOf(workload: Workload, namespace: string): object {
   const mounted = spec.containers.flatMap((c) => c.volumeMounts ?? []).map((m) => m.name);
   // volumeClaimTemplates become volumes of a StatefulSet's pods.
   const claims = mounted.filter((name) => !volumes.some((v) => v.name === name)).map((name) => ({ name, emptyDir: {} }));
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: `${workload.metadata.name}-0`, namespace, labels: workload.spec.template.metadata.labels }, spec: { ...spec, volumes: [...volumes, ...claims] } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `${workload.metadata.name}-0`, namespace, labels: workload.spec.template.metadata.labels },
+    spec: { ...spec, volumes: [...volumes, ...claims] },
+  };
 }
 
 describe('chart (real apiserver)', function () {
@@ -423,7 +626,14 @@ describe('chart (real apiserver)', function () {
     kubeconfig = (await rig.kube()).kubeconfigPath;
     await installCrd();
     await applyFile(monitoringCrds());
-    await kubectl('wait', '--for=condition=Established', '--timeout=60s', 'crd/servicemonitors.monitoring.coreos.com', 'crd/podmonitors.monitoring.coreos.com', 'crd/prometheusrules.monitoring.coreos.com');
+    await kubectl(
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/servicemonitors.monitoring.coreos.com',
+      'crd/podmonitors.monitoring.coreos.com',
+      'crd/prometheusrules.monitoring.coreos.com',
+    );
     await createNamespace('chart-restricted');
     await kubectl('label', 'namespace', 'chart-restricted', 'pod-security.kubernetes.io/enforce=restricted');
     await createNamespace('chart-baseline');
@@ -432,8 +642,18 @@ describe('chart (real apiserver)', function () {
 
   async function authSecrets(namespace: string) {
     await applyFile([
-      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'arbees-redis-auth', namespace }, stringData: { password: 'token+with/specials' } },
-      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'arbees-postgres-auth', namespace }, stringData: { username: 'arbees_admin', password: 'p@ss w0rd' } },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'arbees-redis-auth', namespace },
+        stringData: { password: 'token+with/specials' },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'arbees-postgres-auth', namespace },
+        stringData: { username: 'arbees_admin', password: 'p@ss w0rd' },
+      },
     ]);
   }
 
@@ -441,22 +661,72 @@ describe('chart (real apiserver)', function () {
   // run (admission, schema incl. the CRDs' CEL rules, strict field validation). EKS-style files
   // are rendered against the cluster (--dry-run=server), where their password Secrets exist.
   const matrix: Array<{ name: string; file?: string; namespace: string; shardNamespaces: string[]; online?: boolean; expect: string[] }> = [
-    { name: 'defaults', namespace: 'chart-dry-default', shardNamespaces: [], expect: ['Deployment', 'Service', 'PodDisruptionBudget', 'NetworkPolicy', 'ServiceAccount', 'ClusterRole'] },
-    { name: 'ci/kind', file: ciValues('kind'), namespace: 'chart-dry-kind', shardNamespaces: ['ci-kind-shards'], expect: ['StatefulSet', 'Namespace', 'TradingShard', 'Secret'] },
-    { name: 'ci/eks', file: ciValues('eks'), namespace: 'chart-dry-eks', shardNamespaces: ['ci-eks-nba', 'ci-eks-nfl'], online: true, expect: ['PriorityClass', 'Namespace', 'Secret'] },
-    { name: 'ci/full (everything on)', file: ciValues('full'), namespace: 'chart-dry-full', shardNamespaces: ['ci-full-shards', 'ci-full-more'], expect: ['ServiceMonitor', 'PodMonitor', 'PrometheusRule', 'TradingShard', 'StatefulSet', 'PriorityClass'] },
-    { name: 'values-kind.yaml', file: join(chart, 'values-kind.yaml'), namespace: 'chart-dry-vkind', shardNamespaces: ['arbees-shards'], expect: ['StatefulSet', 'TradingShard'] },
-    { name: 'values-eks.yaml', file: join(chart, 'values-eks.yaml'), namespace: 'chart-dry-veks', shardNamespaces: ['arbees-nba', 'arbees-nfl'], online: true, expect: ['ServiceMonitor', 'PrometheusRule', 'Secret'] },
+    {
+      name: 'defaults',
+      namespace: 'chart-dry-default',
+      shardNamespaces: [],
+      expect: ['Deployment', 'Service', 'PodDisruptionBudget', 'NetworkPolicy', 'ServiceAccount', 'ClusterRole'],
+    },
+    {
+      name: 'ci/kind',
+      file: ciValues('kind'),
+      namespace: 'chart-dry-kind',
+      shardNamespaces: ['ci-kind-shards'],
+      expect: ['StatefulSet', 'Namespace', 'TradingShard', 'Secret'],
+    },
+    {
+      name: 'ci/eks',
+      file: ciValues('eks'),
+      namespace: 'chart-dry-eks',
+      shardNamespaces: ['ci-eks-nba', 'ci-eks-nfl'],
+      online: true,
+      expect: ['PriorityClass', 'Namespace', 'Secret'],
+    },
+    {
+      name: 'ci/full (everything on)',
+      file: ciValues('full'),
+      namespace: 'chart-dry-full',
+      shardNamespaces: ['ci-full-shards', 'ci-full-more'],
+      expect: ['ServiceMonitor', 'PodMonitor', 'PrometheusRule', 'TradingShard', 'StatefulSet', 'PriorityClass'],
+    },
+    {
+      name: 'values-kind.yaml',
+      file: join(chart, 'values-kind.yaml'),
+      namespace: 'chart-dry-vkind',
+      shardNamespaces: ['arbees-shards'],
+      expect: ['StatefulSet', 'TradingShard'],
+    },
+    {
+      name: 'values-eks.yaml',
+      file: join(chart, 'values-eks.yaml'),
+      namespace: 'chart-dry-veks',
+      shardNamespaces: ['arbees-nba', 'arbees-nfl'],
+      online: true,
+      expect: ['ServiceMonitor', 'PrometheusRule', 'Secret'],
+    },
   ];
   for (const entry of matrix) {
     it(`${entry.name}: every rendered object passes a server-side dry run`, async () => {
       for (const namespace of [entry.namespace, ...entry.shardNamespaces]) await createNamespace(namespace);
       if (entry.online) await authSecrets(entry.namespace);
-      const args = ['template', 'dry', chart, '--namespace', entry.namespace, ...(entry.file ? ['-f', entry.file] : []), ...(entry.online ? ['--dry-run=server'] : [])];
+      const args = [
+        'template',
+        'dry',
+        chart,
+        '--namespace',
+        entry.namespace,
+        ...(entry.file ? ['-f', entry.file] : []),
+        ...(entry.online ? ['--dry-run=server'] : []),
+      ];
       const objects = docs(await helm(args, kubeconfig));
       expect(objects.map((o) => o.kind)).to.include.members(entry.expect);
       const out = await applyFile(objects, '--dry-run=server');
-      expect(out.trim().split('\n').filter((l) => l.includes('(server dry run)'))).to.have.length(objects.length);
+      expect(
+        out
+          .trim()
+          .split('\n')
+          .filter((l) => l.includes('(server dry run)')),
+      ).to.have.length(objects.length);
 
       // The chart's own pods meet the restricted Pod Security level.
       for (const workload of objects.filter((o): o is Workload => o.kind === 'Deployment' || o.kind === 'StatefulSet')) {
@@ -468,15 +738,22 @@ describe('chart (real apiserver)', function () {
         expect(connections.map((s) => s.metadata.namespace)).to.deep.equal([entry.namespace, ...entry.shardNamespaces]);
         const urls = secretData(connections[0]!);
         expect(urls.redisUrl).to.match(/^rediss:\/\/:token%2Bwith%2Fspecials@[a-z0-9.-]+\.cache\.amazonaws\.com:6379\/0$/);
-        expect(urls.postgresUrl).to.match(/^postgres:\/\/arbees_admin:p%40ss%20w0rd@[a-z0-9.-]+\.rds\.amazonaws\.com:5432\/arbees\?sslmode=no-verify$/);
+        expect(urls.postgresUrl).to.match(
+          /^postgres:\/\/arbees_admin:p%40ss%20w0rd@[a-z0-9.-]+\.rds\.amazonaws\.com:5432\/arbees\?sslmode=no-verify$/,
+        );
       }
     });
   }
 
   it('refuses external databases whose password Secret is missing, saying which', async () => {
     await createNamespace('chart-missing');
-    const stderr = await helmFails(['template', 'dry', chart, '--namespace', 'chart-missing', '-f', ciValues('eks'), '--dry-run=server'], kubeconfig);
-    expect(stderr).to.match(/externalRedis\.auth\.existingSecret: Secret "arbees-redis-auth" with key "password" not found in namespace chart-missing; create it first/);
+    const stderr = await helmFails(
+      ['template', 'dry', chart, '--namespace', 'chart-missing', '-f', ciValues('eks'), '--dry-run=server'],
+      kubeconfig,
+    );
+    expect(stderr).to.match(
+      /externalRedis\.auth\.existingSecret: Secret "arbees-redis-auth" with key "password" not found in namespace chart-missing; create it first/,
+    );
   });
 
   describe('install, upgrade and uninstall, with the operator running', () => {
@@ -507,9 +784,21 @@ describe('chart (real apiserver)', function () {
         shardNamespaces: [shardNamespace, adopted],
         podSecurity: { label: true },
         connections: { create: true },
-        externalRedis: { host: '127.0.0.1', port: Number(new URL(redisService.url).port), tls: false, username: redisUser, auth: { existingSecret: 'chart-redis-auth' } },
+        externalRedis: {
+          host: '127.0.0.1',
+          port: Number(new URL(redisService.url).port),
+          tls: false,
+          username: redisUser,
+          auth: { existingSecret: 'chart-redis-auth' },
+        },
         // Only the executors use PostgreSQL, and no pod runs here: the URL is checked, not dialled.
-        externalPostgresql: { host: '127.0.0.1', port: 5432, database: 'postgres', sslMode: 'disable', auth: { existingSecret: 'chart-postgres-auth' } },
+        externalPostgresql: {
+          host: '127.0.0.1',
+          port: 5432,
+          database: 'postgres',
+          sslMode: 'disable',
+          auth: { existingSecret: 'chart-postgres-auth' },
+        },
         sampleShard: { enabled: true, name: shard, namespace: shardNamespace },
       });
     };
@@ -521,15 +810,20 @@ describe('chart (real apiserver)', function () {
       const env: Record<string, string> = {};
       const secret = async (name: string) => secretData(await get('secret', name, '-n', namespace));
       for (const from of container.envFrom ?? []) {
-        if (from.configMapRef) Object.assign(env, (await get<{ data: Record<string, string> }>('configmap', from.configMapRef.name, '-n', namespace)).data);
+        if (from.configMapRef)
+          Object.assign(env, (await get<{ data: Record<string, string> }>('configmap', from.configMapRef.name, '-n', namespace)).data);
         if (from.secretRef) Object.assign(env, await secret(from.secretRef.name));
       }
       for (const variable of container.env ?? []) {
         const source = variable.valueFrom;
         if (variable.value !== undefined) env[variable.name] = variable.value;
-        else if (source?.fieldRef) env[variable.name] = { 'metadata.name': podName, 'metadata.namespace': namespace }[source.fieldRef.fieldPath]!;
+        else if (source?.fieldRef)
+          env[variable.name] = { 'metadata.name': podName, 'metadata.namespace': namespace }[source.fieldRef.fieldPath]!;
         else if (source?.secretKeyRef) env[variable.name] = (await secret(source.secretKeyRef.name))[source.secretKeyRef.key]!;
-        else if (source?.configMapKeyRef) env[variable.name] = (await get<{ data: Record<string, string> }>('configmap', source.configMapKeyRef.name, '-n', namespace)).data[source.configMapKeyRef.key]!;
+        else if (source?.configMapKeyRef)
+          env[variable.name] = (
+            await get<{ data: Record<string, string> }>('configmap', source.configMapKeyRef.name, '-n', namespace)
+          ).data[source.configMapKeyRef.key]!;
       }
       return env;
     }
@@ -538,7 +832,9 @@ describe('chart (real apiserver)', function () {
     async function startOperators(count: number) {
       const deployment = await get<Workload>('deployment', `${release}-operator`, '-n', namespace);
       const container = deployment.spec.template.spec.containers[0]!;
-      const token = (await kubectl('create', 'token', deployment.spec.template.spec.serviceAccountName!, '-n', namespace, '--duration=1h')).trim();
+      const token = (
+        await kubectl('create', 'token', deployment.spec.template.spec.serviceAccountName!, '-n', namespace, '--duration=1h')
+      ).trim();
       const cluster = (await rig.kube()).kubeConfig.getCurrentCluster()!;
       const saKubeconfig = join(scratch, 'operator.kubeconfig');
       writeFileSync(
@@ -555,8 +851,17 @@ describe('chart (real apiserver)', function () {
       for (let i = 0; i < count; i++) {
         const name = `${release}-operator-7d9f8-${i}`;
         const port = await freePort();
-        const env = { PATH: process.env.PATH ?? '', HOME: scratch, ...(await resolvedEnv(container, name)), ARBEES_HTTP_PORT: String(port) };
-        const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli', 'arbees.ts'), ...container.args!, '--kubeconfig', saKubeconfig], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const env = {
+          PATH: process.env.PATH ?? '',
+          HOME: scratch,
+          ...(await resolvedEnv(container, name)),
+          ARBEES_HTTP_PORT: String(port),
+        };
+        const child = spawn(
+          process.execPath,
+          ['--import', 'tsx', join(root, 'cli', 'arbees.ts'), ...container.args!, '--kubeconfig', saKubeconfig],
+          { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] },
+        );
         const output: string[] = [];
         child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
         child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
@@ -582,7 +887,9 @@ describe('chart (real apiserver)', function () {
     async function leader(): Promise<(typeof operators)[number]> {
       return eventually(
         async () => {
-          const lease = await get<{ spec: { holderIdentity?: string } }>('lease', `${release}-operator`, '-n', namespace).catch(() => undefined);
+          const lease = await get<{ spec: { holderIdentity?: string } }>('lease', `${release}-operator`, '-n', namespace).catch(
+            () => undefined,
+          );
           const op = operators.find((o) => o.name === lease?.spec.holderIdentity);
           return op && (await fetch(`http://127.0.0.1:${op.port}/readyz`)).status === 200 ? op : undefined;
         },
@@ -596,7 +903,12 @@ describe('chart (real apiserver)', function () {
     async function reconciled(): Promise<void> {
       await eventually(
         async () => {
-          const got = await get<K8sObject & { status?: { observedGeneration?: number; circuitBreaker?: unknown } }>('tradingshard', shard, '-n', shardNamespace);
+          const got = await get<K8sObject & { status?: { observedGeneration?: number; circuitBreaker?: unknown } }>(
+            'tradingshard',
+            shard,
+            '-n',
+            shardNamespace,
+          );
           return got.status?.observedGeneration === got.metadata.generation && got.status?.circuitBreaker ? true : undefined;
         },
         60_000,
@@ -613,13 +925,29 @@ describe('chart (real apiserver)', function () {
       await redis.call('ACL', 'SETUSER', redisUser, 'reset', 'on', `>${redisPasswords[0]}`, '~arbees:*', '&*', '+@all');
       await createNamespace(namespace);
       await applyFile([
-        { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'chart-redis-auth', namespace }, stringData: { password: redisPasswords[0] } },
-        { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'chart-postgres-auth', namespace }, stringData: { username: 'postgres', password: 'unused/with trust' } },
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'chart-redis-auth', namespace },
+          stringData: { password: redisPasswords[0] },
+        },
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'chart-postgres-auth', namespace },
+          stringData: { username: 'postgres', password: 'unused/with trust' },
+        },
       ]);
       // A namespace that exists already, adopted into the release as README.md says.
       await createNamespace(adopted);
       await kubectl('label', 'namespace', adopted, 'app.kubernetes.io/managed-by=Helm');
-      await kubectl('annotate', 'namespace', adopted, `meta.helm.sh/release-name=${release}`, `meta.helm.sh/release-namespace=${namespace}`);
+      await kubectl(
+        'annotate',
+        'namespace',
+        adopted,
+        `meta.helm.sh/release-name=${release}`,
+        `meta.helm.sh/release-namespace=${namespace}`,
+      );
       values = await valuesFor();
     });
 
@@ -637,7 +965,10 @@ describe('chart (real apiserver)', function () {
 
       for (const name of [shardNamespace, adopted]) {
         const ns = await get('namespace', name);
-        expect(ns.metadata.labels).to.include({ 'pod-security.kubernetes.io/enforce': 'privileged', 'app.kubernetes.io/managed-by': 'Helm' });
+        expect(ns.metadata.labels).to.include({
+          'pod-security.kubernetes.io/enforce': 'privileged',
+          'app.kubernetes.io/managed-by': 'Helm',
+        });
       }
       const password = encodeURIComponent(redisPasswords[0]!);
       for (const name of [namespace, shardNamespace, adopted]) {
@@ -658,7 +989,9 @@ describe('chart (real apiserver)', function () {
       const lead = await leader();
       await reconciled();
       const children = await get<{ items: K8sObject[] }>('deployments', '-n', shardNamespace, '-l', `arbees.io/shard=${shard}`);
-      expect(children.items.map((d) => d.metadata.name).sort()).to.deep.equal(['detector', 'executor', 'kalshi-monitor', 'polymarket-monitor'].map((c) => `${shard}-${c}`));
+      expect(children.items.map((d) => d.metadata.name).sort()).to.deep.equal(
+        ['detector', 'executor', 'kalshi-monitor', 'polymarket-monitor'].map((c) => `${shard}-${c}`),
+      );
       // The breaker state reached Redis through the URL (and ACL user) of the connections Secret.
       const control = await eventually(async () => (await redis.get(streamKeys.control(shard))) ?? undefined, 30_000, 'the control key');
       expect(JSON.parse(control)).to.have.property('state');
@@ -674,27 +1007,52 @@ describe('chart (real apiserver)', function () {
       await applyFile([podOf(vpnDeployment, shardNamespace)], '--dry-run=server');
       const file = join(scratch, 'vpn-pod.json');
       writeFileSync(file, JSON.stringify(podOf(vpnDeployment, 'chart-baseline')));
-      expect(await kubectlFails('apply', '--server-side', '--dry-run=server', '-f', file)).to.match(/violates PodSecurity "baseline:latest": .*(NET_ADMIN|hostPath)/);
+      expect(await kubectlFails('apply', '--server-side', '--dry-run=server', '-f', file)).to.match(
+        /violates PodSecurity "baseline:latest": .*(NET_ADMIN|hostPath)/,
+      );
     });
 
     it('upgrades: new settings and a rotated password roll the pods and reach the shards', async () => {
       const before = await get<Workload>('deployment', `${release}-operator`, '-n', namespace);
       // Rotate the Redis password: in Redis and in the Secret the chart reads it from.
       await redis.call('ACL', 'SETUSER', redisUser, 'resetpass', `>${redisPasswords[1]}`);
-      await applyFile([{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'chart-redis-auth', namespace }, stringData: { password: redisPasswords[1] } }]);
+      await applyFile([
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'chart-redis-auth', namespace },
+          stringData: { password: redisPasswords[1] },
+        },
+      ]);
       const simulator = 'http://kalshi-sim.chart-test:8080/trade-api/v2';
       const endpoints = {
-        kalshi: { demo: { restUrl: simulator, wsUrl: 'ws://kalshi-sim.chart-test:8080/ws' }, production: { restUrl: simulator, wsUrl: 'ws://kalshi-sim.chart-test:8080/ws' } },
-        polymarket: { clobUrl: 'http://polymarket-sim.chart-test:8081', wsUrl: 'ws://polymarket-sim.chart-test:8081/ws', gammaUrl: 'http://polymarket-sim.chart-test:8081' },
+        kalshi: {
+          demo: { restUrl: simulator, wsUrl: 'ws://kalshi-sim.chart-test:8080/ws' },
+          production: { restUrl: simulator, wsUrl: 'ws://kalshi-sim.chart-test:8080/ws' },
+        },
+        polymarket: {
+          clobUrl: 'http://polymarket-sim.chart-test:8081',
+          wsUrl: 'ws://polymarket-sim.chart-test:8081/ws',
+          gammaUrl: 'http://polymarket-sim.chart-test:8081',
+        },
       };
-      const out = await helm(['upgrade', release, chart, '--namespace', namespace, '-f', await valuesFor({ venueEndpoints: endpoints })], kubeconfig);
+      const out = await helm(
+        ['upgrade', release, chart, '--namespace', namespace, '-f', await valuesFor({ venueEndpoints: endpoints })],
+        kubeconfig,
+      );
       expect(out).to.match(/STATUS: deployed\nREVISION: 2/);
       const after = await get<Workload>('deployment', `${release}-operator`, '-n', namespace);
       // Both roll the pods: the new setting is in the pod template, the new password in the checksum.
-      expect(JSON.parse(after.spec.template.spec.containers[0]!.env!.find((e) => e.name === 'ARBEES_VENUE_ENDPOINTS')!.value!)).to.deep.equal(endpoints);
-      expect(after.spec.template.metadata.annotations!['checksum/connections']).not.to.equal(before.spec.template.metadata.annotations!['checksum/connections']);
+      expect(
+        JSON.parse(after.spec.template.spec.containers[0]!.env!.find((e) => e.name === 'ARBEES_VENUE_ENDPOINTS')!.value!),
+      ).to.deep.equal(endpoints);
+      expect(after.spec.template.metadata.annotations!['checksum/connections']).not.to.equal(
+        before.spec.template.metadata.annotations!['checksum/connections'],
+      );
       for (const name of [namespace, shardNamespace, adopted]) {
-        expect(secretData(await get('secret', 'arbees-connections', '-n', name)).redisUrl).to.contain(`:${encodeURIComponent(redisPasswords[1]!)}@`);
+        expect(secretData(await get('secret', 'arbees-connections', '-n', name)).redisUrl).to.contain(
+          `:${encodeURIComponent(redisPasswords[1]!)}@`,
+        );
       }
 
       // The rollout: new processes from the new spec, which reconcile the shard with the new endpoints.
@@ -713,7 +1071,11 @@ describe('chart (real apiserver)', function () {
       });
       // Authenticated with the rotated password: the control key is refreshed.
       await redis.del(streamKeys.control(shard));
-      await eventually(async () => (await redis.get(streamKeys.control(shard))) ?? undefined, 30_000, 'the control key written with the rotated password');
+      await eventually(
+        async () => (await redis.get(streamKeys.control(shard))) ?? undefined,
+        30_000,
+        'the control key written with the rotated password',
+      );
     });
 
     it('uninstalls: shards first (as NOTES.txt says), then every chart object except kept namespaces and the CRD', async () => {
@@ -723,7 +1085,16 @@ describe('chart (real apiserver)', function () {
       await helm(['uninstall', release, '--namespace', namespace, '--wait', '--timeout', '60s'], kubeconfig);
       expect(JSON.parse(await helm(['list', '--namespace', namespace, '--output', 'json'], kubeconfig))).to.deep.equal([]);
 
-      const left = await kubectl('get', 'deployments,configmaps,services,serviceaccounts,poddisruptionbudgets,networkpolicies,roles,rolebindings,secrets', '-n', namespace, '-l', `app.kubernetes.io/instance=${release}`, '-o', 'name');
+      const left = await kubectl(
+        'get',
+        'deployments,configmaps,services,serviceaccounts,poddisruptionbudgets,networkpolicies,roles,rolebindings,secrets',
+        '-n',
+        namespace,
+        '-l',
+        `app.kubernetes.io/instance=${release}`,
+        '-o',
+        'name',
+      );
       expect(left.trim()).to.equal('');
       for (const kind of ['clusterrole', 'clusterrolebinding']) {
         expect(await kubectlFails('get', kind, `${release}-operator`)).to.match(/NotFound/);

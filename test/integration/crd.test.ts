@@ -14,7 +14,16 @@ const namespace = 'crd-tests';
 const sample = (file: string) => join(packageInfo().root, 'samples', file);
 
 /** Server-side apply, as a user would, with strict field validation (kubectl's default). */
-const applyArgs = (file: string) => ['apply', '--server-side', '--validate=strict', '--field-manager=crd-tests', '-n', namespace, '-f', file];
+const applyArgs = (file: string) => [
+  'apply',
+  '--server-side',
+  '--validate=strict',
+  '--field-manager=crd-tests',
+  '-n',
+  namespace,
+  '-f',
+  file,
+];
 
 async function getShard(name: string): Promise<TradingShard> {
   return JSON.parse(await kubectl('get', 'tradingshard', name, '-n', namespace, '-o', 'json')) as TradingShard;
@@ -35,11 +44,24 @@ function baseShard(name: string) {
     metadata: { name },
     spec: {
       markets: [
-        market('phi-lal-lal', 'KXNBAGAME-26NOV24PHILAL-LAL', '5263318338913666633637843049152560634592965453430004569427007775323912434144', '7986446066949328740150246468436244962376109202406568035198798251449062227587'),
-        market('bos-nyk-nyk', 'KXNBAGAME-26NOV24BOSNYK-NYK', '63982323028245149756950846571683774159827283939893042083402567130318108293624', '50936160842510755070937162545576885937597378396825619074543738745709062080304'),
+        market(
+          'phi-lal-lal',
+          'KXNBAGAME-26NOV24PHILAL-LAL',
+          '5263318338913666633637843049152560634592965453430004569427007775323912434144',
+          '7986446066949328740150246468436244962376109202406568035198798251449062227587',
+        ),
+        market(
+          'bos-nyk-nyk',
+          'KXNBAGAME-26NOV24BOSNYK-NYK',
+          '63982323028245149756950846571683774159827283939893042083402567130318108293624',
+          '50936160842510755070937162545576885937597378396825619074543738745709062080304',
+        ),
       ],
       venues: { polymarket: { vpn: { provider: 'mullvad', serverCountries: ['Netherlands'], secretRef: { name: 'vpn' } } } },
-      executor: { bankrollUsd: 1000, limits: { perGameUsd: 100, perSportUsd: 500, dailyLossUsd: 100, maxOpenPositions: 10, maxOrderUsd: 50 } },
+      executor: {
+        bankrollUsd: 1000,
+        limits: { perGameUsd: 100, perSportUsd: 500, dailyLossUsd: 100, maxOpenPositions: 10, maxOrderUsd: 50 },
+      },
     },
   };
 }
@@ -65,7 +87,10 @@ function edited(name: string, edits: Edits): Record<string, unknown> {
   return shard;
 }
 
-const creds = { 'spec.venues.kalshi.credentialsSecretRef': { name: 'kalshi' }, 'spec.venues.polymarket.credentialsSecretRef': { name: 'polymarket' } };
+const creds = {
+  'spec.venues.kalshi.credentialsSecretRef': { name: 'kalshi' },
+  'spec.venues.polymarket.credentialsSecretRef': { name: 'polymarket' },
+};
 const manyMarkets = (n: number) =>
   Array.from({ length: n }, (_, i) => market(`m${i}`, `KXNBAGAME-26NOV24T${i}-A`, `${1000 + 2 * i}`, `${1001 + 2 * i}`));
 
@@ -81,29 +106,55 @@ const refusals: Refusal[] = [
   {
     name: 'live-without-credentials',
     edits: { 'spec.executor.mode': 'live' },
-    message: 'spec: Invalid value: "object": executor.mode live requires venues.kalshi.credentialsSecretRef and venues.polymarket.credentialsSecretRef',
+    message:
+      'spec: Invalid value: "object": executor.mode live requires venues.kalshi.credentialsSecretRef and venues.polymarket.credentialsSecretRef',
   },
   {
     name: 'live-without-polymarket-credentials',
     edits: { 'spec.executor.mode': 'live', 'spec.venues.kalshi.credentialsSecretRef': { name: 'kalshi' } },
-    message: 'spec: Invalid value: "object": executor.mode live requires venues.kalshi.credentialsSecretRef and venues.polymarket.credentialsSecretRef',
+    message:
+      'spec: Invalid value: "object": executor.mode live requires venues.kalshi.credentialsSecretRef and venues.polymarket.credentialsSecretRef',
   },
   {
     name: 'production-without-credentials',
     edits: { 'spec.venues.kalshi.environment': 'production' },
     message: 'spec.venues.kalshi: Invalid value: "object": environment production requires credentialsSecretRef',
   },
-  { name: 'per-game-over-per-sport', edits: { 'spec.executor.limits.perGameUsd': 501 }, message: 'spec.executor.limits: Invalid value: "object": perGameUsd must not exceed perSportUsd' },
-  { name: 'max-order-over-per-game', edits: { 'spec.executor.limits.maxOrderUsd': 101 }, message: 'spec.executor.limits: Invalid value: "object": maxOrderUsd must not exceed perGameUsd' },
-  { name: 'per-sport-over-bankroll', edits: { 'spec.executor.limits.perSportUsd': 1001 }, message: 'spec.executor: Invalid value: "object": limits.perSportUsd must not exceed bankrollUsd' },
-  { name: 'daily-loss-over-bankroll', edits: { 'spec.executor.limits.dailyLossUsd': 1001 }, message: 'spec.executor: Invalid value: "object": limits.dailyLossUsd must not exceed bankrollUsd' },
+  {
+    name: 'per-game-over-per-sport',
+    edits: { 'spec.executor.limits.perGameUsd': 501 },
+    message: 'spec.executor.limits: Invalid value: "object": perGameUsd must not exceed perSportUsd',
+  },
+  {
+    name: 'max-order-over-per-game',
+    edits: { 'spec.executor.limits.maxOrderUsd': 101 },
+    message: 'spec.executor.limits: Invalid value: "object": maxOrderUsd must not exceed perGameUsd',
+  },
+  {
+    name: 'per-sport-over-bankroll',
+    edits: { 'spec.executor.limits.perSportUsd': 1001 },
+    message: 'spec.executor: Invalid value: "object": limits.perSportUsd must not exceed bankrollUsd',
+  },
+  {
+    name: 'daily-loss-over-bankroll',
+    edits: { 'spec.executor.limits.dailyLossUsd': 1001 },
+    message: 'spec.executor: Invalid value: "object": limits.dailyLossUsd must not exceed bankrollUsd',
+  },
   {
     name: 'no-markets-no-discovery',
     edits: { 'spec.markets': undefined },
     message: 'spec: Invalid value: "object": a shard needs markets or discovery (or both: discovery adds to the listed markets)',
   },
-  { name: 'empty-markets', edits: { 'spec.markets': [] }, message: 'spec.markets: Invalid value: 0: spec.markets in body should have at least 1 items' },
-  { name: 'duplicate-market-id', edits: { 'spec.markets.1.id': 'phi-lal-lal' }, message: '.spec.markets: duplicate entries for key [id="phi-lal-lal"]' },
+  {
+    name: 'empty-markets',
+    edits: { 'spec.markets': [] },
+    message: 'spec.markets: Invalid value: 0: spec.markets in body should have at least 1 items',
+  },
+  {
+    name: 'duplicate-market-id',
+    edits: { 'spec.markets.1.id': 'phi-lal-lal' },
+    message: '.spec.markets: duplicate entries for key [id="phi-lal-lal"]',
+  },
   {
     name: 'duplicate-ticker',
     edits: { 'spec.markets.1.kalshi.ticker': 'KXNBAGAME-26NOV24PHILAL-LAL' },
@@ -114,12 +165,17 @@ const refusals: Refusal[] = [
     edits: { 'spec.markets.0.polymarket.noTokenId': '5263318338913666633637843049152560634592965453430004569427007775323912434144' },
     message: 'spec.markets[0].polymarket: Invalid value: "object": yesTokenId and noTokenId must differ',
   },
-  { name: 'too-many-markets', edits: { 'spec.markets': manyMarkets(201) }, message: 'spec.markets: Too many: 201: must have at most 200 items' },
+  {
+    name: 'too-many-markets',
+    edits: { 'spec.markets': manyMarkets(201) },
+    message: 'spec.markets: Too many: 201: must have at most 200 items',
+  },
   // Enums
   {
     name: 'bad-sport',
     edits: { 'spec.markets.0.sport': 'curling' },
-    message: 'spec.markets[0].sport: Unsupported value: "curling": supported values: "nba", "nfl", "nhl", "mlb", "ncaab", "ncaaf", "soccer"',
+    message:
+      'spec.markets[0].sport: Unsupported value: "curling": supported values: "nba", "nfl", "nhl", "mlb", "ncaab", "ncaaf", "soccer"',
   },
   {
     name: 'bad-discovery-sport',
@@ -131,8 +187,16 @@ const refusals: Refusal[] = [
     edits: { 'spec.circuitBreaker.rules': [{ name: 'loss', query: 'max(arbees_daily_loss_usd)', op: '=>', threshold: 100 }] },
     message: 'spec.circuitBreaker.rules[0].op: Unsupported value: "=>": supported values: ">", ">=", "<", "<=", "==", "!="',
   },
-  { name: 'bad-mode', edits: { 'spec.executor.mode': 'yolo' }, message: 'spec.executor.mode: Unsupported value: "yolo": supported values: "paper", "live"' },
-  { name: 'bad-vpn-type', edits: { 'spec.venues.polymarket.vpn.type': 'ipsec' }, message: 'spec.venues.polymarket.vpn.type: Unsupported value: "ipsec": supported values: "wireguard", "openvpn"' },
+  {
+    name: 'bad-mode',
+    edits: { 'spec.executor.mode': 'yolo' },
+    message: 'spec.executor.mode: Unsupported value: "yolo": supported values: "paper", "live"',
+  },
+  {
+    name: 'bad-vpn-type',
+    edits: { 'spec.venues.polymarket.vpn.type': 'ipsec' },
+    message: 'spec.venues.polymarket.vpn.type: Unsupported value: "ipsec": supported values: "wireguard", "openvpn"',
+  },
   {
     name: 'bad-prometheus-unavailable',
     edits: { 'spec.circuitBreaker.onPrometheusUnavailable': 'ignore' },
@@ -141,10 +205,16 @@ const refusals: Refusal[] = [
   // Patterns and formats
   {
     name: 'bad-duration',
-    edits: { 'spec.circuitBreaker.rules': [{ name: 'loss', query: 'max(arbees_daily_loss_usd)', op: '>', threshold: 100, for: '30 seconds' }] },
+    edits: {
+      'spec.circuitBreaker.rules': [{ name: 'loss', query: 'max(arbees_daily_loss_usd)', op: '>', threshold: 100, for: '30 seconds' }],
+    },
     message: `spec.circuitBreaker.rules[0].for: Invalid value: "30 seconds": spec.circuitBreaker.rules[0].for in body should match '^([0-9]+(ms|s|m|h))+$'`,
   },
-  { name: 'bad-cooldown', edits: { 'spec.circuitBreaker.cooldown': '5min' }, message: `spec.circuitBreaker.cooldown: Invalid value: "5min": spec.circuitBreaker.cooldown in body should match '^([0-9]+(ms|s|m|h))+$'` },
+  {
+    name: 'bad-cooldown',
+    edits: { 'spec.circuitBreaker.cooldown': '5min' },
+    message: `spec.circuitBreaker.cooldown: Invalid value: "5min": spec.circuitBreaker.cooldown in body should match '^([0-9]+(ms|s|m|h))+$'`,
+  },
   {
     name: 'bad-ticker',
     edits: { 'spec.markets.0.kalshi.ticker': 'kxnbagame-26nov24philal-lal' },
@@ -155,39 +225,90 @@ const refusals: Refusal[] = [
     edits: { 'spec.markets.0.polymarket.yesTokenId': '0x5263' },
     message: `spec.markets[0].polymarket.yesTokenId: Invalid value: "0x5263": spec.markets[0].polymarket.yesTokenId in body should match '^[0-9]{1,78}$'`,
   },
-  { name: 'token-too-long', edits: { 'spec.markets.0.polymarket.noTokenId': '1'.repeat(79) }, message: 'spec.markets[0].polymarket.noTokenId: Too long: may not be more than 78 bytes' },
+  {
+    name: 'token-too-long',
+    edits: { 'spec.markets.0.polymarket.noTokenId': '1'.repeat(79) },
+    message: 'spec.markets[0].polymarket.noTokenId: Too long: may not be more than 78 bytes',
+  },
   {
     name: 'bad-market-id',
     edits: { 'spec.markets.0.id': 'PHI_LAL' },
     message: `spec.markets[0].id: Invalid value: "PHI_LAL": spec.markets[0].id in body should match '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'`,
   },
-  { name: 'market-id-too-long', edits: { 'spec.markets.0.id': 'a'.repeat(64) }, message: 'spec.markets[0].id: Too long: may not be more than 63 bytes' },
+  {
+    name: 'market-id-too-long',
+    edits: { 'spec.markets.0.id': 'a'.repeat(64) },
+    message: 'spec.markets[0].id: Too long: may not be more than 63 bytes',
+  },
   {
     name: 'bad-secret-name',
     edits: { 'spec.venues.polymarket.vpn.secretRef.name': 'VPN_secret' },
     message: `spec.venues.polymarket.vpn.secretRef.name: Invalid value: "VPN_secret": spec.venues.polymarket.vpn.secretRef.name in body should match`,
   },
-  { name: 'bad-starts-at', edits: { 'spec.markets.0.startsAt': 'tomorrow 8pm' }, message: 'spec.markets[0].startsAt: Invalid value: "tomorrow 8pm": spec.markets[0].startsAt in body must be of type date-time' },
-  { name: 'bad-image', edits: { 'spec.image': 'Arbees Latest' }, message: 'spec.image: Invalid value: "Arbees Latest": spec.image in body should match' },
-  { name: 'bad-quantity', edits: { 'spec.overrides.executor.resources.limits.memory': 'lots' }, message: 'spec.overrides.executor.resources.limits.memory: Invalid value: "lots"' },
+  {
+    name: 'bad-starts-at',
+    edits: { 'spec.markets.0.startsAt': 'tomorrow 8pm' },
+    message: 'spec.markets[0].startsAt: Invalid value: "tomorrow 8pm": spec.markets[0].startsAt in body must be of type date-time',
+  },
+  {
+    name: 'bad-image',
+    edits: { 'spec.image': 'Arbees Latest' },
+    message: 'spec.image: Invalid value: "Arbees Latest": spec.image in body should match',
+  },
+  {
+    name: 'bad-quantity',
+    edits: { 'spec.overrides.executor.resources.limits.memory': 'lots' },
+    message: 'spec.overrides.executor.resources.limits.memory: Invalid value: "lots"',
+  },
   // Ranges and sizes
-  { name: 'negative-bankroll', edits: { 'spec.executor.bankrollUsd': -5 }, message: 'spec.executor.bankrollUsd: Invalid value: -5: spec.executor.bankrollUsd in body should be greater than or equal to 1' },
+  {
+    name: 'negative-bankroll',
+    edits: { 'spec.executor.bankrollUsd': -5 },
+    message: 'spec.executor.bankrollUsd: Invalid value: -5: spec.executor.bankrollUsd in body should be greater than or equal to 1',
+  },
   {
     name: 'zero-open-positions',
     edits: { 'spec.executor.limits.maxOpenPositions': 0 },
-    message: 'spec.executor.limits.maxOpenPositions: Invalid value: 0: spec.executor.limits.maxOpenPositions in body should be greater than or equal to 1',
+    message:
+      'spec.executor.limits.maxOpenPositions: Invalid value: 0: spec.executor.limits.maxOpenPositions in body should be greater than or equal to 1',
   },
   {
     name: 'too-many-open-positions',
     edits: { 'spec.executor.limits.maxOpenPositions': 1001 },
-    message: 'spec.executor.limits.maxOpenPositions: Invalid value: 1001: spec.executor.limits.maxOpenPositions in body should be less than or equal to 1000',
+    message:
+      'spec.executor.limits.maxOpenPositions: Invalid value: 1001: spec.executor.limits.maxOpenPositions in body should be less than or equal to 1000',
   },
-  { name: 'fractional-dollars', edits: { 'spec.executor.bankrollUsd': 1000.5 }, message: 'spec.executor.bankrollUsd: Invalid value: "number": spec.executor.bankrollUsd in body must be of type integer: "number"' },
-  { name: 'edge-too-large', edits: { 'spec.detector.minEdgeBps': 5001 }, message: 'spec.detector.minEdgeBps: Invalid value: 5001: spec.detector.minEdgeBps in body should be less than or equal to 5000' },
-  { name: 'quote-age-too-small', edits: { 'spec.detector.maxQuoteAgeMs': 50 }, message: 'spec.detector.maxQuoteAgeMs: Invalid value: 50: spec.detector.maxQuoteAgeMs in body should be greater than or equal to 100' },
-  { name: 'lookahead-too-long', edits: { 'spec.discovery': { sports: ['nba'], lookaheadHours: 169 } }, message: 'spec.discovery.lookaheadHours: Invalid value: 169: spec.discovery.lookaheadHours in body should be less than or equal to 168' },
-  { name: 'no-server-countries', edits: { 'spec.venues.polymarket.vpn.serverCountries': [] }, message: 'spec.venues.polymarket.vpn.serverCountries: Invalid value: 0: spec.venues.polymarket.vpn.serverCountries in body should have at least 1 items' },
-  { name: 'duplicate-server-country', edits: { 'spec.venues.polymarket.vpn.serverCountries': ['Netherlands', 'Netherlands'] }, message: '.spec.venues.polymarket.vpn.serverCountries: duplicate entries for key [="Netherlands"]' },
+  {
+    name: 'fractional-dollars',
+    edits: { 'spec.executor.bankrollUsd': 1000.5 },
+    message: 'spec.executor.bankrollUsd: Invalid value: "number": spec.executor.bankrollUsd in body must be of type integer: "number"',
+  },
+  {
+    name: 'edge-too-large',
+    edits: { 'spec.detector.minEdgeBps': 5001 },
+    message: 'spec.detector.minEdgeBps: Invalid value: 5001: spec.detector.minEdgeBps in body should be less than or equal to 5000',
+  },
+  {
+    name: 'quote-age-too-small',
+    edits: { 'spec.detector.maxQuoteAgeMs': 50 },
+    message: 'spec.detector.maxQuoteAgeMs: Invalid value: 50: spec.detector.maxQuoteAgeMs in body should be greater than or equal to 100',
+  },
+  {
+    name: 'lookahead-too-long',
+    edits: { 'spec.discovery': { sports: ['nba'], lookaheadHours: 169 } },
+    message: 'spec.discovery.lookaheadHours: Invalid value: 169: spec.discovery.lookaheadHours in body should be less than or equal to 168',
+  },
+  {
+    name: 'no-server-countries',
+    edits: { 'spec.venues.polymarket.vpn.serverCountries': [] },
+    message:
+      'spec.venues.polymarket.vpn.serverCountries: Invalid value: 0: spec.venues.polymarket.vpn.serverCountries in body should have at least 1 items',
+  },
+  {
+    name: 'duplicate-server-country',
+    edits: { 'spec.venues.polymarket.vpn.serverCountries': ['Netherlands', 'Netherlands'] },
+    message: '.spec.venues.polymarket.vpn.serverCountries: duplicate entries for key [="Netherlands"]',
+  },
   {
     name: 'duplicate-rule-name',
     edits: {
@@ -198,11 +319,23 @@ const refusals: Refusal[] = [
     },
     message: '.spec.circuitBreaker.rules: duplicate entries for key [name="loss"]',
   },
-  { name: 'threshold-as-string', edits: { 'spec.circuitBreaker.rules': [{ name: 'loss', query: 'max(arbees_daily_loss_usd)', op: '>', threshold: '100' }] }, message: '.spec.circuitBreaker.rules[name="loss"].threshold: expected numeric (int or float), got string' },
+  {
+    name: 'threshold-as-string',
+    edits: { 'spec.circuitBreaker.rules': [{ name: 'loss', query: 'max(arbees_daily_loss_usd)', op: '>', threshold: '100' }] },
+    message: '.spec.circuitBreaker.rules[name="loss"].threshold: expected numeric (int or float), got string',
+  },
   // Required fields and unknown fields
   { name: 'missing-executor', edits: { 'spec.executor': undefined }, message: 'spec.executor: Required value' },
-  { name: 'missing-vpn-secret', edits: { 'spec.venues.polymarket.vpn.secretRef': undefined }, message: 'spec.venues.polymarket.vpn.secretRef: Required value' },
-  { name: 'missing-vpn-provider', edits: { 'spec.venues.polymarket.vpn.provider': undefined }, message: 'spec.venues.polymarket.vpn.provider: Required value' },
+  {
+    name: 'missing-vpn-secret',
+    edits: { 'spec.venues.polymarket.vpn.secretRef': undefined },
+    message: 'spec.venues.polymarket.vpn.secretRef: Required value',
+  },
+  {
+    name: 'missing-vpn-provider',
+    edits: { 'spec.venues.polymarket.vpn.provider': undefined },
+    message: 'spec.venues.polymarket.vpn.provider: Required value',
+  },
   { name: 'unknown-field', edits: { 'spec.detector.minEdgeBsp': 40 }, message: '.spec.detector.minEdgeBsp: field not declared in schema' },
   // The shard's name prefixes its objects' names
   {
@@ -220,12 +353,40 @@ const refusals: Refusal[] = [
 /** Valid edge cases the rules must not refuse. */
 const acceptances: Array<{ name: string; edits: Edits }> = [
   { name: 'live-with-credentials', edits: { 'spec.executor.mode': 'live', 'spec.venues.kalshi.environment': 'production', ...creds } },
-  { name: 'paper-on-production', edits: { 'spec.venues.kalshi.environment': 'production', 'spec.venues.kalshi.credentialsSecretRef': { name: 'kalshi' } } },
+  {
+    name: 'paper-on-production',
+    edits: { 'spec.venues.kalshi.environment': 'production', 'spec.venues.kalshi.credentialsSecretRef': { name: 'kalshi' } },
+  },
   { name: 'markets-and-discovery', edits: { 'spec.discovery': { sports: ['nba', 'nhl'] } } },
-  { name: 'limits-at-their-bounds', edits: { 'spec.executor.limits': { perGameUsd: 500, perSportUsd: 1000, dailyLossUsd: 1000, maxOpenPositions: 1000, maxOrderUsd: 500 } } },
-  { name: 'both-sides-of-one-game', edits: { 'spec.markets.1': { ...market('phi-lal-phi', 'KXNBAGAME-26NOV24PHILAL-PHI', '7986446066949328740150246468436244962376109202406568035198798251449062227587', '5263318338913666633637843049152560634592965453430004569427007775323912434144'), game: 'phi-lal' }, 'spec.markets.0.game': 'phi-lal' } },
+  {
+    name: 'limits-at-their-bounds',
+    edits: { 'spec.executor.limits': { perGameUsd: 500, perSportUsd: 1000, dailyLossUsd: 1000, maxOpenPositions: 1000, maxOrderUsd: 500 } },
+  },
+  {
+    name: 'both-sides-of-one-game',
+    edits: {
+      'spec.markets.1': {
+        ...market(
+          'phi-lal-phi',
+          'KXNBAGAME-26NOV24PHILAL-PHI',
+          '7986446066949328740150246468436244962376109202406568035198798251449062227587',
+          '5263318338913666633637843049152560634592965453430004569427007775323912434144',
+        ),
+        game: 'phi-lal',
+      },
+      'spec.markets.0.game': 'phi-lal',
+    },
+  },
   { name: 'two-hundred-markets', edits: { 'spec.markets': manyMarkets(200) } },
-  { name: 'overrides', edits: { 'spec.image': 'ghcr.io/arbees/arbees:0.1.0', 'spec.overrides': { vpn: { image: 'qmcgaw/gluetun:v3.40.0', resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } } } } } },
+  {
+    name: 'overrides',
+    edits: {
+      'spec.image': 'ghcr.io/arbees/arbees:0.1.0',
+      'spec.overrides': {
+        vpn: { image: 'qmcgaw/gluetun:v3.40.0', resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } } },
+      },
+    },
+  },
 ];
 
 describe('TradingShard CRD (real apiserver)', function () {
@@ -258,7 +419,9 @@ describe('TradingShard CRD (real apiserver)', function () {
       'order-rejections:>:0.05:2m',
       'ws-reconnect-storm:>:5:1m',
     ]);
-    expect(shard.spec.markets![0]!.polymarket.yesTokenId).to.equal('5263318338913666633637843049152560634592965453430004569427007775323912434144');
+    expect(shard.spec.markets![0]!.polymarket.yesTokenId).to.equal(
+      '5263318338913666633637843049152560634592965453430004569427007775323912434144',
+    );
   });
 
   it('applies the live sample with both credential Secrets', async () => {
@@ -303,9 +466,23 @@ describe('TradingShard CRD (real apiserver)', function () {
       observedGeneration: 1,
       phase: 'Running',
       marketCount: 3,
-      conditions: [{ type: 'Ready', status: 'True', reason: 'AllReady', message: '4 of 4 components ready', lastTransitionTime: '2026-11-24T20:00:00Z', observedGeneration: 1 }],
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'AllReady',
+          message: '4 of 4 components ready',
+          lastTransitionTime: '2026-11-24T20:00:00Z',
+          observedGeneration: 1,
+        },
+      ],
       circuitBreaker: { state: 'Closed', reason: 'no rule has tripped', since: '2026-11-24T20:00:00Z', trips: 0 },
-      components: { 'kalshi-monitor': { replicas: 1, readyReplicas: 1 }, 'polymarket-monitor': { replicas: 1, readyReplicas: 1 }, detector: { replicas: 1, readyReplicas: 1 }, executor: { replicas: 1, readyReplicas: 1 } },
+      components: {
+        'kalshi-monitor': { replicas: 1, readyReplicas: 1 },
+        'polymarket-monitor': { replicas: 1, readyReplicas: 1 },
+        detector: { replicas: 1, readyReplicas: 1 },
+        executor: { replicas: 1, readyReplicas: 1 },
+      },
     };
     await kubectl('patch', 'ts', 'nba-paper', '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status }));
     expect((await getShard('nba-paper')).status).to.deep.equal(status);
@@ -318,9 +495,21 @@ describe('TradingShard CRD (real apiserver)', function () {
     expect(rows.find((r) => r[0] === 'nfl-live')?.slice(0, 6)).to.deep.equal(['nfl-live', '', '', '', 'live', 'false']);
     // The category and the full names reach the same objects.
     expect(await kubectl('get', 'arbees', '-n', namespace, '-o', 'name')).to.include('tradingshard.arbees.io/nba-paper');
-    expect(await kubectl('get', 'tradingshards.arbees.io', 'nba-paper', '-n', namespace, '-o', 'name')).to.equal('tradingshard.arbees.io/nba-paper\n');
+    expect(await kubectl('get', 'tradingshards.arbees.io', 'nba-paper', '-n', namespace, '-o', 'name')).to.equal(
+      'tradingshard.arbees.io/nba-paper\n',
+    );
     // The status schema refuses what the operator must not write.
-    const bad = await kubectlFails('patch', 'ts', 'nba-paper', '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Exploded' } }));
+    const bad = await kubectlFails(
+      'patch',
+      'ts',
+      'nba-paper',
+      '-n',
+      namespace,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ status: { phase: 'Exploded' } }),
+    );
     expect(bad).to.include('status.phase: Unsupported value: "Exploded": supported values: "Pending", "Running", "Degraded", "Halted"');
   });
 
@@ -332,11 +521,32 @@ describe('TradingShard CRD (real apiserver)', function () {
   });
 
   it('refuses the same input through kubectl create (client-side, strict field validation)', async () => {
-    const unknown = await kubectlFails('create', '--validate=strict', '-n', namespace, '-f', writeShard(edited('create-unknown', { 'spec.detector.minEdgeBsp': 40 })));
+    const unknown = await kubectlFails(
+      'create',
+      '--validate=strict',
+      '-n',
+      namespace,
+      '-f',
+      writeShard(edited('create-unknown', { 'spec.detector.minEdgeBsp': 40 })),
+    );
     expect(unknown, unknown).to.include('strict decoding error: unknown field "spec.detector.minEdgeBsp"');
-    const limits = await kubectlFails('create', '-n', namespace, '-f', writeShard(edited('create-limits', { 'spec.executor.limits.perGameUsd': 501 })));
-    expect(limits, limits).to.include('The TradingShard "create-limits" is invalid: spec.executor.limits: Invalid value: "object": perGameUsd must not exceed perSportUsd');
-    const duplicate = await kubectlFails('create', '-n', namespace, '-f', writeShard(edited('create-duplicate', { 'spec.markets.1.id': 'phi-lal-lal' })));
+    const limits = await kubectlFails(
+      'create',
+      '-n',
+      namespace,
+      '-f',
+      writeShard(edited('create-limits', { 'spec.executor.limits.perGameUsd': 501 })),
+    );
+    expect(limits, limits).to.include(
+      'The TradingShard "create-limits" is invalid: spec.executor.limits: Invalid value: "object": perGameUsd must not exceed perSportUsd',
+    );
+    const duplicate = await kubectlFails(
+      'create',
+      '-n',
+      namespace,
+      '-f',
+      writeShard(edited('create-duplicate', { 'spec.markets.1.id': 'phi-lal-lal' })),
+    );
     expect(duplicate, duplicate).to.include('spec.markets[1]: Duplicate value: map[string]interface {}{"id":"phi-lal-lal"}');
   });
 

@@ -26,7 +26,15 @@ const scenario: ScenarioInput = {
       away: 'PHI',
       home: 'LAL',
       kalshi: { eventTicker: 'KXNBAGAME-26NOV26PHILAL' },
-      markets: [{ id: 'nba-phi-lal-lal', team: 'LAL', initialPrice: 0.6, kalshi: { ticker: 'KXNBAGAME-26NOV26PHILAL-LAL' }, polymarket: { yesTokenId: '111', noTokenId: '112' } }],
+      markets: [
+        {
+          id: 'nba-phi-lal-lal',
+          team: 'LAL',
+          initialPrice: 0.6,
+          kalshi: { ticker: 'KXNBAGAME-26NOV26PHILAL-LAL' },
+          polymarket: { yesTokenId: '111', noTokenId: '112' },
+        },
+      ],
     },
     {
       id: 'nfl-kc-buf',
@@ -34,7 +42,15 @@ const scenario: ScenarioInput = {
       away: 'KC',
       home: 'BUF',
       kalshi: { eventTicker: 'KXNFLGAME-26NOV26KCBUF' },
-      markets: [{ id: 'nfl-kc-buf-kc', team: 'KC', initialPrice: 0.45, kalshi: { ticker: 'KXNFLGAME-26NOV26KCBUF-KC' }, polymarket: { yesTokenId: '221', noTokenId: '222' } }],
+      markets: [
+        {
+          id: 'nfl-kc-buf-kc',
+          team: 'KC',
+          initialPrice: 0.45,
+          kalshi: { ticker: 'KXNFLGAME-26NOV26KCBUF-KC' },
+          polymarket: { yesTokenId: '221', noTokenId: '222' },
+        },
+      ],
     },
   ],
   // 40 s of simulated time at ×8 is 5 s of real time: long enough that detection is not a race.
@@ -54,10 +70,25 @@ function runDemo(durationS: number, interruptAfterStartMs?: number): Promise<Run
   const scenarioFile = join(dir, 'scenario.yaml');
   writeFileSync(scenarioFile, stringify(scenario));
   const reportDir = join(dir, 'report');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'cli', 'arbees.ts'), 'demo', '--duration', `${durationS}s`, '--scenario', scenarioFile, '--report-dir', reportDir], {
-    cwd: REPO,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(REPO, 'cli', 'arbees.ts'),
+      'demo',
+      '--duration',
+      `${durationS}s`,
+      '--scenario',
+      scenarioFile,
+      '--report-dir',
+      reportDir,
+    ],
+    {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -133,7 +164,10 @@ describe('arbees demo', function () {
     writeFileSync(join(dir, 'bad.yaml'), 'name: x\ngames: []\n');
     const run = (args: string[]) =>
       new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'cli', 'arbees.ts'), 'demo', ...args], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'cli', 'arbees.ts'), 'demo', ...args], {
+          cwd: REPO,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
         let stderr = '';
         child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
         child.once('exit', (code) => resolve({ code, stderr }));

@@ -57,14 +57,46 @@ function testScenario(): Scenario {
     { id: 'x-bos-kalshi-cheap', market: 'nba-bos-nyk-bos', at: '6m', duration: '20s', venue: 'kalshi', direction: 'cheap', bps: 900 },
     // During the Kalshi outage (8m–8m20s): its books are flagged stale.
     { id: 'hide-lal-kalshi-outage', market: 'nba-phi-lal-lal', at: '485s', duration: '10s', venue: 'kalshi', direction: 'cheap', bps: 900 },
-    { id: 'x-lal-polymarket-cheap', market: 'nba-phi-lal-lal', at: '570s', duration: '20s', venue: 'polymarket', direction: 'cheap', bps: 800 },
+    {
+      id: 'x-lal-polymarket-cheap',
+      market: 'nba-phi-lal-lal',
+      at: '570s',
+      duration: '20s',
+      venue: 'polymarket',
+      direction: 'cheap',
+      bps: 800,
+    },
     { id: 'x-tor-kalshi-rich', market: 'nhl-tor-mtl-tor', at: '12m', duration: '25s', venue: 'kalshi', direction: 'rich', bps: 800 },
     // During the Polymarket frozen feed (18m–18m45s): its books go quiet, then are flagged stale.
-    { id: 'hide-bos-polymarket-frozen', market: 'nba-bos-nyk-bos', at: '1090s', duration: '20s', venue: 'kalshi', direction: 'cheap', bps: 900 },
+    {
+      id: 'hide-bos-polymarket-frozen',
+      market: 'nba-bos-nyk-bos',
+      at: '1090s',
+      duration: '20s',
+      venue: 'kalshi',
+      direction: 'cheap',
+      bps: 900,
+    },
     { id: 'x-lal-kalshi-rich', market: 'nba-phi-lal-lal', at: '22m', duration: '20s', venue: 'kalshi', direction: 'rich', bps: 800 },
     // Three minutes long: spam control must keep it to a handful of signals.
-    { id: 'x-bos-polymarket-rich-long', market: 'nba-bos-nyk-bos', at: '23m', duration: '3m', venue: 'polymarket', direction: 'rich', bps: 700 },
-    { id: 'x-tor-polymarket-cheap', market: 'nhl-tor-mtl-tor', at: '27m', duration: '20s', venue: 'polymarket', direction: 'cheap', bps: 900 },
+    {
+      id: 'x-bos-polymarket-rich-long',
+      market: 'nba-bos-nyk-bos',
+      at: '23m',
+      duration: '3m',
+      venue: 'polymarket',
+      direction: 'rich',
+      bps: 700,
+    },
+    {
+      id: 'x-tor-polymarket-cheap',
+      market: 'nhl-tor-mtl-tor',
+      at: '27m',
+      duration: '20s',
+      venue: 'polymarket',
+      direction: 'cheap',
+      bps: 900,
+    },
   ];
   return parseScenario({ ...demo, arbitrage: [...demo.arbitrage, ...extra] });
 }
@@ -196,7 +228,11 @@ function locate(quotes: TimedQuote[], signals: Signal[]): Located[] {
       const signal = wanted.get(id);
       if (!signal || found.has(id)) continue;
       const now = quote.receivedTs;
-      const legs = signal.legs.map((leg) => ({ venue: leg.venue, asks: truth.asks(leg.venue, quote.marketId, leg.outcome), limit: leg.limitPrice }));
+      const legs = signal.legs.map((leg) => ({
+        venue: leg.venue,
+        asks: truth.asks(leg.venue, quote.marketId, leg.outcome),
+        limit: leg.limitPrice,
+      }));
       const size = signal.legs[0]!.size;
       found.set(id, { signal, index, t, priced: priceSet(legs, size), fresh: truth.fresh(quote.marketId, [va, vb], now) });
     }
@@ -235,7 +271,8 @@ async function publish(redis: Redis, shard: string, quotes: Array<Quote | string
   let last: string | undefined;
   for (let i = 0; i < quotes.length; i += 2_000) {
     const pipeline = redis.pipeline();
-    for (const q of quotes.slice(i, i + 2_000)) pipeline.xadd(streamKeys.quotes(shard), '*', MESSAGE_FIELD, typeof q === 'string' ? q : JSON.stringify(q));
+    for (const q of quotes.slice(i, i + 2_000))
+      pipeline.xadd(streamKeys.quotes(shard), '*', MESSAGE_FIELD, typeof q === 'string' ? q : JSON.stringify(q));
     const results = (await pipeline.exec()) ?? [];
     for (const [error, id] of results) {
       if (error) throw error;
@@ -360,7 +397,13 @@ describe('detector service (real Redis, scenario-driven)', function () {
         },
       });
       const registry = new Registry();
-      const service = new DetectorService({ shard: liveShard, redisUrl, now: () => Math.floor(startMs + elapsed()), registry, blockMs: 200 });
+      const service = new DetectorService({
+        shard: liveShard,
+        redisUrl,
+        now: () => Math.floor(startMs + elapsed()),
+        registry,
+        blockMs: 200,
+      });
       await service.start();
       const began = Date.now();
       let lastId: string | undefined;
@@ -369,7 +412,13 @@ describe('detector service (real Redis, scenario-driven)', function () {
         while (engine.peekTime() !== undefined) {
           if (!paced) simNow += SLICE_MS;
           const due = feed.advanceTo(elapsed());
-          if (due.length > 0) lastId = (await publish(redis, liveShard, due.map((d) => d.quote))) ?? lastId;
+          if (due.length > 0)
+            lastId =
+              (await publish(
+                redis,
+                liveShard,
+                due.map((d) => d.quote),
+              )) ?? lastId;
           if (paced) await sleep(5);
           else if (lastId) await caughtUp(service, lastId, 1);
         }
@@ -401,7 +450,9 @@ describe('detector service (real Redis, scenario-driven)', function () {
         const shouldFind = justified && !HIDDEN.has(w.id);
         if (shouldFind) expected.push(w);
         const firstLag = hits.length ? `first after ${((hits[0]!.t - w.startMs) / 1000).toFixed(2)} s` : '';
-        rows.push(`${w.id.padEnd(28)} ${String(w.edgeBps).padStart(4)} bps gross  ${HIDDEN.has(w.id) ? 'stale-hidden' : justified ? 'fee-justified' : 'fee-erased  '}  ${hits.length} signal(s) ${firstLag}`);
+        rows.push(
+          `${w.id.padEnd(28)} ${String(w.edgeBps).padStart(4)} bps gross  ${HIDDEN.has(w.id) ? 'stale-hidden' : justified ? 'fee-justified' : 'fee-erased  '}  ${hits.length} signal(s) ${firstLag}`,
+        );
         if (shouldFind) expect(hits.length, `window ${w.id}`).to.be.greaterThan(0);
         else expect(hits, `window ${w.id} must not be signalled`).to.have.length(0);
       }
@@ -410,13 +461,19 @@ describe('detector service (real Redis, scenario-driven)', function () {
       console.log(`      windows:\n${rows.map((r) => `        ${r}`).join('\n')}`);
       console.log(`      recall ${recall.toFixed(3)} (${found}/${expected.length} fee-justified windows found)`);
       expect(expected.length).to.be.at.least(6);
-      expect(truths.some((w) => !windowJustified(quotes, w)), 'the demo keeps a window the fees erase').to.equal(true);
+      expect(
+        truths.some((w) => !windowJustified(quotes, w)),
+        'the demo keeps a window the fees erase',
+      ).to.equal(true);
       expect(recall).to.equal(1);
     });
 
     it('raises no arbitrage signal that the true books did not justify after fees (precision 1.0)', () => {
       const arbs = located.filter((l) => l.signal.kind === 'arbitrage');
-      expect(arbs.every((l) => l.index >= 0), 'every signal traced back to the quote that raised it').to.equal(true);
+      expect(
+        arbs.every((l) => l.index >= 0),
+        'every signal traced back to the quote that raised it',
+      ).to.equal(true);
       let inWindow = 0;
       let natural = 0;
       const wrong: Located[] = [];
@@ -428,7 +485,9 @@ describe('detector service (real Redis, scenario-driven)', function () {
         else wrong.push(l);
       }
       const precision = arbs.length ? (inWindow + natural) / arbs.length : 1;
-      console.log(`      precision ${precision.toFixed(3)} (${arbs.length} arbitrage signals: ${inWindow} in injected windows, ${natural} natural arbitrage verified after fees, ${wrong.length} unjustified)`);
+      console.log(
+        `      precision ${precision.toFixed(3)} (${arbs.length} arbitrage signals: ${inWindow} in injected windows, ${natural} natural arbitrage verified after fees, ${wrong.length} unjustified)`,
+      );
       expect(wrong.map((l) => ({ id: l.signal.id, t: l.t, priced: l.priced, fresh: l.fresh }))).to.deep.equal([]);
       expect(precision).to.equal(1);
     });
@@ -447,7 +506,13 @@ describe('detector service (real Redis, scenario-driven)', function () {
         expect(signal.quoteAgesMs.every((age) => age <= MAX_AGE)).to.equal(true);
       }
       // The independent fee formulas agree with the detector's fee functions on single fills.
-      for (const [p, s] of [[4000, 100], [5900, 69_100], [100, 1], [9_999, 12_345], [5000, 2_500_000]] as const) {
+      for (const [p, s] of [
+        [4000, 100],
+        [5900, 69_100],
+        [100, 1],
+        [9_999, 12_345],
+        [5000, 2_500_000],
+      ] as const) {
         expect(Number(kalshiOrderFee([[p, s]])), `kalshi ${p} × ${s}`).to.equal(kalshiFee(p, s));
         expect(Number(polymarketOrderFee([[p, s]])), `polymarket ${p} × ${s}`).to.equal(polymarketFee(p, s));
       }
@@ -519,7 +584,9 @@ describe('detector service (real Redis, scenario-driven)', function () {
       }
       const live = new Set(signals.map((s) => s.id));
       const shared = ids[0]!.filter((id) => live.has(id)).length;
-      console.log(`      replays: ${ids[0]!.length} and ${ids[1]!.length} signals, identical ids: ${JSON.stringify(ids[0]) === JSON.stringify(ids[1])}; ${shared}/${signals.length} live ids reproduced`);
+      console.log(
+        `      replays: ${ids[0]!.length} and ${ids[1]!.length} signals, identical ids: ${JSON.stringify(ids[0]) === JSON.stringify(ids[1])}; ${shared}/${signals.length} live ids reproduced`,
+      );
       expect(ids[0]!.length).to.be.greaterThan(0);
       expect(ids[1]).to.deep.equal(ids[0]);
       // The live run decided on its own clock; the first signal of each window is on the same books
@@ -586,7 +653,10 @@ describe('detector service (real Redis, scenario-driven)', function () {
         await caughtUp(running.service, last);
         const signals = await readSignals(redis, shard);
         expect(signals).to.have.length(1);
-        expect(signals[0]!.legs.map((l) => `${l.venue}_${l.outcome}@${l.limitPrice}`)).to.deep.equal(['kalshi_yes@4100', 'polymarket_no@5300']);
+        expect(signals[0]!.legs.map((l) => `${l.venue}_${l.outcome}@${l.limitPrice}`)).to.deep.equal([
+          'kalshi_yes@4100',
+          'polymarket_no@5300',
+        ]);
         metrics = (await get(port, '/metrics')).body;
         expect(metricValue(metrics, 'arbees_signals_total', { kind: 'arbitrage' })).to.equal(1);
         expect(metricValue(metrics, 'arbees_detector_invalid_quotes_total', { reason: 'out_of_order' })).to.equal(1);
@@ -620,7 +690,10 @@ describe('detector service (real Redis, scenario-driven)', function () {
         await caughtUp(second, last);
         const signals = await readSignals(redis, shard);
         expect(signals).to.have.length(2);
-        expect(signals[1]!.legs.map((l) => `${l.venue}_${l.outcome}@${l.limitPrice}`)).to.deep.equal(['kalshi_yes@3900', 'polymarket_no@5200']);
+        expect(signals[1]!.legs.map((l) => `${l.venue}_${l.outcome}@${l.limitPrice}`)).to.deep.equal([
+          'kalshi_yes@3900',
+          'polymarket_no@5200',
+        ]);
       } finally {
         await second.stop();
       }
@@ -641,7 +714,9 @@ describe('detector service (real Redis, scenario-driven)', function () {
         const last = await publish(redis, shard, [book('kalshi', 'yes', 4000, Date.now()), book('polymarket', 'no', 5200, Date.now())]);
         await caughtUp(running.service, last);
         expect(await readSignals(redis, shard)).to.have.length(1);
-        expect(metricValue((await get(running.ops.port, '/metrics')).body, 'arbees_detector_redis_errors_total', { operation: 'xread' })).to.be.greaterThan(0);
+        expect(
+          metricValue((await get(running.ops.port, '/metrics')).body, 'arbees_detector_redis_errors_total', { operation: 'xread' }),
+        ).to.be.greaterThan(0);
       } finally {
         await running.stop();
       }
@@ -653,7 +728,15 @@ describe('detector service (real Redis, scenario-driven)', function () {
       try {
         writeFileSync(join(dir, 'fair.yaml'), `minEdgeBps: 1500\nmarkets:\n  ${market}: "0.70"\n`);
         const fair = loadFairValues(join(dir, 'fair.yaml'));
-        const running = await startDetector({ shard, redisUrl, httpPort: 0, httpHost: '127.0.0.1', blockMs: 200, fairValues: fair.source, detector: { edge: { enabled: true, minEdgeBps: fair.minEdgeBps! } } });
+        const running = await startDetector({
+          shard,
+          redisUrl,
+          httpPort: 0,
+          httpHost: '127.0.0.1',
+          blockMs: 200,
+          fairValues: fair.source,
+          detector: { edge: { enabled: true, minEdgeBps: fair.minEdgeBps! } },
+        });
         try {
           // Kalshi YES at 0.40 against a fair 0.70: 30 points before the fee, well over 15 % after it.
           const last = await publish(redis, shard, [book('kalshi', 'yes', 4000, Date.now())]);
@@ -677,18 +760,31 @@ describe('detector service (real Redis, scenario-driven)', function () {
       const dir = mkdtempSync(join(tmpdir(), 'arbees-detector-'));
       const shardConfig = {
         shard,
-        markets: [{ id: market, sport: 'nba', game: 'g1', kalshi: { ticker: 'KXNBAGAME-X-LAL' }, polymarket: { yesTokenId: '1', noTokenId: '2' } }],
+        markets: [
+          { id: market, sport: 'nba', game: 'g1', kalshi: { ticker: 'KXNBAGAME-X-LAL' }, polymarket: { yesTokenId: '1', noTokenId: '2' } },
+        ],
         venues: {
           kalshi: { environment: 'demo', restUrl: 'http://127.0.0.1:1/', wsUrl: 'ws://127.0.0.1:1/' },
           polymarket: { clobUrl: 'http://127.0.0.1:1/', wsUrl: 'ws://127.0.0.1:1/', gammaUrl: 'http://127.0.0.1:1/' },
         },
         detector: { minEdgeBps: 50, maxQuoteAgeMs: 4_000, cooldownMs: 10_000 },
-        executor: { mode: 'paper', bankrollUsd: 1000, limits: { perGameUsd: 50, perSportUsd: 200, dailyLossUsd: 100, maxOpenPositions: 5, maxOrderUsd: 100 } },
+        executor: {
+          mode: 'paper',
+          bankrollUsd: 1000,
+          limits: { perGameUsd: 50, perSportUsd: 200, dailyLossUsd: 100, maxOpenPositions: 5, maxOrderUsd: 100 },
+        },
       };
       writeFileSync(join(dir, 'shard.json'), JSON.stringify(shardConfig));
       const port = await freePort();
       const child = spawn(process.execPath, ['--import', 'tsx', 'cli/arbees.ts', 'detector'], {
-        env: { ...process.env, ARBEES_SHARD: shard, ARBEES_REDIS_URL: redisUrl, ARBEES_HTTP_PORT: String(port), ARBEES_SHARD_CONFIG: join(dir, 'shard.json'), ARBEES_LOG_LEVEL: 'info' },
+        env: {
+          ...process.env,
+          ARBEES_SHARD: shard,
+          ARBEES_REDIS_URL: redisUrl,
+          ARBEES_HTTP_PORT: String(port),
+          ARBEES_SHARD_CONFIG: join(dir, 'shard.json'),
+          ARBEES_LOG_LEVEL: 'info',
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let output = '';
@@ -696,7 +792,11 @@ describe('detector service (real Redis, scenario-driven)', function () {
       child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       try {
-        await until('the detector to be ready', async () => (await get(port, '/readyz').catch(() => ({ status: 0 }))).status === 200, 40_000).catch((error: Error) => {
+        await until(
+          'the detector to be ready',
+          async () => (await get(port, '/readyz').catch(() => ({ status: 0 }))).status === 200,
+          40_000,
+        ).catch((error: Error) => {
           throw new Error(`${error.message}\n${output}`);
         });
         await publish(redis, shard, [book('kalshi', 'yes', 4000, Date.now()), book('polymarket', 'no', 5200, Date.now())]);

@@ -14,7 +14,16 @@ import type { ShardMarket } from '../../contracts/shard-config.js';
 import type { KubeObject } from '../../operator/kube/client.js';
 import { resources } from '../../operator/kube/client.js';
 import type { TradingShard } from '../../contracts/trading-shard.js';
-import { adminClient, createNamespace, eventually, installCrd, kubectl, sampleShard, startTestOperator, type RunningOperator } from '../support/operator-harness.js';
+import {
+  adminClient,
+  createNamespace,
+  eventually,
+  installCrd,
+  kubectl,
+  sampleShard,
+  startTestOperator,
+  type RunningOperator,
+} from '../support/operator-harness.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 
@@ -29,20 +38,56 @@ const scenario = parseScenario({
   duration: '1h',
   games: [
     {
-      id: 'g1', sport: 'nba', away: 'PHI', home: 'LAL', title: '76ers vs. Lakers',
+      id: 'g1',
+      sport: 'nba',
+      away: 'PHI',
+      home: 'LAL',
+      title: '76ers vs. Lakers',
       kalshi: { eventTicker: `KXNBAGAME-${stamp}PHILAL`, seriesTicker: 'KXNBAGAME' },
       // The Kalshi market is the home team's: its YES token must be the Lakers' outcome.
-      markets: [{ id: 'm1', team: 'LAL', initialPrice: 0.6, kalshi: { ticker: `KXNBAGAME-${stamp}PHILAL-LAL` }, polymarket: { yesTokenId: '1001', noTokenId: '1002' } }],
+      markets: [
+        {
+          id: 'm1',
+          team: 'LAL',
+          initialPrice: 0.6,
+          kalshi: { ticker: `KXNBAGAME-${stamp}PHILAL-LAL` },
+          polymarket: { yesTokenId: '1001', noTokenId: '1002' },
+        },
+      ],
     },
     {
-      id: 'g2', sport: 'nba', away: 'BOS', home: 'NYK', title: 'Celtics vs. Knicks',
+      id: 'g2',
+      sport: 'nba',
+      away: 'BOS',
+      home: 'NYK',
+      title: 'Celtics vs. Knicks',
       kalshi: { eventTicker: `KXNBAGAME-${stamp}BOSNYK`, seriesTicker: 'KXNBAGAME' },
-      markets: [{ id: 'm2', team: 'BOS', initialPrice: 0.55, kalshi: { ticker: `KXNBAGAME-${stamp}BOSNYK-BOS` }, polymarket: { yesTokenId: '2001', noTokenId: '2002' } }],
+      markets: [
+        {
+          id: 'm2',
+          team: 'BOS',
+          initialPrice: 0.55,
+          kalshi: { ticker: `KXNBAGAME-${stamp}BOSNYK-BOS` },
+          polymarket: { yesTokenId: '2001', noTokenId: '2002' },
+        },
+      ],
     },
     {
-      id: 'g3', sport: 'nhl', away: 'TOR', home: 'MTL', title: 'Maple Leafs vs. Canadiens',
+      id: 'g3',
+      sport: 'nhl',
+      away: 'TOR',
+      home: 'MTL',
+      title: 'Maple Leafs vs. Canadiens',
       kalshi: { eventTicker: `KXNHLGAME-${stamp}TORMTL`, seriesTicker: 'KXNHLGAME' },
-      markets: [{ id: 'm3', team: 'MTL', initialPrice: 0.5, kalshi: { ticker: `KXNHLGAME-${stamp}TORMTL-MTL` }, polymarket: { yesTokenId: '3001', noTokenId: '3002' } }],
+      markets: [
+        {
+          id: 'm3',
+          team: 'MTL',
+          initialPrice: 0.5,
+          kalshi: { ticker: `KXNHLGAME-${stamp}TORMTL-MTL` },
+          polymarket: { yesTokenId: '3001', noTokenId: '3002' },
+        },
+      ],
     },
   ],
 });
@@ -62,7 +107,12 @@ describe('market discovery against the simulators', function () {
 
   before(async () => {
     const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    kalshi = await startKalshiSim({ scenario, apiKeys: [{ id: 'k', publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() }], port: 0, autoStart: false });
+    kalshi = await startKalshiSim({
+      scenario,
+      apiKeys: [{ id: 'k', publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() }],
+      port: 0,
+      autoStart: false,
+    });
     polymarket = await startPolymarketSim({ scenario, creds: [], port: 0, autoStart: false });
   });
   after(async () => {
@@ -71,7 +121,12 @@ describe('market discovery against the simulators', function () {
   });
 
   it('matches every game of the chosen sports, each YES token the same team as the Kalshi market', async () => {
-    const result = await discoverMarkets({ kalshiRestUrl: kalshi.url, gammaUrl: polymarket.gammaUrl, sports: ['nba', 'nhl'], lookaheadHours: 24 });
+    const result = await discoverMarkets({
+      kalshiRestUrl: kalshi.url,
+      gammaUrl: polymarket.gammaUrl,
+      sports: ['nba', 'nhl'],
+      lookaheadHours: 24,
+    });
     expect(result.unmatched).to.deep.equal([]);
     const strip = (m: ShardMarket) => ({ id: m.id, sport: m.sport, game: m.game, kalshi: m.kalshi, polymarket: m.polymarket });
     expect(result.markets.map(strip)).to.have.deep.members([
@@ -83,14 +138,23 @@ describe('market discovery against the simulators', function () {
   });
 
   it('leaves out games that start after the lookahead window', async () => {
-    const later = await discoverMarkets({ kalshiRestUrl: kalshi.url, gammaUrl: polymarket.gammaUrl, sports: ['nhl'], lookaheadHours: 1, now: Date.now() - 3 * 3_600_000 });
+    const later = await discoverMarkets({
+      kalshiRestUrl: kalshi.url,
+      gammaUrl: polymarket.gammaUrl,
+      sports: ['nhl'],
+      lookaheadHours: 1,
+      now: Date.now() - 3 * 3_600_000,
+    });
     expect(later.markets).to.deep.equal([]);
   });
 
   it('arbees discover prints the matches, and says which venue failed when one is down', async () => {
     const run = (args: string[]) =>
       new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'cli', 'arbees.ts'), 'discover', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'cli', 'arbees.ts'), 'discover', ...args], {
+          cwd: REPO,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -139,19 +203,31 @@ describe('market discovery against the simulators', function () {
         'status.discovery with two NBA markets',
       );
       expect(found.status!.discovery!.unmatched).to.equal(0);
-      expect(found.status!.discovery!.markets!.find((m) => m.kalshi.ticker.endsWith('PHILAL-LAL'))!.polymarket).to.deep.equal({ yesTokenId: '1001', noTokenId: '1002' });
+      expect(found.status!.discovery!.markets!.find((m) => m.kalshi.ticker.endsWith('PHILAL-LAL'))!.polymarket).to.deep.equal({
+        yesTokenId: '1001',
+        noTokenId: '1002',
+      });
       const configMap = await eventually(
         async () => {
-          const cm = JSON.parse(await kubectl('get', 'configmap', 'nba-discovered-config', '-n', 'discovery-it', '-o', 'json')) as { data: Record<string, string> };
+          const cm = JSON.parse(await kubectl('get', 'configmap', 'nba-discovered-config', '-n', 'discovery-it', '-o', 'json')) as {
+            data: Record<string, string>;
+          };
           const config = JSON.parse(cm.data['shard.json']!) as { markets: ShardMarket[] };
           return config.markets.length === 2 ? config : undefined;
         },
         30_000,
         'the discovered markets in the shard config',
       );
-      expect(configMap.markets.map((m) => m.kalshi.ticker).sort()).to.deep.equal([`KXNBAGAME-${stamp}BOSNYK-BOS`, `KXNBAGAME-${stamp}PHILAL-LAL`]);
-      const events = JSON.parse(await kubectl('get', 'events', '-n', 'discovery-it', '-o', 'json')) as { items: Array<{ reason: string; message: string }> };
-      expect(events.items.some((e) => e.reason === 'MarketsDiscovered' && e.message.startsWith('2 markets matched (+2 −0)'))).to.equal(true);
+      expect(configMap.markets.map((m) => m.kalshi.ticker).sort()).to.deep.equal([
+        `KXNBAGAME-${stamp}BOSNYK-BOS`,
+        `KXNBAGAME-${stamp}PHILAL-LAL`,
+      ]);
+      const events = JSON.parse(await kubectl('get', 'events', '-n', 'discovery-it', '-o', 'json')) as {
+        items: Array<{ reason: string; message: string }>;
+      };
+      expect(events.items.some((e) => e.reason === 'MarketsDiscovered' && e.message.startsWith('2 markets matched (+2 −0)'))).to.equal(
+        true,
+      );
     });
   });
 });

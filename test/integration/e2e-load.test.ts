@@ -20,7 +20,9 @@ describe('end to end under load: the whole pipeline at 1k venue messages/s', fun
     expect(r.received.polymarket).to.be.greaterThan(0);
     expect(r.quotesPerSecond.kalshi + r.quotesPerSecond.polymarket).to.be.greaterThan(0);
     // The faults happened and were recovered from (a dropped socket on each venue).
-    expect(r.faults.some((f) => f.startsWith('kalshi disconnect')) && r.faults.some((f) => f.startsWith('polymarket disconnect'))).to.equal(true);
+    expect(r.faults.some((f) => f.startsWith('kalshi disconnect')) && r.faults.some((f) => f.startsWith('polymarket disconnect'))).to.equal(
+      true,
+    );
     expect(r.reconnects.kalshi, 'kalshi reconnects').to.be.at.least(1);
     expect(r.reconnects.polymarket, 'polymarket reconnects').to.be.at.least(1);
     // Every injected arbitrage window found, traded, and the ledger consistent.

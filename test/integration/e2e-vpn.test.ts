@@ -42,7 +42,15 @@ const scenarioInput: ScenarioInput = {
       home: 'LAL',
       away: 'PHI',
       kalshi: { eventTicker: 'KXNBAGAME-26NOV26PHILAL' },
-      markets: [{ id: 'nba-phi-lal-lal', team: 'LAL', initialPrice: 0.6, kalshi: { ticker: 'KXNBAGAME-26NOV26PHILAL-LAL' }, polymarket: { yesTokenId: '111', noTokenId: '112' } }],
+      markets: [
+        {
+          id: 'nba-phi-lal-lal',
+          team: 'LAL',
+          initialPrice: 0.6,
+          kalshi: { ticker: 'KXNBAGAME-26NOV26PHILAL-LAL' },
+          polymarket: { yesTokenId: '111', noTokenId: '112' },
+        },
+      ],
     },
     {
       id: 'nhl-tor-mtl',
@@ -50,12 +58,25 @@ const scenarioInput: ScenarioInput = {
       home: 'MTL',
       away: 'TOR',
       kalshi: { eventTicker: 'KXNHLGAME-26NOV26TORMTL' },
-      markets: [{ id: 'nhl-tor-mtl-tor', team: 'TOR', initialPrice: 0.45, kalshi: { ticker: 'KXNHLGAME-26NOV26TORMTL-TOR' }, polymarket: { yesTokenId: '221', noTokenId: '222' } }],
+      markets: [
+        {
+          id: 'nhl-tor-mtl-tor',
+          team: 'TOR',
+          initialPrice: 0.45,
+          kalshi: { ticker: 'KXNHLGAME-26NOV26TORMTL-TOR' },
+          polymarket: { yesTokenId: '221', noTokenId: '222' },
+        },
+      ],
     },
   ],
 };
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs: number, detail: () => string = () => ''): Promise<T> {
+async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+  detail: () => string = () => '',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError = '';
   for (;;) {
@@ -65,7 +86,10 @@ async function until<T>(what: string, check: () => Promise<T | undefined | false
     } catch (error) {
       lastError = (error as Error).message;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}${detail() ? `\n${detail()}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}${detail() ? `\n${detail()}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -121,9 +145,14 @@ describe('end to end: the Polymarket monitor behind a VPN (network namespaces)',
     const redisBinary = requireBinary('redis-server', 'run `apt-get install redis-server` (or `make setup`)');
     const redisPort = await freePort(); // free on loopback, hence also on the host link (no wildcard listener holds it)
     const redisUrl = `redis://${t.addr.host}:${redisPort}`;
-    const redisProc = startProcess('redis', redisBinary, ['--port', String(redisPort), '--bind', t.addr.host, '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'no'], {
-      logFile: join(dir, 'redis.log'),
-    });
+    const redisProc = startProcess(
+      'redis',
+      redisBinary,
+      ['--port', String(redisPort), '--bind', t.addr.host, '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'no'],
+      {
+        logFile: join(dir, 'redis.log'),
+      },
+    );
     procs.push(redisProc);
     redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
     redis.on('error', () => undefined);
@@ -136,7 +165,15 @@ describe('end to end: the Polymarket monitor behind a VPN (network namespaces)',
     const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const keyId = `vpn-${t.id}`;
     writeFileSync(join(dir, 'kalshi.pub'), keys.publicKey.export({ type: 'spki', format: 'pem' }));
-    writeFileSync(join(dir, 'poly-creds.json'), JSON.stringify({ apiKey: 'vpn', secret: randomBytes(32).toString('base64'), passphrase: 'vpn', address: '0x0000000000000000000000000000000000000001' }));
+    writeFileSync(
+      join(dir, 'poly-creds.json'),
+      JSON.stringify({
+        apiKey: 'vpn',
+        secret: randomBytes(32).toString('base64'),
+        passphrase: 'vpn',
+        address: '0x0000000000000000000000000000000000000001',
+      }),
+    );
     polyVenueUrl = `http://${t.addr.polyVenue}:${POLY_PORT}`;
     const kalshiVenue = `${t.addr.kalshiVenue}:${KALSHI_PORT}`;
     const shardConfig = demoShardConfig(shard, scenario, {
@@ -156,9 +193,41 @@ describe('end to end: the Polymarket monitor behind a VPN (network namespaces)',
       return proc;
     };
     // The venues: Polymarket accepts only the VPN's exit range (every request and WS upgrade).
-    const polySim = arbees('polyVenue', 'sim-polymarket', ['sim', 'polymarket', '--creds', join(dir, 'poly-creds.json'), '--scenario', scenarioFile, '--host', t.addr.polyVenue, '--port', String(POLY_PORT), '--allow-cidr', t.addr.exitCidr]);
-    const kalshiSim = arbees('kalshiVenue', 'sim-kalshi', ['sim', 'kalshi', '--key-id', keyId, '--public-key', join(dir, 'kalshi.pub'), '--scenario', scenarioFile, '--host', t.addr.kalshiVenue, '--port', String(KALSHI_PORT)]);
-    const workloadEnv = { ARBEES_SHARD: shard, ARBEES_REDIS_URL: redisUrl, ARBEES_HTTP_PORT: String(OPS_PORT), ARBEES_LOG_LEVEL: 'info', [shardConfigPathEnv]: shardFile };
+    const polySim = arbees('polyVenue', 'sim-polymarket', [
+      'sim',
+      'polymarket',
+      '--creds',
+      join(dir, 'poly-creds.json'),
+      '--scenario',
+      scenarioFile,
+      '--host',
+      t.addr.polyVenue,
+      '--port',
+      String(POLY_PORT),
+      '--allow-cidr',
+      t.addr.exitCidr,
+    ]);
+    const kalshiSim = arbees('kalshiVenue', 'sim-kalshi', [
+      'sim',
+      'kalshi',
+      '--key-id',
+      keyId,
+      '--public-key',
+      join(dir, 'kalshi.pub'),
+      '--scenario',
+      scenarioFile,
+      '--host',
+      t.addr.kalshiVenue,
+      '--port',
+      String(KALSHI_PORT),
+    ]);
+    const workloadEnv = {
+      ARBEES_SHARD: shard,
+      ARBEES_REDIS_URL: redisUrl,
+      ARBEES_HTTP_PORT: String(OPS_PORT),
+      ARBEES_LOG_LEVEL: 'info',
+      [shardConfigPathEnv]: shardFile,
+    };
     const polyMonitor = arbees('polyMonitor', 'polymarket-monitor', ['polymarket-monitor', '--vpn-probe-interval-ms', '500'], workloadEnv);
     const kalshiMonitor = arbees('kalshiMonitor', 'kalshi-monitor', ['kalshi-monitor'], {
       ...workloadEnv,
@@ -169,9 +238,24 @@ describe('end to end: the Polymarket monitor behind a VPN (network namespaces)',
     kalshiOps = `http://${t.addr.kalshiMonitor}:${OPS_PORT}`;
     // Reached from the root namespace (a blocked source: the geoblock endpoint still answers).
     await Promise.all([
-      waitUntilReady(polySim, async () => (await fetch(`${polyVenueUrl}/api/geoblock`, { signal: AbortSignal.timeout(1_000) })).ok, 45_000, 'the Polymarket simulator in the venue namespace'),
-      waitUntilReady(kalshiSim, async () => (await fetch(`http://${kalshiVenue}/trade-api/v2/exchange/status`, { signal: AbortSignal.timeout(1_000) })).ok, 45_000, 'the Kalshi simulator in its namespace'),
-      waitUntilReady(polyMonitor, async () => (await readyStatus(`${polyOps}/readyz`)) === 200, 60_000, 'polymarket-monitor (through the tunnel)'),
+      waitUntilReady(
+        polySim,
+        async () => (await fetch(`${polyVenueUrl}/api/geoblock`, { signal: AbortSignal.timeout(1_000) })).ok,
+        45_000,
+        'the Polymarket simulator in the venue namespace',
+      ),
+      waitUntilReady(
+        kalshiSim,
+        async () => (await fetch(`http://${kalshiVenue}/trade-api/v2/exchange/status`, { signal: AbortSignal.timeout(1_000) })).ok,
+        45_000,
+        'the Kalshi simulator in its namespace',
+      ),
+      waitUntilReady(
+        polyMonitor,
+        async () => (await readyStatus(`${polyOps}/readyz`)) === 200,
+        60_000,
+        'polymarket-monitor (through the tunnel)',
+      ),
       waitUntilReady(kalshiMonitor, async () => (await readyStatus(`${kalshiOps}/readyz`)) === 200, 60_000, 'kalshi-monitor (direct)'),
     ]).catch((error: Error) => {
       throw new Error(`${error.message}\nroutes of the Polymarket pod:\n${t.routes('polyMonitor')}\n${logTails()}`);
@@ -194,7 +278,9 @@ describe('end to end: the Polymarket monitor behind a VPN (network namespaces)',
       async () => {
         const quotes = await quotesAfter('0-0');
         const fresh = (venue: string) => quotes.filter((q) => q.quote.venue === venue && !q.quote.stale).length;
-        return fresh('polymarket') >= 20 && fresh('kalshi') >= 20 ? { polymarket: fresh('polymarket'), kalshi: fresh('kalshi') } : undefined;
+        return fresh('polymarket') >= 20 && fresh('kalshi') >= 20
+          ? { polymarket: fresh('polymarket'), kalshi: fresh('kalshi') }
+          : undefined;
       },
       15_000,
     );
@@ -244,10 +330,15 @@ describe('end to end: the Polymarket monitor behind a VPN (network namespaces)',
     const before = t.counters();
     t.removeTunnelRoute();
     try {
-      await until('arbees_vpn_up 0 and the Polymarket socket closed', async () => {
-        const m = await metrics(`${polyOps}/metrics`);
-        return sumOf(m, 'arbees_vpn_up') === 0 && sumOf(m, 'arbees_ws_connected', { venue: 'polymarket' }) === 0;
-      }, 10_000, logTails);
+      await until(
+        'arbees_vpn_up 0 and the Polymarket socket closed',
+        async () => {
+          const m = await metrics(`${polyOps}/metrics`);
+          return sumOf(m, 'arbees_vpn_up') === 0 && sumOf(m, 'arbees_ws_connected', { venue: 'polymarket' }) === 0;
+        },
+        10_000,
+        logTails,
+      );
       expect(await readyStatus(`${polyOps}/readyz`), 'polymarket-monitor /readyz').to.equal(503);
 
       // No route: a direct attempt from the pod fails at once, before any packet is sent.
@@ -273,9 +364,14 @@ describe('end to end: the Polymarket monitor behind a VPN (network namespaces)',
       const later = await quotesAfter(cursor);
       const freshPoly = later.filter((q) => q.quote.venue === 'polymarket' && !q.quote.stale);
       expect(freshPoly, 'fresh Polymarket quotes without the tunnel').to.have.length(0);
-      expect(later.filter((q) => q.quote.venue === 'kalshi' && !q.quote.stale).length, 'fresh Kalshi quotes meanwhile').to.be.greaterThan(5);
+      expect(later.filter((q) => q.quote.venue === 'kalshi' && !q.quote.stale).length, 'fresh Kalshi quotes meanwhile').to.be.greaterThan(
+        5,
+      );
       const latestPoly = (await quotesAfter('0-0')).filter((q) => q.quote.venue === 'polymarket').slice(-4);
-      expect(latestPoly.every((q) => q.quote.stale), 'the last Polymarket quotes are stale').to.equal(true);
+      expect(
+        latestPoly.every((q) => q.quote.stale),
+        'the last Polymarket quotes are stale',
+      ).to.equal(true);
       const kalshiAfter = await metrics(`${kalshiOps}/metrics`);
       expect(sumOf(kalshiAfter, 'arbees_ws_connected', { venue: 'kalshi' })).to.equal(1);
       expect(sumOf(kalshiAfter, 'arbees_ws_reconnects_total')).to.equal(sumOf(kalshiBefore, 'arbees_ws_reconnects_total'));
@@ -300,11 +396,16 @@ describe('end to end: the Polymarket monitor behind a VPN (network namespaces)',
 
   it('recovers when the tunnel route is back: arbees_vpn_up 1 and fresh Polymarket quotes again', async () => {
     const cursor = await lastId();
-    await until('arbees_vpn_up 1, ready and fresh Polymarket quotes', async () => {
-      const m = await metrics(`${polyOps}/metrics`);
-      if (sumOf(m, 'arbees_vpn_up') !== 1 || (await readyStatus(`${polyOps}/readyz`)) !== 200) return false;
-      return (await quotesAfter(cursor)).some((q) => q.quote.venue === 'polymarket' && !q.quote.stale);
-    }, 20_000, logTails);
+    await until(
+      'arbees_vpn_up 1, ready and fresh Polymarket quotes',
+      async () => {
+        const m = await metrics(`${polyOps}/metrics`);
+        if (sumOf(m, 'arbees_vpn_up') !== 1 || (await readyStatus(`${polyOps}/readyz`)) !== 200) return false;
+        return (await quotesAfter(cursor)).some((q) => q.quote.venue === 'polymarket' && !q.quote.stale);
+      },
+      20_000,
+      logTails,
+    );
     const c = topo!.counters();
     expect(c[C.podDirectToVenue]!.packets).to.equal(0);
     expect(c[C.podDirectEgress]!.packets).to.equal(0);

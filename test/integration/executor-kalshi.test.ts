@@ -53,7 +53,9 @@ const scenario = () =>
         home: 'LAL',
         away: 'PHI',
         kalshi: { eventTicker: 'KXNBAGAME-26NOV24PHILAL' },
-        markets: [{ id: 'm0', team: 'LAL', initialPrice: 0.6, kalshi: { ticker: TICKER }, polymarket: { yesTokenId: '1', noTokenId: '2' } }],
+        markets: [
+          { id: 'm0', team: 'LAL', initialPrice: 0.6, kalshi: { ticker: TICKER }, polymarket: { yesTokenId: '1', noTokenId: '2' } },
+        ],
       },
     ],
   });
@@ -68,24 +70,43 @@ function shardConfig(shard: string, restUrl: string): ShardConfig {
     },
     // Signals may wait in the stream while an executor restarts: keep them fresh for the test.
     detector: { minEdgeBps: 100, maxQuoteAgeMs: 600_000, cooldownMs: 0 },
-    executor: { mode: 'live', bankrollUsd: 100_000, limits: { perGameUsd: 50_000, perSportUsd: 50_000, dailyLossUsd: 50_000, maxOpenPositions: 10, maxOrderUsd: 5_000 } },
+    executor: {
+      mode: 'live',
+      bankrollUsd: 100_000,
+      limits: { perGameUsd: 50_000, perSportUsd: 50_000, dailyLossUsd: 50_000, maxOpenPositions: 10, maxOrderUsd: 5_000 },
+    },
   };
 }
 
-const liveEnv = (): NodeJS.ProcessEnv => ({ [LIVE_AUTHORIZED_ENV]: 'true', [credentialEnv.kalshi.keyId]: KEY_ID, [credentialEnv.kalshi.privateKey]: privatePem });
+const liveEnv = (): NodeJS.ProcessEnv => ({
+  [LIVE_AUTHORIZED_ENV]: 'true',
+  [credentialEnv.kalshi.keyId]: KEY_ID,
+  [credentialEnv.kalshi.privateKey]: privatePem,
+});
 
 let signalCounter = 0;
 function signal(legs: Leg[]): Signal {
-  return { id: `ks-${process.pid}-${++signalCounter}-${randomUUID().slice(0, 8)}`, kind: legs.length === 2 ? 'arbitrage' : 'edge', marketId: 'm0', legs, edgeBps: 100, expectedProfit: 1, quoteAgesMs: [5], createdTs: Date.now() };
+  return {
+    id: `ks-${process.pid}-${++signalCounter}-${randomUUID().slice(0, 8)}`,
+    kind: legs.length === 2 ? 'arbitrage' : 'edge',
+    marketId: 'm0',
+    legs,
+    edgeBps: 100,
+    expectedProfit: 1,
+    quoteAgesMs: [5],
+    createdTs: Date.now(),
+  };
 }
 const buy = (outcome: Outcome, size: number): Leg => ({ venue: 'kalshi', outcome, side: 'buy', limitPrice: 9_900, size });
-
 
 /**
  * A pass-through proxy in front of the simulator that, for every order the venue is about to
  * receive, looks the client_order_id up in the ledger first.
  */
-async function ledgerCheckingProxy(sim: KalshiSimHandle, db: pg.Pool): Promise<{ url: string; seen: Array<{ cid: string; intentCommitted: boolean }>; posts: Map<string, number>; close(): Promise<void> }> {
+async function ledgerCheckingProxy(
+  sim: KalshiSimHandle,
+  db: pg.Pool,
+): Promise<{ url: string; seen: Array<{ cid: string; intentCommitted: boolean }>; posts: Map<string, number>; close(): Promise<void> }> {
   const seen: Array<{ cid: string; intentCommitted: boolean }> = [];
   const posts = new Map<string, number>();
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -94,10 +115,13 @@ async function ledgerCheckingProxy(sim: KalshiSimHandle, db: pg.Pool): Promise<{
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const forward = () => {
-        const upstream = httpRequest({ host: '127.0.0.1', port: sim.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        });
+        const upstream = httpRequest(
+          { host: '127.0.0.1', port: sim.port, method: req.method, path: req.url, headers: req.headers },
+          (up) => {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
+          },
+        );
         upstream.on('error', () => res.destroy());
         upstream.end(body);
       };
@@ -130,7 +154,9 @@ async function ledgerCheckingProxy(sim: KalshiSimHandle, db: pg.Pool): Promise<{
 
 async function venue(sim: KalshiSimHandle, path: string): Promise<Record<string, unknown>> {
   const full = `/trade-api/v2${path}`;
-  const res = await fetch(`http://127.0.0.1:${sim.port}${full}`, { headers: kalshiSignedHeaders(KEY_ID, createPrivateKey(privatePem), 'GET', full) });
+  const res = await fetch(`http://127.0.0.1:${sim.port}${full}`, {
+    headers: kalshiSignedHeaders(KEY_ID, createPrivateKey(privatePem), 'GET', full),
+  });
   expect(res.status, `GET ${path}`).to.equal(200);
   return (await res.json()) as Record<string, unknown>;
 }
@@ -235,9 +261,15 @@ describe('executor live against the Kalshi simulator', function () {
     const byCid = new Map<string, VenueOrder[]>();
     for (const o of atVenue) byCid.set(o.client_order_id, [...(byCid.get(o.client_order_id) ?? []), o]);
     expect([...byCid.values()].filter((list) => list.length > 1)).to.have.length(0);
-    const ledger = await rows<{ client_order_id: string; status: string; filled_size: string; venue_order_id: string | null; reason: string | null; leg: string; signal_id: string }>(
-      'select client_order_id, status, filled_size, venue_order_id, reason, leg, signal_id from orders',
-    );
+    const ledger = await rows<{
+      client_order_id: string;
+      status: string;
+      filled_size: string;
+      venue_order_id: string | null;
+      reason: string | null;
+      leg: string;
+      signal_id: string;
+    }>('select client_order_id, status, filled_size, venue_order_id, reason, leg, signal_id from orders');
     expect(ledger.filter((o) => !['filled', 'cancelled', 'rejected'].includes(o.status))).to.have.length(0);
     const ledgerByCid = new Map(ledger.map((o) => [o.client_order_id, o]));
     for (const v of atVenue) {
@@ -247,7 +279,9 @@ describe('executor live against the Kalshi simulator', function () {
       expect(Number(l!.filled_size)).to.equal(parseDecimal(v.fill_count_fp, 2));
     }
     for (const l of ledger) {
-      if (l.venue_order_id) expect(byCid.has(l.client_order_id), `ledger order not at the venue (${atVenue.length} venue orders): ${JSON.stringify(l)}`).to.be.true;
+      if (l.venue_order_id)
+        expect(byCid.has(l.client_order_id), `ledger order not at the venue (${atVenue.length} venue orders): ${JSON.stringify(l)}`).to.be
+          .true;
       else expect(l.reason).to.match(/never sent|kalshi/);
     }
     // Each signal's orders: at most its legs (plus unwind steps), never two of one leg.
@@ -257,7 +291,9 @@ describe('executor live against the Kalshi simulator', function () {
     // Ledger positions = venue position; ledger fills = venue fills.
     const positions = await rows<{ outcome: string; size: string }>('select outcome, size from positions');
     const net = positions.reduce((s, p) => s + (p.outcome === 'yes' ? 1 : -1) * Number(p.size), 0);
-    const venuePos = ((await venue(sim, '/portfolio/positions')).market_positions as Array<{ ticker: string; position_fp: string }>).find((p) => p.ticker === TICKER);
+    const venuePos = ((await venue(sim, '/portfolio/positions')).market_positions as Array<{ ticker: string; position_fp: string }>).find(
+      (p) => p.ticker === TICKER,
+    );
     expect(net).to.equal(venuePos ? Math.round(Number(venuePos.position_fp) * 100) : 0);
     const venueFills = await venueList<unknown>(sim, '/portfolio/fills', 'fills');
     const ledgerFills = await rows<{ n: number }>('select count(*)::int as n from fills');
@@ -289,8 +325,15 @@ describe('executor live against the Kalshi simulator', function () {
     expect(await service.executor.handleSignal(set)).to.equal('accepted');
 
     expect(proxy.seen).to.have.length(3);
-    expect(proxy.seen.every((s) => s.intentCommitted), JSON.stringify(proxy.seen)).to.be.true;
-    expect(proxy.seen.map((s) => s.cid)).to.deep.equal([clientOrderId(shard, single.id, 'a'), clientOrderId(shard, set.id, 'a'), clientOrderId(shard, set.id, 'b')]);
+    expect(
+      proxy.seen.every((s) => s.intentCommitted),
+      JSON.stringify(proxy.seen),
+    ).to.be.true;
+    expect(proxy.seen.map((s) => s.cid)).to.deep.equal([
+      clientOrderId(shard, single.id, 'a'),
+      clientOrderId(shard, set.id, 'a'),
+      clientOrderId(shard, set.id, 'b'),
+    ]);
 
     const orders = await rows<{ client_order_id: string; status: string; filled_size: string; venue_order_id: string; fees: string }>(
       'select client_order_id, status, filled_size, venue_order_id, fees from orders order by id',
@@ -315,7 +358,9 @@ describe('executor live against the Kalshi simulator', function () {
     // The venue nets YES and NO into one position; the ledger keeps them apart.
     const positions = await rows<{ outcome: string; size: string }>('select outcome, size from positions');
     const net = positions.reduce((s, p) => s + (p.outcome === 'yes' ? 1 : -1) * Number(p.size), 0);
-    const venuePos = ((await venue(sim, '/portfolio/positions')).market_positions as Array<{ ticker: string; position_fp: string }>).find((p) => p.ticker === TICKER)!;
+    const venuePos = ((await venue(sim, '/portfolio/positions')).market_positions as Array<{ ticker: string; position_fp: string }>).find(
+      (p) => p.ticker === TICKER,
+    )!;
     expect(net).to.equal(Number(venuePos.position_fp) * 100);
   });
 
@@ -352,7 +397,10 @@ describe('executor live against the Kalshi simulator', function () {
     kill(first);
     freeze = false;
     await start();
-    const orders = await rows<{ client_order_id: string; status: string; filled_size: string }>('select client_order_id, status, filled_size from orders where signal_id = $1 order by id', [s.id]);
+    const orders = await rows<{ client_order_id: string; status: string; filled_size: string }>(
+      'select client_order_id, status, filled_size from orders where signal_id = $1 order by id',
+      [s.id],
+    );
     expect(orders.map((o) => [o.client_order_id, o.status, Number(o.filled_size)])).to.deep.equal([
       [cidA, 'filled', contracts(6)],
       [cidB, 'filled', contracts(6)],
@@ -367,13 +415,19 @@ describe('executor live against the Kalshi simulator', function () {
   it('kill -9 of real executor processes during a burst of signals: no lost signal, no duplicate order, ledger = venue', async function () {
     const rounds = Number(process.env.EXECUTOR_KILL_ROUNDS ?? 8);
     this.timeout(240_000 + rounds * 25_000);
-    const spawnExecutor = executorSpawner({ shardConfig: shardConfig(shard, proxy.url), redisUrl, postgresUrl: databaseUrl, env: liveEnv(), args: ['--market-cooldown-ms', '0', '--first-venue', 'kalshi'] });
+    const spawnExecutor = executorSpawner({
+      shardConfig: shardConfig(shard, proxy.url),
+      redisUrl,
+      postgresUrl: databaseUrl,
+      env: liveEnv(),
+      args: ['--market-cooldown-ms', '0', '--first-venue', 'kalshi'],
+    });
 
     const key = streamKeys.signals(shard);
     const produced: Signal[] = [];
     let producing = true;
     let rand = 11;
-    const next = () => ((rand = (rand * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const next = () => (rand = (rand * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     const producer = (async () => {
       while (producing) {
         const burst = 3 + Math.floor(next() * 6);
@@ -522,7 +576,10 @@ describe('executor live against the Kalshi simulator', function () {
     await redis.publish(streamKeys.control(shard), JSON.stringify({ state: 'open', reason: 'operator tripped', since: Date.now() }));
     const next = signal([buy('yes', contracts(1))]);
     await redis.xadd(streamKeys.signals(shard), '*', 'data', JSON.stringify(next));
-    const decision = await waitFor('the next signal decided', async () => (await rows<{ status: string; outcome: string }>('select status, outcome from signals where id = $1', [next.id]))[0]);
+    const decision = await waitFor(
+      'the next signal decided',
+      async () => (await rows<{ status: string; outcome: string }>('select status, outcome from signals where id = $1', [next.id]))[0],
+    );
     expect(decision.status).to.equal('rejected');
     const [event] = await rows<{ rule: string }>('select rule from risk_events where signal_id = $1', [next.id]);
     expect(event!.rule).to.equal('circuit-open');
@@ -554,6 +611,8 @@ describe('executor live against the Kalshi simulator', function () {
     await start();
     await waitFor('every signal decided', () => allDecided(redis, producer.produced), 60_000);
     const { atVenue } = await expectLedgerMatchesVenue(producer.produced);
-    process.stderr.write(`      in-process crashes: ${rounds}, cutting ${cut} signals mid-path; signals ${producer.produced.length}, venue orders ${atVenue.length}\n`);
+    process.stderr.write(
+      `      in-process crashes: ${rounds}, cutting ${cut} signals mid-path; signals ${producer.produced.length}, venue orders ${atVenue.length}\n`,
+    );
   });
 });

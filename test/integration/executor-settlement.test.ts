@@ -37,7 +37,9 @@ const scenario = parseScenario({
     home: 'HOM',
     away: `AW${i + 1}`,
     kalshi: { eventTicker: m.ticker.replace(/-HOM$/, '') },
-    markets: [{ id: m.id, team: 'HOM', initialPrice: 0.5, kalshi: { ticker: m.ticker }, polymarket: { yesTokenId: m.yes, noTokenId: m.no } }],
+    markets: [
+      { id: m.id, team: 'HOM', initialPrice: 0.5, kalshi: { ticker: m.ticker }, polymarket: { yesTokenId: m.yes, noTokenId: m.no } },
+    ],
   })),
   resolutions: [
     { market: 'm1', at: '1s', winner: 'yes' },
@@ -48,13 +50,23 @@ const scenario = parseScenario({
 function shardConfig(shard: string, kalshi: string, clob: string, gamma: string): ShardConfig {
   return {
     shard,
-    markets: ids.map((m) => ({ id: m.id, sport: 'nba' as const, game: `game-${m.id}`, kalshi: { ticker: m.ticker }, polymarket: { yesTokenId: m.yes, noTokenId: m.no } })),
+    markets: ids.map((m) => ({
+      id: m.id,
+      sport: 'nba' as const,
+      game: `game-${m.id}`,
+      kalshi: { ticker: m.ticker },
+      polymarket: { yesTokenId: m.yes, noTokenId: m.no },
+    })),
     venues: {
       kalshi: { environment: 'demo', restUrl: kalshi, wsUrl: 'ws://127.0.0.1:1/trade-api/ws/v2' },
       polymarket: { clobUrl: clob, wsUrl: 'ws://127.0.0.1:1', gammaUrl: gamma },
     },
     detector: { minEdgeBps: 100, maxQuoteAgeMs: 5_000, cooldownMs: 0 },
-    executor: { mode: 'paper', bankrollUsd: 1_000, limits: { perGameUsd: 50, perSportUsd: 200, dailyLossUsd: 100, maxOpenPositions: 10, maxOrderUsd: 200 } },
+    executor: {
+      mode: 'paper',
+      bankrollUsd: 1_000,
+      limits: { perGameUsd: 50, perSportUsd: 200, dailyLossUsd: 100, maxOpenPositions: 10, maxOrderUsd: 200 },
+    },
   };
 }
 
@@ -64,13 +76,48 @@ const SETTLE_DAY = '2026-11-26';
 
 let counter = 0;
 /** One filled order through the ledger's own path (intent, then the venue's report with its fill). */
-async function fill(ledger: Ledger, marketId: string, venue: Venue, outcome: Outcome, side: 'buy' | 'sell', price: number, size: number, fee: number): Promise<void> {
+async function fill(
+  ledger: Ledger,
+  marketId: string,
+  venue: Venue,
+  outcome: Outcome,
+  side: 'buy' | 'sell',
+  price: number,
+  size: number,
+  fee: number,
+): Promise<void> {
   const n = ++counter;
-  const signal: Signal = { id: `sig-${n}`, kind: 'edge', marketId, legs: [{ venue, outcome, side, limitPrice: price, size }], edgeBps: 100, expectedProfit: 0, quoteAgesMs: [1], createdTs: Date.now() };
-  const order = { clientOrderId: `cid-${n}-${randomUUID()}`, venue, marketId, venueMarket: marketId, outcome, side, limitPrice: price, size, createdTs: Date.now(), leg: 'a' };
-  expect(await ledger.insertAccepted(signal, [{ leg: 'a', venue, outcome, side, limitPrice: price, size }], order)).to.deep.equal({ inserted: true });
+  const signal: Signal = {
+    id: `sig-${n}`,
+    kind: 'edge',
+    marketId,
+    legs: [{ venue, outcome, side, limitPrice: price, size }],
+    edgeBps: 100,
+    expectedProfit: 0,
+    quoteAgesMs: [1],
+    createdTs: Date.now(),
+  };
+  const order = {
+    clientOrderId: `cid-${n}-${randomUUID()}`,
+    venue,
+    marketId,
+    venueMarket: marketId,
+    outcome,
+    side,
+    limitPrice: price,
+    size,
+    createdTs: Date.now(),
+    leg: 'a',
+  };
+  expect(await ledger.insertAccepted(signal, [{ leg: 'a', venue, outcome, side, limitPrice: price, size }], order)).to.deep.equal({
+    inserted: true,
+  });
   const row = (await ledger.order(order.clientOrderId))!;
-  await ledger.recordReport(row, { venueOrderId: `v-${n}`, status: 'filled', filledSize: size, fills: [{ fillId: `f-${n}`, price, size, fee, ts: Date.now() }] }, FILL_DAY);
+  await ledger.recordReport(
+    row,
+    { venueOrderId: `v-${n}`, status: 'filled', filledSize: size, fills: [{ fillId: `f-${n}`, price, size, fee, ts: Date.now() }] },
+    FILL_DAY,
+  );
 }
 
 interface PositionDb {
@@ -92,10 +139,21 @@ describe('executor settlement against real PostgreSQL and both simulators', func
 
   before(async () => {
     const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    kalshi = await startKalshiSim({ scenario, apiKeys: [{ id: randomUUID(), publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() }], autoStart: false });
+    kalshi = await startKalshiSim({
+      scenario,
+      apiKeys: [{ id: randomUUID(), publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() }],
+      autoStart: false,
+    });
     poly = await startPolymarketSim({
       scenario,
-      creds: [{ apiKey: randomUUID(), secret: randomBytes(32).toString('base64url'), passphrase: 'p', address: '0x' + randomBytes(20).toString('hex') }],
+      creds: [
+        {
+          apiKey: randomUUID(),
+          secret: randomBytes(32).toString('base64url'),
+          passphrase: 'p',
+          address: '0x' + randomBytes(20).toString('hex'),
+        },
+      ],
       autoStart: false,
     });
     kalshi.pause();
@@ -113,20 +171,42 @@ describe('executor settlement against real PostgreSQL and both simulators', func
   const shard = 'settle-1';
   const config = () => shardConfig(shard, kalshi.url, poly.url, poly.gammaUrl);
   const poller = (options: Partial<SettlementOptions> = {}) => {
-    const p = startSettlement({ pool, shard, shardConfig: config(), log, intervalMs: 3_600_000, timeZone: 'UTC', now: () => SETTLE_NOW, ...options });
+    const p = startSettlement({
+      pool,
+      shard,
+      shardConfig: config(),
+      log,
+      intervalMs: 3_600_000,
+      timeZone: 'UTC',
+      now: () => SETTLE_NOW,
+      ...options,
+    });
     pollers.push(p);
     return p;
   };
   const positions = async () =>
-    (await pool.query<PositionDb>('select market_id, venue, outcome, size, cost, realized_pnl, version from positions where shard = $1 order by market_id, venue, outcome', [shard])).rows.map((r) => ({
+    (
+      await pool.query<PositionDb>(
+        'select market_id, venue, outcome, size, cost, realized_pnl, version from positions where shard = $1 order by market_id, venue, outcome',
+        [shard],
+      )
+    ).rows.map((r) => ({
       key: `${r.market_id}/${r.venue}/${r.outcome}`,
       size: Number(r.size),
       cost: Number(r.cost),
       realized: Number(r.realized_pnl),
     }));
   const daily = async () =>
-    Object.fromEntries((await pool.query<{ day: string; realized: string }>(`select to_char(day, 'YYYY-MM-DD') as day, realized from pnl_daily where shard = $1`, [shard])).rows.map((r) => [r.day, Number(r.realized)]));
-  const settlementRows = async () => Number((await pool.query<{ n: string }>('select count(*) as n from settlements where shard = $1', [shard])).rows[0]!.n);
+    Object.fromEntries(
+      (
+        await pool.query<{ day: string; realized: string }>(
+          `select to_char(day, 'YYYY-MM-DD') as day, realized from pnl_daily where shard = $1`,
+          [shard],
+        )
+      ).rows.map((r) => [r.day, Number(r.realized)]),
+    );
+  const settlementRows = async () =>
+    Number((await pool.query<{ n: string }>('select count(*) as n from settlements where shard = $1', [shard])).rows[0]!.n);
 
   // Hand-computed, in ten-thousandths of $1 (sizes in hundredths of a contract):
   // m1 kalshi YES: buy 10 @ 0.45 + fee 0.18 = 4.68; sell 2 @ 0.50 realizes 1.00 − 0.936 = 0.064,
@@ -160,17 +240,23 @@ describe('executor settlement against real PostgreSQL and both simulators', func
   });
 
   it('leaves positions untouched when a venue answers 500, garbage, half an answer, or nothing', async () => {
-    const kalshiMarket = async (i: number) => ((await (await fetch(`${kalshi.url}/markets/${ids[i]!.ticker}`)).json()) as { market: Record<string, unknown> }).market;
-    const gammaClosed = async (i: number) => ((await (await fetch(`${poly.gammaUrl}/markets?clob_token_ids=${ids[i]!.yes}&closed=true`)).json()) as unknown[]).length === 1;
+    const kalshiMarket = async (i: number) =>
+      ((await (await fetch(`${kalshi.url}/markets/${ids[i]!.ticker}`)).json()) as { market: Record<string, unknown> }).market;
+    const gammaClosed = async (i: number) =>
+      ((await (await fetch(`${poly.gammaUrl}/markets?clob_token_ids=${ids[i]!.yes}&closed=true`)).json()) as unknown[]).length === 1;
     kalshi.resume();
     poly.resume();
-    await waitFor('both markets to close on both venues', async () => (await kalshiMarket(1)).status === 'determined' && (await gammaClosed(1)));
+    await waitFor(
+      'both markets to close on both venues',
+      async () => (await kalshiMarket(1)).status === 'determined' && (await gammaClosed(1)),
+    );
     kalshi.pause();
     poly.pause();
     expect(await kalshiMarket(0)).to.include({ status: 'finalized', result: 'yes', settlement_value_dollars: '1.0000' }); // a correct poller would settle now
     expect(await kalshiMarket(1)).to.include({ status: 'determined', result: 'no', settlement_value_dollars: '0.0000' });
 
-    const respond = (status: number, body: string) => (() => Promise.resolve(new Response(body, { status, headers: { 'content-type': 'application/json' } }))) as typeof fetch;
+    const respond = (status: number, body: string) =>
+      (() => Promise.resolve(new Response(body, { status, headers: { 'content-type': 'application/json' } }))) as typeof fetch;
     const unreachable = shardConfig(shard, 'http://127.0.0.1:1/trade-api/v2', 'http://127.0.0.1:1', 'http://127.0.0.1:1/gamma');
     const cases: Array<[string, Partial<SettlementOptions>, { unresolved: number; failed: number }]> = [
       ['HTTP 500', { fetchImpl: respond(500, '{"error":"internal"}') }, { unresolved: 0, failed: 5 }],
@@ -212,7 +298,11 @@ describe('executor settlement against real PostgreSQL and both simulators', func
     const settledToday = 80_000 - 37_440 - 52_000;
     expect(await daily()).to.deep.equal({ [FILL_DAY]: 640, [SETTLE_DAY]: settledToday });
     expect(await settlementRows()).to.equal(2);
-    const rows = (await pool.query<{ market_id: string; venue: string; payout: string; cost: string; realized: string }>('select market_id, venue, payout, cost, realized from settlements order by market_id, venue')).rows;
+    const rows = (
+      await pool.query<{ market_id: string; venue: string; payout: string; cost: string; realized: string }>(
+        'select market_id, venue, payout, cost, realized from settlements order by market_id, venue',
+      )
+    ).rows;
     expect(rows.map((r) => [r.market_id, r.venue, Number(r.payout), Number(r.cost), Number(r.realized)])).to.deep.equal([
       ['m1', 'kalshi', 80_000, 37_440, 42_560],
       ['m1', 'polymarket', 0, 52_000, -52_000],
@@ -233,11 +323,18 @@ describe('executor settlement against real PostgreSQL and both simulators', func
     const timed = poller({ intervalMs: 100 });
     kalshi.resume();
     poly.resume();
-    await waitFor('m2 to settle on both venues once paid out', async () => (await positions()).filter((p) => p.key.startsWith('m2/')).every((p) => p.size === 0));
+    await waitFor('m2 to settle on both venues once paid out', async () =>
+      (await positions()).filter((p) => p.key.startsWith('m2/')).every((p) => p.size === 0),
+    );
     await timed.stop();
     const final = await positions();
     expect(final.find((p) => p.key === 'm2/kalshi/no')).to.deep.equal({ key: 'm2/kalshi/no', size: 0, cost: 0, realized: 55_000 - 17_700 }); // $3.73
-    expect(final.find((p) => p.key === 'm2/polymarket/yes')).to.deep.equal({ key: 'm2/polymarket/yes', size: 0, cost: 0, realized: -50_025 });
+    expect(final.find((p) => p.key === 'm2/polymarket/yes')).to.deep.equal({
+      key: 'm2/polymarket/yes',
+      size: 0,
+      cost: 0,
+      realized: -50_025,
+    });
     expect(final.find((p) => p.key === 'm3/kalshi/yes')).to.deep.equal(opened[4]);
     expect((await daily())[SETTLE_DAY]).to.equal(80_000 - 37_440 - 52_000 + 55_000 - 17_700 - 50_025);
     expect(await settlementRows()).to.equal(4);

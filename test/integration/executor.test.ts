@@ -57,11 +57,21 @@ function quote(venue: Venue, marketId: string, outcome: Outcome, asks: Array<[nu
 
 let signalCounter = 0;
 function signal(marketId: string, legs: Leg[], id = `sig-${process.pid}-${++signalCounter}`): Signal {
-  return { id, kind: legs.length === 2 ? 'arbitrage' : 'edge', marketId, legs, edgeBps: 200, expectedProfit: $(1), quoteAgesMs: [10, 10], createdTs: Date.now() };
+  return {
+    id,
+    kind: legs.length === 2 ? 'arbitrage' : 'edge',
+    marketId,
+    legs,
+    edgeBps: 200,
+    expectedProfit: $(1),
+    quoteAgesMs: [10, 10],
+    createdTs: Date.now(),
+  };
 }
 const buy = (venue: Venue, outcome: Outcome, limitPrice: number, size: number): Leg => ({ venue, outcome, side: 'buy', limitPrice, size });
 
-const waitFor = <T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000) => waitUntil(what, probe, timeoutMs);
+const waitFor = <T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000) =>
+  waitUntil(what, probe, timeoutMs);
 
 interface Harness {
   shard: string;
@@ -175,8 +185,19 @@ describe('executor (paper) against real PostgreSQL and Redis', function () {
       expect(again).to.deep.equal({ applied: [], skipped: migrations.map((m) => m.version) });
       const versions = await rows<{ version: number }>(pool, 'select version from schema_migrations order by version');
       expect(versions.map((r) => r.version)).to.deep.equal(migrations.map((m) => m.version));
-      const tables = await rows<{ table_name: string }>(pool, `select table_name from information_schema.tables where table_schema = 'public' order by table_name`);
-      expect(tables.map((t) => t.table_name)).to.include.members(['signals', 'orders', 'fills', 'positions', 'pnl_daily', 'risk_events', 'schema_migrations']);
+      const tables = await rows<{ table_name: string }>(
+        pool,
+        `select table_name from information_schema.tables where table_schema = 'public' order by table_name`,
+      );
+      expect(tables.map((t) => t.table_name)).to.include.members([
+        'signals',
+        'orders',
+        'fills',
+        'positions',
+        'pnl_daily',
+        'risk_events',
+        'schema_migrations',
+      ]);
     } finally {
       await pool.end();
     }
@@ -196,11 +217,15 @@ describe('executor (paper) against real PostgreSQL and Redis', function () {
     const s = signal('m0', [buy('kalshi', 'yes', 4100, contracts(80)), buy('polymarket', 'no', 5500, contracts(80))]);
     expect(await h.service.executor.handleSignal(s)).to.equal('accepted');
 
-    const orders = await rows<{ leg: string; venue: string; status: string; filled_size: string; fees: string; created_at: Date; acked_at: Date }>(
-      h.db,
-      'select leg, venue, status, filled_size, fees, created_at, acked_at from orders where signal_id = $1 order by id',
-      [s.id],
-    );
+    const orders = await rows<{
+      leg: string;
+      venue: string;
+      status: string;
+      filled_size: string;
+      fees: string;
+      created_at: Date;
+      acked_at: Date;
+    }>(h.db, 'select leg, venue, status, filled_size, fees, created_at, acked_at from orders where signal_id = $1 order by id', [s.id]);
     // Polymarket (the less reliable venue) goes first; the intent is written before the venue answers.
     expect(orders.map((o) => [o.leg, o.venue, o.status, Number(o.filled_size)])).to.deep.equal([
       ['a', 'polymarket', 'filled', contracts(80)],
@@ -210,7 +235,10 @@ describe('executor (paper) against real PostgreSQL and Redis', function () {
     // Kalshi: 50 @ 0.40 + 30 @ 0.41 = $32.30; fee once per order 0.07 × (50×0.24 + 30×0.2419) = 1.34799 → $1.35.
     // Polymarket: 80 @ 0.55 = $44; fee 0.03 × 80 × 0.2475 = $0.594.
     expect(orders.map((o) => Number(o.fees))).to.deep.equal([$(0.594), $(1.35)]);
-    const positions = await rows<{ venue: string; outcome: string; size: string; cost: string }>(h.db, 'select venue, outcome, size, cost from positions order by venue');
+    const positions = await rows<{ venue: string; outcome: string; size: string; cost: string }>(
+      h.db,
+      'select venue, outcome, size, cost from positions order by venue',
+    );
     expect(positions.map((p) => [p.venue, p.outcome, Number(p.size), Number(p.cost)])).to.deep.equal([
       ['kalshi', 'yes', contracts(80), $(32.3) + $(1.35)],
       ['polymarket', 'no', contracts(80), $(44) + $(0.594)],
@@ -229,13 +257,20 @@ describe('executor (paper) against real PostgreSQL and Redis', function () {
     // The same depth is not filled twice: the book cache consumed it.
     const again = signal('m0', [buy('kalshi', 'yes', 4100, contracts(80)), buy('polymarket', 'no', 5500, contracts(80))]);
     await h.service.executor.handleSignal(again);
-    const second = await rows<{ leg: string; filled_size: string }>(h.db, 'select leg, filled_size from orders where signal_id = $1 order by id', [again.id]);
+    const second = await rows<{ leg: string; filled_size: string }>(
+      h.db,
+      'select leg, filled_size from orders where signal_id = $1 order by id',
+      [again.id],
+    );
     expect(second.map((o) => Number(o.filled_size))).to.deep.equal([contracts(20), contracts(20)]);
   });
 
   it('legging, close policy: the second leg finds no depth, the first leg is sold back in bounded steps and the cost is measured', async () => {
     const h = await start({
-      quotes: [quote('polymarket', 'm0', 'no', [[5500, contracts(100)]], [[5300, contracts(100)]]), quote('kalshi', 'm0', 'yes', [[4500, contracts(100)]])],
+      quotes: [
+        quote('polymarket', 'm0', 'no', [[5500, contracts(100)]], [[5300, contracts(100)]]),
+        quote('kalshi', 'm0', 'yes', [[4500, contracts(100)]]),
+      ],
       settings: { unwind: { policy: 'close', steps: 3, stepTicks: 100 } },
     });
     await waitFor('books', () => h.service.books.size === 2);
@@ -252,7 +287,10 @@ describe('executor (paper) against real PostgreSQL and Redis', function () {
       ['c1', 'sell', 'filled', contracts(50)],
     ]);
     expect(Number(orders[2]!.limit_price)).to.equal(5300);
-    const [position] = await rows<{ size: string; cost: string; realized_pnl: string }>(h.db, `select size, cost, realized_pnl from positions where venue = 'polymarket'`);
+    const [position] = await rows<{ size: string; cost: string; realized_pnl: string }>(
+      h.db,
+      `select size, cost, realized_pnl from positions where venue = 'polymarket'`,
+    );
     // Bought 50 @ 0.55 + fee 0.371 (0.03×50×0.2475 = 0.37125 → 0.3713), sold 50 @ 0.53 − fee 0.3737 (0.03×50×0.2491 = 0.37365 → 0.3737).
     expect(Number(position!.size)).to.equal(0);
     expect(Number(position!.realized_pnl)).to.equal($(26.5) - 3737 - ($(27.5) + 3713));
@@ -273,7 +311,11 @@ describe('executor (paper) against real PostgreSQL and Redis', function () {
     await waitFor('books', () => h.service.books.size === 2);
     const s = signal('m0', [buy('kalshi', 'yes', 4100, contracts(50)), buy('polymarket', 'no', 5500, contracts(50))]);
     await h.service.executor.handleSignal(s);
-    const orders = await rows<{ leg: string; status: string; filled_size: string }>(h.db, 'select leg, status, filled_size from orders where signal_id = $1 order by id', [s.id]);
+    const orders = await rows<{ leg: string; status: string; filled_size: string }>(
+      h.db,
+      'select leg, status, filled_size from orders where signal_id = $1 order by id',
+      [s.id],
+    );
     expect(orders.map((o) => [o.leg, o.status, Number(o.filled_size)])).to.deep.equal([
       ['a', 'filled', contracts(50)],
       ['b', 'cancelled', 0],
@@ -354,10 +396,13 @@ describe('executor (paper) against real PostgreSQL and Redis', function () {
 
   it('concurrent signals never push a game past perGameUsd or a sport past perSportUsd (many random interleavings)', async () => {
     let seed = 7;
-    const rand = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     for (let round = 0; round < 4; round++) {
       const h = await start({
-        quotes: ['m0', 'm1', 'm2'].flatMap((m) => [quote('kalshi', m, 'yes', [[3000, contracts(10_000)]]), quote('kalshi', m, 'no', [[3000, contracts(10_000)]])]),
+        quotes: ['m0', 'm1', 'm2'].flatMap((m) => [
+          quote('kalshi', m, 'yes', [[3000, contracts(10_000)]]),
+          quote('kalshi', m, 'no', [[3000, contracts(10_000)]]),
+        ]),
         limits: { perGameUsd: 50, perSportUsd: 80 },
         paper: { latencyMs: 1 + Math.floor(rand() * 5), slippageBps: 0 },
         settings: { concurrency: 16 },
@@ -374,8 +419,17 @@ describe('executor (paper) against real PostgreSQL and Redis', function () {
       const viaStream = signals.slice(20);
       for (const s of viaStream) await h.redis.xadd(streamKeys.signals(h.shard), '*', 'data', JSON.stringify(s));
       await Promise.all(direct.map((s) => h.service.executor.handleSignal(s)));
-      await waitFor('every signal decided', async () => (await rows<{ n: number }>(h.db, `select count(*)::int as n from signals where status <> 'processing'`))[0]!.n === 40 || undefined, 30_000);
-      const positions = await rows<{ market_id: string; venue: Venue; outcome: Outcome; size: string; cost: string }>(h.db, 'select market_id, venue, outcome, size, cost from positions');
+      await waitFor(
+        'every signal decided',
+        async () =>
+          (await rows<{ n: number }>(h.db, `select count(*)::int as n from signals where status <> 'processing'`))[0]!.n === 40 ||
+          undefined,
+        30_000,
+      );
+      const positions = await rows<{ market_id: string; venue: Venue; outcome: Outcome; size: string; cost: string }>(
+        h.db,
+        'select market_id, venue, outcome, size, cost from positions',
+      );
       const holdings: Holding[] = positions.map((p) => ({
         marketId: p.market_id,
         game: p.market_id === 'm2' ? 'game-2' : 'game-1',
@@ -402,7 +456,9 @@ describe('executor (paper) against real PostgreSQL and Redis', function () {
       // The limits were actually reached, not avoided by refusing everything.
       const rejected = await rows<{ rule: string; n: number }>(h.db, `select rule, count(*)::int as n from risk_events group by rule`);
       expect(game1 + game2, JSON.stringify(rejected)).to.be.greaterThan($(30));
-      expect(rejected.map((r) => r.rule)).to.satisfy((rules: string[]) => rules.some((r) => ['per-game', 'per-sport', 'daily-loss', 'bankroll'].includes(r)));
+      expect(rejected.map((r) => r.rule)).to.satisfy((rules: string[]) =>
+        rules.some((r) => ['per-game', 'per-sport', 'daily-loss', 'bankroll'].includes(r)),
+      );
       await h.stop();
       open.splice(open.indexOf(h), 1);
     }

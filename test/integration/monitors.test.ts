@@ -25,14 +25,20 @@ const MARKETS = [
     team: 'LAL',
     initialPrice: 0.62,
     kalshi: { ticker: 'KXNBAGAME-26NOV24PHILAL-LAL' },
-    polymarket: { yesTokenId: '71321045679252212594626385532706912750332728571942532289631379312455583992563', noTokenId: '52114319501245915516055106046884209969926127482827954674443846427813813222426' },
+    polymarket: {
+      yesTokenId: '71321045679252212594626385532706912750332728571942532289631379312455583992563',
+      noTokenId: '52114319501245915516055106046884209969926127482827954674443846427813813222426',
+    },
   },
   {
     id: 'nhl-tor-mtl-tor',
     team: 'TOR',
     initialPrice: 0.48,
     kalshi: { ticker: 'KXNHLGAME-26NOV24TORMTL-TOR' },
-    polymarket: { yesTokenId: '44871209365518902247761093528814760021956637411095308872014469915823071665530', noTokenId: '66230918475529310984420755183391247700562813904768829913057722103845516279081' },
+    polymarket: {
+      yesTokenId: '44871209365518902247761093528814760021956637411095308872014469915823071665530',
+      noTokenId: '66230918475529310984420755183391247700562813904768829913057722103845516279081',
+    },
   },
 ];
 
@@ -55,7 +61,12 @@ const keyId = randomUUID();
 const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const publicPem = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
 const wrongKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-const polyCreds = { apiKey: randomUUID(), secret: randomBytes(32).toString('base64url'), passphrase: randomBytes(16).toString('hex'), address: `0x${randomBytes(20).toString('hex')}` };
+const polyCreds = {
+  apiKey: randomUUID(),
+  secret: randomBytes(32).toString('base64url'),
+  passphrase: randomBytes(16).toString('hex'),
+  address: `0x${randomBytes(20).toString('hex')}`,
+};
 const log = createLogger({ name: 'monitors-it', level: process.env.ARBEES_TEST_LOG ?? 'silent' });
 const fastBackoff = { baseMs: 50, maxMs: 400 };
 
@@ -108,7 +119,11 @@ function kalshiExpected(sim: KalshiSimHandle, ticker: string) {
 /** The Polymarket token book from the simulator's REST /book body (bids ascending, asks descending). */
 function polyExpected(sim: PolymarketSimHandle, tokenId: string) {
   const book = sim.book(tokenId);
-  const levels = (side: Array<{ price: string; size: string }>) => side.map(({ price, size }) => [P(price), S(size)] as [number, number]).reverse().slice(0, DEPTH);
+  const levels = (side: Array<{ price: string; size: string }>) =>
+    side
+      .map(({ price, size }) => [P(price), S(size)] as [number, number])
+      .reverse()
+      .slice(0, DEPTH);
   return { bids: levels(book.bids), asks: levels(book.asks) };
 }
 
@@ -161,7 +176,7 @@ describe('market-data monitors (simulators + real Redis)', function () {
     return monitor;
   };
 
-  it('publishes quotes that match the simulators\' books, recovering from dropped sockets and a seq gap', async () => {
+  it("publishes quotes that match the simulators' books, recovering from dropped sockets and a seq gap", async () => {
     const shard = `mon-${randomBytes(3).toString('hex')}`;
     const faults = [
       { venue: 'kalshi', type: 'disconnect', at: '1500ms', duration: 0 },
@@ -197,7 +212,7 @@ describe('market-data monitors (simulators + real Redis)', function () {
     psim.pause();
     let mismatch = '';
     await until(
-      'Redis quotes equal to the simulators\' books',
+      "Redis quotes equal to the simulators' books",
       async () => {
         const latest = latestByBook(await readQuotes(redis, shard));
         mismatch = '';
@@ -280,7 +295,12 @@ describe('market-data monitors (simulators + real Redis)', function () {
 
   it('behind a geoblock reports arbees_vpn_up 0, never connects, publishes nothing, and is not ready', async () => {
     const shard = `mon-${randomBytes(3).toString('hex')}`;
-    const psim = await startPolymarketSim({ scenario: scenario(), creds: [polyCreds], port: 0, geoblock: { allowedCidrs: ['10.99.0.0/16'] } });
+    const psim = await startPolymarketSim({
+      scenario: scenario(),
+      creds: [polyCreds],
+      port: 0,
+      geoblock: { allowedCidrs: ['10.99.0.0/16'] },
+    });
     cleanup.push(() => psim.stop());
     const pm = polyMonitor(psim, shard);
     await pm.start();

@@ -61,7 +61,7 @@ describe('operator leader election (real apiserver)', function () {
     expect(log.filter((l) => l.endsWith('leads'))).to.have.length(2);
   });
 
-  it('takes over a crashed leader\'s lease only after it expires', async () => {
+  it("takes over a crashed leader's lease only after it expires", async () => {
     const kube = await rig.kube();
     const client = new KubeClient(kube.kubeConfig);
     const log: string[] = [];

@@ -17,7 +17,15 @@ import { createLogger } from '../../lib/log.js';
 import { packageInfo } from '../../lib/package-root.js';
 import { rig } from '../rig/index.js';
 import { tool } from '../rig/tools.js';
-import { adminClient, createNamespace, eventually, installCrd, kubectl, sampleShard, testOperatorConfig } from '../support/operator-harness.js';
+import {
+  adminClient,
+  createNamespace,
+  eventually,
+  installCrd,
+  kubectl,
+  sampleShard,
+  testOperatorConfig,
+} from '../support/operator-harness.js';
 import { resources, type KubeObject } from '../../operator/kube/client.js';
 
 const run = promisify(execFile);
@@ -30,7 +38,17 @@ describe('operator RBAC (real apiserver)', function () {
     await installCrd();
     await createNamespace('arbees-rbac');
     await createNamespace('rbac-shards');
-    const rendered = (await run(tool('helm'), ['template', 'rbac', join(packageInfo().root, 'charts', 'arbees'), '--namespace', 'arbees-rbac', '--show-only', 'templates/operator-rbac.yaml'])).stdout;
+    const rendered = (
+      await run(tool('helm'), [
+        'template',
+        'rbac',
+        join(packageInfo().root, 'charts', 'arbees'),
+        '--namespace',
+        'arbees-rbac',
+        '--show-only',
+        'templates/operator-rbac.yaml',
+      ])
+    ).stdout;
     const file = join(mkdtempSync(join(tmpdir(), 'arbees-rbac-')), 'rbac.yaml');
     writeFileSync(file, rendered);
     await kubectl('apply', '--server-side', '-f', file);
@@ -48,13 +66,23 @@ describe('operator RBAC (real apiserver)', function () {
 
     // What the apiserver says the operator may do, cluster-wide and in its own namespace.
     const canI = async (namespace: string) => {
-      const out = await kubectl('auth', 'can-i', '--list', `--as=system:serviceaccount:arbees-rbac:rbac-operator`, '-n', namespace, '--no-headers');
-      return out
-        .split('\n')
-        .filter((line) => line.trim() && !/^(selfsubject|\[\/)/.test(line.trim()))
-        // "<resource>  <non-resource URLs>  <resource names>  [verb verb ...]": the verbs hold spaces.
-        .map((line) => `${line.trim().split(/\s+/)[0]} ${/\[[^\]]*\]\s*$/.exec(line)?.[0].trim() ?? '?'}`)
-        .sort();
+      const out = await kubectl(
+        'auth',
+        'can-i',
+        '--list',
+        `--as=system:serviceaccount:arbees-rbac:rbac-operator`,
+        '-n',
+        namespace,
+        '--no-headers',
+      );
+      return (
+        out
+          .split('\n')
+          .filter((line) => line.trim() && !/^(selfsubject|\[\/)/.test(line.trim()))
+          // "<resource>  <non-resource URLs>  <resource names>  [verb verb ...]": the verbs hold spaces.
+          .map((line) => `${line.trim().split(/\s+/)[0]} ${/\[[^\]]*\]\s*$/.exec(line)?.[0].trim() ?? '?'}`)
+          .sort()
+      );
     };
     expect(await canI('rbac-shards')).to.deep.equal(
       [
@@ -70,7 +98,11 @@ describe('operator RBAC (real apiserver)', function () {
       ].sort(),
     );
     expect(await canI('arbees-rbac')).to.include('leases.coordination.k8s.io [get create update]');
-    expect(await kubectl('auth', 'can-i', 'get', 'secrets', '--as=system:serviceaccount:arbees-rbac:rbac-operator', '-n', 'rbac-shards').catch((e: { stdout: string }) => e.stdout)).to.match(/^no/);
+    expect(
+      await kubectl('auth', 'can-i', 'get', 'secrets', '--as=system:serviceaccount:arbees-rbac:rbac-operator', '-n', 'rbac-shards').catch(
+        (e: { stdout: string }) => e.stdout,
+      ),
+    ).to.match(/^no/);
 
     // And it is enough: the operator reconciles a shard under that token.
     const redis = await rig.redis();
@@ -85,17 +117,30 @@ describe('operator RBAC (real apiserver)', function () {
       identity: config.identity,
       lease: { namespace: 'arbees-rbac', name: 'arbees-operator', leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 250 },
       cleanup,
-      log: createLogger({ name: 'rbac-operator', level: 'warn' }, new Writable({ write: (c: Buffer, _e, done) => (logs.push(c.toString()), done()) })),
+      log: createLogger(
+        { name: 'rbac-operator', level: 'warn' },
+        new Writable({ write: (c: Buffer, _e, done) => (logs.push(c.toString()), done()) }),
+      ),
       registry: new Registry(),
       breaker: { prometheus: { url: prometheus.url }, intervalMs: 500, control },
     });
     operator.start();
     try {
       await (await adminClient()).apply(sampleShard('rbac-shard', 'rbac-shards'), 'arbees-tests');
-      await eventually(async () => {
-        const got = await (await adminClient()).get<KubeObject & { status?: { observedGeneration?: number; circuitBreaker?: unknown } }>(resources.tradingShards, 'rbac-shards', 'rbac-shard');
-        return got.status?.observedGeneration === got.metadata.generation && got.status?.circuitBreaker ? true : undefined;
-      }, 30_000, 'the shard reconciled under the operator\'s own permissions');
+      await eventually(
+        async () => {
+          const got = await (
+            await adminClient()
+          ).get<KubeObject & { status?: { observedGeneration?: number; circuitBreaker?: unknown } }>(
+            resources.tradingShards,
+            'rbac-shards',
+            'rbac-shard',
+          );
+          return got.status?.observedGeneration === got.metadata.generation && got.status?.circuitBreaker ? true : undefined;
+        },
+        30_000,
+        "the shard reconciled under the operator's own permissions",
+      );
       expect(logs.join('')).not.to.match(/forbidden/i);
     } finally {
       await operator.stop();

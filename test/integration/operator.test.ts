@@ -7,7 +7,16 @@ import { buildShardObjects } from '../../operator/builders/index.js';
 import { KubeApiError, resourceOf, resources, type KubeObject } from '../../operator/kube/client.js';
 import { finalizer } from '../../operator/reconciler.js';
 import { rig } from '../rig/index.js';
-import { adminClient, createNamespace, eventually, installCrd, kubectl, sampleShard, startTestOperator, type RunningOperator } from '../support/operator-harness.js';
+import {
+  adminClient,
+  createNamespace,
+  eventually,
+  installCrd,
+  kubectl,
+  sampleShard,
+  startTestOperator,
+  type RunningOperator,
+} from '../support/operator-harness.js';
 
 type Shard = TradingShard & KubeObject;
 
@@ -25,7 +34,9 @@ async function reconciled(namespace: string, name: string): Promise<Shard> {
   return eventually(
     async () => {
       const shard = await getShard(namespace, name);
-      return shard.status?.observedGeneration === shard.metadata.generation && shard.metadata.finalizers?.includes(finalizer) ? shard : undefined;
+      return shard.status?.observedGeneration === shard.metadata.generation && shard.metadata.finalizers?.includes(finalizer)
+        ? shard
+        : undefined;
     },
     30_000,
     `${namespace}/${name} to be reconciled`,
@@ -60,10 +71,14 @@ describe('operator (real apiserver)', function () {
     await applyShard(sampleShard('nba-east', 'op-create'));
     const shard = await reconciled('op-create', 'nba-east');
     const desired = buildShardObjects(shard, op.settings) as KubeObject[];
-    const live = await eventually(async () => {
-      const got = await children(shard, op!.settings);
-      return got.size === desired.length ? got : undefined;
-    }, 30_000, 'every child object');
+    const live = await eventually(
+      async () => {
+        const got = await children(shard, op!.settings);
+        return got.size === desired.length ? got : undefined;
+      },
+      30_000,
+      'every child object',
+    );
     expect(desired.filter((o) => o.kind === 'Deployment')).to.have.length(4);
     for (const object of live.values()) {
       expect(object.metadata.ownerReferences, `${object.kind}/${object.metadata.name}`).to.deep.include({
@@ -77,8 +92,13 @@ describe('operator (real apiserver)', function () {
       expect(object.metadata.labels).to.include({ 'app.kubernetes.io/managed-by': 'arbees-operator', 'arbees.io/shard': 'nba-east' });
     }
     expect(shard.status?.phase).to.equal('Pending'); // no kubelet here: pods never become ready
-    expect(shard.status?.conditions?.find((c) => c.type === 'Ready')).to.include({ status: 'False', observedGeneration: shard.metadata.generation });
-    const events = JSON.parse(await kubectl('get', 'events', '-n', 'op-create', '-o', 'json')) as { items: Array<{ reason: string; involvedObject: { name: string } }> };
+    expect(shard.status?.conditions?.find((c) => c.type === 'Ready')).to.include({
+      status: 'False',
+      observedGeneration: shard.metadata.generation,
+    });
+    const events = JSON.parse(await kubectl('get', 'events', '-n', 'op-create', '-o', 'json')) as {
+      items: Array<{ reason: string; involvedObject: { name: string } }>;
+    };
     expect(events.items.map((e) => `${e.involvedObject.name}:${e.reason}`)).to.include('nba-east:Created');
   });
 
@@ -88,22 +108,38 @@ describe('operator (real apiserver)', function () {
     const original = sampleShard('edit', 'op-edit');
     await applyShard(original);
     const first = await reconciled('op-edit', 'edit');
-    const before = await eventually(async () => {
-      const got = await children(first, op!.settings);
-      return got.size === (buildShardObjects(first, op!.settings) as KubeObject[]).length ? got : undefined;
-    }, 30_000, 'children');
+    const before = await eventually(
+      async () => {
+        const got = await children(first, op!.settings);
+        return got.size === (buildShardObjects(first, op!.settings) as KubeObject[]).length ? got : undefined;
+      },
+      30_000,
+      'children',
+    );
     await op.operator.idle();
-    const edited: Shard = { ...original, spec: { ...original.spec, detector: { ...original.spec.detector, minEdgeBps: original.spec.detector.minEdgeBps + 7 } } };
+    const edited: Shard = {
+      ...original,
+      spec: { ...original.spec, detector: { ...original.spec.detector, minEdgeBps: original.spec.detector.minEdgeBps + 7 } },
+    };
     await applyShard(edited);
-    const second = await eventually(async () => {
-      const shard = await reconciled('op-edit', 'edit');
-      return shard.metadata.generation! > first.metadata.generation! ? shard : undefined;
-    }, 30_000, 'the edit to be reconciled');
+    const second = await eventually(
+      async () => {
+        const shard = await reconciled('op-edit', 'edit');
+        return shard.metadata.generation! > first.metadata.generation! ? shard : undefined;
+      },
+      30_000,
+      'the edit to be reconciled',
+    );
     const after = await children(second, op.settings);
-    const changed = [...after].filter(([key, object]) => before.get(key)?.metadata.resourceVersion !== object.metadata.resourceVersion).map(([key]) => key);
+    const changed = [...after]
+      .filter(([key, object]) => before.get(key)?.metadata.resourceVersion !== object.metadata.resourceVersion)
+      .map(([key]) => key);
     // The rendered config changes, and with its hash every pod template; nothing else.
     expect(changed).to.include('ConfigMap/edit-config');
-    expect(changed.every((key) => key === 'ConfigMap/edit-config' || key.startsWith('Deployment/'))).to.equal(true, `changed: ${changed.join(', ')}`);
+    expect(changed.every((key) => key === 'ConfigMap/edit-config' || key.startsWith('Deployment/'))).to.equal(
+      true,
+      `changed: ${changed.join(', ')}`,
+    );
     expect(changed.some((key) => key.startsWith('Service/') || key.startsWith('NetworkPolicy/'))).to.equal(false);
   });
 
@@ -120,7 +156,11 @@ describe('operator (real apiserver)', function () {
     expect(await op.writes()).to.equal(settled);
     await op.stop();
     op = await startTestOperator({ resyncMs: 1_000 });
-    await eventually(() => (op!.operator.isLeader && op!.operator.readiness().ready ? true : undefined), 20_000, 'the new operator to lead');
+    await eventually(
+      () => (op!.operator.isLeader && op!.operator.readiness().ready ? true : undefined),
+      20_000,
+      'the new operator to lead',
+    );
     await new Promise((r) => setTimeout(r, 2_500));
     await op.operator.idle();
     expect(await op.writes()).to.equal(0);
@@ -133,23 +173,33 @@ describe('operator (real apiserver)', function () {
     await applyShard(shard);
     await reconciled('op-pause', 'pausable');
     await applyShard({ ...shard, spec: { ...shard.spec, paused: true } });
-    const paused = await eventually(async () => {
-      const s = await reconciled('op-pause', 'pausable');
-      return s.status?.phase === 'Halted' ? s : undefined;
-    }, 30_000, 'Halted');
+    const paused = await eventually(
+      async () => {
+        const s = await reconciled('op-pause', 'pausable');
+        return s.status?.phase === 'Halted' ? s : undefined;
+      },
+      30_000,
+      'Halted',
+    );
     expect(paused.status?.conditions?.find((c) => c.type === 'TradingPaused')).to.include({ status: 'True' });
     const redis = new Redis((await rig.redis()).url);
     try {
-      const control = await eventually(async () => {
-        const raw = await redis.get('arbees:pausable:control');
-        const parsed = raw ? (JSON.parse(raw) as { state: string; reason: string }) : undefined;
-        return parsed?.state === 'open' ? parsed : undefined;
-      }, 10_000, 'the control key to halt trading');
+      const control = await eventually(
+        async () => {
+          const raw = await redis.get('arbees:pausable:control');
+          const parsed = raw ? (JSON.parse(raw) as { state: string; reason: string }) : undefined;
+          return parsed?.state === 'open' ? parsed : undefined;
+        },
+        10_000,
+        'the control key to halt trading',
+      );
       expect(control.reason).to.equal('paused by spec.paused');
     } finally {
       redis.disconnect();
     }
-    const deployments = JSON.parse(await kubectl('get', 'deployments', '-n', 'op-pause', '-o', 'json')) as { items: Array<{ spec: { replicas: number } }> };
+    const deployments = JSON.parse(await kubectl('get', 'deployments', '-n', 'op-pause', '-o', 'json')) as {
+      items: Array<{ spec: { replicas: number } }>;
+    };
     expect(deployments.items).to.have.length(4);
     expect(deployments.items.every((d) => d.spec.replicas >= 1)).to.equal(true);
   });
@@ -169,10 +219,25 @@ describe('operator (real apiserver)', function () {
     } finally {
       redis.disconnect();
     }
-    await eventually(async () => {
-      const left = JSON.parse(await kubectl('get', 'deployments,services,configmaps,networkpolicies,poddisruptionbudgets', '-n', 'op-delete', '-l', 'arbees.io/shard=doomed', '-o', 'json')) as { items: unknown[] };
-      return left.items.length === 0 ? true : undefined;
-    }, 60_000, 'garbage collection of the children');
+    await eventually(
+      async () => {
+        const left = JSON.parse(
+          await kubectl(
+            'get',
+            'deployments,services,configmaps,networkpolicies,poddisruptionbudgets',
+            '-n',
+            'op-delete',
+            '-l',
+            'arbees.io/shard=doomed',
+            '-o',
+            'json',
+          ),
+        ) as { items: unknown[] };
+        return left.items.length === 0 ? true : undefined;
+      },
+      60_000,
+      'garbage collection of the children',
+    );
   });
 
   it('refuses a second shard of the same name in another namespace (they would share Redis keys) until the first is gone', async () => {
@@ -182,12 +247,18 @@ describe('operator (real apiserver)', function () {
     await applyShard(sampleShard('twin', 'op-twin-a'));
     await reconciled('op-twin-a', 'twin');
     await applyShard(sampleShard('twin', 'op-twin-b'));
-    const refused = await eventually(async () => {
-      const s = await getShard('op-twin-b', 'twin');
-      return s.status?.phase === 'Degraded' ? s : undefined;
-    }, 30_000, 'the second twin marked Degraded');
+    const refused = await eventually(
+      async () => {
+        const s = await getShard('op-twin-b', 'twin');
+        return s.status?.phase === 'Degraded' ? s : undefined;
+      },
+      30_000,
+      'the second twin marked Degraded',
+    );
     expect(refused.status?.conditions?.find((c) => c.type === 'Degraded')?.message).to.contain('held by the older shard op-twin-a/twin');
-    const deployments = async (namespace: string) => (JSON.parse(await kubectl('get', 'deployments', '-n', namespace, '-l', 'arbees.io/shard=twin', '-o', 'json')) as { items: unknown[] }).items.length;
+    const deployments = async (namespace: string) =>
+      (JSON.parse(await kubectl('get', 'deployments', '-n', namespace, '-l', 'arbees.io/shard=twin', '-o', 'json')) as { items: unknown[] })
+        .items.length;
     expect(await deployments('op-twin-b')).to.equal(0);
     const events = JSON.parse(await kubectl('get', 'events', '-n', 'op-twin-b', '-o', 'json')) as { items: Array<{ reason: string }> };
     expect(events.items.some((e) => e.reason === 'NameConflict')).to.equal(true);
@@ -223,7 +294,11 @@ describe('operator (real apiserver)', function () {
       await eventually(() => (follower.operator.isLeader ? true : undefined), 10_000, 'the follower to take over');
       const shard = sampleShard('ha', 'op-ha');
       await applyShard({ ...shard, spec: { ...shard.spec, paused: true } });
-      await eventually(async () => ((await reconciled('op-ha', 'ha')).status?.phase === 'Halted' ? true : undefined), 30_000, 'the new leader to reconcile');
+      await eventually(
+        async () => ((await reconciled('op-ha', 'ha')).status?.phase === 'Halted' ? true : undefined),
+        30_000,
+        'the new leader to reconcile',
+      );
       expect(await follower.writes()).to.be.above(0);
     } finally {
       await a.stop();
@@ -239,7 +314,11 @@ describe('operator (real apiserver)', function () {
     await reconciled('op-restart', 'survivor');
     await (await rig.kube()).restartApiserver();
     await applyShard({ ...shard, spec: { ...shard.spec, paused: true } });
-    await eventually(async () => ((await reconciled('op-restart', 'survivor')).status?.phase === 'Halted' ? true : undefined), 60_000, 'reconcile after the restart');
+    await eventually(
+      async () => ((await reconciled('op-restart', 'survivor')).status?.phase === 'Halted' ? true : undefined),
+      60_000,
+      'reconcile after the restart',
+    );
   });
 
   it('refuses a write based on a stale read (conflict) instead of overwriting', async () => {
@@ -249,8 +328,13 @@ describe('operator (real apiserver)', function () {
     const stale = await getShard('op-conflict', 'raced');
     await client.mergePatch(resources.tradingShards, 'op-conflict', 'raced', { metadata: { labels: { touched: 'yes' } } });
     const error = await client
-      .mergePatch(resources.tradingShards, 'op-conflict', 'raced', { metadata: { finalizers: [finalizer], resourceVersion: stale.metadata.resourceVersion } })
-      .then(() => undefined, (e: unknown) => e);
+      .mergePatch(resources.tradingShards, 'op-conflict', 'raced', {
+        metadata: { finalizers: [finalizer], resourceVersion: stale.metadata.resourceVersion },
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(error).to.be.instanceOf(KubeApiError);
     expect((error as KubeApiError).status).to.equal(409);
     // The operator, reading fresh state, then succeeds (its work queue retries failed keys).

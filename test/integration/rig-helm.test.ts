@@ -29,7 +29,10 @@ describe('rig: helm', function () {
     // No --wait: the rig runs no scheduler or kubelet, so the operator's pods never start.
     const install = await run(helm, ['install', 'rig-test', chart, '--namespace', 'default'], { env });
     expect(install.stdout).to.contain('STATUS: deployed');
-    const list = JSON.parse((await run(helm, ['list', '--namespace', 'default', '--output', 'json'], { env })).stdout) as Array<{ name: string; status: string }>;
+    const list = JSON.parse((await run(helm, ['list', '--namespace', 'default', '--output', 'json'], { env })).stdout) as Array<{
+      name: string;
+      status: string;
+    }>;
     expect(list.map((r) => [r.name, r.status])).to.deep.include(['rig-test', 'deployed']);
     await run(helm, ['uninstall', 'rig-test', '--namespace', 'default', '--wait'], { env });
     const after = JSON.parse((await run(helm, ['list', '--namespace', 'default', '--output', 'json'], { env })).stdout) as unknown[];

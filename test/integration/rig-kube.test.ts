@@ -66,10 +66,31 @@ describe('rig: Kubernetes API server', function () {
       return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
     }, 30_000);
 
-    const widget = { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w1', namespace: 'default' }, spec: { size: 3, color: 'red' } };
+    const widget = {
+      apiVersion: `${group}/v1`,
+      kind: 'Widget',
+      metadata: { name: 'w1', namespace: 'default' },
+      spec: { size: 3, color: 'red' },
+    };
     // Discovery of a new CRD can lag its Established condition by a moment.
-    await eventually(() => objects.createNamespacedCustomObject({ group, version: 'v1', namespace: 'default', plural: 'widgets', body: widget }) as Promise<unknown>, 15_000);
-    const read = (await objects.getNamespacedCustomObject({ group, version: 'v1', namespace: 'default', plural: 'widgets', name: 'w1' })) as {
+    await eventually(
+      () =>
+        objects.createNamespacedCustomObject({
+          group,
+          version: 'v1',
+          namespace: 'default',
+          plural: 'widgets',
+          body: widget,
+        }) as Promise<unknown>,
+      15_000,
+    );
+    const read = (await objects.getNamespacedCustomObject({
+      group,
+      version: 'v1',
+      namespace: 'default',
+      plural: 'widgets',
+      name: 'w1',
+    })) as {
       spec: unknown;
       metadata: { uid?: string; resourceVersion?: string };
     };
@@ -85,7 +106,10 @@ describe('rig: Kubernetes API server', function () {
       const body = { ...widget, metadata: { name: 'invalid', namespace: 'default' }, spec };
       const error = (await objects
         .createNamespacedCustomObject({ group, version: 'v1', namespace: 'default', plural: 'widgets', body })
-        .then(() => undefined, (e: unknown) => e)) as { code?: number; body?: string } | undefined;
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        )) as { code?: number; body?: string } | undefined;
       expect(error, `the apiserver must refuse ${JSON.stringify(spec)}`).to.not.equal(undefined);
       expect(error!.code).to.equal(422);
       expect((JSON.parse(error!.body!) as { message: string }).message).to.contain(expected);
@@ -96,17 +120,27 @@ describe('rig: Kubernetes API server', function () {
     this.timeout(60_000);
     const kube = await rig.kube();
     const core = kube.kubeConfig.makeApiClient(CoreV1Api);
-    const owner = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'gc-owner' }, data: { a: '1' } } });
+    const owner = await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'gc-owner' }, data: { a: '1' } },
+    });
     await core.createNamespacedConfigMap({
       namespace: 'default',
       body: {
-        metadata: { name: 'gc-dependent', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'gc-owner', uid: owner.metadata!.uid! }] },
+        metadata: {
+          name: 'gc-dependent',
+          ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'gc-owner', uid: owner.metadata!.uid! }],
+        },
         data: { b: '2' },
       },
     });
     await core.deleteNamespacedConfigMap({ namespace: 'default', name: 'gc-owner' });
     const gone = await eventually(
-      () => core.readNamespacedConfigMap({ namespace: 'default', name: 'gc-dependent' }).then(() => undefined, (e: { code?: number }) => (e.code === 404 ? true : undefined)),
+      () =>
+        core.readNamespacedConfigMap({ namespace: 'default', name: 'gc-dependent' }).then(
+          () => undefined,
+          (e: { code?: number }) => (e.code === 404 ? true : undefined),
+        ),
       45_000,
     );
     expect(gone).to.equal(true);

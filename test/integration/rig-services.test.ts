@@ -16,7 +16,9 @@ describe('rig: Redis', function () {
       const stream = `rig-test:${Date.now()}`;
       await client.xgroup('CREATE', stream, 'executor', '$', 'MKSTREAM');
       const id = await client.xadd(stream, '*', 'payload', JSON.stringify({ price: '0.4800' }));
-      const read = (await client.xreadgroup('GROUP', 'executor', 'c1', 'COUNT', 1, 'STREAMS', stream, '>')) as Array<[string, Array<[string, string[]]>]>;
+      const read = (await client.xreadgroup('GROUP', 'executor', 'c1', 'COUNT', 1, 'STREAMS', stream, '>')) as Array<
+        [string, Array<[string, string[]]>]
+      >;
       expect(read[0]![1][0]).to.deep.equal([id, ['payload', '{"price":"0.4800"}']]);
       expect(await client.xack(stream, 'executor', id!)).to.equal(1);
       const info = (await client.info('server')).match(/redis_version:(\S+)/)?.[1];

@@ -30,7 +30,9 @@ const scenario = (extra: Record<string, unknown> = {}) =>
         home: 'LAL',
         away: 'PHI',
         kalshi: { eventTicker: 'KXNBAGAME-26NOV24PHILAL' },
-        markets: [{ id: 'm1', team: 'LAL', initialPrice: 0.6, kalshi: { ticker: TICKER }, polymarket: { yesTokenId: '1', noTokenId: '2' } }],
+        markets: [
+          { id: 'm1', team: 'LAL', initialPrice: 0.6, kalshi: { ticker: TICKER }, polymarket: { yesTokenId: '1', noTokenId: '2' } },
+        ],
       },
       {
         id: 'g2',
@@ -38,7 +40,15 @@ const scenario = (extra: Record<string, unknown> = {}) =>
         home: 'MTL',
         away: 'TOR',
         kalshi: { eventTicker: 'KXNHLGAME-26NOV24TORMTL' },
-        markets: [{ id: 'm2', team: 'TOR', initialPrice: 0.4, kalshi: { ticker: 'KXNHLGAME-26NOV24TORMTL-TOR' }, polymarket: { yesTokenId: '3', noTokenId: '4' } }],
+        markets: [
+          {
+            id: 'm2',
+            team: 'TOR',
+            initialPrice: 0.4,
+            kalshi: { ticker: 'KXNHLGAME-26NOV24TORMTL-TOR' },
+            polymarket: { yesTokenId: '3', noTokenId: '4' },
+          },
+        ],
       },
     ],
     ...extra,
@@ -92,7 +102,11 @@ async function rest(sim: KalshiSimHandle, method: string, path: string, body?: u
   const full = `/trade-api/v2${path}`;
   const headers: Record<string, string> = key ? kalshiSignedHeaders(KEY_ID, createPrivateKey(key), method, full) : {};
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`http://127.0.0.1:${sim.port}${full}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`http://127.0.0.1:${sim.port}${full}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: JSON.parse(text) as Record<string, unknown> };
 }
@@ -171,7 +185,14 @@ describe('Kalshi simulator', function () {
     expect(byId(4)).to.deep.equal({ id: 4, type: 'error', msg: { code: 5, msg: 'Unknown command' } });
     expect(byId(5)).to.deep.equal({ id: 5, type: 'error', msg: { code: 8, msg: 'Unknown channel name' } });
     expect(byId(6)).to.deep.equal({ id: 6, type: 'error', msg: { code: 7, msg: 'Unknown subscription ID' } });
-    expect(byId(7)).to.deep.equal({ id: 7, type: 'ok', msg: [{ channel: 'orderbook_delta', sid: 1 }, { channel: 'ticker', sid: 2 }] });
+    expect(byId(7)).to.deep.equal({
+      id: 7,
+      type: 'ok',
+      msg: [
+        { channel: 'orderbook_delta', sid: 1 },
+        { channel: 'ticker', sid: 2 },
+      ],
+    });
     expect(client.messages.slice(0, count).some((m) => m.type === 'ticker' && m.sid === 2)).to.be.true;
     client.ws.close();
   });
@@ -185,14 +206,21 @@ describe('Kalshi simulator', function () {
       error = e as typeof error;
     }
     expect(error?.status).to.equal(401);
-    expect(JSON.parse(error!.body!)).to.deep.equal({ code: 'authentication_error', message: 'authentication error', details: 'INCORRECT_API_KEY_SIGNATURE', service: 'exchange' });
+    expect(JSON.parse(error!.body!)).to.deep.equal({
+      code: 'authentication_error',
+      message: 'authentication error',
+      details: 'INCORRECT_API_KEY_SIGNATURE',
+      service: 'exchange',
+    });
     const bad = await rest(sim, 'GET', '/portfolio/positions', undefined, other);
     expect(bad.status).to.equal(401);
     expect(bad.body.details).to.equal('INCORRECT_API_KEY_SIGNATURE');
     const missing = await rest(sim, 'GET', '/portfolio/fills', undefined, null);
     expect(missing.status).to.equal(401);
     // A timestamp in seconds instead of milliseconds is refused too.
-    const ws = new WebSocket(sim.wsUrl, { headers: kalshiSignedHeaders(KEY_ID, createPrivateKey(privatePem), 'GET', '/trade-api/ws/v2', Math.floor(Date.now() / 1000)) });
+    const ws = new WebSocket(sim.wsUrl, {
+      headers: kalshiSignedHeaders(KEY_ID, createPrivateKey(privatePem), 'GET', '/trade-api/ws/v2', Math.floor(Date.now() / 1000)),
+    });
     const status = await new Promise<number | undefined>((resolve) => {
       ws.once('unexpected-response', (req, res) => {
         resolve(res.statusCode);
@@ -236,7 +264,14 @@ describe('Kalshi simulator', function () {
     const fills = await rest(sim, 'GET', '/portfolio/fills');
     const list = fills.body.fills as Array<Record<string, unknown>>;
     expect(list).to.have.length(1);
-    expect(list[0]).to.include({ order_id: created.body.order_id, ticker: TICKER, count_fp: '3.00', is_taker: true, book_side: 'bid', outcome_side: 'yes' });
+    expect(list[0]).to.include({
+      order_id: created.body.order_id,
+      ticker: TICKER,
+      count_fp: '3.00',
+      is_taker: true,
+      book_side: 'bid',
+      outcome_side: 'yes',
+    });
     expect(list[0]!.yes_price_dollars).to.equal((askPrice / 10_000).toFixed(4));
     const positions = await rest(sim, 'GET', '/portfolio/positions');
     expect((positions.body.market_positions as Array<Record<string, unknown>>)[0]).to.include({ ticker: TICKER, position_fp: '3.00' });
@@ -249,15 +284,33 @@ describe('Kalshi simulator', function () {
     const delta = client.messages.find((m) => m.type === 'orderbook_delta');
     expect(delta?.msg).to.include({ side: 'no', price_dollars: (bestNo / 10_000).toFixed(4), delta_fp: '-3.00' });
     expect(bestNoSize).to.be.at.least(300);
-    expect(client.messages.find((m) => m.type === 'trade')?.msg).to.include({ market_ticker: TICKER, count_fp: '3.00', taker_book_side: 'bid', taker_outcome_side: 'yes' });
-    expect(client.messages.find((m) => m.type === 'fill')?.msg).to.include({ order_id: created.body.order_id, is_taker: true, post_position_fp: '3.00' });
+    expect(client.messages.find((m) => m.type === 'trade')?.msg).to.include({
+      market_ticker: TICKER,
+      count_fp: '3.00',
+      taker_book_side: 'bid',
+      taker_outcome_side: 'yes',
+    });
+    expect(client.messages.find((m) => m.type === 'fill')?.msg).to.include({
+      order_id: created.body.order_id,
+      is_taker: true,
+      post_position_fp: '3.00',
+    });
 
     // A resting GTC order shows up as a delta carrying our client_order_id, and cancel reports reduced_by.
     const restCid = randomUUID();
-    const resting = await rest(sim, 'POST', '/portfolio/events/orders', { ...order, price: '0.0100', time_in_force: 'good_till_canceled', client_order_id: restCid });
+    const resting = await rest(sim, 'POST', '/portfolio/events/orders', {
+      ...order,
+      price: '0.0100',
+      time_in_force: 'good_till_canceled',
+      client_order_id: restCid,
+    });
     expect(resting.body).to.include({ fill_count: '0.00', remaining_count: '3.00' });
     await client.waitFor((m) => m.some((x) => x.msg?.client_order_id === restCid));
-    expect(client.messages.find((x) => x.msg?.client_order_id === restCid)?.msg).to.include({ side: 'yes', price_dollars: '0.0100', delta_fp: '3.00' });
+    expect(client.messages.find((x) => x.msg?.client_order_id === restCid)?.msg).to.include({
+      side: 'yes',
+      price_dollars: '0.0100',
+      delta_fp: '3.00',
+    });
     const canceled = await rest(sim, 'DELETE', `/portfolio/events/orders/${resting.body.order_id as string}`);
     expect(canceled.body).to.include({ order_id: resting.body.order_id, reduced_by: '3.00' });
     const missingFields = await rest(sim, 'POST', '/portfolio/events/orders', { ticker: TICKER, side: 'bid', count: '1', price: '0.5000' });
@@ -265,7 +318,7 @@ describe('Kalshi simulator', function () {
     client.ws.close();
   });
 
-  it('answers 429 with Kalshi\'s body and no Retry-After once the token bucket is empty', async () => {
+  it("answers 429 with Kalshi's body and no Retry-After once the token bucket is empty", async () => {
     sim = await start({ rateLimits: { readRate: 10, readCapacity: 30, writeRate: 10, writeCapacity: 10 } });
     const results = await Promise.all(Array.from({ length: 6 }, () => rest(sim, 'GET', '/portfolio/positions')));
     const statuses = results.map((r) => r.status);
@@ -284,7 +337,12 @@ describe('Kalshi simulator', function () {
     expect((markets.body.markets as unknown[]).length).to.equal(1);
     expect(markets.body.cursor).to.equal('1');
     const market = await rest(sim, 'GET', `/markets/${TICKER}`, undefined, null);
-    expect(market.body.market).to.include({ ticker: TICKER, event_ticker: 'KXNBAGAME-26NOV24PHILAL', price_level_structure: 'linear_cent', status: 'active' });
+    expect(market.body.market).to.include({
+      ticker: TICKER,
+      event_ticker: 'KXNBAGAME-26NOV24PHILAL',
+      price_level_structure: 'linear_cent',
+      status: 'active',
+    });
     const events = await rest(sim, 'GET', '/events?series_ticker=KXNHLGAME&with_nested_markets=true', undefined, null);
     const list = events.body.events as Array<{ event_ticker: string; markets: Array<{ ticker: string }> }>;
     expect(list.map((e) => e.event_ticker)).to.deep.equal(['KXNHLGAME-26NOV24TORMTL']);
@@ -298,13 +356,27 @@ describe('Kalshi simulator: market resolution', function () {
   afterEach(async () => sim?.stop());
 
   it('determines then settles a market: REST status and result, lifecycle messages, resting orders cancelled, orders refused, winners paid', async () => {
-    sim = await start({ scenario: scenario({ messageRate: 50, tradeProbability: 0, resolutions: [{ market: 'm1', at: '500ms', winner: 'yes', settleAfter: '2s' }] }) });
+    sim = await start({
+      scenario: scenario({
+        messageRate: 50,
+        tradeProbability: 0,
+        resolutions: [{ market: 'm1', at: '500ms', winner: 'yes', settleAfter: '2s' }],
+      }),
+    });
     sim.pause();
     const client = await connect(sim);
     client.send({ id: 1, cmd: 'subscribe', params: { channels: ['market_lifecycle_v2'] } });
     client.send({ id: 2, cmd: 'subscribe', params: { channels: ['orderbook_delta'], market_tickers: [TICKER] } });
     await client.waitFor((m) => m.some((x) => x.type === 'orderbook_snapshot'));
-    const order = (cid: string, price: string, tif: string) => ({ ticker: TICKER, side: 'bid', count: '3.00', price, time_in_force: tif, self_trade_prevention_type: 'taker_at_cross', client_order_id: cid });
+    const order = (cid: string, price: string, tif: string) => ({
+      ticker: TICKER,
+      side: 'bid',
+      count: '3.00',
+      price,
+      time_in_force: tif,
+      self_trade_prevention_type: 'taker_at_cross',
+      client_order_id: cid,
+    });
     const bought = await rest(sim, 'POST', '/portfolio/events/orders', order(randomUUID(), '0.9900', 'immediate_or_cancel'));
     expect(bought.body.fill_count).to.equal('3.00');
     const resting = await rest(sim, 'POST', '/portfolio/events/orders', order(randomUUID(), '0.0100', 'good_till_canceled'));
@@ -320,12 +392,18 @@ describe('Kalshi simulator: market resolution', function () {
     expect(determined.msg!.determination_ts).to.be.a('number');
     const market = (await rest(sim, 'GET', `/markets/${TICKER}`, undefined, null)).body.market as Record<string, unknown>;
     expect(market).to.include({ status: 'determined', result: 'yes', settlement_value_dollars: '1.0000' });
-    const listed = async (status: string) => ((await rest(sim, 'GET', `/markets?status=${status}`, undefined, null)).body.markets as Array<{ ticker: string }>).map((m) => m.ticker);
+    const listed = async (status: string) =>
+      ((await rest(sim, 'GET', `/markets?status=${status}`, undefined, null)).body.markets as Array<{ ticker: string }>).map(
+        (m) => m.ticker,
+      );
     expect(await listed('closed')).to.deep.equal([TICKER]);
     expect(await listed('open')).to.deep.equal(['KXNHLGAME-26NOV24TORMTL-TOR']);
     const other = (await rest(sim, 'GET', '/markets/KXNHLGAME-26NOV24TORMTL-TOR', undefined, null)).body.market as Record<string, unknown>;
     expect(other).to.include({ status: 'active', result: '' });
-    const cancelled = (await rest(sim, 'GET', `/portfolio/orders/${resting.body.order_id as string}`)).body.order as Record<string, unknown>;
+    const cancelled = (await rest(sim, 'GET', `/portfolio/orders/${resting.body.order_id as string}`)).body.order as Record<
+      string,
+      unknown
+    >;
     expect(cancelled).to.include({ status: 'canceled', remaining_count_fp: '0.00' });
     const refused = await rest(sim, 'POST', '/portfolio/events/orders', order(randomUUID(), '0.5000', 'good_till_canceled'));
     expect(refused.status).to.equal(400);
@@ -346,7 +424,14 @@ describe('Kalshi simulator: market resolution', function () {
     expect(await listed('settled')).to.deep.equal([TICKER]);
     const settlements = (await rest(sim, 'GET', '/portfolio/settlements')).body.settlements as Array<Record<string, unknown>>;
     expect(settlements).to.have.length(1);
-    expect(settlements[0]).to.include({ ticker: TICKER, market_result: 'yes', yes_count_fp: '3.00', no_count_fp: '0.00', revenue: 300, fee_cost: '0.0000' });
+    expect(settlements[0]).to.include({
+      ticker: TICKER,
+      market_result: 'yes',
+      yes_count_fp: '3.00',
+      no_count_fp: '0.00',
+      revenue: 300,
+      fee_cost: '0.0000',
+    });
     expect((await rest(sim, 'GET', '/portfolio/balance')).body.balance).to.equal(cashBefore + 300);
     const positions = (await rest(sim, 'GET', '/portfolio/positions')).body.market_positions as Array<Record<string, unknown>>;
     expect(positions.find((p) => p.ticker === TICKER)).to.include({ position_fp: '0.00' });

@@ -37,7 +37,15 @@ const scenario = (extra: Record<string, unknown> = {}) =>
         home: 'LAL',
         away: 'PHI',
         kalshi: { eventTicker: 'KXNBAGAME-26NOV24PHILAL' },
-        markets: [{ id: 'm1', team: 'LAL', initialPrice: 0.6, kalshi: { ticker: 'KXNBAGAME-26NOV24PHILAL-LAL' }, polymarket: { yesTokenId: YES, noTokenId: NO } }],
+        markets: [
+          {
+            id: 'm1',
+            team: 'LAL',
+            initialPrice: 0.6,
+            kalshi: { ticker: 'KXNBAGAME-26NOV24PHILAL-LAL' },
+            polymarket: { yesTokenId: YES, noTokenId: NO },
+          },
+        ],
       },
       {
         id: 'g2',
@@ -45,13 +53,22 @@ const scenario = (extra: Record<string, unknown> = {}) =>
         home: 'MTL',
         away: 'TOR',
         kalshi: { eventTicker: 'KXNHLGAME-26NOV24TORMTL' },
-        markets: [{ id: 'm2', team: 'TOR', initialPrice: 0.4, kalshi: { ticker: 'KXNHLGAME-26NOV24TORMTL-TOR' }, polymarket: { yesTokenId: '3', noTokenId: '4' } }],
+        markets: [
+          {
+            id: 'm2',
+            team: 'TOR',
+            initialPrice: 0.4,
+            kalshi: { ticker: 'KXNHLGAME-26NOV24TORMTL-TOR' },
+            polymarket: { yesTokenId: '3', noTokenId: '4' },
+          },
+        ],
       },
     ],
     ...extra,
   });
 
-const start = (options: Partial<PolymarketSimOptions> = {}) => startPolymarketSim({ scenario: scenario(), creds: [creds], port: 0, ...options });
+const start = (options: Partial<PolymarketSimOptions> = {}) =>
+  startPolymarketSim({ scenario: scenario(), creds: [creds], port: 0, ...options });
 
 type Ev = Record<string, unknown> & { event_type: string };
 
@@ -157,8 +174,13 @@ describe('Polymarket simulator', function () {
       const res = await call(sim, 'GET', `/book?token_id=${token}`, undefined, null);
       expect(res.status).to.equal(200);
       const mine = books.get(token)!;
-      const rest = res.body as unknown as { bids: Array<{ price: string; size: string }>; asks: Array<{ price: string; size: string }>; hash: string };
-      const sorted = (m: Map<string, string>, dir: 1 | -1) => [...m.entries()].sort((a, b) => dir * (Number(a[0]) - Number(b[0]))).map(([price, size]) => ({ price, size }));
+      const rest = res.body as unknown as {
+        bids: Array<{ price: string; size: string }>;
+        asks: Array<{ price: string; size: string }>;
+        hash: string;
+      };
+      const sorted = (m: Map<string, string>, dir: 1 | -1) =>
+        [...m.entries()].sort((a, b) => dir * (Number(a[0]) - Number(b[0]))).map(([price, size]) => ({ price, size }));
       expect(sorted(mine.bids, 1)).to.deep.equal(rest.bids); // bids ascending
       expect(sorted(mine.asks, -1)).to.deep.equal(rest.asks); // asks descending
       expect(mine.hash).to.equal(rest.hash);
@@ -180,12 +202,14 @@ describe('Polymarket simulator', function () {
     expect(Date.now() - t0).to.be.within(100, 1500);
   });
 
-  it('refuses a geoblocked source address with Polymarket\'s 403 on HTTP and WebSocket, and reports it on /api/geoblock', async () => {
+  it("refuses a geoblocked source address with Polymarket's 403 on HTTP and WebSocket, and reports it on /api/geoblock", async () => {
     sim = await start({ geoblock: { allowedCidrs: ['10.99.0.0/16'] } });
     const book = await call(sim, 'GET', `/book?token_id=${YES}`, undefined, null);
     expect(book.status).to.equal(403);
     expect(book.body).to.deep.equal(GEOBLOCK_ERROR);
-    expect(GEOBLOCK_ERROR.error).to.equal('Trading restricted in your region, please refer to available regions - https://docs.polymarket.com/developers/CLOB/geoblock');
+    expect(GEOBLOCK_ERROR.error).to.equal(
+      'Trading restricted in your region, please refer to available regions - https://docs.polymarket.com/developers/CLOB/geoblock',
+    );
     const order = await call(sim, 'POST', '/order', await orderJson(YES, 'BUY', 0.01, 10));
     expect(order.status).to.equal(403);
     const ws = new WebSocket(sim.wsUrl);
@@ -283,7 +307,9 @@ describe('Polymarket simulator', function () {
     sim = await start();
     const markets = await call(sim, 'GET', '/markets', undefined, null);
     expect(markets.body).to.include({ next_cursor: 'LTE=', count: 2 });
-    const events = await fetch(`${sim.gammaUrl}/events?closed=false`).then((r) => r.json() as Promise<Array<{ slug: string; markets: Array<Record<string, unknown>> }>>);
+    const events = await fetch(`${sim.gammaUrl}/events?closed=false`).then(
+      (r) => r.json() as Promise<Array<{ slug: string; markets: Array<Record<string, unknown>> }>>,
+    );
     expect(events).to.have.length(2);
     const market = events[0]!.markets[0]!;
     expect(JSON.parse(market.clobTokenIds as string)).to.deep.equal([YES, NO]);
@@ -298,14 +324,23 @@ describe('Polymarket simulator: market resolution', function () {
   afterEach(async () => sim?.stop());
 
   it('closes a market (orders refused, resting ones cancelled), then declares the winner: Gamma, CLOB and market_resolved', async () => {
-    sim = await start({ scenario: scenario({ messageRate: 50, tradeProbability: 0, resolutions: [{ market: 'm1', at: '500ms', winner: 'no', settleAfter: '2s' }] }) });
+    sim = await start({
+      scenario: scenario({
+        messageRate: 50,
+        tradeProbability: 0,
+        resolutions: [{ market: 'm1', at: '500ms', winner: 'no', settleAfter: '2s' }],
+      }),
+    });
     sim.pause();
     const client = await connect(sim);
     client.ws.send(JSON.stringify({ assets_ids: [YES, NO], type: 'market', custom_feature_enabled: true }));
     await client.waitFor(() => client.events.some((e) => e.event_type === 'book'));
     const resting = await call(sim, 'POST', '/order', await orderJson(YES, 'BUY', 0.05, 10));
     expect(resting.body).to.include({ success: true, status: 'live' });
-    const gamma = async (id: string) => ((await call(sim, 'GET', `/gamma/markets?clob_token_ids=${id}`, undefined, null)).body as unknown as Array<Record<string, unknown>>)[0]!;
+    const gamma = async (id: string) =>
+      (
+        (await call(sim, 'GET', `/gamma/markets?clob_token_ids=${id}`, undefined, null)).body as unknown as Array<Record<string, unknown>>
+      )[0]!;
     const conditionId = (await gamma(YES)).conditionId as string;
     const clob = async () => (await call(sim, 'GET', `/markets/${conditionId}`, undefined, null)).body as Record<string, unknown>;
 
@@ -316,7 +351,9 @@ describe('Polymarket simulator: market resolution', function () {
     expect(await clob()).to.include({ closed: true, accepting_orders: false });
     expect(((await clob()).tokens as Array<{ winner: boolean }>).map((t) => t.winner)).to.deep.equal([false, false]); // closed, not yet resolved
     expect(await gamma('3')).to.include({ closed: false, acceptingOrders: true });
-    const closedList = (await call(sim, 'GET', '/gamma/markets?closed=true', undefined, null)).body as unknown as Array<Record<string, unknown>>;
+    const closedList = (await call(sim, 'GET', '/gamma/markets?closed=true', undefined, null)).body as unknown as Array<
+      Record<string, unknown>
+    >;
     expect(closedList.map((m) => m.conditionId)).to.deep.equal([conditionId]);
     const order = (await call(sim, 'GET', `/data/order/${resting.body.orderID as string}`)).body;
     expect(order).to.include({ status: 'CANCELED' });

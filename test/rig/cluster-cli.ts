@@ -25,7 +25,12 @@ const kubeconfigOf = (dir: string) => join(dir, 'control-plane', 'kubeconfig');
 function builtImages(): string[] {
   return ['arbees', 'redis', 'postgres'].flatMap((name) => {
     try {
-      return [execFileSync('bash', [join(packageInfo().root, 'scripts', 'image.sh'), '--cached-only', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()];
+      return [
+        execFileSync('bash', [join(packageInfo().root, 'scripts', 'image.sh'), '--cached-only', name], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }).trim(),
+      ];
     } catch {
       return [];
     }
@@ -55,7 +60,10 @@ async function main(args: string[]): Promise<void> {
       mkdirSync(DIR, { recursive: true, mode: 0o755 });
       const cluster = await startCluster(DIR, { kind: 'cluster-up', keep: true });
       for (const tar of builtImages()) console.log(`imported ${cluster.loadImage(tar).join(', ')}`);
-      console.log(`cluster up in ${((Date.now() - began) / 1000).toFixed(0)}s: Kubernetes ${cluster.version}, node ${cluster.nodeName} (${cluster.nodeIP})`);
+      console.log(
+        `cluster up in ${((Date.now() - began) / 1000).toFixed(0)}s: Kubernetes ${cluster.version}, ` +
+          `node ${cluster.nodeName} (${cluster.nodeIP})`,
+      );
       console.log(`kubeconfig: ${cluster.kubeconfigPath}`);
       return;
     }

@@ -29,7 +29,11 @@ interface Started<T> {
 }
 const services = new Map<string, Started<unknown>>();
 
-function once<T extends { stop(): Promise<void> }>(name: string, start: (dir: string) => Promise<T>, describe: (s: T) => string): () => Promise<T> {
+function once<T extends { stop(): Promise<void> }>(
+  name: string,
+  start: (dir: string) => Promise<T>,
+  describe: (s: T) => string,
+): () => Promise<T> {
   return () => {
     const existing = services.get(name) as Started<T> | undefined;
     if (existing) return existing.promise;
@@ -47,9 +51,17 @@ export const rig = {
   redis: once<RedisService>('redis', startRedis, (s) => `redis-server ${s.version} at ${s.url}`),
   postgres: once<PostgresService>('postgres', startPostgres, (s) => `PostgreSQL ${s.version} at 127.0.0.1:${s.port}`),
   prometheus: once<PrometheusService>('prometheus', startPrometheus, (s) => `Prometheus ${s.version} at ${s.url}`),
-  kube: once<KubeService>('kube', startKube, (s) => `kube-apiserver ${s.version} + etcd ${s.etcdVersion} at ${s.server} (binaries: ${s.binDir})`),
+  kube: once<KubeService>(
+    'kube',
+    startKube,
+    (s) => `kube-apiserver ${s.version} + etcd ${s.etcdVersion} at ${s.server} (binaries: ${s.binDir})`,
+  ),
   /** A real single-node cluster (needs root): see test/rig/node.ts. */
-  cluster: once<ClusterService>('cluster', startCluster, (s) => `Kubernetes ${s.version} node ${s.nodeName} (${s.nodeIP}), kubeconfig ${s.kubeconfigPath}`),
+  cluster: once<ClusterService>(
+    'cluster',
+    startCluster,
+    (s) => `Kubernetes ${s.version} node ${s.nodeName} (${s.nodeIP}), kubeconfig ${s.kubeconfigPath}`,
+  ),
 };
 
 /** Stops every service started in this run and removes their folders (kept with ARBEES_KEEP_RIG=1). */

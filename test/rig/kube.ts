@@ -1,8 +1,9 @@
 // A real Kubernetes control plane on loopback, the way controller-runtime's envtest runs one:
 // etcd + kube-apiserver with a self-signed serving cert, a static admin token, RBAC on,
 // and service-account signing keys; plus kube-controller-manager running only the garbage
-// collector and namespace controllers, so owner references and namespace deletion work. Binaries come from $KUBEBUILDER_ASSETS (setup-envtest's
-// convention) or are built once from the Go module proxy by scripts/build-control-plane.sh.
+// collector and namespace controllers, so owner references and namespace deletion work.
+// Binaries come from $KUBEBUILDER_ASSETS (setup-envtest's convention) or are built once from the
+// Go module proxy by scripts/build-control-plane.sh.
 // With `node` options it is the control plane of the rig's cluster (test/rig/node.ts) instead.
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -51,7 +52,10 @@ export function builtBinariesDir(script: string, what: string): string {
     /* not built yet */
   }
   if (!onPath('go')) {
-    throw new LocalServiceError(`missing ${what}: install Go >= 1.23 and run \`make setup\` to build them${script.endsWith('control-plane.sh') ? ', or set KUBEBUILDER_ASSETS to setup-envtest binaries' : ''}`);
+    throw new LocalServiceError(
+      `missing ${what}: install Go >= 1.23 and run \`make setup\` to build them` +
+        (script.endsWith('control-plane.sh') ? ', or set KUBEBUILDER_ASSETS to setup-envtest binaries' : ''),
+    );
   }
   process.stderr.write(`rig: building ${what} from the Go module proxy (once, several minutes)...\n`);
   try {
@@ -69,28 +73,42 @@ export function controlPlaneBinaries(): ControlPlaneBinaries {
   const assets = process.env.KUBEBUILDER_ASSETS;
   if (assets) {
     for (const name of ['kube-apiserver', 'etcd']) {
-      if (!isExecutable(join(assets, name))) throw new LocalServiceError(`missing ${name} in KUBEBUILDER_ASSETS=${assets}: point it at setup-envtest's folder, or unset it to build from source`);
+      if (!isExecutable(join(assets, name)))
+        throw new LocalServiceError(
+          `missing ${name} in KUBEBUILDER_ASSETS=${assets}: point it at setup-envtest's folder, or unset it to build from source`,
+        );
     }
     const kcm = join(assets, 'kube-controller-manager');
     return {
       apiserver: join(assets, 'kube-apiserver'),
       etcd: join(assets, 'etcd'),
-      controllerManager: isExecutable(kcm) ? kcm : join(builtBinariesDir('build-control-plane.sh', CONTROL_PLANE), 'kube-controller-manager'),
+      controllerManager: isExecutable(kcm)
+        ? kcm
+        : join(builtBinariesDir('build-control-plane.sh', CONTROL_PLANE), 'kube-controller-manager'),
       origin: `KUBEBUILDER_ASSETS=${assets}`,
     };
   }
   const dir = builtBinariesDir('build-control-plane.sh', CONTROL_PLANE);
-  return { apiserver: join(dir, 'kube-apiserver'), etcd: join(dir, 'etcd'), controllerManager: join(dir, 'kube-controller-manager'), origin: dir };
+  return {
+    apiserver: join(dir, 'kube-apiserver'),
+    etcd: join(dir, 'etcd'),
+    controllerManager: join(dir, 'kube-controller-manager'),
+    origin: dir,
+  };
 }
 
 export function httpsGet(url: string, token: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { authorization: `Bearer ${token}` }, agent: new Agent({ rejectUnauthorized: false }), timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = request(
+      url,
+      { headers: { authorization: `Bearer ${token}` }, agent: new Agent({ rejectUnauthorized: false }), timeout: timeoutMs },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end();
@@ -172,19 +190,18 @@ export async function startKube(dir: string, options: KubeOptions = {}): Promise
         `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
         '--allow-privileged=true',
         ...(node
-          ? ['--kubelet-preferred-address-types=InternalIP', `--kubelet-client-certificate=${node.kubeletClientCert}`, `--kubelet-client-key=${node.kubeletClientKey}`]
+          ? [
+              '--kubelet-preferred-address-types=InternalIP',
+              `--kubelet-client-certificate=${node.kubeletClientCert}`,
+              `--kubelet-client-key=${node.kubeletClientKey}`,
+            ]
           : // No controller-manager mints service-account tokens here (as in envtest).
             ['--disable-admission-plugins=ServiceAccount']),
         '--v=1',
       ],
       { logFile: join(dir, 'kube-apiserver.log') },
     );
-    await waitUntilReady(
-      apiserver,
-      async () => (await httpsGet(`${server}/readyz`, adminToken)).status === 200,
-      90_000,
-      'kube-apiserver',
-    );
+    await waitUntilReady(apiserver, async () => (await httpsGet(`${server}/readyz`, adminToken)).status === 200, 90_000, 'kube-apiserver');
   };
   await startApiserver();
 
@@ -222,8 +239,14 @@ export async function startKube(dir: string, options: KubeOptions = {}): Promise
       `--authorization-kubeconfig=${kubeconfigPath}`,
       ...(node
         ? // Every controller a cluster with pods needs, service-account tokens signed with our key.
-          ['--controllers=*', `--service-account-private-key-file=${join(dir, 'sa.key')}`, `--root-ca-file=${join(certDir, 'apiserver.crt')}`,
-            '--allocate-node-cidrs=true', `--cluster-cidr=${node.clusterCIDR}`, '--node-cidr-mask-size=24']
+          [
+            '--controllers=*',
+            `--service-account-private-key-file=${join(dir, 'sa.key')}`,
+            `--root-ca-file=${join(certDir, 'apiserver.crt')}`,
+            '--allocate-node-cidrs=true',
+            `--cluster-cidr=${node.clusterCIDR}`,
+            '--node-cidr-mask-size=24',
+          ]
         : ['--controllers=garbagecollector,namespace']),
       '--leader-elect=false',
       '--bind-address=127.0.0.1',

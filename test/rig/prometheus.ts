@@ -38,7 +38,13 @@ export async function startPrometheus(dir: string): Promise<PrometheusService> {
   const proc = startProcess(
     'prometheus',
     binary,
-    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--web.enable-lifecycle', '--log.level=warn'],
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--web.enable-lifecycle',
+      '--log.level=warn',
+    ],
     { logFile: join(dir, 'prometheus.log') },
   );
   await waitUntilReady(proc, async () => (await fetch(`${url}/-/ready`)).ok, 30_000, `prometheus ${version}`);
@@ -53,7 +59,11 @@ export async function startPrometheus(dir: string): Promise<PrometheusService> {
     },
     async query(promql) {
       const response = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
-      const body = (await response.json()) as { status: string; error?: string; data?: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+      const body = (await response.json()) as {
+        status: string;
+        error?: string;
+        data?: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+      };
       if (body.status !== 'success') throw new Error(`prometheus query failed: ${body.error ?? response.status}`);
       return body.data?.result ?? [];
     },

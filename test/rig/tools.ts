@@ -6,6 +6,7 @@ import { packageInfo } from '../../lib/package-root.js';
 
 export function tool(name: 'helm' | 'kubectl'): string {
   const path = join(packageInfo().root, '.tools', 'bin', name);
-  if (!isExecutable(path)) throw new LocalServiceError(`missing ${name} at ${path}: run \`make setup\` (scripts/setup-helm.sh installs the pinned version)`);
+  if (!isExecutable(path))
+    throw new LocalServiceError(`missing ${name} at ${path}: run \`make setup\` (scripts/setup-helm.sh installs the pinned version)`);
   return path;
 }

@@ -14,7 +14,13 @@ const REPO = join(import.meta.dirname, '..', '..');
  * Starts numbered `executor` processes (cli/arbees-executor.ts through tsx) for one shard, each
  * logging to its own file in a fresh folder, with the environment its pod would get plus `env`.
  */
-export function executorSpawner(o: { shardConfig: ShardConfig; redisUrl: string; postgresUrl: string; env: NodeJS.ProcessEnv; args: string[] }): (round: number) => ManagedProcess {
+export function executorSpawner(o: {
+  shardConfig: ShardConfig;
+  redisUrl: string;
+  postgresUrl: string;
+  env: NodeJS.ProcessEnv;
+  args: string[];
+}): (round: number) => ManagedProcess {
   const dir = mkdtempSync(join(tmpdir(), 'arbees-executor-kill-'));
   const shardFile = join(dir, 'shard.json');
   writeFileSync(shardFile, JSON.stringify(o.shardConfig));

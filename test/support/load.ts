@@ -127,7 +127,15 @@ export function loadScenarioInput(durationMs: number, markets: number, seed: num
     { venue: 'kalshi', type: 'seqGap' },
   ] as const;
   for (let i = 0, at = FIRST_WINDOW_MS; at + WINDOW_MS <= durationMs - 2_000; i++, at += WINDOW_EVERY_MS) {
-    arbitrage.push({ id: `win-${i}`, market: `load-m${i % markets}`, at: at, duration: WINDOW_MS, venue: i % 2 === 0 ? 'polymarket' : 'kalshi', direction: i % 4 < 2 ? 'cheap' : 'rich', bps: WINDOW_BPS });
+    arbitrage.push({
+      id: `win-${i}`,
+      market: `load-m${i % markets}`,
+      at: at,
+      duration: WINDOW_MS,
+      venue: i % 2 === 0 ? 'polymarket' : 'kalshi',
+      direction: i % 4 < 2 ? 'cheap' : 'rich',
+      bps: WINDOW_BPS,
+    });
     // Between windows: a dropped socket or a sequence gap, recovered before the next window.
     const faultAt = at + WINDOW_MS + 1_000;
     if (faultAt < durationMs - 1_000) faults.push({ ...faultKinds[i % faultKinds.length]!, at: faultAt, duration: 0 });
@@ -154,7 +162,8 @@ function messagesAt(input: ScenarioInput, steps: number): { kalshi: number; poly
   const ticks = new Set<number>();
   for (const event of engine.advanceTo(horizonMs)) {
     if (event.kind === 'book' && event.venue === 'kalshi') kalshi += event.levels.length;
-    else if (event.kind === 'trade' && event.venue === 'kalshi') kalshi += 1; // a fill changes at least one level
+    else if (event.kind === 'trade' && event.venue === 'kalshi')
+      kalshi += 1; // a fill changes at least one level
     else if (event.venue === 'polymarket' && (event.kind === 'book' || event.kind === 'trade' || event.kind === 'tickSize')) {
       polymarketEvents++;
       ticks.add(Math.floor(event.t / 5));
@@ -178,7 +187,13 @@ export function calibrate(input: ScenarioInput, rate: number): { steps: number; 
 }
 
 function stats(values: number[]): Stats {
-  return { n: values.length, p50: percentile(values, 50), p99: percentile(values, 99), p999: percentile(values, 99.9), max: values.length ? Math.max(...values) : undefined };
+  return {
+    n: values.length,
+    p50: percentile(values, 50),
+    p99: percentile(values, 99),
+    p999: percentile(values, 99.9),
+    max: values.length ? Math.max(...values) : undefined,
+  };
 }
 
 async function scrape(url: string): Promise<Sample[] | undefined> {
@@ -227,7 +242,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     db.on('error', () => undefined);
     redis.on('error', () => undefined);
     // The operator's control key: closed, refreshed with a TTL (a missing key means "do not trade").
-    const control = (state: ControlState['state'], reason: string) => redis.set(streamKeys.control(shard), JSON.stringify({ state, reason, since: Date.now() } satisfies ControlState), 'EX', 5);
+    const control = (state: ControlState['state'], reason: string) =>
+      redis.set(streamKeys.control(shard), JSON.stringify({ state, reason, since: Date.now() } satisfies ControlState), 'EX', 5);
     await control('closed', 'load run');
     clients.refresh = setInterval(() => void control('closed', 'load run').catch(() => undefined), 1_000);
 
@@ -238,7 +254,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     const wallOf = (offsetMs: number) => startedAt + (offsetMs - clocks.kalshi.elapsed);
     // Simulator clock → wall clock, per venue (speed 1: a constant, the time spent paused).
     const clockOffset = { kalshi: clocks.kalshi.wall - clocks.kalshi.now, polymarket: clocks.polymarket.wall - clocks.polymarket.now };
-    progress(`running ${options.durationMs / 1000} s at ${steps.toLocaleString('en')} engine steps/s (aiming at ${options.rate.toLocaleString('en')} venue messages/s)`);
+    progress(
+      `running ${options.durationMs / 1000} s at ${steps.toLocaleString('en')} engine steps/s (aiming at ${options.rate.toLocaleString('en')} venue messages/s)`,
+    );
 
     const first = await scrapeAll(p);
     let last = first;
@@ -259,7 +277,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       const [k, pm] = await Promise.all([p.kalshi.clock(), p.polymarket.clock()]);
       simulatorLagMs.kalshi = Math.max(simulatorLagMs.kalshi, k.lagMs);
       simulatorLagMs.polymarket = Math.max(simulatorLagMs.polymarket, pm.lagMs);
-      const sent = (r: typeof k, start: typeof k) => Math.max(0, r.elapsed - r.lagMs - start.elapsed) / Math.max(1, r.elapsed - start.elapsed);
+      const sent = (r: typeof k, start: typeof k) =>
+        Math.max(0, r.elapsed - r.lagMs - start.elapsed) / Math.max(1, r.elapsed - start.elapsed);
       simulatorSent.kalshi = sent(k, clocks.kalshi);
       simulatorSent.polymarket = sent(pm, clocks.polymarket);
     };
@@ -284,7 +303,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     while (Date.now() < stopAt) {
       await new Promise((r) => setTimeout(r, Math.min(1_000, Math.max(0, stopAt - Date.now()))));
       const exited = p.workloads.find((w) => w.process.child.exitCode !== null);
-      if (exited) throw new Error(`${exited.component} exited during the run; last log lines (${exited.process.logFile}):\n${exited.process.logTail()}`);
+      if (exited)
+        throw new Error(
+          `${exited.component} exited during the run; last log lines (${exited.process.logFile}):\n${exited.process.logTail()}`,
+        );
       last = await scrapeAll(p);
       notePeaks();
       await Promise.all([sampleQuotes(), noteLag()]);
@@ -298,11 +320,17 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     await control('open', 'load run over');
     notePeaks();
     await p.stopWorkloads(['kalshi-monitor', 'polymarket-monitor', 'detector']);
-    const published = async () => new Set((await redis.xrange(streamKeys.signals(shard), '-', '+')).map(([, f]) => (JSON.parse(f[f.length - 1]!) as { id: string }).id));
+    const published = async () =>
+      new Set(
+        (await redis.xrange(streamKeys.signals(shard), '-', '+')).map(([, f]) => (JSON.parse(f[f.length - 1]!) as { id: string }).id),
+      );
     const drainUntil = Date.now() + 15_000;
     for (;;) {
       const ids = [...(await published())];
-      const recorded = await db.query<{ n: number }>('select count(*)::int as n from signals where shard = $1 and id = any($2)', [shard, ids]);
+      const recorded = await db.query<{ n: number }>('select count(*)::int as n from signals where shard = $1 and id = any($2)', [
+        shard,
+        ids,
+      ]);
       if (recorded.rows[0]!.n >= ids.length || Date.now() > drainUntil) break;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -325,7 +353,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       const clock = clocks[truth.mispricedVenue];
       const from = clock.wall + (truth.startMs - clock.elapsed);
       const to = clock.wall + (truth.endMs - clock.elapsed) + 2_000;
-      return { truth, signals: results.signals.filter((s) => s.marketId === truth.marketId && s.kind === 'arbitrage' && s.createdTs >= from && s.createdTs <= to) };
+      return {
+        truth,
+        signals: results.signals.filter(
+          (s) => s.marketId === truth.marketId && s.kind === 'arbitrage' && s.createdTs >= from && s.createdTs <= to,
+        ),
+      };
     });
     const windowSignals = new Set(windows.flatMap((w) => w.signals.map((s) => s.id)));
     const arbitrage = results.signals.filter((s) => s.kind === 'arbitrage');
@@ -352,7 +385,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         quoteToSignal: stats(quoteToSignal),
         signalToOrder: stats(results.signals.flatMap((s) => (s.toOrderMs === undefined ? [] : [s.toOrderMs]))),
       },
-      windows: { injected: windows.length, found: windows.filter((w) => w.signals.length > 0).length, missed: windows.filter((w) => w.signals.length === 0).map((w) => w.truth.id) },
+      windows: {
+        injected: windows.length,
+        found: windows.filter((w) => w.signals.length > 0).length,
+        missed: windows.filter((w) => w.signals.length === 0).map((w) => w.truth.id),
+      },
       signals: {
         published: results.publishedSignals,
         recorded: results.signals.length,
@@ -360,7 +397,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         outsideWindows: arbitrage.filter((s) => !windowSignals.has(s.id)).length,
         outsideDetail: arbitrage
           .filter((s) => !windowSignals.has(s.id))
-          .map((s) => `${s.marketId} at +${((s.createdTs - startedAt) / 1000).toFixed(2)}s, ${s.edgeBps} bps, quote age ${s.quoteAgeMs} ms`),
+          .map(
+            (s) => `${s.marketId} at +${((s.createdTs - startedAt) / 1000).toFixed(2)}s, ${s.edgeBps} bps, quote age ${s.quoteAgeMs} ms`,
+          ),
       },
       suppressed: sumBy(last.samples.detector ?? [], 'arbees_signals_suppressed_total', 'reason'),
       orders: { total: results.orders.length, filled: results.orders.filter((o) => o.filledSize > 0).length, byStatus },
@@ -399,7 +438,10 @@ export function formatTable(results: LoadResult[]): string {
     ['received messages/s, both monitors', (r) => `${int(r.received.total)} (${Math.round((100 * r.received.total) / r.rate)} %)`],
     ['  kalshi / polymarket', (r) => `${int(r.received.kalshi)} / ${int(r.received.polymarket)}`],
     ['simulator backlog max, ms (kalshi / poly)', (r) => `${int(r.simulatorLagMs.kalshi)} / ${int(r.simulatorLagMs.polymarket)}`],
-    ['scenario time sent by the end (kalshi / poly)', (r) => `${Math.round(100 * r.simulatorSent.kalshi)} % / ${Math.round(100 * r.simulatorSent.polymarket)} %`],
+    [
+      'scenario time sent by the end (kalshi / poly)',
+      (r) => `${Math.round(100 * r.simulatorSent.kalshi)} % / ${Math.round(100 * r.simulatorSent.polymarket)} %`,
+    ],
     ['quotes to Redis/s (kalshi / poly)', (r) => `${int(r.quotesPerSecond.kalshi)} / ${int(r.quotesPerSecond.polymarket)}`],
     ['quotes coalesced (backpressure)', (r) => int(r.coalesced)],
     ['detector quotes read/s', (r) => int(r.detectorQuotesPerSecond)],
@@ -410,7 +452,14 @@ export function formatTable(results: LoadResult[]): string {
     ['arbitrage windows found / injected', (r) => `${r.windows.found} / ${r.windows.injected}`],
     ['signals published / recorded / lost', (r) => `${r.signals.published} / ${r.signals.recorded} / ${r.lostSignals}`],
     ['arbitrage signals outside windows', (r) => String(r.signals.outsideWindows)],
-    ['suppressed by the detector', (r) => Object.entries(r.suppressed).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || '0'],
+    [
+      'suppressed by the detector',
+      (r) =>
+        Object.entries(r.suppressed)
+          .filter(([, n]) => n > 0)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ') || '0',
+    ],
     ['orders / filled / duplicate', (r) => `${r.orders.total} / ${r.orders.filled} / ${r.duplicateOrders}`],
     ['reconnects (kalshi / poly)', (r) => `${r.reconnects.kalshi} / ${r.reconnects.polymarket}`],
   ];
@@ -420,5 +469,9 @@ export function formatTable(results: LoadResult[]): string {
   const body = rows.map(([label, cell]) => [label, ...results.map(cell)]);
   const widths = header.map((_, i) => Math.max(...[header, ...body].map((row) => row[i]!.length)));
   const line = (row: string[]) => `| ${row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  return [line(header), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...body.map(line)].join('\n');
+  return [
+    line(header),
+    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    ...body.map(line),
+  ].join('\n');
 }

@@ -43,17 +43,21 @@ function shQuiet(command: string, args: string[]): boolean {
   }
 }
 
-const needs = 'root with iproute2 (ip netns, veth) and iptables; CI runs it as root via `bash .ci/run`, which installs both (scripts/setup-system.sh)';
+const needs =
+  'root with iproute2 (ip netns, veth) and iptables; CI runs it as root via `bash .ci/run`, which installs both (scripts/setup-system.sh)';
 
 /** Fails with a clear message unless this process can create namespaces, veth pairs and iptables rules. */
 export function requireNetns(): void {
-  if (process.platform !== 'linux') throw new NetnsUnavailable(`the VPN topology test needs Linux network namespaces (this is ${process.platform}); it needs ${needs}`);
-  if (process.getuid?.() !== 0) throw new NetnsUnavailable(`the VPN topology test must run as root (uid ${process.getuid?.()}): it needs ${needs}`);
+  if (process.platform !== 'linux')
+    throw new NetnsUnavailable(`the VPN topology test needs Linux network namespaces (this is ${process.platform}); it needs ${needs}`);
+  if (process.getuid?.() !== 0)
+    throw new NetnsUnavailable(`the VPN topology test must run as root (uid ${process.getuid?.()}): it needs ${needs}`);
   for (const [binary, args] of [
     ['ip', ['-V']],
     ['iptables', ['-V']],
   ] as const) {
-    if (!shQuiet(binary, [...args])) throw new NetnsUnavailable(`\`${binary}\` is missing or does not run: the VPN topology test needs ${needs}`);
+    if (!shQuiet(binary, [...args]))
+      throw new NetnsUnavailable(`\`${binary}\` is missing or does not run: the VPN topology test needs ${needs}`);
   }
   const probe = `arbees-probe-${randomBytes(3).toString('hex')}`;
   try {
@@ -61,7 +65,10 @@ export function requireNetns(): void {
     sh('ip', ['-n', probe, 'link', 'add', 'p0', 'type', 'veth', 'peer', 'name', 'p1']);
     sh('ip', ['netns', 'exec', probe, 'iptables', '-w', '-L', 'OUTPUT', '-n']);
   } catch (error) {
-    throw new NetnsUnavailable(`cannot create a network namespace with a veth pair and iptables (${(error as Error).message}); the VPN topology test needs ${needs}`, { cause: error });
+    throw new NetnsUnavailable(
+      `cannot create a network namespace with a veth pair and iptables (${(error as Error).message}); the VPN topology test needs ${needs}`,
+      { cause: error },
+    );
   } finally {
     shQuiet('ip', ['netns', 'del', probe]);
   }
@@ -72,7 +79,23 @@ function vxlanAvailable(): boolean {
   const probe = `arbees-probe-${randomBytes(3).toString('hex')}`;
   try {
     sh('ip', ['netns', 'add', probe]);
-    return shQuiet('ip', ['-n', probe, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '7', 'local', '127.0.0.1', 'remote', '127.0.0.2', 'dstport', '4789']);
+    return shQuiet('ip', [
+      '-n',
+      probe,
+      'link',
+      'add',
+      'vx0',
+      'type',
+      'vxlan',
+      'id',
+      '7',
+      'local',
+      '127.0.0.1',
+      'remote',
+      '127.0.0.2',
+      'dstport',
+      '4789',
+    ]);
   } catch {
     return false;
   } finally {
@@ -191,7 +214,8 @@ export function createVpnTopology(options: { polyVenuePort: number }): VpnTopolo
   const ip = (...args: string[]) => sh('ip', args);
   const inNs = (role: Role, command: string, ...args: string[]) => sh('ip', ['netns', 'exec', ns[role], command, ...args]);
   const iptables = (role: Role, ...args: string[]) => inNs(role, 'iptables', '-w', ...args);
-  const count = (role: Role, chain: string, label: string, ...match: string[]) => iptables(role, '-A', chain, ...match, '-m', 'comment', '--comment', label);
+  const count = (role: Role, chain: string, label: string, ...match: string[]) =>
+    iptables(role, '-A', chain, ...match, '-m', 'comment', '--comment', label);
   let destroyed = false;
   let created = false;
 
@@ -203,7 +227,10 @@ export function createVpnTopology(options: { polyVenuePort: number }): VpnTopolo
       // Only what runs inside our own namespaces: processes this test started there.
       const pids = (() => {
         try {
-          return sh('ip', ['netns', 'pids', name]).split('\n').map(Number).filter((p) => p > 0);
+          return sh('ip', ['netns', 'pids', name])
+            .split('\n')
+            .map(Number)
+            .filter((p) => p > 0);
         } catch {
           return [];
         }
@@ -263,8 +290,44 @@ export function createVpnTopology(options: { polyVenuePort: number }): VpnTopolo
 
     // The tunnel, and the pod's default route through it.
     if (tunnel === 'vxlan') {
-      ip('-n', ns.polyMonitor, 'link', 'add', 'vpn0', 'type', 'vxlan', 'id', '51820', 'local', addr.polyMonitor, 'remote', addr.vpnEndpoint, 'dstport', String(VXLAN_PORT), 'dev', 'eth0');
-      ip('-n', ns.vpn, 'link', 'add', 'vpn0', 'type', 'vxlan', 'id', '51820', 'local', addr.vpnEndpoint, 'remote', addr.polyMonitor, 'dstport', String(VXLAN_PORT), 'dev', 'eth0');
+      ip(
+        '-n',
+        ns.polyMonitor,
+        'link',
+        'add',
+        'vpn0',
+        'type',
+        'vxlan',
+        'id',
+        '51820',
+        'local',
+        addr.polyMonitor,
+        'remote',
+        addr.vpnEndpoint,
+        'dstport',
+        String(VXLAN_PORT),
+        'dev',
+        'eth0',
+      );
+      ip(
+        '-n',
+        ns.vpn,
+        'link',
+        'add',
+        'vpn0',
+        'type',
+        'vxlan',
+        'id',
+        '51820',
+        'local',
+        addr.vpnEndpoint,
+        'remote',
+        addr.polyMonitor,
+        'dstport',
+        String(VXLAN_PORT),
+        'dev',
+        'eth0',
+      );
     } else {
       ip('-n', ns.polyMonitor, 'link', 'add', 'vpn0', 'type', 'veth', 'peer', 'name', 'vpn0', 'netns', ns.vpn);
     }
@@ -285,7 +348,22 @@ export function createVpnTopology(options: { polyVenuePort: number }): VpnTopolo
     // The pod's kill switch (gluetun's firewall): eth0 carries the tunnel and cluster traffic only.
     iptables('polyMonitor', '-A', 'OUTPUT', '-o', 'lo', '-j', 'ACCEPT');
     iptables('polyMonitor', '-A', 'OUTPUT', '-o', 'vpn0', '-j', 'ACCEPT');
-    if (tunnel === 'vxlan') iptables('polyMonitor', '-A', 'OUTPUT', '-o', 'eth0', '-p', 'udp', '-d', addr.vpnEndpoint, '--dport', String(VXLAN_PORT), '-j', 'ACCEPT');
+    if (tunnel === 'vxlan')
+      iptables(
+        'polyMonitor',
+        '-A',
+        'OUTPUT',
+        '-o',
+        'eth0',
+        '-p',
+        'udp',
+        '-d',
+        addr.vpnEndpoint,
+        '--dport',
+        String(VXLAN_PORT),
+        '-j',
+        'ACCEPT',
+      );
     iptables('polyMonitor', '-A', 'OUTPUT', '-o', 'eth0', '-d', addr.clusterCidr, '-j', 'ACCEPT');
     count('polyMonitor', 'OUTPUT', COUNTERS.killSwitchDrops, '-j', 'DROP');
     iptables('polyMonitor', '-P', 'OUTPUT', 'DROP');
@@ -294,7 +372,20 @@ export function createVpnTopology(options: { polyVenuePort: number }): VpnTopolo
     count('node', 'FORWARD', COUNTERS.podDirectToVenue, '-s', addr.polyMonitor, '-d', addr.polyVenue);
     count('node', 'FORWARD', COUNTERS.exitToVenue, '-s', addr.exitCidr, '-d', addr.polyVenue);
     count('node', 'FORWARD', COUNTERS.kalshiDirect, '-s', addr.kalshiMonitor, '-d', addr.kalshiVenue);
-    if (tunnel === 'vxlan') count('node', 'FORWARD', COUNTERS.tunnelPackets, '-s', addr.polyMonitor, '-d', addr.vpnEndpoint, '-p', 'udp', '--dport', String(VXLAN_PORT));
+    if (tunnel === 'vxlan')
+      count(
+        'node',
+        'FORWARD',
+        COUNTERS.tunnelPackets,
+        '-s',
+        addr.polyMonitor,
+        '-d',
+        addr.vpnEndpoint,
+        '-p',
+        'udp',
+        '--dport',
+        String(VXLAN_PORT),
+      );
     // … every packet the pod's eth0 sent beyond the cluster and the VPN endpoint …
     iptables('node', '-N', 'POD_EGRESS');
     iptables('node', '-A', 'FORWARD', '-i', toPod, '-j', 'POD_EGRESS');
@@ -352,7 +443,10 @@ export function createVpnTopology(options: { polyVenuePort: number }): VpnTopolo
         .finally(() => process.exit(0)); // a connect still pending (a dropped SYN) must not hold the process`;
       const env = { ...process.env };
       delete env.NODE_OPTIONS;
-      const { stdout } = await execFileAsync('ip', ['netns', 'exec', ns[role], process.execPath, '-e', script, url, String(timeoutMs)], { env, timeout: timeoutMs + 10_000 });
+      const { stdout } = await execFileAsync('ip', ['netns', 'exec', ns[role], process.execPath, '-e', script, url, String(timeoutMs)], {
+        env,
+        timeout: timeoutMs + 10_000,
+      });
       return JSON.parse(stdout.trim()) as FetchOutcome;
     },
     destroy,

@@ -24,7 +24,10 @@ const run = promisify(execFile);
 /** kubectl against the rig, e.g. kubectl('apply', '--server-side', '-f', file). */
 export async function kubectl(...args: string[]): Promise<string> {
   const kube = await rig.kube();
-  const { stdout } = await run(tool('kubectl'), args, { env: { ...process.env, KUBECONFIG: kube.kubeconfigPath }, maxBuffer: 32 * 1024 * 1024 });
+  const { stdout } = await run(tool('kubectl'), args, {
+    env: { ...process.env, KUBECONFIG: kube.kubeconfigPath },
+    maxBuffer: 32 * 1024 * 1024,
+  });
   return stdout;
 }
 
@@ -41,7 +44,13 @@ export async function kubectlFails(...args: string[]): Promise<string> {
 let crdInstalled: Promise<void> | undefined;
 export function installCrd(): Promise<void> {
   crdInstalled ??= (async () => {
-    await kubectl('apply', '--server-side', '--field-manager=arbees-tests', '-f', join(packageInfo().root, 'crds', 'tradingshards.arbees.io.yaml'));
+    await kubectl(
+      'apply',
+      '--server-side',
+      '--field-manager=arbees-tests',
+      '-f',
+      join(packageInfo().root, 'crds', 'tradingshards.arbees.io.yaml'),
+    );
     await kubectl('wait', '--for=condition=Established', '--timeout=60s', 'crd/tradingshards.arbees.io');
   })();
   return crdInstalled;
@@ -53,19 +62,19 @@ export async function createNamespace(name: string): Promise<void> {
 
 export const testOperatorConfig = (redisUrl: string, prometheusUrl: string, identity = 'test-operator'): OperatorConfig =>
   operatorConfigSchema.parse({
-  identity,
-  leaseNamespace: 'default',
-  leaseName: 'arbees-operator-test',
-  httpPort: 0,
-  logLevel: 'warn',
-  redisUrl,
-  prometheusUrl,
-  breakerIntervalMs: 500,
-  controlTtlSeconds: 30,
-  resyncSeconds: 600,
-  workloadImage: 'ghcr.io/arbees/arbees:test',
-  podCidr: '10.244.0.0/16',
-  serviceCidr: '10.96.0.0/16',
+    identity,
+    leaseNamespace: 'default',
+    leaseName: 'arbees-operator-test',
+    httpPort: 0,
+    logLevel: 'warn',
+    redisUrl,
+    prometheusUrl,
+    breakerIntervalMs: 500,
+    controlTtlSeconds: 30,
+    resyncSeconds: 600,
+    workloadImage: 'ghcr.io/arbees/arbees:test',
+    podCidr: '10.244.0.0/16',
+    serviceCidr: '10.96.0.0/16',
   });
 
 export interface RunningOperator {
@@ -79,7 +88,13 @@ export interface RunningOperator {
 }
 
 export async function startTestOperator(
-  options: { identity?: string; namespace?: string; resyncMs?: number; prometheusTimeoutMs?: number; config?: Partial<OperatorConfig> } = {},
+  options: {
+    identity?: string;
+    namespace?: string;
+    resyncMs?: number;
+    prometheusTimeoutMs?: number;
+    config?: Partial<OperatorConfig>;
+  } = {},
 ): Promise<RunningOperator> {
   const [kube, redis, prometheus] = await Promise.all([rig.kube(), rig.redis(), rig.prometheus()]);
   const config = { ...testOperatorConfig(redis.url, prometheus.url, options.identity), ...options.config };
@@ -107,7 +122,11 @@ export async function startTestOperator(
     log,
     registry,
     resyncMs: options.resyncMs ?? 600_000,
-    breaker: { prometheus: { url: config.prometheusUrl, timeoutMs: options.prometheusTimeoutMs ?? 2_000 }, intervalMs: config.breakerIntervalMs, control },
+    breaker: {
+      prometheus: { url: config.prometheusUrl, timeoutMs: options.prometheusTimeoutMs ?? 2_000 },
+      intervalMs: config.breakerIntervalMs,
+      control,
+    },
     discovery: { intervalMs: config.discoveryIntervalMs },
   });
   operator.start();
@@ -120,7 +139,10 @@ export async function startTestOperator(
       const metric = registry.getSingleMetric('arbees_operator_kube_requests_total') as Counter | undefined;
       const values = (await metric?.get())?.values ?? [];
       return values
-        .filter((v) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(String(v.labels.verb)) && !['leases', 'events'].includes(String(v.labels.resource)))
+        .filter(
+          (v) =>
+            ['POST', 'PUT', 'PATCH', 'DELETE'].includes(String(v.labels.verb)) && !['leases', 'events'].includes(String(v.labels.resource)),
+        )
         .reduce((sum, v) => sum + v.value, 0);
     },
     async stop() {
@@ -141,7 +163,10 @@ export async function eventually<T>(probe: () => Promise<T | undefined> | T | un
     } catch (error) {
       lastError = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)})` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -152,7 +177,9 @@ export async function adminClient(): Promise<KubeClient> {
 
 /** The paper-trading sample shard, renamed into a namespace. */
 export function sampleShard(name: string, namespace: string): TradingShard & KubeObject {
-  const docs = parseAllDocuments(readFileSync(join(packageInfo().root, 'samples', 'paper-shard.yaml'), 'utf8')).map((d) => d.toJSON() as KubeObject);
+  const docs = parseAllDocuments(readFileSync(join(packageInfo().root, 'samples', 'paper-shard.yaml'), 'utf8')).map(
+    (d) => d.toJSON() as KubeObject,
+  );
   const shard = docs.find((d) => d.kind === 'TradingShard') as TradingShard & KubeObject;
   return { ...shard, metadata: { name, namespace } };
 }

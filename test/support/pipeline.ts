@@ -89,16 +89,31 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     const kalshiKeyId = `load-${randomBytes(4).toString('hex')}`;
     const common = { scenario: options.scenario, speed: options.speed, host: '127.0.0.1' } as const;
     const [kalshi, polymarket] = await Promise.all([
-      startSimThread({ ...common, venue: 'kalshi', logFile: join(logDir, 'sim-kalshi.log'), apiKeys: [{ id: kalshiKeyId, publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }] }),
+      startSimThread({
+        ...common,
+        venue: 'kalshi',
+        logFile: join(logDir, 'sim-kalshi.log'),
+        apiKeys: [{ id: kalshiKeyId, publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }],
+      }),
       startSimThread({
         ...common,
         venue: 'polymarket',
         logFile: join(logDir, 'sim-polymarket.log'),
-        creds: [{ apiKey: 'load', secret: randomBytes(32).toString('base64'), passphrase: 'load', address: '0x0000000000000000000000000000000000000001' }],
+        creds: [
+          {
+            apiKey: 'load',
+            secret: randomBytes(32).toString('base64'),
+            passphrase: 'load',
+            address: '0x0000000000000000000000000000000000000001',
+          },
+        ],
         geoblock: { allowedCidrs: ['127.0.0.0/8'], scope: 'all' },
       }),
     ]);
-    cleanups.push(() => kalshi.stop(), () => polymarket.stop());
+    cleanups.push(
+      () => kalshi.stop(),
+      () => polymarket.stop(),
+    );
 
     const shard = demoShardConfig(options.shard, options.scenario, {
       kalshiRestUrl: kalshi.url,

@@ -65,7 +65,14 @@ export class ScenarioQuotes {
       for (const venue of VENUES) {
         const book = new LadderBook();
         for (const level of engine.initialLevels(venue, market.id)) book.setMm(level.side, level.price, level.size);
-        this.books.set(key(venue, market.id), { venue, marketId: market.id, book, last: { yes: undefined, no: undefined }, lastChangeT: 0, stale: false });
+        this.books.set(key(venue, market.id), {
+          venue,
+          marketId: market.id,
+          book,
+          last: { yes: undefined, no: undefined },
+          lastChangeT: 0,
+          stale: false,
+        });
       }
     }
   }
@@ -102,7 +109,12 @@ export class ScenarioQuotes {
   /** The venue's true asks for an outcome now (NO asks mirror the YES bids), whatever was published. */
   trueAsks(venue: Venue, marketId: string, outcome: Outcome): Array<[number, number]> {
     const book = this.books.get(key(venue, marketId))!.book;
-    return outcome === 'yes' ? book.levels('ask') : book.levels('bid').reverse().map(([p, s]) => [PRICE_ONE - p, s]);
+    return outcome === 'yes'
+      ? book.levels('ask')
+      : book
+          .levels('bid')
+          .reverse()
+          .map(([p, s]) => [PRICE_ONE - p, s]);
   }
 
   /** Epoch ms of simulated time t. */
@@ -122,7 +134,13 @@ export class ScenarioQuotes {
         // As the simulators do: a marketable taker order against the scenario's liquidity.
         const state = this.books.get(key(event.venue, event.marketId))!;
         const buy = event.takerSide === 'buy';
-        state.book.match(buy ? 'buy' : 'sell', buy ? PRICE_ONE - 100 : 100, event.size, SCENARIO_OWNER, event.venue === 'kalshi' ? 'taker_at_cross' : 'maker');
+        state.book.match(
+          buy ? 'buy' : 'sell',
+          buy ? PRICE_ONE - 100 : 100,
+          event.size,
+          SCENARIO_OWNER,
+          event.venue === 'kalshi' ? 'taker_at_cross' : 'maker',
+        );
         this.changed(state, event.t, out);
         break;
       }

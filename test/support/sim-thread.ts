@@ -20,7 +20,10 @@ export type SimThreadOptions = {
   speed: number;
   host: string;
   logFile: string;
-} & ({ venue: 'kalshi'; apiKeys: Array<{ id: string; publicKeyPem: string }> } | { venue: 'polymarket'; creds: PolymarketApiCreds[]; geoblock: GeoblockOptions });
+} & (
+  | { venue: 'kalshi'; apiKeys: Array<{ id: string; publicKeyPem: string }> }
+  | { venue: 'polymarket'; creds: PolymarketApiCreds[]; geoblock: GeoblockOptions }
+);
 
 /** The simulator's clock read at one wall-clock instant. */
 export interface ClockReading {
@@ -72,7 +75,9 @@ export async function startSimThread(options: SimThreadOptions): Promise<SimThre
   worker.on('exit', (code) => failAll(new Error(`${options.venue} simulator thread exited (code ${code})`)));
   const ready = await new Promise<{ url: string; wsUrl: string; gammaUrl?: string }>((resolve, reject) => {
     worker.once('message', (message: { ready?: { url: string; wsUrl: string; gammaUrl?: string }; error?: string }) =>
-      message.ready ? resolve(message.ready) : reject(new Error(`${options.venue} simulator failed to start: ${message.error ?? 'unknown'}`)),
+      message.ready
+        ? resolve(message.ready)
+        : reject(new Error(`${options.venue} simulator failed to start: ${message.error ?? 'unknown'}`)),
     );
     worker.once('error', reject);
   });
@@ -140,5 +145,7 @@ async function runInWorker(options: SimThreadOptions): Promise<void> {
 
 if (!isMainThread && (workerData as { flag?: string } | null)?.flag === WORKER_FLAG) {
   const { options } = workerData as { options: SimThreadOptions };
-  runInWorker(options).catch((error: unknown) => parentPort!.postMessage({ error: error instanceof Error ? error.message : String(error) }));
+  runInWorker(options).catch((error: unknown) =>
+    parentPort!.postMessage({ error: error instanceof Error ? error.message : String(error) }),
+  );
 }

@@ -21,9 +21,16 @@ function shard(): Shard {
     metadata: { name: 'nba', namespace: 'trading', uid: 'uid-1', generation: 1 },
     spec: {
       paused: false,
-      venues: { kalshi: { environment: 'demo' }, polymarket: { vpn: { provider: 'mullvad', type: 'wireguard', serverCountries: ['Netherlands'], secretRef: { name: 'vpn' } } } },
+      venues: {
+        kalshi: { environment: 'demo' },
+        polymarket: { vpn: { provider: 'mullvad', type: 'wireguard', serverCountries: ['Netherlands'], secretRef: { name: 'vpn' } } },
+      },
       detector: { minEdgeBps: 50, maxQuoteAgeMs: 1500, cooldownMs: 5000 },
-      executor: { mode: 'paper', bankrollUsd: 1000, limits: { perGameUsd: 100, perSportUsd: 200, dailyLossUsd: 100, maxOpenPositions: 5, maxOrderUsd: 40 } },
+      executor: {
+        mode: 'paper',
+        bankrollUsd: 1000,
+        limits: { perGameUsd: 100, perSportUsd: 200, dailyLossUsd: 100, maxOpenPositions: 5, maxOrderUsd: 40 },
+      },
       circuitBreaker: {
         rules: [{ name: 'daily-loss', query: 'max(arbees_daily_loss_usd)', op: '>=', threshold: 300, for: '0s' }],
         cooldown: '10s',
@@ -79,7 +86,15 @@ function fakes(): Fakes {
   };
   const log = createLogger({ name: 'breaker-controller-test', level: 'silent' });
   const clock = { now: 1_000_000 };
-  const controller = new BreakerController({ client, prometheus, control, events: new EventRecorder(client, 'test', log), log, registry: new Registry(), now: () => clock.now });
+  const controller = new BreakerController({
+    client,
+    prometheus,
+    control,
+    events: new EventRecorder(client, 'test', log),
+    log,
+    registry: new Registry(),
+    now: () => clock.now,
+  });
   return { controller, answer, failStatus, published, events, clock, order };
 }
 
@@ -111,11 +126,14 @@ describe('circuit breaker controller', () => {
     expect(f.order).to.deep.equal(['publish', 'apply status']);
   });
 
-  it('publishes every shard\'s control key without waiting for a slow apiserver', async () => {
+  it("publishes every shard's control key without waiting for a slow apiserver", async () => {
     const f = fakes();
     let release: () => void = () => undefined;
     const slow = new Promise<void>((resolve) => (release = resolve));
-    const shards = Array.from({ length: 20 }, (_, i) => ({ ...shard(), metadata: { ...shard().metadata, name: `s${i}`, uid: `uid-${i}` } }));
+    const shards = Array.from({ length: 20 }, (_, i) => ({
+      ...shard(),
+      metadata: { ...shard().metadata, name: `s${i}`, uid: `uid-${i}` },
+    }));
     // Every status write hangs until released.
     f.failStatus.hang = slow;
     f.answer.reading = { values: [450] };

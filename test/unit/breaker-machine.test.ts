@@ -78,7 +78,14 @@ describe('circuit breaker state machine', () => {
     expect(new Set(states.slice(6))).to.deep.equal(new Set(['Open']));
     expect(snapshot.trips).to.equal(1);
     // Only a clear drop below 450 (10% of 500) starts recovery.
-    const recovering = run(config, [[700, ok(449)], [820, ok(449)]], snapshot);
+    const recovering = run(
+      config,
+      [
+        [700, ok(449)],
+        [820, ok(449)],
+      ],
+      snapshot,
+    );
     expect(recovering.states).to.deep.equal(['Open', 'HalfOpen']);
   });
 
@@ -92,7 +99,14 @@ describe('circuit breaker state machine', () => {
     expect(held.snapshot.state).to.equal('Closed');
     expect(held.transition).to.equal(undefined);
     // Blind time does not count as "clear": no recovery until readings return and stay clear.
-    const { states } = run(config, [[0, ok(0, 12)], [10, blind], [300, blind], [310, ok(0, 1)], [420, ok(0, 1)], [430, ok(0, 1)]]);
+    const { states } = run(config, [
+      [0, ok(0, 12)],
+      [10, blind],
+      [300, blind],
+      [310, ok(0, 1)],
+      [420, ok(0, 1)],
+      [430, ok(0, 1)],
+    ]);
     expect(states).to.deep.equal(['Open', 'Open', 'Open', 'Open', 'Open', 'HalfOpen']);
   });
 
@@ -106,12 +120,25 @@ describe('circuit breaker state machine', () => {
     // min(arbees_vpn_up) < 1: healthy is exactly 1, so a margin above the threshold is unreachable.
     const vpn: BreakerConfig = { ...config, rules: [{ name: 'vpn-down', query: 'min(arbees_vpn_up)', op: '<', threshold: 1, for: '1m' }] };
     const up = (value: number): Record<string, Reading> => ({ 'vpn-down': { values: [value] } });
-    const blip = run(vpn, [[0, up(0)], [10, up(1)], [70, up(1)], [130, up(1)]]);
+    const blip = run(vpn, [
+      [0, up(0)],
+      [10, up(1)],
+      [70, up(1)],
+      [130, up(1)],
+    ]);
     expect(blip.states).to.deep.equal(['Closed', 'Closed', 'Closed', 'Closed']);
     expect(blip.snapshot.holdingSince).to.deep.equal({});
     // A real outage of a minute trips it; the tunnel coming back (value 1 again) recovers it, the
     // margin delaying the start of recovery by at most `for` after the last reading of 0.
-    const outage = run(vpn, [[200, up(0)], [230, up(0)], [260, up(0)]], blip.snapshot);
+    const outage = run(
+      vpn,
+      [
+        [200, up(0)],
+        [230, up(0)],
+        [260, up(0)],
+      ],
+      blip.snapshot,
+    );
     expect(outage.states).to.deep.equal(['Closed', 'Closed', 'Open']);
     const timeline: Array<[number, Record<string, Reading>]> = [];
     for (let t = 270; t <= 450; t += 10) timeline.push([t, up(1)]);
@@ -119,24 +146,52 @@ describe('circuit breaker state machine', () => {
     expect(back.states.indexOf('HalfOpen')).to.equal(timeline.findIndex(([t]) => t === 320 + 120));
   });
 
-  it('bridges dips within the margin only for the rule\'s `for` after its last real breach, and never trips on them', () => {
-    const loss: BreakerConfig = { ...config, rules: [{ name: 'daily-loss', query: 'arbees_daily_loss_usd', op: '>', threshold: 500, for: '30s' }] };
+  it("bridges dips within the margin only for the rule's `for` after its last real breach, and never trips on them", () => {
+    const loss: BreakerConfig = {
+      ...config,
+      rules: [{ name: 'daily-loss', query: 'arbees_daily_loss_usd', op: '>', threshold: 500, for: '30s' }],
+    };
     const at = (value: number): Record<string, Reading> => ({ 'daily-loss': { values: [value] } });
     // Holding since 0; 495 is within 10 % so the clock keeps running, but 495 itself does not trip.
-    const held = run(loss, [[0, at(505)], [20, at(495)], [40, at(495)]]);
+    const held = run(loss, [
+      [0, at(505)],
+      [20, at(495)],
+      [40, at(495)],
+    ]);
     expect(held.states).to.deep.equal(['Closed', 'Closed', 'Closed']);
     expect(held.snapshot.holdingSince).to.deep.equal({}); // 40 s after the last breach: the margin no longer bridges
-    const tripped = run(loss, [[0, at(505)], [20, at(495)], [29, at(505)], [31, at(506)]]);
+    const tripped = run(loss, [
+      [0, at(505)],
+      [20, at(495)],
+      [29, at(505)],
+      [31, at(506)],
+    ]);
     expect(tripped.states).to.deep.equal(['Closed', 'Closed', 'Closed', 'Open']);
     // Open: a value inside the margin delays recovery by at most `for` after the last breach.
-    const recovering = run(loss, [[40, at(495)], [60, at(495)], [61, at(495)], [180, at(495)], [181, at(495)]], tripped.snapshot);
+    const recovering = run(
+      loss,
+      [
+        [40, at(495)],
+        [60, at(495)],
+        [61, at(495)],
+        [180, at(495)],
+        [181, at(495)],
+      ],
+      tripped.snapshot,
+    );
     expect(recovering.states).to.deep.equal(['Open', 'Open', 'Open', 'Open', 'HalfOpen']);
   });
 
   it('counts +Inf as past any threshold and ignores NaN', () => {
-    const latency: BreakerConfig = { ...config, rules: [{ name: 'latency', query: 'histogram_quantile(0.99, x)', op: '>', threshold: 2, for: '0s' }] };
+    const latency: BreakerConfig = {
+      ...config,
+      rules: [{ name: 'latency', query: 'histogram_quantile(0.99, x)', op: '>', threshold: 2, for: '0s' }],
+    };
     expect(step(latency, initialSnapshot(0), { latency: { values: [NaN] } }, s(1)).snapshot.state).to.equal('Closed');
-    expect(step(latency, initialSnapshot(0), { latency: { values: [NaN, Infinity] } }, s(1)).snapshot).to.include({ state: 'Open', observedValue: 'Infinity' });
+    expect(step(latency, initialSnapshot(0), { latency: { values: [NaN, Infinity] } }, s(1)).snapshot).to.include({
+      state: 'Open',
+      observedValue: 'Infinity',
+    });
   });
 
   it('reports why each unreadable rule failed', () => {

@@ -37,7 +37,10 @@ describe('runtime config', () => {
 
   it('reads a YAML file and lets environment variables override it', () => {
     const file = join(dir, 'ok.yaml');
-    writeFileSync(file, 'shard: from-file\nredis: { url: "redis://file:6379" }\npostgres: { url: "postgres://file/db" }\nhttp: { port: 9000 }\n');
+    writeFileSync(
+      file,
+      'shard: from-file\nredis: { url: "redis://file:6379" }\npostgres: { url: "postgres://file/db" }\nhttp: { port: 9000 }\n',
+    );
     const config = loadRuntimeConfig({ file, env: { ARBEES_SHARD: 'from-env', ARBEES_HTTP_PORT: '9100' } });
     expect(config.shard).to.equal('from-env');
     expect(config.redis.url).to.equal('redis://file:6379');
@@ -45,7 +48,9 @@ describe('runtime config', () => {
   });
 
   it('lists every problem at once, naming the variable it came from', () => {
-    const found = problems(() => loadRuntimeConfig({ env: { ARBEES_SHARD: 'Bad_Name', ARBEES_REDIS_URL: 'http://x', ARBEES_HTTP_PORT: '70000' } }));
+    const found = problems(() =>
+      loadRuntimeConfig({ env: { ARBEES_SHARD: 'Bad_Name', ARBEES_REDIS_URL: 'http://x', ARBEES_HTTP_PORT: '70000' } }),
+    );
     expect(found).to.have.length(4);
     expect(found[0]).to.match(/^shard: must be a DNS label.*\(from ARBEES_SHARD\)$/);
     expect(found).to.include.members([
@@ -63,7 +68,10 @@ describe('runtime config', () => {
   });
 
   it('explains an unreadable or malformed file', () => {
-    expect(() => loadRuntimeConfig({ file: join(dir, 'absent.yaml') })).to.throw(ConfigError, /cannot read config file .*absent\.yaml\n {2}- no such file/);
+    expect(() => loadRuntimeConfig({ file: join(dir, 'absent.yaml') })).to.throw(
+      ConfigError,
+      /cannot read config file .*absent\.yaml\n {2}- no such file/,
+    );
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{ "shard": ');
     expect(() => loadRuntimeConfig({ file: bad })).to.throw(ConfigError, /is not valid JSON/);

@@ -75,7 +75,10 @@ function typesShapes(): (name: string) => Shape {
         let init = d.initializer;
         if (init && ts.isAsExpression(init)) init = init.expression;
         if (ts.isIdentifier(d.name) && init && ts.isArrayLiteralExpression(init)) {
-          constArrays.set(d.name.text, init.elements.filter(ts.isStringLiteral).map((e) => e.text));
+          constArrays.set(
+            d.name.text,
+            init.elements.filter(ts.isStringLiteral).map((e) => e.text),
+          );
         }
       }
     }
@@ -155,7 +158,10 @@ function compare(shape: Shape, schema: Schema, path: string, problems: string[])
           continue;
         }
         const alwaysThere = (schema.required ?? []).includes(key) || sub.default !== undefined;
-        if (optional === alwaysThere) problems.push(`${path}.${key}: ${optional ? 'optional in trading-shard.ts but required or defaulted' : 'always set in trading-shard.ts but neither required nor defaulted'} in the schema`);
+        if (optional === alwaysThere)
+          problems.push(
+            `${path}.${key}: ${optional ? 'optional in trading-shard.ts but required or defaulted' : 'always set in trading-shard.ts but neither required nor defaulted'} in the schema`,
+          );
         compare(child, sub, `${path}.${key}`, problems);
       }
       return;
@@ -186,7 +192,10 @@ describe('TradingShard CRD (file)', () => {
   const spec = schema.properties!.spec!;
 
   it('is carried byte-identical by the Helm chart', () => {
-    expect(readFileSync(chartCrdPath).equals(readFileSync(crdPath)), `${chartCrdPath} differs from ${crdPath}: cp crds/*.yaml charts/arbees/crds/`).to.equal(true);
+    expect(
+      readFileSync(chartCrdPath).equals(readFileSync(crdPath)),
+      `${chartCrdPath} differs from ${crdPath}: cp crds/*.yaml charts/arbees/crds/`,
+    ).to.equal(true);
   });
 
   it('names arbees.io/v1alpha1 TradingShard, namespaced, with short name and category', () => {
@@ -194,7 +203,13 @@ describe('TradingShard CRD (file)', () => {
     expect(crd.metadata.labels).to.include({ 'app.kubernetes.io/name': 'arbees', 'app.kubernetes.io/part-of': 'arbees' });
     expect(crd.spec.group).to.equal('arbees.io');
     expect(crd.spec.scope).to.equal('Namespaced');
-    expect(crd.spec.names).to.deep.include({ kind: 'TradingShard', plural: 'tradingshards', singular: 'tradingshard', shortNames: ['ts'], categories: ['arbees'] });
+    expect(crd.spec.names).to.deep.include({
+      kind: 'TradingShard',
+      plural: 'tradingshards',
+      singular: 'tradingshard',
+      shortNames: ['ts'],
+      categories: ['arbees'],
+    });
     expect(crd.spec.versions).to.have.length(1);
     expect(version).to.include({ name: 'v1alpha1', served: true, storage: true });
     expect(version.subresources).to.deep.equal({ status: {} });
@@ -222,7 +237,9 @@ describe('TradingShard CRD (file)', () => {
   });
 
   it('gives every CEL rule a message', () => {
-    const rules = [...walk(schema, 'openAPIV3Schema')].flatMap(([path, node]) => (node['x-kubernetes-validations'] ?? []).map((r) => ({ path, ...r })));
+    const rules = [...walk(schema, 'openAPIV3Schema')].flatMap(([path, node]) =>
+      (node['x-kubernetes-validations'] ?? []).map((r) => ({ path, ...r })),
+    );
     expect(rules.length).to.be.at.least(8);
     for (const rule of rules) expect(rule.message, `${rule.path}: ${rule.rule}`).to.be.a('string').and.not.empty;
   });
@@ -247,7 +264,10 @@ describe('TradingShard CRD (file)', () => {
     expect(rules['x-kubernetes-list-map-keys']).to.deep.equal(['name']);
     expect(schema.properties!.status!.properties!.conditions!['x-kubernetes-list-map-keys']).to.deep.equal(['type']);
     expect(spec.properties!.discovery!.properties!.sports!['x-kubernetes-list-type']).to.equal('set');
-    expect(spec.properties!.venues!.properties!.polymarket!.properties!.vpn!.properties!.serverCountries).to.include({ 'x-kubernetes-list-type': 'set', maxItems: 20 });
+    expect(spec.properties!.venues!.properties!.polymarket!.properties!.vpn!.properties!.serverCountries).to.include({
+      'x-kubernetes-list-type': 'set',
+      maxItems: 20,
+    });
   });
 
   it('declares the printer columns kubectl get shows', () => {
@@ -282,7 +302,13 @@ describe('TradingShard CRD (file)', () => {
 });
 
 describe('TradingShard samples', () => {
-  type Doc = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; stringData?: Record<string, string>; spec?: Record<string, unknown> };
+  type Doc = {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace?: string };
+    stringData?: Record<string, string>;
+    spec?: Record<string, unknown>;
+  };
   interface SampleSpec {
     markets?: Array<{ id: string; polymarket: { yesTokenId: string; noTokenId: string } }>;
     discovery?: { sports: string[] };
@@ -302,7 +328,10 @@ describe('TradingShard samples', () => {
       expect(shards).to.have.length(1);
       expect(docs[docs.length - 1]!.kind).to.equal('TradingShard');
       expect(docs.slice(0, -1).every((d) => d.kind === 'Secret' && d.apiVersion === 'v1')).to.equal(true);
-      expect(docs.every((d) => d.metadata.namespace === undefined), 'namespaced by kubectl -n').to.equal(true);
+      expect(
+        docs.every((d) => d.metadata.namespace === undefined),
+        'namespaced by kubectl -n',
+      ).to.equal(true);
       const shard = shards[0]!;
       expect(shard.apiVersion).to.equal('arbees.io/v1alpha1');
       const spec = shard.spec as unknown as SampleSpec;
@@ -311,7 +340,8 @@ describe('TradingShard samples', () => {
       const kalshiRef = spec.venues.kalshi?.credentialsSecretRef?.name;
       const polymarketRef = spec.venues.polymarket.credentialsSecretRef?.name;
       if (kalshiRef) expect(Object.keys(secret(kalshiRef)?.stringData ?? {})).to.have.members(Object.keys(credentialEnv.kalshi));
-      if (polymarketRef) expect(Object.keys(secret(polymarketRef)?.stringData ?? {})).to.have.members(Object.keys(credentialEnv.polymarket));
+      if (polymarketRef)
+        expect(Object.keys(secret(polymarketRef)?.stringData ?? {})).to.have.members(Object.keys(credentialEnv.polymarket));
       for (const rule of spec.circuitBreaker?.rules ?? []) {
         expect(rule.query, rule.name).to.include(`shard="${shard.metadata.name}"`);
         if (rule.for) expect(() => parseDuration(rule.for!)).not.to.throw();
@@ -338,7 +368,14 @@ describe('TradingShard samples', () => {
     const rules = spec.circuitBreaker!.rules!;
     expect(rules.length).to.be.within(3, 5);
     const queries = rules.map((r) => r.query).join('\n');
-    for (const metric of ['arbees_daily_loss_usd', 'arbees_quote_age_seconds', 'arbees_vpn_up', 'arbees_orders_total', 'arbees_ws_reconnects_total']) expect(queries).to.include(metric);
+    for (const metric of [
+      'arbees_daily_loss_usd',
+      'arbees_quote_age_seconds',
+      'arbees_vpn_up',
+      'arbees_orders_total',
+      'arbees_ws_reconnects_total',
+    ])
+      expect(queries).to.include(metric);
     expect(queries).to.match(/rate\(arbees_orders_total\{[^}]*status="rejected"[^}]*\}\[\w+\]\)/);
   });
 

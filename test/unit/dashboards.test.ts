@@ -95,7 +95,12 @@ function parsePromQL(expr: string): Parsed {
   s = s.replace(/\[[^\]]*\]/g, ' ');
   const grouping: string[] = [];
   s = s.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g, (_all, _kw, list: string) => {
-    grouping.push(...list.split(',').map((l) => l.trim()).filter(Boolean));
+    grouping.push(
+      ...list
+        .split(',')
+        .map((l) => l.trim())
+        .filter(Boolean),
+    );
     return ' ';
   });
   s = s.replace(/\b(group_left|group_right)\b/g, ' ');
@@ -194,11 +199,13 @@ const queryPanels = (d: Dashboard): Panel[] => allPanels(d).filter((p) => p.type
 function expressions(): Array<{ where: string; expr: string }> {
   const out = rules.map((r) => ({ where: `rules file: ${r.record ?? r.alert}`, expr: r.expr }));
   for (const { file, dashboard } of dashboards) {
-    for (const p of queryPanels(dashboard)) for (const t of p.targets ?? []) out.push({ where: `${file}: panel "${p.title}" ${t.refId}`, expr: t.expr ?? '' });
+    for (const p of queryPanels(dashboard))
+      for (const t of p.targets ?? []) out.push({ where: `${file}: panel "${p.title}" ${t.refId}`, expr: t.expr ?? '' });
     for (const v of dashboard.templating.list) {
       const q = typeof v.query === 'string' ? v.query : v.query.query;
       const inner = /^label_values\((.+),\s*(\w+)\)$/.exec(q);
-      if (v.type === 'query' && inner) out.push({ where: `${file}: variable ${v.name}`, expr: `${inner[1]!} / on (${inner[2]!}) ${inner[1]!}` });
+      if (v.type === 'query' && inner)
+        out.push({ where: `${file}: variable ${v.name}`, expr: `${inner[1]!} / on (${inner[2]!}) ${inner[1]!}` });
     }
   }
   return out;
@@ -222,7 +229,9 @@ describe('chart: metric names in alerts and dashboards', () => {
 
   it('finds the metrics the breaker and the dashboards rely on, with their labels, by scanning the sources', () => {
     expect(exported.size, 'every `name: arbees_...` is a prom-client declaration this test understands').to.equal(scanned.declarations);
-    expect(templatedRecords, 'the PrometheusRule template records the daily loss limit').to.deep.equal(['arbees:shard:daily_loss_limit_usd']);
+    expect(templatedRecords, 'the PrometheusRule template records the daily loss limit').to.deep.equal([
+      'arbees:shard:daily_loss_limit_usd',
+    ]);
     for (const [name, labels] of Object.entries({
       arbees_quotes_total: ['venue', 'shard'],
       arbees_quote_age_seconds: ['venue', 'market', 'shard'],
@@ -268,7 +277,11 @@ describe('chart: metric names in alerts and dashboards', () => {
   });
 
   it('uses only PromQL functions that exist', () => {
-    const unknown = expressions().flatMap(({ where, expr }) => parsePromQL(expr).functions.filter((f) => !functions.has(f)).map((f) => `${where}: ${f}`));
+    const unknown = expressions().flatMap(({ where, expr }) =>
+      parsePromQL(expr)
+        .functions.filter((f) => !functions.has(f))
+        .map((f) => `${where}: ${f}`),
+    );
     expect(unknown).to.deep.equal([]);
   });
 
@@ -280,14 +293,22 @@ describe('chart: metric names in alerts and dashboards', () => {
 });
 
 describe('chart: alerting rules file', () => {
-  const required = ['ArbeesShardHalted', 'ArbeesBreakerFlapping', 'ArbeesDailyLossNearLimit', 'ArbeesStaleMarketData', 'ArbeesVpnDown', 'ArbeesOperatorReconcileErrors'];
+  const required = [
+    'ArbeesShardHalted',
+    'ArbeesBreakerFlapping',
+    'ArbeesDailyLossNearLimit',
+    'ArbeesStaleMarketData',
+    'ArbeesVpnDown',
+    'ArbeesOperatorReconcileErrors',
+  ];
   const alerts = rules.filter((r) => r.alert);
 
   it('has the alerts of the circuit-breaker issue, each with a severity, a summary, a description and a runbook', () => {
     expect(alerts.map((a) => a.alert)).to.include.members(required);
     for (const a of alerts) {
       expect(a.labels?.severity, a.alert).to.be.oneOf(['critical', 'warning', 'info']);
-      for (const key of ['summary', 'description', 'runbook']) expect(a.annotations?.[key], `${a.alert} ${key}`).to.be.a('string').and.not.equal('');
+      for (const key of ['summary', 'description', 'runbook'])
+        expect(a.annotations?.[key], `${a.alert} ${key}`).to.be.a('string').and.not.equal('');
     }
   });
 
@@ -298,13 +319,21 @@ describe('chart: alerting rules file', () => {
   });
 
   it('has a promtool test where every alert fires and one where it does not', () => {
-    const tests = (parse(readFileSync(join(chart, 'files', 'prometheus-rules.test.yaml'), 'utf8')) as {
-      tests: Array<{ alert_rule_test?: Array<{ alertname: string; exp_alerts: unknown[] }> }>;
-    }).tests.flatMap((t) => t.alert_rule_test ?? []);
+    const tests = (
+      parse(readFileSync(join(chart, 'files', 'prometheus-rules.test.yaml'), 'utf8')) as {
+        tests: Array<{ alert_rule_test?: Array<{ alertname: string; exp_alerts: unknown[] }> }>;
+      }
+    ).tests.flatMap((t) => t.alert_rule_test ?? []);
     for (const a of alerts) {
       const cases = tests.filter((t) => t.alertname === a.alert);
-      expect(cases.some((c) => c.exp_alerts.length > 0), `${a.alert} firing`).to.equal(true);
-      expect(cases.some((c) => c.exp_alerts.length === 0), `${a.alert} not firing`).to.equal(true);
+      expect(
+        cases.some((c) => c.exp_alerts.length > 0),
+        `${a.alert} firing`,
+      ).to.equal(true);
+      expect(
+        cases.some((c) => c.exp_alerts.length === 0),
+        `${a.alert} not firing`,
+      ).to.equal(true);
     }
   });
 });
@@ -339,10 +368,11 @@ describe('chart: Grafana dashboards', () => {
         for (const p of panels) {
           const { x, y, w, h } = p.gridPos;
           expect(x + w, p.title).to.be.at.most(24);
-          for (let i = x; i < x + w; i++) for (let j = y; j < y + h; j++) {
-            expect(cells.has(`${i},${j}`), `${p.title} overlaps at ${i},${j}`).to.equal(false);
-            cells.add(`${i},${j}`);
-          }
+          for (let i = x; i < x + w; i++)
+            for (let j = y; j < y + h; j++) {
+              expect(cells.has(`${i},${j}`), `${p.title} overlaps at ${i},${j}`).to.equal(false);
+              cells.add(`${i},${j}`);
+            }
         }
         for (const p of queries) {
           expect(p.title, `panel ${p.id}`).to.be.a('string').and.not.equal('');
@@ -360,7 +390,10 @@ describe('chart: Grafana dashboards', () => {
       it('filters by $shard wherever a query reads per-shard series', () => {
         for (const p of queryPanels(dashboard)) {
           for (const t of p.targets ?? []) {
-            const perShard = parsePromQL(t.expr!).series.some((s) => s !== 'ALERTS' && (s.startsWith('arbees:') || exported.get(s.replace(/_(bucket|sum|count)$/, ''))?.labels.has('shard')));
+            const perShard = parsePromQL(t.expr!).series.some(
+              (s) =>
+                s !== 'ALERTS' && (s.startsWith('arbees:') || exported.get(s.replace(/_(bucket|sum|count)$/, ''))?.labels.has('shard')),
+            );
             if (perShard) expect(t.expr, `${file}: ${p.title}`).to.contain('shard=~"$shard"');
           }
         }
@@ -369,8 +402,19 @@ describe('chart: Grafana dashboards', () => {
   }
 
   it('show what the issue asks for: shard health, trading, money, breaker timeline', () => {
-    const reads = (file: string) => new Set(queryPanels(dashboards.find((d) => d.file === file)!.dashboard).flatMap((p) => (p.targets ?? []).flatMap((t) => parsePromQL(t.expr!).series)));
-    expect([...reads('shard-health.json')]).to.include.members(['arbees_quotes_total', 'arbees_quote_age_seconds', 'arbees_stale_books', 'arbees_ws_reconnects_total', 'arbees_vpn_up']);
+    const reads = (file: string) =>
+      new Set(
+        queryPanels(dashboards.find((d) => d.file === file)!.dashboard).flatMap((p) =>
+          (p.targets ?? []).flatMap((t) => parsePromQL(t.expr!).series),
+        ),
+      );
+    expect([...reads('shard-health.json')]).to.include.members([
+      'arbees_quotes_total',
+      'arbees_quote_age_seconds',
+      'arbees_stale_books',
+      'arbees_ws_reconnects_total',
+      'arbees_vpn_up',
+    ]);
     expect([...reads('trading.json')]).to.include.members([
       'arbees_signals_total',
       'arbees_orders_total',
@@ -378,7 +422,12 @@ describe('chart: Grafana dashboards', () => {
       'arbees_order_latency_seconds_bucket',
       'arbees_signal_to_order_seconds_bucket',
     ]);
-    expect([...reads('money.json')]).to.include.members(['arbees_pnl_usd', 'arbees_daily_loss_usd', 'arbees:shard:daily_loss_limit_usd', 'arbees_exposure_usd']);
+    expect([...reads('money.json')]).to.include.members([
+      'arbees_pnl_usd',
+      'arbees_daily_loss_usd',
+      'arbees:shard:daily_loss_limit_usd',
+      'arbees_exposure_usd',
+    ]);
     expect([...reads('breaker.json')]).to.include.members(['arbees_operator_circuit_state', 'arbees_operator_reconcile_total']);
     const timeline = queryPanels(dashboards.find((d) => d.file === 'breaker.json')!.dashboard).find((p) => p.type === 'state-timeline');
     expect(timeline?.targets?.[0]?.expr).to.contain('arbees_operator_circuit_state');

@@ -53,7 +53,12 @@ describe('demo: breaker', () => {
   });
 
   it('opens at once on daily loss at 80 % of the limit', () => {
-    const step = advance(config, initialSnapshot(0), { kalshiMonitor: monitor(0, 1), polymarketMonitor: monitor(0, 1), executor: executor(240) }, 1_000);
+    const step = advance(
+      config,
+      initialSnapshot(0),
+      { kalshiMonitor: monitor(0, 1), polymarketMonitor: monitor(0, 1), executor: executor(240) },
+      1_000,
+    );
     expect(step.snapshot.state).to.equal('Open');
     expect(step.snapshot.trippedBy).to.equal('daily-loss');
   });
@@ -70,7 +75,13 @@ describe('demo: shard and scenario', () => {
   it('builds a valid paper shard with every market of the built-in game day (NBA, NFL, NHL)', () => {
     const scenario = loadScenarioFile(gameDayScenarioPath());
     const shard = parseShardConfig(
-      demoShardConfig('demo', scenario, { kalshiRestUrl: 'http://127.0.0.1:1/trade-api/v2', kalshiWsUrl: 'ws://127.0.0.1:1/ws', polymarketClobUrl: 'http://127.0.0.1:2', polymarketWsUrl: 'ws://127.0.0.1:2/ws/market', polymarketGammaUrl: 'http://127.0.0.1:2/gamma' }),
+      demoShardConfig('demo', scenario, {
+        kalshiRestUrl: 'http://127.0.0.1:1/trade-api/v2',
+        kalshiWsUrl: 'ws://127.0.0.1:1/ws',
+        polymarketClobUrl: 'http://127.0.0.1:2',
+        polymarketWsUrl: 'ws://127.0.0.1:2/ws/market',
+        polymarketGammaUrl: 'http://127.0.0.1:2/gamma',
+      }),
       'demo',
     );
     expect(shard.executor.mode).to.equal('paper');
@@ -83,12 +94,62 @@ describe('demo: shard and scenario', () => {
 
 const results: Results = {
   signals: [
-    { id: 's1', kind: 'arbitrage', marketId: 'm1', edgeBps: 150, expectedProfit: 74_700, createdTs: 1_000, quoteAgeMs: 12, status: 'done', outcome: 'both legs filled', receivedAt: 1_002, toOrderMs: 4, firstOrderAt: 1_004 },
-    { id: 's2', kind: 'arbitrage', marketId: 'm1', edgeBps: 120, expectedProfit: 50_000, createdTs: 2_000, quoteAgeMs: 30, status: 'rejected', outcome: 'market-cooldown', receivedAt: 2_001 },
+    {
+      id: 's1',
+      kind: 'arbitrage',
+      marketId: 'm1',
+      edgeBps: 150,
+      expectedProfit: 74_700,
+      createdTs: 1_000,
+      quoteAgeMs: 12,
+      status: 'done',
+      outcome: 'both legs filled',
+      receivedAt: 1_002,
+      toOrderMs: 4,
+      firstOrderAt: 1_004,
+    },
+    {
+      id: 's2',
+      kind: 'arbitrage',
+      marketId: 'm1',
+      edgeBps: 120,
+      expectedProfit: 50_000,
+      createdTs: 2_000,
+      quoteAgeMs: 30,
+      status: 'rejected',
+      outcome: 'market-cooldown',
+      receivedAt: 2_001,
+    },
   ],
   orders: [
-    { signalId: 's1', leg: 'a', venue: 'kalshi', marketId: 'm1', outcome: 'yes', side: 'buy', limitPrice: 5_000, size: 100, filledSize: 100, avgPrice: 5_000, fees: 10, status: 'filled' },
-    { signalId: 's1', leg: 'b', venue: 'polymarket', marketId: 'm1', outcome: 'no', side: 'buy', limitPrice: 4_700, size: 100, filledSize: 100, avgPrice: 4_700, fees: 0, status: 'filled' },
+    {
+      signalId: 's1',
+      leg: 'a',
+      venue: 'kalshi',
+      marketId: 'm1',
+      outcome: 'yes',
+      side: 'buy',
+      limitPrice: 5_000,
+      size: 100,
+      filledSize: 100,
+      avgPrice: 5_000,
+      fees: 10,
+      status: 'filled',
+    },
+    {
+      signalId: 's1',
+      leg: 'b',
+      venue: 'polymarket',
+      marketId: 'm1',
+      outcome: 'no',
+      side: 'buy',
+      limitPrice: 4_700,
+      size: 100,
+      filledSize: 100,
+      avgPrice: 4_700,
+      fees: 0,
+      status: 'filled',
+    },
   ],
   positions: [{ marketId: 'm1', venue: 'kalshi', outcome: 'yes', size: 100, cost: 5_000, realizedPnl: 0 }],
   rejections: { 'market-cooldown': 1 },
@@ -97,7 +158,20 @@ const results: Results = {
   duplicateOrders: 0,
   windows: [
     {
-      truth: { id: 'w1', marketId: 'm1', kalshiTicker: 'K', polymarketYesTokenId: '1', mispricedVenue: 'kalshi', direction: 'cheap', startMs: 0, endMs: 1, shiftBps: 500, edgeBps: 300, buyYesOn: 'kalshi', buyNoOn: 'polymarket' },
+      truth: {
+        id: 'w1',
+        marketId: 'm1',
+        kalshiTicker: 'K',
+        polymarketYesTokenId: '1',
+        mispricedVenue: 'kalshi',
+        direction: 'cheap',
+        startMs: 0,
+        endMs: 1,
+        shiftBps: 500,
+        edgeBps: 300,
+        buyYesOn: 'kalshi',
+        buyNoOn: 'polymarket',
+      },
       from: 900,
       to: 3_000,
       signals: 2,
@@ -164,10 +238,21 @@ describe('demo: live summary', () => {
       at: 0,
       scrapes: {},
       markets: [
-        { id: 'crossed', kalshi: { bid: 5_600, ask: 5_800, stale: false, ageSeconds: 0.1 }, polymarket: { bid: 5_900, ask: 6_100, stale: false, ageSeconds: 0.2 } },
-        { id: 'outage', kalshi: { bid: 5_000, ask: 5_200, stale: true }, polymarket: { bid: 5_000, ask: 5_200, stale: false, ageSeconds: 0.1 } },
+        {
+          id: 'crossed',
+          kalshi: { bid: 5_600, ask: 5_800, stale: false, ageSeconds: 0.1 },
+          polymarket: { bid: 5_900, ask: 6_100, stale: false, ageSeconds: 0.2 },
+        },
+        {
+          id: 'outage',
+          kalshi: { bid: 5_000, ask: 5_200, stale: true },
+          polymarket: { bid: 5_000, ask: 5_200, stale: false, ageSeconds: 0.1 },
+        },
       ],
-      venues: { kalshi: { connected: false, quotes: 10, reconnects: 2, staleBooks: 1 }, polymarket: { connected: true, quotes: 12, reconnects: 0, staleBooks: 0 } },
+      venues: {
+        kalshi: { connected: false, quotes: 10, reconnects: 2, staleBooks: 1 },
+        polymarket: { connected: true, quotes: 12, reconnects: 0, staleBooks: 0 },
+      },
       vpnUp: true,
       signals: { arbitrage: 1 },
       executorSignals: { accepted: 1 },
@@ -180,7 +265,14 @@ describe('demo: live summary', () => {
       rejections: {},
       rssMb: { executor: 150 },
     };
-    const lines = renderSummary({ tick, breaker: initialSnapshot(0), elapsedMs: 61_000, durationMs: 90_000, scenario: 'unit', paint: noColor });
+    const lines = renderSummary({
+      tick,
+      breaker: initialSnapshot(0),
+      elapsedMs: 61_000,
+      durationMs: 90_000,
+      scenario: 'unit',
+      paint: noColor,
+    });
     const text = lines.join('\n');
     expect(text).to.contain('1:01 of 1:30');
     expect(text).to.match(/kalshi\s+disconnected/);

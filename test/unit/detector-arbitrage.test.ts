@@ -40,7 +40,11 @@ function refFee(fee: RefFee, fills: Fills): bigint {
     return ceil(7n * fee.num * sum, fee.den * 10n ** 10n) * 100n;
   }
   // (s/100) × r × (p(1−p))^e dollars × 1e4 → ⌈s·num·q^e·1e4 / (100·den·1e8^e)⌉
-  return fills.reduce((acc, [p, s]) => acc + ceil(BigInt(s) * fee.num * BigInt(p * (10_000 - p)) ** BigInt(fee.e) * 10_000n, 100n * fee.den * 10n ** BigInt(8 * fee.e)), 0n);
+  return fills.reduce(
+    (acc, [p, s]) =>
+      acc + ceil(BigInt(s) * fee.num * BigInt(p * (10_000 - p)) ** BigInt(fee.e) * 10_000n, 100n * fee.den * 10n ** BigInt(8 * fee.e)),
+    0n,
+  );
 }
 function refProfitMicros(asksA: Levels, feeA: RefFee, asksB: Levels, feeB: RefFee, size: number): bigint {
   const a = fillsOf(asksA, size);
@@ -90,7 +94,7 @@ describe('detector arbitrage: sizing one market', () => {
     const all = planSet(kalshiYes, fees.kalshi, polyNo, fees.polymarket, lenient)!;
     expect(all.size).to.equal(contracts(80));
     expect([all.limitA, all.limitB]).to.deep.equal([4200, 5500]);
-    expect(BigInt(all.profit * 100)).to.equal(refProfitMicros(kalshiYes, K1, polyNo, P3, all.size) / 100n * 100n);
+    expect(BigInt(all.profit * 100)).to.equal((refProfitMicros(kalshiYes, K1, polyNo, P3, all.size) / 100n) * 100n);
     expect(all.profit).to.be.greaterThan(strict.profit);
   });
 
@@ -134,7 +138,11 @@ describe('detector arbitrage: sizing one market', () => {
       lenient,
     );
     // K_yes+P_no = 0.95, K_no+P_yes = 0.97, K_yes+K_no = 1.02 (none), P_yes+P_no = 0.90.
-    expect(found.map((o) => o.direction)).to.deep.equal(['kalshi_yes+polymarket_no', 'kalshi_no+polymarket_yes', 'polymarket_yes+polymarket_no']);
+    expect(found.map((o) => o.direction)).to.deep.equal([
+      'kalshi_yes+polymarket_no',
+      'kalshi_no+polymarket_yes',
+      'polymarket_yes+polymarket_no',
+    ]);
     const poly = found[2]!;
     expect(poly.legs).to.deep.equal([
       { venue: 'polymarket', outcome: 'yes', side: 'buy', limitPrice: 3500, size: contracts(10) },
@@ -192,8 +200,14 @@ describe('detector arbitrage: properties over random book pairs (seeded)', () =>
       expect(plan.edgeBps, context).to.be.at.least(settings.minEdgeBps);
       expect(plan.size, context).to.be.at.most(Math.min(depth(asksA), depth(asksB), settings.maxSize));
       expect(plan.size, context).to.be.at.least(settings.minSize);
-      expect(asksA.some(([p]) => p === plan.limitA), context).to.be.true;
-      expect(asksB.some(([p]) => p === plan.limitB), context).to.be.true;
+      expect(
+        asksA.some(([p]) => p === plan.limitA),
+        context,
+      ).to.be.true;
+      expect(
+        asksB.some(([p]) => p === plan.limitB),
+        context,
+      ).to.be.true;
       // The limit price is the worst level the size reaches: the levels before it are not enough.
       expect(depth(asksA.filter(([p]) => p < plan.limitA)), context).to.be.below(plan.size);
       expect(depth(asksB.filter(([p]) => p < plan.limitB)), context).to.be.below(plan.size);

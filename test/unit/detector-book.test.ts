@@ -105,9 +105,31 @@ describe('detector gating', () => {
     expect(bookProblem(quote({ asks: [] }), now, settings)).to.equal('empty');
     expect(bookProblem(quote({ bids: [[4800, 100]] }), now, settings)).to.equal('crossed');
     expect(bookProblem(quote({ bids: [[4900, 100]] }), now, settings)).to.equal('crossed');
-    expect(bookProblem(quote({ asks: [[4900, 100], [4800, 100]] }), now, settings)).to.equal('invalid');
+    expect(
+      bookProblem(
+        quote({
+          asks: [
+            [4900, 100],
+            [4800, 100],
+          ],
+        }),
+        now,
+        settings,
+      ),
+    ).to.equal('invalid');
     expect(bookProblem(quote({ asks: [[0, 100]], bids: [] }), now, settings)).to.equal('invalid');
-    expect(bookProblem(quote({ bids: [[4000, 100], [4500, 100]] }), now, settings)).to.equal('invalid');
+    expect(
+      bookProblem(
+        quote({
+          bids: [
+            [4000, 100],
+            [4500, 100],
+          ],
+        }),
+        now,
+        settings,
+      ),
+    ).to.equal('invalid');
   });
 
   it('requires both legs fresh within the skew bound', () => {

@@ -115,12 +115,18 @@ describe('DetectorCore', () => {
 
   it('controls spam across a quote sequence: unchanged, edge step, cooldown, rate limit', () => {
     // Generous freshness here: this test is about spam, and its legs are 30 s apart.
-    const core = new DetectorCore({ ...config, gating: { maxQuoteAgeMs: 60_000, maxLegSkewMs: 60_000 }, spam: { cooldownMs: 30_000, edgeStepBps: 50, perMarket: { capacity: 3, perMinute: 1 }, perShard: roomy } });
+    const core = new DetectorCore({
+      ...config,
+      gating: { maxQuoteAgeMs: 60_000, maxLegSkewMs: 60_000 },
+      spam: { cooldownMs: 30_000, edgeStepBps: 50, perMarket: { capacity: 3, perMinute: 1 }, perShard: roomy },
+    });
     expect(signalsOf(feed(core, arbBooks()))).to.have.length(1);
     // The same set re-quoted (new seq, same prices): suppressed as unchanged.
     const again = core.onQuote(q('polymarket', 'no', [[5500, contracts(80)]], t0 + 100), t0 + 100);
     expect(again.signals).to.deep.equal([]);
-    expect(again.suppressed).to.deep.equal([{ kind: 'arbitrage', marketId: 'lal-bos', direction: 'kalshi_yes+polymarket_no', reason: 'unchanged', edgeBps: 257 }]);
+    expect(again.suppressed).to.deep.equal([
+      { kind: 'arbitrage', marketId: 'lal-bos', direction: 'kalshi_yes+polymarket_no', reason: 'unchanged', edgeBps: 257 },
+    ]);
     // Polymarket NO drops a cent: the edge moves by ≥ 50 bps → a new signal.
     const better = core.onQuote(q('polymarket', 'no', [[5400, contracts(80)]], t0 + 200), t0 + 200);
     expect(better.signals).to.have.length(1);
@@ -136,9 +142,18 @@ describe('DetectorCore', () => {
   });
 
   it('yields the same signal ids when the quote stream is replayed, at any time', () => {
-    const stream = [...arbBooks(), q('polymarket', 'no', [[5300, contracts(80)]], t0 + 500), q('kalshi', 'yes', [[3900, contracts(60)]], t0 + 900)];
+    const stream = [
+      ...arbBooks(),
+      q('polymarket', 'no', [[5300, contracts(80)]], t0 + 500),
+      q('kalshi', 'yes', [[3900, contracts(60)]], t0 + 900),
+    ];
     const first = signalsOf(feed(new DetectorCore(config), stream)).map((s) => s.id);
-    const replay = signalsOf(feed(new DetectorCore(config), stream.map((x) => ({ ...x, receivedTs: x.receivedTs + 86_400_000 })))).map((s) => s.id);
+    const replay = signalsOf(
+      feed(
+        new DetectorCore(config),
+        stream.map((x) => ({ ...x, receivedTs: x.receivedTs + 86_400_000 })),
+      ),
+    ).map((s) => s.id);
     expect(first).to.have.length(3);
     expect(new Set(first).size).to.equal(3);
     expect(replay).to.deep.equal(first);
@@ -155,12 +170,23 @@ describe('DetectorCore', () => {
 
   it('signals model edge only when enabled, after fees, within the price band', () => {
     const fair = new StaticFairValues([['lal-bos', 6_000]]);
-    const edge: DetectorConfigInput = { ...config, edge: { enabled: true, minEdgeBps: 1_000, minProfit: 1, minSize: 100, maxSize: contracts(20), minPrice: 500, maxPrice: 9_500 } };
+    const edge: DetectorConfigInput = {
+      ...config,
+      edge: { enabled: true, minEdgeBps: 1_000, minProfit: 1, minSize: 100, maxSize: contracts(20), minPrice: 500, maxPrice: 9_500 },
+    };
     const off = new DetectorCore(config, { fairValues: fair });
     expect(signalsOf(feed(off, [q('kalshi', 'yes', [[4000, contracts(50)]])]))).to.deep.equal([]);
 
     const on = new DetectorCore(edge, { fairValues: fair });
-    const [signal] = signalsOf(feed(on, [q('kalshi', 'yes', [[4000, contracts(10)], [4500, contracts(30)], [5000, contracts(30)]])]));
+    const [signal] = signalsOf(
+      feed(on, [
+        q('kalshi', 'yes', [
+          [4000, contracts(10)],
+          [4500, contracts(30)],
+          [5000, contracts(30)],
+        ]),
+      ]),
+    );
     expect(signalSchema.parse(signal)).to.deep.equal(signal);
     // Walks while each contract earns ≥ 10 %: 0.40 and 0.45 qualify (0.50 − fee does not), capped at 20.
     expect(signal!.legs).to.deep.equal([{ venue: 'kalshi', outcome: 'yes', side: 'buy', limitPrice: 4500, size: contracts(20) }]);
@@ -172,7 +198,16 @@ describe('DetectorCore', () => {
     // Outside the band: fair 0.99 vs an ask of 0.96 is never bought.
     const band = new DetectorCore(edge, { fairValues: new StaticFairValues([['lal-bos', 9_999]]) });
     expect(signalsOf(feed(band, [q('kalshi', 'yes', [[9_600, contracts(10)]])]))).to.deep.equal([]);
-    expect(planBuy(9_999, [[9_600, 1_000]], kalshiModel(), { minEdgeBps: 0, minProfit: 1, minSize: 1, maxSize: 1_000, minPrice: 500, maxPrice: 9_500 })).to.equal(undefined);
+    expect(
+      planBuy(9_999, [[9_600, 1_000]], kalshiModel(), {
+        minEdgeBps: 0,
+        minProfit: 1,
+        minSize: 1,
+        maxSize: 1_000,
+        minPrice: 500,
+        maxPrice: 9_500,
+      }),
+    ).to.equal(undefined);
   });
 
   it('forgets a market that leaves the shard', () => {
@@ -186,12 +221,20 @@ describe('DetectorCore', () => {
 });
 
 describe('DetectorCore: properties over a random quote stream (seeded)', () => {
-
   it('every signal is valid, profitable after fees, within displayed depth and priced on the books', () => {
     const rand = prng(7);
     const fair = new StaticFairValues();
     const core = new DetectorCore(
-      { ...config, edge: { enabled: true, minEdgeBps: 500, minProfit: 1, minSize: 1, maxSize: contracts(100), minPrice: 500, maxPrice: 9_500 }, spam: { cooldownMs: 1_000, edgeStepBps: 10, perMarket: { capacity: 5, perMinute: 600 }, perShard: { capacity: 50, perMinute: 6_000 } } },
+      {
+        ...config,
+        edge: { enabled: true, minEdgeBps: 500, minProfit: 1, minSize: 1, maxSize: contracts(100), minPrice: 500, maxPrice: 9_500 },
+        spam: {
+          cooldownMs: 1_000,
+          edgeStepBps: 10,
+          perMarket: { capacity: 5, perMinute: 600 },
+          perShard: { capacity: 50, perMinute: 6_000 },
+        },
+      },
       { fairValues: fair },
     );
     const venues: Venue[] = ['kalshi', 'polymarket'];
@@ -215,7 +258,8 @@ describe('DetectorCore: properties over a random quote stream (seeded)', () => {
         price += 1 + Math.floor(rand() * 150);
       }
       const bestAsk = asks[0]![0];
-      const bids: [number, number][] = bestAsk > 50 && rand() < 0.95 ? [[bestAsk - 1 - Math.floor(rand() * 50), 500]] : rand() < 0.5 ? [[bestAsk, 500]] : [];
+      const bids: [number, number][] =
+        bestAsk > 50 && rand() < 0.95 ? [[bestAsk - 1 - Math.floor(rand() * 50), 500]] : rand() < 0.5 ? [[bestAsk, 500]] : [];
       const quote: Quote = {
         venue,
         marketId,
@@ -236,7 +280,10 @@ describe('DetectorCore: properties over a random quote stream (seeded)', () => {
         for (const leg of signal.legs) {
           const book = core.books.get(leg.venue, marketId, leg.outcome)!;
           expect(leg.size, context).to.be.at.most(depth(book.asks));
-          expect(book.asks.some(([p]) => p === leg.limitPrice), context).to.be.true;
+          expect(
+            book.asks.some(([p]) => p === leg.limitPrice),
+            context,
+          ).to.be.true;
           expect(book.stale, context).to.be.false;
         }
       }

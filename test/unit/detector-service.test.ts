@@ -22,7 +22,11 @@ const shardConfig = {
     polymarket: { clobUrl: 'http://127.0.0.1:1/', wsUrl: 'ws://127.0.0.1:1/', gammaUrl: 'http://127.0.0.1:1/' },
   },
   detector: { minEdgeBps: 50, maxQuoteAgeMs: 1_500, cooldownMs: 10_000 },
-  executor: { mode: 'paper', bankrollUsd: 1000, limits: { perGameUsd: 50, perSportUsd: 200, dailyLossUsd: 100, maxOpenPositions: 5, maxOrderUsd: 100 } },
+  executor: {
+    mode: 'paper',
+    bankrollUsd: 1000,
+    limits: { perGameUsd: 50, perSportUsd: 200, dailyLossUsd: 100, maxOpenPositions: 5, maxOrderUsd: 100 },
+  },
 };
 
 describe('detector configuration', () => {
@@ -56,14 +60,24 @@ describe('detector configuration', () => {
 
   it('takes the shard, Redis and HTTP settings from file and environment, without PostgreSQL', () => {
     const env = { ARBEES_SHARD: 'nba-east', ARBEES_REDIS_URL: 'redis://r:6379', ARBEES_HTTP_PORT: '9000' };
-    expect(loadRuntimeConfigWithoutPostgres({ env })).to.deep.include({ shard: 'nba-east', redis: { url: 'redis://r:6379' }, http: { port: 9000 } });
+    expect(loadRuntimeConfigWithoutPostgres({ env })).to.deep.include({
+      shard: 'nba-east',
+      redis: { url: 'redis://r:6379' },
+      http: { port: 9000 },
+    });
     const file = join(dir, 'runtime.yaml');
     writeFileSync(file, 'shard: from-file\nredis: { url: "redis://f:1" }\npostgres: { url: "postgres://p/db" }\n');
     const fromFile = loadRuntimeConfigWithoutPostgres({ file, env: { ARBEES_SHARD: 'nba-east' } });
     expect(fromFile.shard).to.equal('nba-east');
     expect(fromFile.redis.url).to.equal('redis://f:1');
-    expect(() => loadRuntimeConfigWithoutPostgres({ env: {} })).to.throw(ConfigError, /shard: is required \(set shard in the file or ARBEES_SHARD\)/);
-    expect(() => loadRuntimeConfigWithoutPostgres({ env: { ...env, ARBEES_REDIS_URL: 'http://x' } })).to.throw(ConfigError, /from ARBEES_REDIS_URL/);
+    expect(() => loadRuntimeConfigWithoutPostgres({ env: {} })).to.throw(
+      ConfigError,
+      /shard: is required \(set shard in the file or ARBEES_SHARD\)/,
+    );
+    expect(() => loadRuntimeConfigWithoutPostgres({ env: { ...env, ARBEES_REDIS_URL: 'http://x' } })).to.throw(
+      ConfigError,
+      /from ARBEES_REDIS_URL/,
+    );
     writeFileSync(file, 'shard: x\nredis: { url: "redis://f:1" }\nbogus: 1\n');
     expect(() => loadRuntimeConfigWithoutPostgres({ file, env: {} })).to.throw(ConfigError, /bogus/);
   });
@@ -86,19 +100,25 @@ describe('detector configuration', () => {
     writeFileSync(path, JSON.stringify(shardConfig));
     const out: string[] = [];
     const err: string[] = [];
-    const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t), env: { ARBEES_SHARD: 'nba-east', ARBEES_REDIS_URL: 'redis://u:secret@r:6379' } };
+    const io = {
+      out: (t: string) => out.push(t),
+      err: (t: string) => err.push(t),
+      env: { ARBEES_SHARD: 'nba-east', ARBEES_REDIS_URL: 'redis://u:secret@r:6379' },
+    };
     expect(await main(['detector', '--check', '--shard-config', path], io)).to.equal(0);
     const printed = JSON.parse(out.join('\n')) as { redis: string; markets: string[]; detector: { arbitrage: { minEdgeBps: number } } };
     expect(printed.markets).to.deep.equal(['lal']);
     expect(printed.detector.arbitrage.minEdgeBps).to.equal(50);
     expect(printed.redis).to.not.include('secret');
-    expect(await main(['detector', '--check', '--shard-config', path], { ...io, env: { ...io.env, ARBEES_SHARD: 'nhl-west' } })).to.equal(1);
+    expect(await main(['detector', '--check', '--shard-config', path], { ...io, env: { ...io.env, ARBEES_SHARD: 'nhl-west' } })).to.equal(
+      1,
+    );
     expect(err.join('\n')).to.include('another shard');
     expect(await main(['detector', '--bogus'], io)).to.equal(2);
   });
 });
 
-describe('detector pairing of one venue\'s YES and NO books', () => {
+describe("detector pairing of one venue's YES and NO books", () => {
   const t0 = 1_800_000_000_000;
   let seq = 0;
   /** One venue's book as a monitor publishes it: YES ladder, and NO as its mirror. */
@@ -130,6 +150,8 @@ describe('detector pairing of one venue\'s YES and NO books', () => {
     const poly = quotes('polymarket', 5_100, 5_300, t0);
     for (const q of [kalshi.yes, kalshi.no, poly.yes]) core.onQuote(q, t0);
     const out = core.onQuote(poly.no, t0);
-    expect(out.signals.map((s) => s.legs.map((l) => `${l.venue}_${l.outcome}@${l.limitPrice}`))).to.deep.equal([['kalshi_yes@4400', 'polymarket_no@4900']]);
+    expect(out.signals.map((s) => s.legs.map((l) => `${l.venue}_${l.outcome}@${l.limitPrice}`))).to.deep.equal([
+      ['kalshi_yes@4400', 'polymarket_no@4900'],
+    ]);
   });
 });

@@ -107,7 +107,15 @@ describe('detector signal ids', () => {
       signalId('arbitrage', 'lal-bos2', 'kalshi_yes+polymarket_no', [book(), other]),
       signalId('arbitrage', 'lal-bos', 'kalshi_no+polymarket_yes', [book(), other]),
       signalId('arbitrage', 'lal-bos', 'kalshi_yes+polymarket_no', [book({ seq: 43 }), other]),
-      signalId('arbitrage', 'lal-bos', 'kalshi_yes+polymarket_no', [book({ asks: [[4000, 1001], [4100, 500]] }), other]),
+      signalId('arbitrage', 'lal-bos', 'kalshi_yes+polymarket_no', [
+        book({
+          asks: [
+            [4000, 1001],
+            [4100, 500],
+          ],
+        }),
+        other,
+      ]),
       signalId('arbitrage', 'lal-bos', 'kalshi_yes+polymarket_no', [book({ bids: [[3800, 500]] }), other]),
       signalId('arbitrage', 'lal-bos', 'kalshi_yes+polymarket_no', [other, book()]),
       signalId('arbitrage', 'lal-bos', 'kalshi_yes+polymarket_no', [book()]),

@@ -14,7 +14,12 @@ const read = (...path: string[]) => readFileSync(join(root, ...path), 'utf8');
 
 // CloudFormation's short-form intrinsics, read as their long forms ({"Ref": x}, {"Fn::GetAtt": [r, a]}, ...).
 const intrinsic = (tag: string, name: string): Array<ScalarTag | CollectionTag> => [
-  { tag: `!${tag}`, resolve: (value: string) => ({ [name]: name === 'Fn::GetAtt' ? [value.slice(0, value.indexOf('.')), value.slice(value.indexOf('.') + 1)] : value }) },
+  {
+    tag: `!${tag}`,
+    resolve: (value: string) => ({
+      [name]: name === 'Fn::GetAtt' ? [value.slice(0, value.indexOf('.')), value.slice(value.indexOf('.') + 1)] : value,
+    }),
+  },
   { tag: `!${tag}`, collection: 'seq', resolve: (value) => ({ [name]: value.toJSON() as unknown }) },
 ];
 const cfnTags = [
@@ -49,12 +54,24 @@ const cluster = parse(read('k8s', 'eks', 'cluster.yaml')) as {
   kubernetesNetworkConfig: { serviceIPv4CIDR: string };
   iam: { withOIDC: boolean };
   addons: Array<{ name: string; configurationValues?: string }>;
-  managedNodeGroups: Array<{ name: string; amiFamily: string; privateNetworking: boolean; volumeEncrypted: boolean; labels: Record<string, string>; preBootstrapCommands?: string[] }>;
+  managedNodeGroups: Array<{
+    name: string;
+    amiFamily: string;
+    privateNetworking: boolean;
+    volumeEncrypted: boolean;
+    labels: Record<string, string>;
+    preBootstrapCommands?: string[];
+  }>;
 };
 const values = parse(read('charts', 'arbees', 'values-eks.yaml')) as {
   operator: { podCidr: string; serviceCidr: string; nodeSelector: Record<string, string> };
   externalRedis: { tls: boolean; port: number; auth: { existingSecret: string; passwordKey: string } };
-  externalPostgresql: { sslMode: string; port: number; database: string; auth: { existingSecret: string; usernameKey: string; passwordKey: string } };
+  externalPostgresql: {
+    sslMode: string;
+    port: number;
+    database: string;
+    auth: { existingSecret: string; usernameKey: string; passwordKey: string };
+  };
   networkPolicy: { apiServer: { cidrs: string[]; ports: number[] } };
   shardNamespaces: string[];
   podSecurity: { label: boolean };
@@ -65,7 +82,8 @@ const readme = read('k8s', 'eks', 'README.md');
 function* walk(value: unknown, path = ''): Generator<[string, unknown]> {
   yield [path, value];
   if (Array.isArray(value)) for (const [i, item] of value.entries()) yield* walk(item, `${path}[${i}]`);
-  else if (value && typeof value === 'object') for (const [key, item] of Object.entries(value)) yield* walk(item, path ? `${path}.${key}` : key);
+  else if (value && typeof value === 'object')
+    for (const [key, item] of Object.entries(value)) yield* walk(item, path ? `${path}.${key}` : key);
 }
 const resourcesOfType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 const only = (type: string): [string, Resource] => {
@@ -80,15 +98,32 @@ const getAtt = (resource: string, attribute: string) => ({ 'Fn::GetAtt': [resour
 const attributes: Record<string, string[]> = {
   'AWS::EC2::SecurityGroup': ['GroupId', 'VpcId'],
   'AWS::RDS::DBInstance': ['Endpoint.Address', 'Endpoint.Port', 'DbiResourceId', 'DBInstanceArn'],
-  'AWS::ElastiCache::ReplicationGroup': ['PrimaryEndPoint.Address', 'PrimaryEndPoint.Port', 'ReaderEndPoint.Address', 'ReaderEndPoint.Port'],
+  'AWS::ElastiCache::ReplicationGroup': [
+    'PrimaryEndPoint.Address',
+    'PrimaryEndPoint.Port',
+    'ReaderEndPoint.Address',
+    'ReaderEndPoint.Port',
+  ],
   'AWS::SecretsManager::Secret': ['Id'],
 };
-const pseudo = new Set(['AWS::Region', 'AWS::AccountId', 'AWS::StackName', 'AWS::StackId', 'AWS::Partition', 'AWS::URLSuffix', 'AWS::NoValue']);
+const pseudo = new Set([
+  'AWS::Region',
+  'AWS::AccountId',
+  'AWS::StackName',
+  'AWS::StackId',
+  'AWS::Partition',
+  'AWS::URLSuffix',
+  'AWS::NoValue',
+]);
 
 describe('k8s/eks: the data stores stack (CloudFormation)', () => {
   it('is a CloudFormation template of the expected resource types', () => {
     expect(template.AWSTemplateFormatVersion).to.equal('2010-09-09');
-    expect(Object.values(template.Resources).map((r) => r.Type).sort()).to.deep.equal(
+    expect(
+      Object.values(template.Resources)
+        .map((r) => r.Type)
+        .sort(),
+    ).to.deep.equal(
       [
         'AWS::EC2::SecurityGroup',
         'AWS::EC2::SecurityGroup',
@@ -110,7 +145,8 @@ describe('k8s/eks: the data stores stack (CloudFormation)', () => {
     const checkGetAtt = (where: string, resource: string, attribute: string) => {
       const type = template.Resources[resource]?.Type;
       if (!type) problems.push(`${where}: GetAtt of unknown resource ${resource}`);
-      else if (!(attributes[type] ?? []).includes(attribute)) problems.push(`${where}: ${type} has no attribute ${attribute} (known: ${(attributes[type] ?? []).join(', ')})`);
+      else if (!(attributes[type] ?? []).includes(attribute))
+        problems.push(`${where}: ${type} has no attribute ${attribute} (known: ${(attributes[type] ?? []).join(', ')})`);
     };
     let count = 0;
     for (const [path, node] of walk({ Resources: template.Resources, Outputs: template.Outputs })) {
@@ -161,7 +197,8 @@ describe('k8s/eks: the data stores stack (CloudFormation)', () => {
 
     const [, postgres] = only('AWS::RDS::DBInstance');
     const [, redis] = only('AWS::ElastiCache::ReplicationGroup');
-    const portOf = (group: string) => (template.Resources[group]!.Properties.SecurityGroupIngress as Array<{ FromPort: number }>)[0]!.FromPort;
+    const portOf = (group: string) =>
+      (template.Resources[group]!.Properties.SecurityGroupIngress as Array<{ FromPort: number }>)[0]!.FromPort;
     expect(postgres.Properties.VPCSecurityGroups).to.deep.equal([getAtt('PostgresSecurityGroup', 'GroupId')]);
     expect(portOf('PostgresSecurityGroup')).to.equal(values.externalPostgresql.port);
     expect(redis.Properties.SecurityGroupIds).to.deep.equal([getAtt('RedisSecurityGroup', 'GroupId')]);
@@ -174,16 +211,28 @@ describe('k8s/eks: the data stores stack (CloudFormation)', () => {
 
   it('runs PostgreSQL private, encrypted, TLS-only, backed up, with a generated password', () => {
     const [name, postgres] = only('AWS::RDS::DBInstance');
-    expect(postgres.Properties).to.deep.include({ Engine: 'postgres', PubliclyAccessible: false, StorageEncrypted: true, DeletionProtection: true, DBSubnetGroupName: ref('PostgresSubnetGroup') });
+    expect(postgres.Properties).to.deep.include({
+      Engine: 'postgres',
+      PubliclyAccessible: false,
+      StorageEncrypted: true,
+      DeletionProtection: true,
+      DBSubnetGroupName: ref('PostgresSubnetGroup'),
+    });
     expect(postgres.Properties.BackupRetentionPeriod).to.be.at.least(7);
     expect(postgres.DeletionPolicy).to.equal('Snapshot');
     expect(postgres.UpdateReplacePolicy).to.equal('Snapshot');
     // The password is never in the template: a dynamic reference to the generated secret.
-    expect(postgres.Properties.MasterUserPassword).to.deep.equal({ 'Fn::Sub': '{{resolve:secretsmanager:${PostgresSecret}:SecretString:password}}' });
+    expect(postgres.Properties.MasterUserPassword).to.deep.equal({
+      'Fn::Sub': '{{resolve:secretsmanager:${PostgresSecret}:SecretString:password}}',
+    });
     const secret = template.Resources.PostgresSecret!.Properties.GenerateSecretString as Record<string, unknown>;
     expect(secret).to.deep.include({ GenerateStringKey: 'password', ExcludePunctuation: true });
     expect(JSON.parse(secret.SecretStringTemplate as string)).to.have.property('username');
-    expect(template.Resources.PostgresSecretAttachment!.Properties).to.deep.equal({ SecretId: ref('PostgresSecret'), TargetId: ref(name), TargetType: 'AWS::RDS::DBInstance' });
+    expect(template.Resources.PostgresSecretAttachment!.Properties).to.deep.equal({
+      SecretId: ref('PostgresSecret'),
+      TargetId: ref(name),
+      TargetType: 'AWS::RDS::DBInstance',
+    });
     // TLS enforced, and the parameter group matches the engine's major version.
     const parameters = template.Resources[(postgres.Properties.DBParameterGroupName as { Ref: string }).Ref]!.Properties;
     expect(parameters.Parameters).to.deep.equal({ 'rds.force_ssl': '1' });
@@ -195,12 +244,21 @@ describe('k8s/eks: the data stores stack (CloudFormation)', () => {
 
   it('runs Redis with TLS and an AUTH token, cluster mode disabled (a plain client on the primary endpoint)', () => {
     const [, redis] = only('AWS::ElastiCache::ReplicationGroup');
-    expect(redis.Properties).to.deep.include({ Engine: 'redis', TransitEncryptionEnabled: true, AtRestEncryptionEnabled: true, AutomaticFailoverEnabled: true, MultiAZEnabled: true });
+    expect(redis.Properties).to.deep.include({
+      Engine: 'redis',
+      TransitEncryptionEnabled: true,
+      AtRestEncryptionEnabled: true,
+      AutomaticFailoverEnabled: true,
+      MultiAZEnabled: true,
+    });
     expect(redis.Properties).not.to.have.property('NumNodeGroups');
     expect(redis.Properties).not.to.have.property('CacheParameterGroupName');
     expect(redis.Properties.NumCacheClusters).to.be.at.least(2);
     expect(redis.Properties.AuthToken).to.deep.equal({ 'Fn::Sub': '{{resolve:secretsmanager:${RedisAuthSecret}:SecretString:password}}' });
-    const token = template.Resources.RedisAuthSecret!.Properties.GenerateSecretString as { PasswordLength: number; ExcludePunctuation: boolean };
+    const token = template.Resources.RedisAuthSecret!.Properties.GenerateSecretString as {
+      PasswordLength: number;
+      ExcludePunctuation: boolean;
+    };
     expect(token.PasswordLength).to.be.within(16, 128); // ElastiCache's AUTH token limits
     expect(token.ExcludePunctuation).to.equal(true);
     expect(values.externalRedis.tls).to.equal(true);
@@ -212,8 +270,12 @@ describe('k8s/eks: the data stores stack (CloudFormation)', () => {
     const read = [...readme.matchAll(/\$\((?:out|secret) (\w+)/g)].map((m) => m[1]!);
     expect(read).to.include.members(['RedisEndpoint', 'PostgresEndpoint', 'RedisAuthSecretArn', 'PostgresSecretArn']);
     expect(read.filter((name) => !(name in template.Outputs))).to.deep.equal([]);
-    expect(readme).to.contain(`create secret generic ${values.externalRedis.auth.existingSecret} \\\n  --from-literal=${values.externalRedis.auth.passwordKey}=`);
-    expect(readme).to.contain(`create secret generic ${values.externalPostgresql.auth.existingSecret} \\\n  --from-literal=${values.externalPostgresql.auth.usernameKey}=`);
+    expect(readme).to.contain(
+      `create secret generic ${values.externalRedis.auth.existingSecret} \\\n  --from-literal=${values.externalRedis.auth.passwordKey}=`,
+    );
+    expect(readme).to.contain(
+      `create secret generic ${values.externalPostgresql.auth.existingSecret} \\\n  --from-literal=${values.externalPostgresql.auth.usernameKey}=`,
+    );
     expect(readme).to.contain(`--from-literal=${values.externalPostgresql.auth.passwordKey}=`);
     for (const parameter of ['VpcId', 'PrivateSubnetIds', 'NodeSecurityGroupId']) expect(readme).to.contain(`${parameter}=$`);
   });
@@ -224,9 +286,17 @@ describe('k8s/eks: the cluster (eksctl ClusterConfig)', () => {
     expect([cluster.apiVersion, cluster.kind]).to.deep.equal(['eksctl.io/v1alpha5', 'ClusterConfig']);
     expect(cluster.iam.withOIDC).to.equal(true);
     expect(cluster.vpc.clusterEndpoints.privateAccess).to.equal(true);
-    expect(cluster.addons.map((a) => a.name)).to.include.members(['vpc-cni', 'coredns', 'kube-proxy', 'eks-pod-identity-agent', 'aws-ebs-csi-driver']);
+    expect(cluster.addons.map((a) => a.name)).to.include.members([
+      'vpc-cni',
+      'coredns',
+      'kube-proxy',
+      'eks-pod-identity-agent',
+      'aws-ebs-csi-driver',
+    ]);
     // NetworkPolicies (the operator's and every shard's) are enforced only with this on.
-    expect(JSON.parse(cluster.addons.find((a) => a.name === 'vpc-cni')!.configurationValues ?? '{}')).to.deep.equal({ enableNetworkPolicy: 'true' });
+    expect(JSON.parse(cluster.addons.find((a) => a.name === 'vpc-cni')!.configurationValues ?? '{}')).to.deep.equal({
+      enableNetworkPolicy: 'true',
+    });
     expect(cluster.managedNodeGroups).to.have.length.above(0);
     for (const group of cluster.managedNodeGroups) {
       expect(group, group.name).to.include({ privateNetworking: true, amiFamily: 'AmazonLinux2023', volumeEncrypted: true });
@@ -244,7 +314,10 @@ describe('k8s/eks: the cluster (eksctl ClusterConfig)', () => {
     expect(values.networkPolicy.apiServer.cidrs).to.include(cluster.vpc.cidr);
     expect(values.networkPolicy.apiServer.ports).to.include(443);
     const selector = Object.entries(values.operator.nodeSelector);
-    expect(cluster.managedNodeGroups.some((g) => selector.every(([k, v]) => g.labels[k] === v)), 'a node group matches operator.nodeSelector').to.equal(true);
+    expect(
+      cluster.managedNodeGroups.some((g) => selector.every(([k, v]) => g.labels[k] === v)),
+      'a node group matches operator.nodeSelector',
+    ).to.equal(true);
     expect(values.shardNamespaces.length).to.be.above(0);
     expect(values.podSecurity.label).to.equal(true);
   });

@@ -18,7 +18,11 @@ describe('executor client order ids', () => {
   it('are deterministic per shard, signal and leg, distinct otherwise, and fit Kalshi (≤ 64, FIX-safe)', () => {
     const a = clientOrderId('nba-east', 'sig-1', 'a');
     expect(clientOrderId('nba-east', 'sig-1', 'a')).to.equal(a);
-    const others = [clientOrderId('nba-east', 'sig-1', 'b'), clientOrderId('nba-east', 'sig-2', 'a'), clientOrderId('nba-west', 'sig-1', 'a')];
+    const others = [
+      clientOrderId('nba-east', 'sig-1', 'b'),
+      clientOrderId('nba-east', 'sig-2', 'a'),
+      clientOrderId('nba-west', 'sig-1', 'a'),
+    ];
     expect(new Set([a, ...others]).size).to.equal(4);
     for (const id of [a, ...others]) {
       expect(id.length).to.be.at.most(64);
@@ -163,7 +167,11 @@ describe('executor venue mapping', () => {
 
 describe('executor control parsing', () => {
   it('accepts only a valid control state; anything else means do not trade', () => {
-    expect(parseControl(JSON.stringify({ state: 'closed', reason: 'ok', since: 1 }))).to.deep.equal({ state: 'closed', reason: 'ok', since: 1 });
+    expect(parseControl(JSON.stringify({ state: 'closed', reason: 'ok', since: 1 }))).to.deep.equal({
+      state: 'closed',
+      reason: 'ok',
+      since: 1,
+    });
     expect(parseControl(null)).to.equal(undefined);
     expect(parseControl('not json')).to.equal(undefined);
     expect(parseControl(JSON.stringify({ state: 'closed' }))).to.equal(undefined);

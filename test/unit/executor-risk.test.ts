@@ -32,7 +32,12 @@ function arbSignal(size = contracts(100)): Signal {
 }
 
 function edgeSignal(size = contracts(50), price = 4000): Signal {
-  return { ...arbSignal(), id: 'sig-edge', kind: 'edge', legs: [{ venue: 'kalshi', outcome: 'yes', side: 'buy', limitPrice: price, size }] };
+  return {
+    ...arbSignal(),
+    id: 'sig-edge',
+    kind: 'edge',
+    legs: [{ venue: 'kalshi', outcome: 'yes', side: 'buy', limitPrice: price, size }],
+  };
 }
 
 function ctx(overrides: Partial<RiskContext> = {}): RiskContext {
@@ -52,26 +57,48 @@ function ctx(overrides: Partial<RiskContext> = {}): RiskContext {
   };
 }
 
-const holding = (h: Partial<Holding>): Holding => ({ marketId: 'm', game: 'g', sport: 'nba', venue: 'kalshi', outcome: 'yes', size: contracts(10), cost: $(5), ...h });
+const holding = (h: Partial<Holding>): Holding => ({
+  marketId: 'm',
+  game: 'g',
+  sport: 'nba',
+  venue: 'kalshi',
+  outcome: 'yes',
+  size: contracts(10),
+  cost: $(5),
+  ...h,
+});
 
 describe('executor exposure (money at risk per game)', () => {
   it('nets the two legs of an arbitrage to their locked-in cost', () => {
-    const legs = [holding({ marketId: 'a', outcome: 'yes', cost: $(40), size: contracts(100) }), holding({ marketId: 'a', outcome: 'no', cost: $(55), size: contracts(100) })];
+    const legs = [
+      holding({ marketId: 'a', outcome: 'yes', cost: $(40), size: contracts(100) }),
+      holding({ marketId: 'a', outcome: 'no', cost: $(55), size: contracts(100) }),
+    ];
     expect(gameWorstLoss(legs)).to.equal(0); // pays $100 whatever happens, cost $95
     expect(gameWorstLoss([legs[0]!])).to.equal($(40));
   });
 
   it('counts YES on both teams of one game as one correlated bet, and YES on A + NO on B as the same side twice', () => {
-    const bothTeams = [holding({ marketId: 'lal', outcome: 'yes', cost: $(30), size: contracts(60) }), holding({ marketId: 'bos', outcome: 'yes', cost: $(30), size: contracts(60) })];
+    const bothTeams = [
+      holding({ marketId: 'lal', outcome: 'yes', cost: $(30), size: contracts(60) }),
+      holding({ marketId: 'bos', outcome: 'yes', cost: $(30), size: contracts(60) }),
+    ];
     // Exactly one team wins: one leg pays $60 of the $60 spent — except a draw/none, which loses all $60.
     expect(gameWorstLoss(bothTeams)).to.equal($(60));
-    const sameSide = [holding({ marketId: 'lal', outcome: 'yes', cost: $(20), size: contracts(50) }), holding({ marketId: 'bos', outcome: 'no', cost: $(20), size: contracts(50) })];
+    const sameSide = [
+      holding({ marketId: 'lal', outcome: 'yes', cost: $(20), size: contracts(50) }),
+      holding({ marketId: 'bos', outcome: 'no', cost: $(20), size: contracts(50) }),
+    ];
     // If BOS wins, both lose: $40 at risk — the original system allowed this as "different" bets.
     expect(gameWorstLoss(sameSide)).to.equal($(40));
   });
 
   it('sums games per sport and lists held markets', () => {
-    const view = exposure([holding({ game: 'g1', cost: $(5) }), holding({ game: 'g2', marketId: 'n', cost: $(7) }), holding({ game: 'g3', sport: 'nhl', marketId: 'x', cost: $(1) })]);
+    const view = exposure([
+      holding({ game: 'g1', cost: $(5) }),
+      holding({ game: 'g2', marketId: 'n', cost: $(7) }),
+      holding({ game: 'g3', sport: 'nhl', marketId: 'x', cost: $(1) }),
+    ]);
     expect(view.bySport.get('nba')).to.equal($(12));
     expect(view.total).to.equal($(13));
     expect([...view.openMarkets].sort()).to.deep.equal(['m', 'n', 'x']);
@@ -87,17 +114,26 @@ describe('executor risk rules', () => {
 
   it('refuses to trade without a readable control state, when open, or when paused; half-open caps the order', () => {
     expect(evaluateRisk(ctx({ control: undefined }), settings)).to.include({ accept: false, rule: 'control-unknown' });
-    expect(evaluateRisk(ctx({ control: { state: 'open', reason: 'daily-loss', since: 0 } }), settings)).to.include({ accept: false, rule: 'circuit-open' });
+    expect(evaluateRisk(ctx({ control: { state: 'open', reason: 'daily-loss', since: 0 } }), settings)).to.include({
+      accept: false,
+      rule: 'circuit-open',
+    });
     expect(evaluateRisk(ctx({ paused: true }), settings)).to.include({ accept: false, rule: 'paused' });
     const probation = evaluateRisk(ctx({ control: { state: 'half_open', reason: 'probation', since: 0, maxOrder: $(19) } }), settings);
     expect(probation).to.include({ accept: true, resizedBy: 'max-order' });
-    expect(probation.accept && probation.cost).to.be.at.most($(19)).and.above($(18.9));
+    expect(probation.accept && probation.cost)
+      .to.be.at.most($(19))
+      .and.above($(18.9));
   });
 
   it('ignores duplicates, honours the latency breaker, stale quotes and the market cool-down at their boundaries', () => {
     expect(evaluateRisk(ctx({ alreadySeen: true }), settings)).to.include({ rule: 'duplicate-signal' });
-    expect(evaluateRisk(ctx({ localBreaker: { rule: 'latency-breaker', until: now + 1 } }), settings)).to.include({ rule: 'latency-breaker' });
-    expect(evaluateRisk(ctx({ localBreaker: { rule: 'venue-error-breaker', until: now + 1 } }), settings)).to.include({ rule: 'venue-error-breaker' });
+    expect(evaluateRisk(ctx({ localBreaker: { rule: 'latency-breaker', until: now + 1 } }), settings)).to.include({
+      rule: 'latency-breaker',
+    });
+    expect(evaluateRisk(ctx({ localBreaker: { rule: 'venue-error-breaker', until: now + 1 } }), settings)).to.include({
+      rule: 'venue-error-breaker',
+    });
     expect(evaluateRisk(ctx({ localBreaker: { rule: 'latency-breaker', until: now } }), settings)).to.include({ accept: true });
     const aged = (age: number) => ({ ...arbSignal(), quoteAgesMs: [age], createdTs: now });
     expect(evaluateRisk(ctx({ signal: aged(2_000) }), settings)).to.include({ accept: true });
@@ -119,7 +155,11 @@ describe('executor risk rules', () => {
     const sized = evaluateRisk(ctx({ signal: edgeSignal(contracts(150)) }), lenient);
     expect(sized).to.deep.include({ accept: true, resizedBy: 'per-game', cost: $(50) });
     // With the $40 daily loss limit, that limit binds first.
-    expect(evaluateRisk(ctx({ signal: edgeSignal(contracts(150)) }), settings)).to.deep.include({ accept: true, resizedBy: 'daily-loss', cost: $(40) });
+    expect(evaluateRisk(ctx({ signal: edgeSignal(contracts(150)) }), settings)).to.deep.include({
+      accept: true,
+      resizedBy: 'daily-loss',
+      cost: $(40),
+    });
     const full = holding({ marketId: 'lal-bos', game: 'lal-bos-2026-11-24', cost: $(49.8), size: contracts(120) });
     expect(evaluateRisk(ctx({ signal: edgeSignal(), holdings: [full] }), settings)).to.include({ accept: false, rule: 'per-game' });
   });
@@ -129,15 +169,26 @@ describe('executor risk rules', () => {
     // $75 already at risk in NBA, $80 limit: $5 left → 12.5 contracts at $0.40 → 12.50.
     const decision = evaluateRisk(ctx({ signal: edgeSignal(), holdings: others }), settings);
     expect(decision).to.deep.include({ accept: true, resizedBy: 'per-sport', cost: $(5) });
-    expect(evaluateRisk(ctx({ signal: edgeSignal(), holdings: others, market: { game: 'h', sport: 'nhl' } }), settings)).to.deep.include({ accept: true, cost: $(20) });
+    expect(evaluateRisk(ctx({ signal: edgeSignal(), holdings: others, market: { game: 'h', sport: 'nhl' } }), settings)).to.deep.include({
+      accept: true,
+      cost: $(20),
+    });
   });
 
-  it('stops at the daily loss limit, counting unrealized losses and this order\'s worst case', () => {
-    expect(evaluateRisk(ctx({ signal: edgeSignal(contracts(10)), realizedPnlToday: -$(30), unrealizedPnl: -$(6) }), settings)).to.deep.include({ accept: true, cost: $(4) });
-    expect(evaluateRisk(ctx({ signal: edgeSignal(contracts(10)), realizedPnlToday: -$(30), unrealizedPnl: -$(10) }), settings)).to.include({ rule: 'daily-loss' });
+  it("stops at the daily loss limit, counting unrealized losses and this order's worst case", () => {
+    expect(
+      evaluateRisk(ctx({ signal: edgeSignal(contracts(10)), realizedPnlToday: -$(30), unrealizedPnl: -$(6) }), settings),
+    ).to.deep.include({ accept: true, cost: $(4) });
+    expect(evaluateRisk(ctx({ signal: edgeSignal(contracts(10)), realizedPnlToday: -$(30), unrealizedPnl: -$(10) }), settings)).to.include({
+      rule: 'daily-loss',
+    });
     // Unrealized gains do not lift the limit (they are not money yet).
-    expect(evaluateRisk(ctx({ signal: edgeSignal(contracts(10)), realizedPnlToday: -$(40), unrealizedPnl: $(100) }), settings)).to.include({ accept: true });
-    expect(evaluateRisk(ctx({ signal: edgeSignal(contracts(10)), realizedPnlToday: -$(40), unrealizedPnl: 0 }), settings)).to.include({ rule: 'daily-loss' });
+    expect(evaluateRisk(ctx({ signal: edgeSignal(contracts(10)), realizedPnlToday: -$(40), unrealizedPnl: $(100) }), settings)).to.include({
+      accept: true,
+    });
+    expect(evaluateRisk(ctx({ signal: edgeSignal(contracts(10)), realizedPnlToday: -$(40), unrealizedPnl: 0 }), settings)).to.include({
+      rule: 'daily-loss',
+    });
   });
 
   it('sizes from realized capital only: unrealized gains never compound the bankroll', () => {

@@ -27,8 +27,14 @@ const tokens = { yesTokenId: YES, noTokenId: NO };
 
 describe('settlement: is the market resolved?', () => {
   it('Kalshi: settled or finalized with result yes/no, and a settlement value that agrees', () => {
-    expect(kalshiResolution(kalshi({ status: 'finalized', result: 'yes', settlement_value_dollars: '1.0000' }), TICKER)).to.deep.equal({ resolved: true, winner: 'yes' });
-    expect(kalshiResolution(kalshi({ status: 'finalized', result: 'no', settlement_value_dollars: '0.0000' }), TICKER)).to.deep.equal({ resolved: true, winner: 'no' });
+    expect(kalshiResolution(kalshi({ status: 'finalized', result: 'yes', settlement_value_dollars: '1.0000' }), TICKER)).to.deep.equal({
+      resolved: true,
+      winner: 'yes',
+    });
+    expect(kalshiResolution(kalshi({ status: 'finalized', result: 'no', settlement_value_dollars: '0.0000' }), TICKER)).to.deep.equal({
+      resolved: true,
+      winner: 'no',
+    });
     expect(kalshiResolution(kalshi({ status: 'settled', result: 'no' }), TICKER)).to.deep.equal({ resolved: true, winner: 'no' });
   });
 
@@ -53,10 +59,19 @@ describe('settlement: is the market resolved?', () => {
 
   it('Polymarket: Gamma closed with prices exactly 1 and 0, matched by token id, not by listing order', () => {
     expect(gammaResolution(gamma(), tokens)).to.deep.equal({ resolved: true, winner: 'yes', conditionId: CID });
-    expect(gammaResolution(gamma({ outcomePrices: '["0", "1"]' }), tokens)).to.deep.equal({ resolved: true, winner: 'no', conditionId: CID });
+    expect(gammaResolution(gamma({ outcomePrices: '["0", "1"]' }), tokens)).to.deep.equal({
+      resolved: true,
+      winner: 'no',
+      conditionId: CID,
+    });
     // The venue lists the NO token first: its price comes first too.
-    expect(gammaResolution(gamma({ clobTokenIds: JSON.stringify([NO, YES]), outcomePrices: JSON.stringify(['1', '0']) }), tokens)).to.deep.equal({ resolved: true, winner: 'no', conditionId: CID });
-    expect(gammaResolution(gamma({ outcomePrices: JSON.stringify(['1.0', '0.000']) }), tokens)).to.deep.include({ resolved: true, winner: 'yes' });
+    expect(
+      gammaResolution(gamma({ clobTokenIds: JSON.stringify([NO, YES]), outcomePrices: JSON.stringify(['1', '0']) }), tokens),
+    ).to.deep.equal({ resolved: true, winner: 'no', conditionId: CID });
+    expect(gammaResolution(gamma({ outcomePrices: JSON.stringify(['1.0', '0.000']) }), tokens)).to.deep.include({
+      resolved: true,
+      winner: 'yes',
+    });
   });
 
   it('Polymarket: Gamma anything else is not resolved', () => {
@@ -100,7 +115,8 @@ describe('settlement: is the market resolved?', () => {
 });
 
 describe('settlement: PnL to the cent', () => {
-  const bought = (price: number, size: number, fee: number): PositionState => applyFill({ size: 0, cost: 0 }, 'buy', price, size, fee).position;
+  const bought = (price: number, size: number, fee: number): PositionState =>
+    applyFill({ size: 0, cost: 0 }, 'buy', price, size, fee).position;
 
   it('a winner pays $1 a contract, a loser nothing; the position closes at size 0, cost 0', () => {
     // 10 contracts at $0.45 plus a $0.18 fee cost $4.68.

@@ -47,9 +47,25 @@ describe('executor unwind ladder: the price the first leg paid', () => {
   it('is the size-weighted average of its fills, rounded', () => {
     expect(paidPrice([{ price: 4_000, size: 100, fee: 7 }], 4_100)).to.equal(4_000);
     // (4000 × 100 + 4100 × 300) / 400 = 4075
-    expect(paidPrice([{ price: 4_000, size: 100, fee: 0 }, { price: 4_100, size: 300, fee: 0 }], 3_000)).to.equal(4_075);
+    expect(
+      paidPrice(
+        [
+          { price: 4_000, size: 100, fee: 0 },
+          { price: 4_100, size: 300, fee: 0 },
+        ],
+        3_000,
+      ),
+    ).to.equal(4_075);
     // (4001 × 1 + 4002 × 2) / 3 = 4001.67 → 4002
-    expect(paidPrice([{ price: 4_001, size: 1, fee: 0 }, { price: 4_002, size: 2, fee: 0 }], 3_000)).to.equal(4_002);
+    expect(
+      paidPrice(
+        [
+          { price: 4_001, size: 1, fee: 0 },
+          { price: 4_002, size: 2, fee: 0 },
+        ],
+        3_000,
+      ),
+    ).to.equal(4_002);
   });
 
   it('is the planned price when the fills are not known', () => {
@@ -66,7 +82,16 @@ describe('executor unwind ladder: cost against the plan', () => {
   });
 
   it('a close costs what it sold under the first leg’s price, plus fees', () => {
-    expect(unwindCost([{ price: 3_800, size: 100, fee: 5 }, { price: 3_700, size: 50, fee: 3 }], 'sell', 4_000)).to.equal(200 + 5 + 150 + 3);
+    expect(
+      unwindCost(
+        [
+          { price: 3_800, size: 100, fee: 5 },
+          { price: 3_700, size: 50, fee: 3 },
+        ],
+        'sell',
+        4_000,
+      ),
+    ).to.equal(200 + 5 + 150 + 3);
   });
 
   it('a fill better than the plan costs only its fee (it is not counted as a gain)', () => {

@@ -70,7 +70,10 @@ describe('Kalshi key loader', () => {
       const message = refusal(value);
       expect(message).to.contain(VAR);
       const lines: string[] = [];
-      const log = createLogger({ name: 'test' }, new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) }));
+      const log = createLogger(
+        { name: 'test' },
+        new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) }),
+      );
       const error = new KalshiCredentialError(message);
       error.stack = `${error.name}: ${message}`; // the test file's own path would match a path value
       log.error({ err: error }, 'kalshi monitor cannot start');

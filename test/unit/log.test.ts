@@ -62,7 +62,10 @@ describe('logging', () => {
     const { lines, stream } = capture();
     const log = createLogger({ name: 'test' }, stream).child({ target: 'redis://:child-pw@redis:6379/0' });
     const error = new Error('connect failed to postgres://arbees:err-pw@db:5432/arbees');
-    log.warn({ err: error, endpoint: 'https://venue.example/x?password=q-pw&page=2', note: 'Bearer tok-abc' }, 'cannot reach redis://user:msg-pw@cache:6379');
+    log.warn(
+      { err: error, endpoint: 'https://venue.example/x?password=q-pw&page=2', note: 'Bearer tok-abc' },
+      'cannot reach redis://user:msg-pw@cache:6379',
+    );
     log.info('key material %s', '-----BEGIN PRIVATE KEY-----\nMIIEv-secret\n-----END PRIVATE KEY-----');
     const text = lines.join('');
     for (const secret of ['child-pw', 'err-pw', 'q-pw', 'tok-abc', 'msg-pw', 'MIIEv-secret']) expect(text, secret).not.to.contain(secret);

@@ -95,7 +95,7 @@ describe('market-data books', () => {
 
     it('matches a rebuild from scratch after thousands of random deltas', () => {
       let seed = 7;
-      const rand = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+      const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
       const book = new KalshiBook();
       const truth = { yes: new Map<number, number>(), no: new Map<number, number>() };
       book.applySnapshot([], []);

@@ -32,7 +32,8 @@ function kalshiHarness(options: { useYesPrice?: boolean; crossedGraceMs?: number
     nextSeq: () => ++seq,
   });
   const frame = (m: unknown, at = 1_000) => feed.onFrame(JSON.stringify(m), at);
-  const latest = (marketId: string, outcome: 'yes' | 'no') => [...quotes].reverse().find((q) => q.marketId === marketId && q.outcome === outcome);
+  const latest = (marketId: string, outcome: 'yes' | 'no') =>
+    [...quotes].reverse().find((q) => q.marketId === marketId && q.outcome === outcome);
   return { feed, quotes, sent, events, frame, latest };
 }
 
@@ -59,7 +60,12 @@ function subscribed(h: ReturnType<typeof kalshiHarness>) {
       ],
     },
   });
-  h.frame({ type: 'orderbook_snapshot', sid: 7, seq: 2, msg: { market_ticker: 'KX-B', market_id: 'u2', yes_dollars_fp: [['0.1000', '1.00']] } });
+  h.frame({
+    type: 'orderbook_snapshot',
+    sid: 7,
+    seq: 2,
+    msg: { market_ticker: 'KX-B', market_id: 'u2', yes_dollars_fp: [['0.1000', '1.00']] },
+  });
 }
 
 describe('Kalshi feed', () => {
@@ -97,20 +103,47 @@ describe('Kalshi feed', () => {
     const h = kalshiHarness({ useYesPrice: false });
     h.feed.onOpen(1);
     h.frame({ id: 1, type: 'subscribed', msg: { channel: 'orderbook_delta', sid: 1 } });
-    h.frame({ type: 'orderbook_snapshot', sid: 1, seq: 1, msg: { market_ticker: 'KX-A', yes_dollars_fp: [['0.4000', '1.00']], no_dollars_fp: [['0.5500', '2.00']] } });
-    h.frame({ type: 'orderbook_delta', sid: 1, seq: 2, msg: { market_ticker: 'KX-A', price_dollars: '0.5600', delta_fp: '3.00', side: 'no', ts_ms: 42 } });
-    expect(h.latest('a', 'yes')).to.deep.include({ asks: [[4400, 300], [4500, 200]], exchangeTs: 42 });
+    h.frame({
+      type: 'orderbook_snapshot',
+      sid: 1,
+      seq: 1,
+      msg: { market_ticker: 'KX-A', yes_dollars_fp: [['0.4000', '1.00']], no_dollars_fp: [['0.5500', '2.00']] },
+    });
+    h.frame({
+      type: 'orderbook_delta',
+      sid: 1,
+      seq: 2,
+      msg: { market_ticker: 'KX-A', price_dollars: '0.5600', delta_fp: '3.00', side: 'no', ts_ms: 42 },
+    });
+    expect(h.latest('a', 'yes')).to.deep.include({
+      asks: [
+        [4400, 300],
+        [4500, 200],
+      ],
+      exchangeTs: 42,
+    });
   });
 
   it('applies signed deltas (removal at zero) and publishes both outcomes on every change', () => {
     const h = kalshiHarness();
     subscribed(h);
     const before = h.quotes.length;
-    h.frame({ type: 'orderbook_delta', sid: 7, seq: 3, msg: { market_ticker: 'KX-A', price_dollars: '0.4100', delta_fp: '-50.00', side: 'yes', ts_ms: 1669149841000 } }, 1_100);
+    h.frame(
+      {
+        type: 'orderbook_delta',
+        sid: 7,
+        seq: 3,
+        msg: { market_ticker: 'KX-A', price_dollars: '0.4100', delta_fp: '-50.00', side: 'yes', ts_ms: 1669149841000 },
+      },
+      1_100,
+    );
     expect(h.quotes.length - before).to.equal(2);
     expect(h.latest('a', 'yes')).to.deep.include({ bids: [[4000, 10000]], exchangeTs: 1669149841000, receivedTs: 1_100 });
     expect(h.latest('a', 'no')!.asks).to.deep.equal([[6000, 10000]]);
-    h.frame({ type: 'orderbook_delta', sid: 7, seq: 4, msg: { market_ticker: 'KX-A', price_dollars: '0.4400', delta_fp: '12.34', side: 'no' } }, 1_200);
+    h.frame(
+      { type: 'orderbook_delta', sid: 7, seq: 4, msg: { market_ticker: 'KX-A', price_dollars: '0.4400', delta_fp: '12.34', side: 'no' } },
+      1_200,
+    );
     expect(h.latest('a', 'yes')!.asks[0]).to.deep.equal([4400, 1234]);
     const seqs = h.quotes.map((q) => q.seq);
     expect(seqs).to.deep.equal([...seqs].sort((x, y) => x - y)); // publication order
@@ -120,20 +153,31 @@ describe('Kalshi feed', () => {
     const h = kalshiHarness();
     subscribed(h);
     h.sent.length = 0;
-    h.frame({ type: 'orderbook_delta', sid: 7, seq: 5, msg: { market_ticker: 'KX-A', price_dollars: '0.4000', delta_fp: '1.00', side: 'yes' } }, 2_000);
+    h.frame(
+      { type: 'orderbook_delta', sid: 7, seq: 5, msg: { market_ticker: 'KX-A', price_dollars: '0.4000', delta_fp: '1.00', side: 'yes' } },
+      2_000,
+    );
     expect(h.events.filter((e) => e.kind === 'gap')).to.deep.equal([{ kind: 'gap', sid: 7, seq: 5 }]);
-    expect(h.sent).to.deep.equal([{ id: 2, cmd: 'update_subscription', params: { sids: [7], market_tickers: ['KX-A', 'KX-B'], action: 'get_snapshot' } }]);
+    expect(h.sent).to.deep.equal([
+      { id: 2, cmd: 'update_subscription', params: { sids: [7], market_tickers: ['KX-A', 'KX-B'], action: 'get_snapshot' } },
+    ]);
     expect(h.latest('a', 'yes')!.stale).to.equal(true);
     expect(h.latest('b', 'no')!.stale).to.equal(true);
     expect(h.feed.ready().ready).to.equal(false);
     expect(h.feed.book('KX-A')!.yes.get(4000)).to.equal(10000); // the gapped delta was not applied
-    h.frame({ type: 'orderbook_delta', sid: 7, seq: 6, msg: { market_ticker: 'KX-A', price_dollars: '0.3000', delta_fp: '1.00', side: 'yes' } }, 2_001);
+    h.frame(
+      { type: 'orderbook_delta', sid: 7, seq: 6, msg: { market_ticker: 'KX-A', price_dollars: '0.3000', delta_fp: '1.00', side: 'yes' } },
+      2_001,
+    );
     expect(h.feed.book('KX-A')!.yes.get(3000)).to.equal(0);
     h.frame({ type: 'orderbook_snapshot', sid: 7, seq: 7, msg: { market_ticker: 'KX-A', yes_dollars_fp: [['0.3000', '1.00']] } }, 2_002);
     h.frame({ type: 'orderbook_snapshot', sid: 7, seq: 8, msg: { market_ticker: 'KX-B', yes_dollars_fp: [['0.1000', '1.00']] } }, 2_003);
     expect(h.latest('a', 'yes')).to.deep.include({ stale: false, bids: [[3000, 100]], asks: [] });
     expect(h.feed.ready().ready).to.equal(true);
-    h.frame({ type: 'orderbook_delta', sid: 7, seq: 9, msg: { market_ticker: 'KX-A', price_dollars: '0.3000', delta_fp: '1.00', side: 'yes' } }, 2_004);
+    h.frame(
+      { type: 'orderbook_delta', sid: 7, seq: 9, msg: { market_ticker: 'KX-A', price_dollars: '0.3000', delta_fp: '1.00', side: 'yes' } },
+      2_004,
+    );
     expect(h.feed.book('KX-A')!.yes.get(3000)).to.equal(200);
   });
 
@@ -141,23 +185,41 @@ describe('Kalshi feed', () => {
     const h = kalshiHarness({ crossedGraceMs: 500 });
     subscribed(h);
     h.sent.length = 0;
-    h.frame({ type: 'orderbook_delta', sid: 7, seq: 3, msg: { market_ticker: 'KX-B', price_dollars: '0.2000', delta_fp: '-1.00', side: 'yes' } }, 1_500);
+    h.frame(
+      { type: 'orderbook_delta', sid: 7, seq: 3, msg: { market_ticker: 'KX-B', price_dollars: '0.2000', delta_fp: '-1.00', side: 'yes' } },
+      1_500,
+    );
     expect(h.sent.at(-1)).to.deep.include({ cmd: 'update_subscription' });
     expect((h.sent.at(-1)!.params as { market_tickers: string[] }).market_tickers).to.deep.equal(['KX-B']);
     h.sent.length = 0;
     // A YES bid at 0.46 over the 0.45 YES ask: crossed for a moment (one change arrives as several deltas) …
-    h.frame({ type: 'orderbook_delta', sid: 7, seq: 4, msg: { market_ticker: 'KX-A', price_dollars: '0.4600', delta_fp: '5.00', side: 'yes' } }, 2_000);
+    h.frame(
+      { type: 'orderbook_delta', sid: 7, seq: 4, msg: { market_ticker: 'KX-A', price_dollars: '0.4600', delta_fp: '5.00', side: 'yes' } },
+      2_000,
+    );
     h.feed.tick(2_100);
-    h.frame({ type: 'orderbook_delta', sid: 7, seq: 5, msg: { market_ticker: 'KX-A', price_dollars: '0.4500', delta_fp: '-80.00', side: 'no' } }, 2_200);
-    h.frame({ type: 'orderbook_delta', sid: 7, seq: 6, msg: { market_ticker: 'KX-A', price_dollars: '0.4700', delta_fp: '-20.00', side: 'no' } }, 2_200);
+    h.frame(
+      { type: 'orderbook_delta', sid: 7, seq: 5, msg: { market_ticker: 'KX-A', price_dollars: '0.4500', delta_fp: '-80.00', side: 'no' } },
+      2_200,
+    );
+    h.frame(
+      { type: 'orderbook_delta', sid: 7, seq: 6, msg: { market_ticker: 'KX-A', price_dollars: '0.4700', delta_fp: '-20.00', side: 'no' } },
+      2_200,
+    );
     h.feed.tick(3_000);
     expect(h.sent).to.deep.equal([]); // … then uncrossed: nothing to do
-    h.frame({ type: 'orderbook_delta', sid: 7, seq: 7, msg: { market_ticker: 'KX-A', price_dollars: '0.4000', delta_fp: '5.00', side: 'no' } }, 3_000);
+    h.frame(
+      { type: 'orderbook_delta', sid: 7, seq: 7, msg: { market_ticker: 'KX-A', price_dollars: '0.4000', delta_fp: '5.00', side: 'no' } },
+      3_000,
+    );
     h.feed.tick(3_400);
     expect(h.sent).to.deep.equal([]);
     h.feed.tick(3_500);
     expect(h.sent).to.have.length(1);
-    expect(h.events.filter((e) => e.kind === 'resync').map((e) => (e as { reason: string }).reason)).to.deep.equal(['delta below zero', 'crossed book']);
+    expect(h.events.filter((e) => e.kind === 'resync').map((e) => (e as { reason: string }).reason)).to.deep.equal([
+      'delta below zero',
+      'crossed book',
+    ]);
   });
 
   it('resubscribes when the live subscription dies (error 25), and ignores frames of the old sid', () => {
@@ -167,7 +229,12 @@ describe('Kalshi feed', () => {
     h.frame({ type: 'error', msg: { code: 25, msg: 'Subscription buffer overflow' } }, 5_000);
     expect(h.sent.map((c) => c.cmd)).to.deep.equal(['unsubscribe', 'subscribe']);
     expect(h.latest('a', 'yes')!.stale).to.equal(true);
-    h.frame({ type: 'orderbook_delta', sid: 7, seq: 3, msg: { market_ticker: 'KX-A', price_dollars: '0.1000', delta_fp: '1.00', side: 'yes' } });
+    h.frame({
+      type: 'orderbook_delta',
+      sid: 7,
+      seq: 3,
+      msg: { market_ticker: 'KX-A', price_dollars: '0.1000', delta_fp: '1.00', side: 'yes' },
+    });
     expect(h.feed.oldSidMessages).to.equal(1);
     h.frame({ id: h.sent[1]!.id, type: 'subscribed', msg: { channel: 'orderbook_delta', sid: 8 } });
     h.frame({ type: 'orderbook_snapshot', sid: 8, seq: 1, msg: { market_ticker: 'KX-A' } });
@@ -198,7 +265,10 @@ describe('Kalshi feed', () => {
     ]);
     h.feed.tick(5_000);
     expect(h.quotes.length).to.equal(n + 4); // once per transition
-    h.frame({ type: 'orderbook_delta', sid: 7, seq: 3, msg: { market_ticker: 'KX-A', price_dollars: '0.3000', delta_fp: '1.00', side: 'yes' } }, 5_001);
+    h.frame(
+      { type: 'orderbook_delta', sid: 7, seq: 3, msg: { market_ticker: 'KX-A', price_dollars: '0.3000', delta_fp: '1.00', side: 'yes' } },
+      5_001,
+    );
     expect(h.latest('a', 'yes')!.stale).to.equal(false);
     h.feed.onClose(5_002);
     expect(h.latest('a', 'yes')!.stale).to.equal(true);
@@ -210,7 +280,16 @@ describe('Kalshi feed', () => {
     const h = kalshiHarness();
     subscribed(h);
     let seq = 2;
-    const truth: Record<'yes' | 'no', Map<number, number>> = { yes: new Map<number, number>([[4000, 10000], [4100, 5000]]), no: new Map<number, number>([[5500, 8000], [5300, 2000]]) };
+    const truth: Record<'yes' | 'no', Map<number, number>> = {
+      yes: new Map<number, number>([
+        [4000, 10000],
+        [4100, 5000],
+      ]),
+      no: new Map<number, number>([
+        [5500, 8000],
+        [5300, 2000],
+      ]),
+    };
     let malformedSent = 0;
     const validDelta = () => {
       const side = rand() < 0.5 ? 'yes' : 'no';
@@ -220,7 +299,18 @@ describe('Kalshi feed', () => {
       truth[side].set(price, current + delta);
       if (current + delta === 0) truth[side].delete(price);
       const wire = side === 'no' ? PRICE_ONE - price : price; // use_yes_price
-      return JSON.stringify({ type: 'orderbook_delta', sid: 7, seq: ++seq, msg: { market_ticker: 'KX-A', price_dollars: dollars(wire), delta_fp: (delta < 0 ? '-' : '') + fp(Math.abs(delta)), side, ts_ms: 1 } });
+      return JSON.stringify({
+        type: 'orderbook_delta',
+        sid: 7,
+        seq: ++seq,
+        msg: {
+          market_ticker: 'KX-A',
+          price_dollars: dollars(wire),
+          delta_fp: (delta < 0 ? '-' : '') + fp(Math.abs(delta)),
+          side,
+          ts_ms: 1,
+        },
+      });
     };
     const garbage = (): string => {
       switch (Math.floor(rand() * 7)) {
@@ -250,7 +340,10 @@ describe('Kalshi feed', () => {
         h.feed.onFrame(garbage(), 2_000);
       } else {
         ignored++;
-        h.feed.onFrame(JSON.stringify(rand() < 0.5 ? { type: 'orderbook_delta', sid: 3, seq: 1, msg: {} } : { type: 'ticker', sid: 9, msg: { x: 1 } }), 2_000);
+        h.feed.onFrame(
+          JSON.stringify(rand() < 0.5 ? { type: 'orderbook_delta', sid: 3, seq: 1, msg: {} } : { type: 'ticker', sid: 9, msg: { x: 1 } }),
+          2_000,
+        );
       }
     }
     expect(h.events.filter((e) => e.kind === 'malformed')).to.have.length(malformedSent);
@@ -265,7 +358,8 @@ describe('Kalshi feed', () => {
     let thrown = 0;
     for (let i = 0; i < 50_000; i++) {
       const chars = base.split('');
-      for (let k = 0; k < 1 + Math.floor(rand() * 4); k++) chars[Math.floor(rand() * chars.length)] = String.fromCharCode(32 + Math.floor(rand() * 95));
+      for (let k = 0; k < 1 + Math.floor(rand() * 4); k++)
+        chars[Math.floor(rand() * chars.length)] = String.fromCharCode(32 + Math.floor(rand() * 95));
       try {
         h.feed.onFrame(chars.join(''), 3_000);
       } catch {
@@ -299,14 +393,41 @@ describe('Polymarket feed', () => {
     return { feed, quotes, sent, events, latest };
   }
   const books = JSON.stringify([
-    { event_type: 'book', asset_id: YES, market: '0x1', bids: [{ price: '.47', size: '10' }, { price: '.48', size: '30' }], asks: [{ price: '.52', size: '5' }, { price: '.50', size: '7.5' }], timestamp: '1757908892351', hash: 'h' },
-    { event_type: 'book', asset_id: NO, market: '0x1', bids: [{ price: '.50', size: '5' }], asks: [{ price: '.52', size: '30' }], timestamp: '1757908892351', hash: 'h' },
+    {
+      event_type: 'book',
+      asset_id: YES,
+      market: '0x1',
+      bids: [
+        { price: '.47', size: '10' },
+        { price: '.48', size: '30' },
+      ],
+      asks: [
+        { price: '.52', size: '5' },
+        { price: '.50', size: '7.5' },
+      ],
+      timestamp: '1757908892351',
+      hash: 'h',
+    },
+    {
+      event_type: 'book',
+      asset_id: NO,
+      market: '0x1',
+      bids: [{ price: '.50', size: '5' }],
+      asks: [{ price: '.52', size: '30' }],
+      timestamp: '1757908892351',
+      hash: 'h',
+    },
   ]);
 
   it('subscribes by assets_ids and reads the initial dump (a JSON array frame) into both token books', () => {
     const h = harness();
     h.feed.onOpen(1);
-    expect(JSON.parse(h.sent[0]!)).to.deep.equal({ assets_ids: [YES, NO], type: 'market', initial_dump: true, custom_feature_enabled: false });
+    expect(JSON.parse(h.sent[0]!)).to.deep.equal({
+      assets_ids: [YES, NO],
+      type: 'market',
+      initial_dump: true,
+      custom_feature_enabled: false,
+    });
     expect(h.feed.ready().ready).to.equal(false);
     h.feed.onFrame(books, 1_000);
     expect(h.feed.ready()).to.deep.equal({ ready: true });
@@ -349,11 +470,24 @@ describe('Polymarket feed', () => {
     );
     expect(h.latest('yes')).to.deep.include({ bids: [[4700, 1000]], exchangeTs: 1757908892400 });
     expect(h.latest('no')!.asks).to.deep.equal([[5200, 1200]]);
-    h.feed.onFrame(JSON.stringify({ event_type: 'price_change', asset_id: YES, market: '0x1', changes: [{ price: '0.4', side: 'SELL', size: '3300' }], timestamp: '1', hash: 'z' }), 1_200);
+    h.feed.onFrame(
+      JSON.stringify({
+        event_type: 'price_change',
+        asset_id: YES,
+        market: '0x1',
+        changes: [{ price: '0.4', side: 'SELL', size: '3300' }],
+        timestamp: '1',
+        hash: 'z',
+      }),
+      1_200,
+    );
     expect(h.latest('yes')!.asks[0]).to.deep.equal([4000, 330000]);
     const n = h.quotes.length;
     h.feed.onFrame('PONG', 1_300);
-    h.feed.onFrame(JSON.stringify({ event_type: 'last_trade_price', asset_id: YES, price: '0.456', size: '219.217767', side: 'BUY' }), 1_300);
+    h.feed.onFrame(
+      JSON.stringify({ event_type: 'last_trade_price', asset_id: YES, price: '0.456', size: '219.217767', side: 'BUY' }),
+      1_300,
+    );
     h.feed.onFrame(JSON.stringify({ event_type: 'tick_size_change', asset_id: YES, old_tick_size: '0.01', new_tick_size: '0.001' }), 1_300);
     expect(h.quotes.length).to.equal(n);
     expect(h.feed.tickSize(YES)).to.equal('0.001');
@@ -365,7 +499,15 @@ describe('Polymarket feed', () => {
     h.feed.onOpen(1);
     h.feed.onFrame(books, 1_000);
     h.sent.length = 0;
-    h.feed.onFrame(JSON.stringify({ event_type: 'price_change', market: '0x1', price_changes: [{ asset_id: YES, price: '0.51', size: '1', side: 'BUY' }], timestamp: '2' }), 1_000);
+    h.feed.onFrame(
+      JSON.stringify({
+        event_type: 'price_change',
+        market: '0x1',
+        price_changes: [{ asset_id: YES, price: '0.51', size: '1', side: 'BUY' }],
+        timestamp: '2',
+      }),
+      1_000,
+    );
     h.feed.tick(1_200);
     expect(h.sent).to.deep.equal([]);
     h.feed.tick(1_300);
@@ -400,8 +542,12 @@ describe('Polymarket feed', () => {
       bad++;
       h.feed.onFrame(
         rand() < 0.5
-          ? Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 40) }, () => 33 + Math.floor(rand() * 90))).toString('latin1').replace(/^PONG$/, 'x')
-          : JSON.stringify([{ event_type: 'price_change', market: '0x1', price_changes: [{ asset_id: YES, price: '1.5', size: '1', side: 'BUY' }] }]),
+          ? Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 40) }, () => 33 + Math.floor(rand() * 90)))
+              .toString('latin1')
+              .replace(/^PONG$/, 'x')
+          : JSON.stringify([
+              { event_type: 'price_change', market: '0x1', price_changes: [{ asset_id: YES, price: '1.5', size: '1', side: 'BUY' }] },
+            ]),
         1_000,
       );
     }
@@ -410,7 +556,8 @@ describe('Polymarket feed', () => {
     let thrown = 0;
     for (let i = 0; i < 50_000; i++) {
       const chars = books.split('');
-      for (let k = 0; k < 1 + Math.floor(rand() * 4); k++) chars[Math.floor(rand() * chars.length)] = String.fromCharCode(32 + Math.floor(rand() * 95));
+      for (let k = 0; k < 1 + Math.floor(rand() * 4); k++)
+        chars[Math.floor(rand() * chars.length)] = String.fromCharCode(32 + Math.floor(rand() * 95));
       try {
         h.feed.onFrame(chars.join(''), 2_000);
       } catch {

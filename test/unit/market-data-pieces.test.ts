@@ -63,8 +63,24 @@ describe('market-data normalization', () => {
       ],
     );
     const next = quoteSequence(1_700_000_000_000);
-    const yes = toQuote(book.view('yes', 10), { venue: 'kalshi', marketId: 'm1', outcome: 'yes', seq: next(), exchangeTs: 5, receivedTs: 6, stale: false });
-    const no = toQuote(book.view('no', 10), { venue: 'kalshi', marketId: 'm1', outcome: 'no', seq: next(), exchangeTs: 5, receivedTs: 6, stale: true });
+    const yes = toQuote(book.view('yes', 10), {
+      venue: 'kalshi',
+      marketId: 'm1',
+      outcome: 'yes',
+      seq: next(),
+      exchangeTs: 5,
+      receivedTs: 6,
+      stale: false,
+    });
+    const no = toQuote(book.view('no', 10), {
+      venue: 'kalshi',
+      marketId: 'm1',
+      outcome: 'no',
+      seq: next(),
+      exchangeTs: 5,
+      receivedTs: 6,
+      stale: true,
+    });
     expect(quoteSchema.parse(yes)).to.deep.equal(yes);
     expect(quoteSchema.parse(no)).to.deep.equal(no);
     expect(yes.bids[0]).to.deep.equal([2200, 33300]);

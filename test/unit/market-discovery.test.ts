@@ -14,7 +14,12 @@ const eaglesAtCommanders: KalshiEvent = {
 };
 
 /** Polymarket lists the home team first here: a positional match would swap the sides. */
-const polymarketGame = (outcomes: string[], tokens: string[], gameStartTime = '2025-12-21 01:00:00+00', slug = 'nfl-phi-was-2025-12-20'): PolymarketEvent => ({
+const polymarketGame = (
+  outcomes: string[],
+  tokens: string[],
+  gameStartTime = '2025-12-21 01:00:00+00',
+  slug = 'nfl-phi-was-2025-12-20',
+): PolymarketEvent => ({
   slug,
   title: 'Eagles vs. Commanders',
   markets: [{ slug, outcomes, tokenIds: tokens, sportsMarketType: 'moneyline', gameStartTime, active: true, closed: false }],
@@ -40,19 +45,33 @@ describe('market discovery: matching', () => {
   });
 
   it('does not match the same teams on another date (a series rematch)', () => {
-    const nextDay = matchMarkets('nfl', [eaglesAtCommanders], [polymarketGame(['Eagles', 'Commanders'], ['a', 'b'], '2025-12-22 01:00:00+00')]);
+    const nextDay = matchMarkets(
+      'nfl',
+      [eaglesAtCommanders],
+      [polymarketGame(['Eagles', 'Commanders'], ['a', 'b'], '2025-12-22 01:00:00+00')],
+    );
     expect(nextDay.markets).to.deep.equal([]);
-    expect(nextDay.unmatched.map((u) => u.reason)).to.deep.equal(['no Polymarket moneyline for PHI at WAS on 2025-12-20', 'no Polymarket moneyline for PHI at WAS on 2025-12-20']);
+    expect(nextDay.unmatched.map((u) => u.reason)).to.deep.equal([
+      'no Polymarket moneyline for PHI at WAS on 2025-12-20',
+      'no Polymarket moneyline for PHI at WAS on 2025-12-20',
+    ]);
   });
 
   it('refuses two candidate games on the same date rather than guess', () => {
-    const result = matchMarkets('nfl', [eaglesAtCommanders], [polymarketGame(['Eagles', 'Commanders'], ['a', 'b']), polymarketGame(['Eagles', 'Commanders'], ['c', 'd'], undefined, 'dup')]);
+    const result = matchMarkets(
+      'nfl',
+      [eaglesAtCommanders],
+      [polymarketGame(['Eagles', 'Commanders'], ['a', 'b']), polymarketGame(['Eagles', 'Commanders'], ['c', 'd'], undefined, 'dup')],
+    );
     expect(result.markets).to.deep.equal([]);
     expect(result.unmatched[0]!.reason).to.match(/2 Polymarket markets for PHI at WAS/);
   });
 
   it('refuses a Kalshi market whose ticker and title name different teams', () => {
-    const confused: KalshiEvent = { ...eaglesAtCommanders, markets: [{ ticker: 'KXNFLGAME-25DEC20PHIWAS-PHI', yesSubTitle: 'Washington', status: 'active' }] };
+    const confused: KalshiEvent = {
+      ...eaglesAtCommanders,
+      markets: [{ ticker: 'KXNFLGAME-25DEC20PHIWAS-PHI', yesSubTitle: 'Washington', status: 'active' }],
+    };
     const result = matchMarkets('nfl', [confused], [polymarketGame(['Eagles', 'Commanders'], ['a', 'b'])]);
     expect(result.markets).to.deep.equal([]);
     expect(result.unmatched[0]!.reason).to.contain('team unclear');
@@ -64,12 +83,29 @@ describe('market discovery: matching', () => {
       title: 'Philadelphia at Los Angeles L',
       markets: [{ ticker: 'KXNBAGAME-26FEB05PHILAL-LAL', yesSubTitle: 'Los Angeles L', status: 'active' }],
     };
-    const vague: PolymarketEvent = { slug: 'nba-phi-lal', title: '76ers vs. Los Angeles', markets: [{ slug: 'nba-phi-lal', outcomes: ['76ers', 'Los Angeles'], tokenIds: ['a', 'b'], sportsMarketType: 'moneyline', gameStartTime: '2026-02-06 03:30:00+00', active: true, closed: false }] };
+    const vague: PolymarketEvent = {
+      slug: 'nba-phi-lal',
+      title: '76ers vs. Los Angeles',
+      markets: [
+        {
+          slug: 'nba-phi-lal',
+          outcomes: ['76ers', 'Los Angeles'],
+          tokenIds: ['a', 'b'],
+          sportsMarketType: 'moneyline',
+          gameStartTime: '2026-02-06 03:30:00+00',
+          active: true,
+          closed: false,
+        },
+      ],
+    };
     const result = matchMarkets('nba', [lakers], [vague]);
     expect(result.markets).to.deep.equal([]);
     expect(result.unmatched.some((u) => u.venue === 'polymarket' && u.reason.includes('not two known, different teams'))).to.equal(true);
     // Named properly, the same game matches (the teams come from the ticker's codes when the title does not resolve).
-    const named: PolymarketEvent = { ...vague, markets: [{ ...vague.markets[0]!, outcomes: ['Lakers', '76ers'], tokenIds: ['tok-lal', 'tok-phi'] }] };
+    const named: PolymarketEvent = {
+      ...vague,
+      markets: [{ ...vague.markets[0]!, outcomes: ['Lakers', '76ers'], tokenIds: ['tok-lal', 'tok-phi'] }],
+    };
     expect(matchMarkets('nba', [lakers], [named]).markets[0]!.polymarket).to.deep.equal({ yesTokenId: 'tok-lal', noTokenId: 'tok-phi' });
   });
 

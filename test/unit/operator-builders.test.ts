@@ -39,7 +39,11 @@ function shard(overrides: (s: TradingShard) => void = () => {}): TradingShard {
         polymarket: { vpn: { provider: 'mullvad', type: 'wireguard', serverCountries: ['Netherlands'], secretRef: { name: 'vpn' } } },
       },
       detector: { minEdgeBps: 50, maxQuoteAgeMs: 2000, cooldownMs: 5000 },
-      executor: { mode: 'paper', bankrollUsd: 10000, limits: { perGameUsd: 500, perSportUsd: 2000, dailyLossUsd: 300, maxOpenPositions: 20, maxOrderUsd: 100 } },
+      executor: {
+        mode: 'paper',
+        bankrollUsd: 10000,
+        limits: { perGameUsd: 500, perSportUsd: 2000, dailyLossUsd: 300, maxOpenPositions: 20, maxOrderUsd: 100 },
+      },
       circuitBreaker: { rules: [], cooldown: '5m', halfOpenAfter: '2m', onPrometheusUnavailable: 'open' },
     },
   };
@@ -64,7 +68,11 @@ describe('operator builders', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).to.deep.equal(
       [
         'ConfigMap/nba-east-config',
-        ...['kalshi-monitor', 'polymarket-monitor', 'detector', 'executor'].flatMap((c) => [`Deployment/nba-east-${c}`, `Service/nba-east-${c}`, `NetworkPolicy/nba-east-${c}`]),
+        ...['kalshi-monitor', 'polymarket-monitor', 'detector', 'executor'].flatMap((c) => [
+          `Deployment/nba-east-${c}`,
+          `Service/nba-east-${c}`,
+          `NetworkPolicy/nba-east-${c}`,
+        ]),
         'Service/nba-east-polymarket-proxy',
         'PodDisruptionBudget/nba-east',
       ].sort(),
@@ -72,9 +80,20 @@ describe('operator builders', () => {
     for (const object of objects) {
       expect(object.metadata.namespace).to.equal('trading');
       expect(object.metadata.ownerReferences).to.deep.equal([
-        { apiVersion: 'arbees.io/v1alpha1', kind: 'TradingShard', name: 'nba-east', uid: '6f1c2a9e-0000-4000-8000-000000000001', controller: true, blockOwnerDeletion: true },
+        {
+          apiVersion: 'arbees.io/v1alpha1',
+          kind: 'TradingShard',
+          name: 'nba-east',
+          uid: '6f1c2a9e-0000-4000-8000-000000000001',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
       ]);
-      expect(object.metadata.labels).to.include({ 'app.kubernetes.io/managed-by': 'arbees-operator', 'app.kubernetes.io/part-of': 'arbees', 'arbees.io/shard': 'nba-east' });
+      expect(object.metadata.labels).to.include({
+        'app.kubernetes.io/managed-by': 'arbees-operator',
+        'app.kubernetes.io/part-of': 'arbees',
+        'arbees.io/shard': 'nba-east',
+      });
     }
   });
 
@@ -101,12 +120,18 @@ describe('operator builders', () => {
       expect(spec.securityContext).to.deep.include({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
       expect(spec.automountServiceAccountToken).to.equal(false);
       for (const container of allContainers(spec)) {
-        if (container.securityContext.capabilities.add?.includes('NET_ADMIN')) withNetAdmin.push(`${deployment.metadata.name}/${container.name}`);
+        if (container.securityContext.capabilities.add?.includes('NET_ADMIN'))
+          withNetAdmin.push(`${deployment.metadata.name}/${container.name}`);
         if (container.name === 'vpn') {
           expect(container.securityContext.capabilities).to.deep.equal({ drop: ['ALL'], add: ['NET_ADMIN'] });
           continue;
         }
-        expect(container.securityContext, container.name).to.deep.equal({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+        expect(container.securityContext, container.name).to.deep.equal({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          runAsNonRoot: true,
+          capabilities: { drop: ['ALL'] },
+        });
       }
     }
     expect(withNetAdmin).to.deep.equal(['nba-east-polymarket-monitor/vpn']);
@@ -119,11 +144,18 @@ describe('operator builders', () => {
     expect(vpn).to.include({ name: 'vpn', image: 'qmcgaw/gluetun:v3.40.0', restartPolicy: 'Always' });
     expect(vpn.startupProbe.exec.command).to.deep.equal(['/gluetun-entrypoint', 'healthcheck']);
     const env = Object.fromEntries(vpn.env.map((e: Obj) => [e.name, e.value]));
-    expect(env).to.include({ VPN_SERVICE_PROVIDER: 'mullvad', VPN_TYPE: 'wireguard', SERVER_COUNTRIES: 'Netherlands', FIREWALL_OUTBOUND_SUBNETS: '10.244.0.0/16,10.96.0.0/12', FIREWALL_INPUT_PORTS: '8888,9464' });
+    expect(env).to.include({
+      VPN_SERVICE_PROVIDER: 'mullvad',
+      VPN_TYPE: 'wireguard',
+      SERVER_COUNTRIES: 'Netherlands',
+      FIREWALL_OUTBOUND_SUBNETS: '10.244.0.0/16,10.96.0.0/12',
+      FIREWALL_INPUT_PORTS: '8888,9464',
+    });
     expect(vpn.envFrom).to.deep.equal([{ secretRef: { name: 'vpn' } }]);
     expect(vpn.volumeMounts).to.deep.include({ name: 'dev-net-tun', mountPath: '/dev/net/tun' });
     expect(spec.volumes).to.deep.include({ name: 'dev-net-tun', hostPath: { path: '/dev/net/tun', type: 'CharDevice' } });
-    for (const component of ['kalshi-monitor', 'detector', 'executor']) expect(podSpec(build(shard()), component).initContainers).to.equal(undefined);
+    for (const component of ['kalshi-monitor', 'detector', 'executor'])
+      expect(podSpec(build(shard()), component).initContainers).to.equal(undefined);
   });
 
   it('lets the Polymarket pod send only tunnel packets to the internet, never TCP 443', () => {
@@ -137,12 +169,14 @@ describe('operator builders', () => {
     expect(kalshi.spec.egress.flatMap((r: Obj) => r.ports)).not.to.deep.include({ protocol: 'TCP', port: 5432 });
   });
 
-  it('routes the executor\'s Polymarket traffic through the VPN pod in every mode: a proxy Service reachable only from the executor', () => {
+  it("routes the executor's Polymarket traffic through the VPN pod in every mode: a proxy Service reachable only from the executor", () => {
     const paper = build(shard());
-    const live = build(shard((s) => {
-      s.spec.executor.mode = 'live';
-      s.spec.venues.polymarket.credentialsSecretRef = { name: 'poly-creds' };
-    }));
+    const live = build(
+      shard((s) => {
+        s.spec.executor.mode = 'live';
+        s.spec.venues.polymarket.credentialsSecretRef = { name: 'poly-creds' };
+      }),
+    );
     for (const built of [paper, live]) {
       const proxy = byName(built, 'Service', 'nba-east-polymarket-proxy');
       expect(proxy.spec.selector).to.deep.equal({ 'arbees.io/shard': 'nba-east', 'app.kubernetes.io/component': 'polymarket-monitor' });
@@ -154,16 +188,21 @@ describe('operator builders', () => {
         ports: [{ protocol: 'TCP', port: 8888 }],
       });
       const egress = byName(built, 'NetworkPolicy', 'nba-east-executor').spec.egress;
-      expect(egress).to.deep.include({ to: [{ podSelector: { matchLabels: { 'arbees.io/shard': 'nba-east', 'app.kubernetes.io/component': 'polymarket-monitor' } } }], ports: [{ protocol: 'TCP', port: 8888 }] });
+      expect(egress).to.deep.include({
+        to: [{ podSelector: { matchLabels: { 'arbees.io/shard': 'nba-east', 'app.kubernetes.io/component': 'polymarket-monitor' } } }],
+        ports: [{ protocol: 'TCP', port: 8888 }],
+      });
     }
     expect(podSpec(paper, 'executor').containers[0].env.map((e: Obj) => e.name)).not.to.include('ARBEES_POLYMARKET_PRIVATE_KEY');
   });
 
   it('hands secrets to containers only as Secret references, each to the component that needs it', () => {
-    const live = build(shard((s) => {
-      s.spec.executor.mode = 'live';
-      s.spec.venues.polymarket.credentialsSecretRef = { name: 'poly-creds' };
-    }));
+    const live = build(
+      shard((s) => {
+        s.spec.executor.mode = 'live';
+        s.spec.venues.polymarket.credentialsSecretRef = { name: 'poly-creds' };
+      }),
+    );
     const secretVars = (component: string) =>
       podSpec(live, component)
         .containers[0].env.filter((e: Obj) => e.valueFrom)
@@ -175,12 +214,16 @@ describe('operator builders', () => {
     ]);
     expect(secretVars('polymarket-monitor')).to.deep.equal(['ARBEES_REDIS_URL<-arbees-connections/redisUrl']);
     expect(secretVars('detector')).to.deep.equal(['ARBEES_REDIS_URL<-arbees-connections/redisUrl']);
-    expect(secretVars('executor')).to.include.members(['ARBEES_POSTGRES_URL<-arbees-connections/postgresUrl', 'ARBEES_POLYMARKET_PRIVATE_KEY<-poly-creds/privateKey', 'ARBEES_KALSHI_PRIVATE_KEY<-kalshi-creds/privateKey']);
+    expect(secretVars('executor')).to.include.members([
+      'ARBEES_POSTGRES_URL<-arbees-connections/postgresUrl',
+      'ARBEES_POLYMARKET_PRIVATE_KEY<-poly-creds/privateKey',
+      'ARBEES_KALSHI_PRIVATE_KEY<-kalshi-creds/privateKey',
+    ]);
     // Paper executors get no Polymarket keys at all.
     expect(podSpec(build(shard()), 'executor').containers[0].env.map((e: Obj) => e.name)).not.to.include('ARBEES_POLYMARKET_PRIVATE_KEY');
   });
 
-  it('renders a shard config the workloads accept, with the environment\'s venue endpoints', () => {
+  it("renders a shard config the workloads accept, with the environment's venue endpoints", () => {
     const production = build(shard((s) => (s.spec.venues.kalshi.environment = 'production')));
     const config = shardConfigSchema.parse(JSON.parse(byName(production, 'ConfigMap', 'nba-east-config').data['shard.json']));
     expect(config.venues.kalshi).to.deep.equal({ environment: 'production', ...publicVenueEndpoints.kalshi.production });
@@ -189,7 +232,10 @@ describe('operator builders', () => {
   });
 
   it('rolls the pods when the rendered config changes, but not on pause (that travels through the control key)', () => {
-    const hashes = (s: TradingShard) => build(s).filter((o) => o.kind === 'Deployment').map((d) => d.spec.template.metadata.annotations[configHashAnnotation]);
+    const hashes = (s: TradingShard) =>
+      build(s)
+        .filter((o) => o.kind === 'Deployment')
+        .map((d) => d.spec.template.metadata.annotations[configHashAnnotation]);
     const base = hashes(shard());
     expect(new Set(base).size).to.equal(1);
     expect(hashes(shard((s) => (s.spec.paused = true)))).to.deep.equal(base);
@@ -199,11 +245,16 @@ describe('operator builders', () => {
   });
 
   it('honours per-component image and resource overrides', () => {
-    const objects = build(shard((s) => {
-      s.spec.image = 'registry.example/arbees:2.0.0';
-      s.spec.overrides = { detector: { image: 'registry.example/arbees:2.0.1', resources: { requests: { cpu: '1', memory: '256Mi' } } } };
-    }));
-    expect(podSpec(objects, 'detector').containers[0]).to.deep.include({ image: 'registry.example/arbees:2.0.1', resources: { requests: { cpu: '1', memory: '256Mi' } } });
+    const objects = build(
+      shard((s) => {
+        s.spec.image = 'registry.example/arbees:2.0.0';
+        s.spec.overrides = { detector: { image: 'registry.example/arbees:2.0.1', resources: { requests: { cpu: '1', memory: '256Mi' } } } };
+      }),
+    );
+    expect(podSpec(objects, 'detector').containers[0]).to.deep.include({
+      image: 'registry.example/arbees:2.0.1',
+      resources: { requests: { cpu: '1', memory: '256Mi' } },
+    });
     expect(podSpec(objects, 'executor').containers[0].image).to.equal('registry.example/arbees:2.0.0');
     expect(podSpec(objects, 'executor').containers[0].args).to.deep.equal(['executor']);
   });

@@ -11,7 +11,18 @@ describe('operator drift check (containsDesired)', () => {
     spec: {
       replicas: 1,
       revisionHistoryLimit: 10,
-      template: { spec: { containers: [{ name: 'c', image: 'img:1', ports: [{ containerPort: 9464, protocol: 'TCP' }], terminationMessagePath: '/dev/termination-log' }] } },
+      template: {
+        spec: {
+          containers: [
+            {
+              name: 'c',
+              image: 'img:1',
+              ports: [{ containerPort: 9464, protocol: 'TCP' }],
+              terminationMessagePath: '/dev/termination-log',
+            },
+          ],
+        },
+      },
     },
     status: { readyReplicas: 1 },
   };

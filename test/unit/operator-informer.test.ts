@@ -8,8 +8,16 @@ import { Informer, type ChangeType } from '../../operator/kube/informer.js';
 
 const server = 'https://kube.test:6443';
 const path = '/apis/arbees.io/v1alpha1/tradingshards';
-const shard = (name: string, rv: string): KubeObject => ({ apiVersion: 'arbees.io/v1alpha1', kind: 'TradingShard', metadata: { name, namespace: 'ns', resourceVersion: rv } });
-const listBody = (rv: string, items: KubeObject[]) => ({ kind: 'TradingShardList', metadata: { resourceVersion: rv }, items: items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest) });
+const shard = (name: string, rv: string): KubeObject => ({
+  apiVersion: 'arbees.io/v1alpha1',
+  kind: 'TradingShard',
+  metadata: { name, namespace: 'ns', resourceVersion: rv },
+});
+const listBody = (rv: string, items: KubeObject[]) => ({
+  kind: 'TradingShardList',
+  metadata: { resourceVersion: rv },
+  items: items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest),
+});
 const watchLines = (...events: unknown[]) => events.map((e) => JSON.stringify(e)).join('\n') + '\n';
 
 function client(): KubeClient {
@@ -46,7 +54,13 @@ describe('operator informer', () => {
       .reply(200, listBody('10', [shard('a', '5'), shard('b', '6')]))
       .get(path)
       .query((q) => q.watch === '1' && q.resourceVersion === '10')
-      .reply(200, watchLines({ type: 'MODIFIED', object: shard('a', '11') }, { type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version: 10 (12)' } }))
+      .reply(
+        200,
+        watchLines(
+          { type: 'MODIFIED', object: shard('a', '11') },
+          { type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version: 10 (12)' } },
+        ),
+      )
       .get(path)
       .query((q) => q.watch === undefined)
       .reply(200, listBody('20', [shard('a', '11'), shard('c', '19')]))
@@ -55,7 +69,9 @@ describe('operator informer', () => {
       .delay(10_000)
       .reply(200, '');
     const seen: Array<[ChangeType, string]> = [];
-    const informer = new Informer(client(), resources.tradingShards, (type, object) => seen.push([type, object.metadata.name]), { resyncMs: 3_600_000 });
+    const informer = new Informer(client(), resources.tradingShards, (type, object) => seen.push([type, object.metadata.name]), {
+      resyncMs: 3_600_000,
+    });
     informer.start();
     try {
       await until(() => seen.length >= 6, 'the relist');
@@ -67,7 +83,12 @@ describe('operator informer', () => {
         ['added', 'c'],
         ['deleted', 'b'], // vanished while we were not watching
       ]);
-      expect(informer.list().map((o) => o.metadata.name).sort()).to.deep.equal(['a', 'c']);
+      expect(
+        informer
+          .list()
+          .map((o) => o.metadata.name)
+          .sort(),
+      ).to.deep.equal(['a', 'c']);
       expect(informer.get('ns', 'c')).to.include({ apiVersion: 'arbees.io/v1alpha1', kind: 'TradingShard' });
     } finally {
       await informer.stop();
@@ -76,7 +97,15 @@ describe('operator informer', () => {
   });
 
   it('caches objects without metadata.managedFields, and keeps the cached copy when a relist finds it unchanged', async () => {
-    const managedFields = [{ manager: 'arbees-operator', operation: 'Apply', apiVersion: 'arbees.io/v1alpha1', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': {} } }];
+    const managedFields = [
+      {
+        manager: 'arbees-operator',
+        operation: 'Apply',
+        apiVersion: 'arbees.io/v1alpha1',
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:spec': {} },
+      },
+    ];
     const withFields = (name: string, rv: string) => {
       const object = shard(name, rv);
       return { ...object, metadata: { ...object.metadata, labels: { team: 'x' }, managedFields }, spec: { paused: false } };
@@ -97,7 +126,9 @@ describe('operator informer', () => {
       .reply(200, '');
     const seen: Array<[ChangeType, string, KubeObject]> = [];
     // resyncMs 0: relist after the first watch ends, as a periodic resync does.
-    const informer = new Informer(client(), resources.tradingShards, (type, object) => seen.push([type, object.metadata.name, object]), { resyncMs: 0 });
+    const informer = new Informer(client(), resources.tradingShards, (type, object) => seen.push([type, object.metadata.name, object]), {
+      resyncMs: 0,
+    });
     informer.start();
     try {
       await until(() => seen.length >= 5, 'the watch event and the relist');
@@ -139,7 +170,9 @@ describe('operator informer', () => {
       .reply(200, '');
     const errors: number[] = [];
     const seen: string[] = [];
-    const informer = new Informer(client(), resources.tradingShards, (_t, o) => seen.push(o.metadata.name), { onError: (_e, retryInMs) => errors.push(retryInMs) });
+    const informer = new Informer(client(), resources.tradingShards, (_t, o) => seen.push(o.metadata.name), {
+      onError: (_e, retryInMs) => errors.push(retryInMs),
+    });
     informer.start();
     try {
       await informer.waitForSync();

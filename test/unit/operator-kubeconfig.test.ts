@@ -21,7 +21,15 @@ function kubeconfig(dir: string, cluster: string, user: string): string {
   const file = join(dir, 'config');
   writeFileSync(
     file,
-    ['apiVersion: v1', 'kind: Config', `clusters: [{ name: c, cluster: ${cluster} }]`, `users: [{ name: u, user: ${user} }]`, 'contexts: [{ name: x, context: { cluster: c, user: u } }]', 'current-context: x', ''].join('\n'),
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      `clusters: [{ name: c, cluster: ${cluster} }]`,
+      `users: [{ name: u, user: ${user} }]`,
+      'contexts: [{ name: x, context: { cluster: c, user: u } }]',
+      'current-context: x',
+      '',
+    ].join('\n'),
   );
   return file;
 }
@@ -62,15 +70,26 @@ describe('operator kubeconfig', () => {
   it('finds $KUBECONFIG before ~/.kube/config before the in-cluster service account', async () => {
     const home = join(dir, 'home');
     mkdirSync(join(home, '.kube'), { recursive: true });
-    writeFileSync(join(home, '.kube', 'config'), ['clusters: [{ name: c, cluster: { server: "https://home:6443" } }]', 'contexts: [{ name: x, context: { cluster: c } }]', 'current-context: x'].join('\n'));
+    writeFileSync(
+      join(home, '.kube', 'config'),
+      [
+        'clusters: [{ name: c, cluster: { server: "https://home:6443" } }]',
+        'contexts: [{ name: x, context: { cluster: c } }]',
+        'current-context: x',
+      ].join('\n'),
+    );
     const explicit = kubeconfig(dir, '{ server: "https://env:6443" }', '{ token: t }');
     const serviceAccount = join(dir, 'sa');
     mkdirSync(serviceAccount);
     writeFileSync(join(serviceAccount, 'token'), 'sa-token\n');
     writeFileSync(join(serviceAccount, 'ca.crt'), 'SA CA');
     const inCluster = { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' };
-    expect((await loadKubeConfig({ env: { KUBECONFIG: explicit, HOME: home, ...inCluster }, serviceAccount })).getCurrentCluster()?.server).to.equal('https://env:6443');
-    expect((await loadKubeConfig({ env: { HOME: home, ...inCluster }, serviceAccount })).getCurrentCluster()?.server).to.equal('https://home:6443');
+    expect(
+      (await loadKubeConfig({ env: { KUBECONFIG: explicit, HOME: home, ...inCluster }, serviceAccount })).getCurrentCluster()?.server,
+    ).to.equal('https://env:6443');
+    expect((await loadKubeConfig({ env: { HOME: home, ...inCluster }, serviceAccount })).getCurrentCluster()?.server).to.equal(
+      'https://home:6443',
+    );
     const pod = await loadKubeConfig({ env: { HOME: join(dir, 'nowhere'), ...inCluster }, serviceAccount });
     expect(pod.getCurrentCluster()?.server).to.equal('https://[fd00::1]:443');
     const options = await applied(pod);
@@ -101,7 +120,11 @@ describe('operator kubeconfig', () => {
   });
 
   it('hands exec plugins and other auth it does not implement to client-node', async () => {
-    const file = kubeconfig(dir, '{ server: "https://k:6443" }', '{ exec: { apiVersion: client.authentication.k8s.io/v1, command: echo } }');
+    const file = kubeconfig(
+      dir,
+      '{ server: "https://k:6443" }',
+      '{ exec: { apiVersion: client.authentication.k8s.io/v1, command: echo } }',
+    );
     const auth = await loadKubeConfig({ file });
     expect(isClientNode(auth)).to.equal(true);
     expect(auth.getCurrentCluster()?.server).to.equal('https://k:6443');

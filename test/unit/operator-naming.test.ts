@@ -3,7 +3,11 @@ import { expect } from 'chai';
 import type { KubeObject } from '../../operator/kube/client.js';
 import { nameHolder } from '../../operator/naming.js';
 
-const shard = (namespace: string, name: string, creationTimestamp: string): KubeObject => ({ apiVersion: 'arbees.io/v1alpha1', kind: 'TradingShard', metadata: { name, namespace, creationTimestamp } });
+const shard = (namespace: string, name: string, creationTimestamp: string): KubeObject => ({
+  apiVersion: 'arbees.io/v1alpha1',
+  kind: 'TradingShard',
+  metadata: { name, namespace, creationTimestamp },
+});
 
 describe('operator: shard names', () => {
   const older = shard('b', 'nba', '2026-11-26T01:00:00Z');

@@ -8,10 +8,14 @@ describe('operator work queue', () => {
     const runs: string[] = [];
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const queue = new WorkQueue(async (key) => {
-      runs.push(key);
-      if (key === 'blocker') await gate;
-    }, () => undefined, { concurrency: 1 });
+    const queue = new WorkQueue(
+      async (key) => {
+        runs.push(key);
+        if (key === 'blocker') await gate;
+      },
+      () => undefined,
+      { concurrency: 1 },
+    );
     queue.add('blocker');
     for (let i = 0; i < 5; i++) queue.add('ns/a');
     queue.add('ns/b');
@@ -26,13 +30,17 @@ describe('operator work queue', () => {
     let concurrent = 0;
     let maxConcurrent = 0;
     let runs = 0;
-    const queue = new WorkQueue(async () => {
-      runs += 1;
-      concurrent += 1;
-      maxConcurrent = Math.max(maxConcurrent, concurrent);
-      await tick(5);
-      concurrent -= 1;
-    }, () => undefined, { concurrency: 8 });
+    const queue = new WorkQueue(
+      async () => {
+        runs += 1;
+        concurrent += 1;
+        maxConcurrent = Math.max(maxConcurrent, concurrent);
+        await tick(5);
+        concurrent -= 1;
+      },
+      () => undefined,
+      { concurrency: 8 },
+    );
     queue.add('ns/a');
     await tick(1);
     for (let i = 0; i < 10; i++) queue.add('ns/a'); // all while the first run is in flight
@@ -44,12 +52,16 @@ describe('operator work queue', () => {
   it('processes different keys in parallel up to the concurrency limit', async () => {
     let concurrent = 0;
     let maxConcurrent = 0;
-    const queue = new WorkQueue(async () => {
-      concurrent += 1;
-      maxConcurrent = Math.max(maxConcurrent, concurrent);
-      await tick(5);
-      concurrent -= 1;
-    }, () => undefined, { concurrency: 3 });
+    const queue = new WorkQueue(
+      async () => {
+        concurrent += 1;
+        maxConcurrent = Math.max(maxConcurrent, concurrent);
+        await tick(5);
+        concurrent -= 1;
+      },
+      () => undefined,
+      { concurrency: 3 },
+    );
     for (let i = 0; i < 10; i++) queue.add(`ns/${i}`);
     await queue.idle();
     expect(maxConcurrent).to.equal(3);
@@ -79,10 +91,13 @@ describe('operator work queue', () => {
 
   it('honours requeueAfter and stops cleanly on shutdown', async () => {
     let runs = 0;
-    const queue = new WorkQueue(() => {
-      runs += 1;
-      return Promise.resolve({ requeueAfterMs: 20 });
-    }, () => undefined);
+    const queue = new WorkQueue(
+      () => {
+        runs += 1;
+        return Promise.resolve({ requeueAfterMs: 20 });
+      },
+      () => undefined,
+    );
     queue.add('ns/a');
     const deadline = Date.now() + 5_000;
     while (runs < 3 && Date.now() < deadline) await tick(5);

@@ -10,11 +10,22 @@ function shard(overrides: Partial<TradingShard['spec']> = {}, generation = 3): T
     apiVersion: 'arbees.io/v1alpha1',
     kind: 'TradingShard',
     metadata: { name: 'nba', namespace: 'trading', generation },
-    spec: { paused: false, markets: [{ id: 'm1', sport: 'nba', kalshi: { ticker: 'K' }, polymarket: { yesTokenId: '1', noTokenId: '2' } }], ...overrides } as TradingShard['spec'],
+    spec: {
+      paused: false,
+      markets: [{ id: 'm1', sport: 'nba', kalshi: { ticker: 'K' }, polymarket: { yesTokenId: '1', noTokenId: '2' } }],
+      ...overrides,
+    } as TradingShard['spec'],
   };
 }
 
-const ready = (component: DeploymentObservation['component']): DeploymentObservation => ({ component, generation: 2, observedGeneration: 2, replicas: 1, readyReplicas: 1, updatedReplicas: 1 });
+const ready = (component: DeploymentObservation['component']): DeploymentObservation => ({
+  component,
+  generation: 2,
+  observedGeneration: 2,
+  replicas: 1,
+  readyReplicas: 1,
+  updatedReplicas: 1,
+});
 const allReady = () => (['kalshi-monitor', 'polymarket-monitor', 'detector', 'executor'] as const).map(ready);
 const cond = (status: ReturnType<typeof computeStatus>, type: string) => status.conditions?.find((c) => c.type === type);
 
@@ -22,7 +33,12 @@ describe('TradingShard status', () => {
   it('is Running and Ready when every component is ready and rolled out', () => {
     const status = computeStatus(shard(), { deployments: allReady(), now });
     expect(status).to.include({ phase: 'Running', observedGeneration: 3, marketCount: 1 });
-    expect(cond(status, 'Ready')).to.include({ status: 'True', reason: 'AllComponentsReady', observedGeneration: 3, lastTransitionTime: '2026-11-24T10:00:00Z' });
+    expect(cond(status, 'Ready')).to.include({
+      status: 'True',
+      reason: 'AllComponentsReady',
+      observedGeneration: 3,
+      lastTransitionTime: '2026-11-24T10:00:00Z',
+    });
     expect(cond(status, 'Progressing')).to.include({ status: 'False', reason: 'RolloutComplete' });
     expect(status.components?.executor).to.deep.equal({ replicas: 1, readyReplicas: 1 });
   });

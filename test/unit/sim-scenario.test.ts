@@ -16,7 +16,15 @@ const base: ScenarioInput = {
       home: 'LAL',
       away: 'PHI',
       kalshi: { eventTicker: 'KXNBAGAME-26NOV24PHILAL' },
-      markets: [{ id: 'm1', team: 'LAL', initialPrice: 0.6, kalshi: { ticker: 'KXNBAGAME-26NOV24PHILAL-LAL' }, polymarket: { yesTokenId: '111', noTokenId: '222' } }],
+      markets: [
+        {
+          id: 'm1',
+          team: 'LAL',
+          initialPrice: 0.6,
+          kalshi: { ticker: 'KXNBAGAME-26NOV24PHILAL-LAL' },
+          polymarket: { yesTokenId: '111', noTokenId: '222' },
+        },
+      ],
     },
     {
       id: 'g2',
@@ -24,7 +32,15 @@ const base: ScenarioInput = {
       home: 'MTL',
       away: 'TOR',
       kalshi: { eventTicker: 'KXNHLGAME-26NOV24TORMTL' },
-      markets: [{ id: 'm2', team: 'TOR', initialPrice: 0.45, kalshi: { ticker: 'KXNHLGAME-26NOV24TORMTL-TOR' }, polymarket: { yesTokenId: '333', noTokenId: '444' } }],
+      markets: [
+        {
+          id: 'm2',
+          team: 'TOR',
+          initialPrice: 0.45,
+          kalshi: { ticker: 'KXNHLGAME-26NOV24TORMTL-TOR' },
+          polymarket: { yesTokenId: '333', noTokenId: '444' },
+        },
+      ],
     },
   ],
   arbitrage: [
@@ -85,8 +101,25 @@ describe('sim scenario', () => {
     const engine = new ScenarioEngine(parseScenario(base));
     const truth = engine.groundTruth();
     expect(truth.map((t) => t.id)).to.deep.equal(['w1', 'w2']);
-    expect(truth[0]).to.include({ marketId: 'm1', mispricedVenue: 'kalshi', direction: 'cheap', startMs: 20_000, endMs: 30_000, shiftBps: 400, edgeBps: 200, buyYesOn: 'kalshi', buyNoOn: 'polymarket' });
-    expect(truth[1]).to.include({ marketId: 'm2', mispricedVenue: 'polymarket', shiftBps: 400, edgeBps: 200, buyYesOn: 'kalshi', buyNoOn: 'polymarket' });
+    expect(truth[0]).to.include({
+      marketId: 'm1',
+      mispricedVenue: 'kalshi',
+      direction: 'cheap',
+      startMs: 20_000,
+      endMs: 30_000,
+      shiftBps: 400,
+      edgeBps: 200,
+      buyYesOn: 'kalshi',
+      buyNoOn: 'polymarket',
+    });
+    expect(truth[1]).to.include({
+      marketId: 'm2',
+      mispricedVenue: 'polymarket',
+      shiftBps: 400,
+      edgeBps: 200,
+      buyYesOn: 'kalshi',
+      buyNoOn: 'polymarket',
+    });
 
     // Replay both venues' books and measure the cross-venue edge after every event.
     type Ladder = { bid: Map<number, number>; ask: Map<number, number> };
@@ -126,7 +159,10 @@ describe('sim scenario', () => {
     for (const t of truth) {
       const times = crossedAt[t.marketId]!;
       expect(times.length, t.id).to.be.greaterThan(10);
-      expect(times.every((x) => x >= t.startMs && x < t.endMs), `${t.id} crossed outside its window`).to.be.true;
+      expect(
+        times.every((x) => x >= t.startMs && x < t.endMs),
+        `${t.id} crossed outside its window`,
+      ).to.be.true;
     }
   });
 
@@ -144,14 +180,26 @@ describe('sim scenario', () => {
   });
 
   it('rejects invalid scenarios with every problem listed', () => {
-    expect(() => parseScenario({ ...base, arbitrage: [{ id: 'x', market: 'nope', at: 0, duration: '1s', venue: 'kalshi', bps: 500 }] })).to.throw(ScenarioError, /unknown market "nope"/);
+    expect(() =>
+      parseScenario({ ...base, arbitrage: [{ id: 'x', market: 'nope', at: 0, duration: '1s', venue: 'kalshi', bps: 500 }] }),
+    ).to.throw(ScenarioError, /unknown market "nope"/);
     expect(() => parseScenario({ ...base, duration: 'later' })).to.throw(ScenarioError, /not a duration/);
-    expect(() => new ScenarioEngine(parseScenario({ ...base, arbitrage: [{ id: 'small', market: 'm1', at: 0, duration: '1s', venue: 'kalshi', bps: 150 }] }))).to.throw(ScenarioError, /does not exceed/);
+    expect(
+      () =>
+        new ScenarioEngine(
+          parseScenario({ ...base, arbitrage: [{ id: 'small', market: 'm1', at: 0, duration: '1s', venue: 'kalshi', bps: 150 }] }),
+        ),
+    ).to.throw(ScenarioError, /does not exceed/);
   });
 });
 
 describe('sim scenario resolutions', () => {
-  const resolving: ScenarioInput = { ...base, arbitrage: [], faults: [], resolutions: [{ market: 'm1', at: '30s', winner: 'no', settleAfter: '10s' }] };
+  const resolving: ScenarioInput = {
+    ...base,
+    arbitrage: [],
+    faults: [],
+    resolutions: [{ market: 'm1', at: '30s', winner: 'no', settleAfter: '10s' }],
+  };
 
   it('resolves a market on both venues at its time (determined, then settled) and stops moving its books', () => {
     const events = drain(new ScenarioEngine(parseScenario(resolving)));
@@ -169,11 +217,22 @@ describe('sim scenario resolutions', () => {
   });
 
   it('with every market resolved, the clock-driven engine still hands out only due events, the payout at its time', () => {
-    const engine = new ScenarioEngine(parseScenario({ ...resolving, resolutions: [{ market: 'm1', at: '10s', winner: 'yes', settleAfter: '20s' }, { market: 'm2', at: '10s', winner: 'no', settleAfter: '20s' }] }));
+    const engine = new ScenarioEngine(
+      parseScenario({
+        ...resolving,
+        resolutions: [
+          { market: 'm1', at: '10s', winner: 'yes', settleAfter: '20s' },
+          { market: 'm2', at: '10s', winner: 'no', settleAfter: '20s' },
+        ],
+      }),
+    );
     const seen: SimEvent[] = [];
     for (let t = 0; t <= 40_000; t += 250) {
       const due = engine.advanceTo(t);
-      expect(due.every((e) => e !== undefined && e.t <= t), `events at ${t} ms`).to.be.true;
+      expect(
+        due.every((e) => e !== undefined && e.t <= t),
+        `events at ${t} ms`,
+      ).to.be.true;
       seen.push(...due);
     }
     const payouts = seen.filter((e) => e.kind === 'resolution' && e.phase === 'settled');
@@ -191,9 +250,23 @@ describe('sim scenario resolutions', () => {
   });
 
   it('rejects a resolution of an unknown market, a market resolved twice, or a payout after the end', () => {
-    expect(() => parseScenario({ ...base, resolutions: [{ market: 'nope', at: '1s', winner: 'yes' }] })).to.throw(ScenarioError, /unknown market "nope"/);
-    expect(() => parseScenario({ ...base, resolutions: [{ market: 'm1', at: '1s', winner: 'yes' }, { market: 'm1', at: '2s', winner: 'no' }] })).to.throw(ScenarioError, /resolved twice/);
-    expect(() => parseScenario({ ...base, resolutions: [{ market: 'm1', at: '1m', winner: 'yes', settleAfter: '61s' }] })).to.throw(ScenarioError, /settles after the scenario ends/);
+    expect(() => parseScenario({ ...base, resolutions: [{ market: 'nope', at: '1s', winner: 'yes' }] })).to.throw(
+      ScenarioError,
+      /unknown market "nope"/,
+    );
+    expect(() =>
+      parseScenario({
+        ...base,
+        resolutions: [
+          { market: 'm1', at: '1s', winner: 'yes' },
+          { market: 'm1', at: '2s', winner: 'no' },
+        ],
+      }),
+    ).to.throw(ScenarioError, /resolved twice/);
+    expect(() => parseScenario({ ...base, resolutions: [{ market: 'm1', at: '1m', winner: 'yes', settleAfter: '61s' }] })).to.throw(
+      ScenarioError,
+      /settles after the scenario ends/,
+    );
     expect(() => parseScenario({ ...base, resolutions: [{ market: 'm1', at: '1m', winner: 'maybe' }] })).to.throw(ScenarioError);
   });
 });

@@ -101,7 +101,15 @@ describe('detector fees: Polymarket', () => {
     expect(polymarketFee(3700, contracts(1), { feesEnabled: false })).to.equal(0);
     expect(polymarketFee(3700, contracts(1), { rate: 0 })).to.equal(0);
     // A walk rounds each level: 1 @ 0.37 (0.006993 → 70) + 1 @ 0.38 (0.03 × 0.2356 = 0.007068 → 71).
-    expect(polymarketModel().feeWalk([[3700, 100], [3800, 100]], 200)).to.equal(141);
+    expect(
+      polymarketModel().feeWalk(
+        [
+          [3700, 100],
+          [3800, 100],
+        ],
+        200,
+      ),
+    ).to.equal(141);
   });
 
   it('rejects bad parameters', () => {

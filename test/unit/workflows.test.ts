@@ -31,7 +31,9 @@ interface Workflow {
   jobs: Record<string, Job>;
 }
 
-const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+const files = readdirSync(dir)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort();
 const text = Object.fromEntries(files.map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
 const workflows = Object.fromEntries(files.map((f) => [f, parse(text[f]!) as Workflow]));
 const ci = workflows['ci.yml']!;
@@ -113,7 +115,11 @@ describe('GitHub Actions workflows', () => {
     expect(Object.keys(aws[0]!.with ?? {})).to.have.members(['role-to-assume', 'aws-region', 'role-session-name']);
     // Only the deploy job talks to AWS.
     for (const [name, job] of Object.entries(cd.jobs)) {
-      if (name !== 'deploy') expect((job.steps ?? []).some((s) => s.uses?.startsWith('aws-actions/')), name).to.equal(false);
+      if (name !== 'deploy')
+        expect(
+          (job.steps ?? []).some((s) => s.uses?.startsWith('aws-actions/')),
+          name,
+        ).to.equal(false);
     }
   });
 
@@ -128,7 +134,9 @@ describe('GitHub Actions workflows', () => {
     const helm = (cd.jobs['deploy']!.steps ?? []).find((s) => s.run?.includes('helm upgrade --install'));
     expect(helm, 'a helm upgrade --install step').to.exist;
     expect(helm!.run).to.include('-f charts/arbees/values-eks.yaml');
-    expect(helm!.run).to.match(/--atomic\b/).and.match(/--wait\b/);
+    expect(helm!.run)
+      .to.match(/--atomic\b/)
+      .and.match(/--wait\b/);
     expect(helm!.run).to.include('image.tag="$GITHUB_REF_NAME@$IMAGE_DIGEST"');
     expect(JSON.stringify(helm)).to.include('steps.build.outputs.digest');
   });
@@ -162,7 +170,13 @@ describe('make lint', () => {
   const target = (name: string) => {
     const m = makefile.match(new RegExp(`^${name.replace(/[.]/g, '\\.')}:([^\\n#]*)(?:#[^\\n]*)?\\n((?:\\t[^\\n]*\\n)*)`, 'm'));
     expect(m, `target ${name}`).to.exist;
-    return { prerequisites: m![1]!.trim().split(/\s+/), recipe: m![2]!.split('\n').map((l) => l.trim()).filter(Boolean) };
+    return {
+      prerequisites: m![1]!.trim().split(/\s+/),
+      recipe: m![2]!
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean),
+    };
   };
 
   it('runs actionlint, building it first', () => {

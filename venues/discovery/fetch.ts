@@ -4,7 +4,13 @@ import type { Sport } from '../../contracts/trading-shard.js';
 import { matchMarkets, type KalshiEvent, type MatchResult, type PolymarketEvent } from './match.js';
 
 /** Kalshi's game-winner series per sport; sports without one are not discoverable on Kalshi. */
-export const kalshiGameSeries: Partial<Record<Sport, string>> = { nba: 'KXNBAGAME', nfl: 'KXNFLGAME', nhl: 'KXNHLGAME', mlb: 'KXMLBGAME', ncaaf: 'KXNCAAFGAME' };
+export const kalshiGameSeries: Partial<Record<Sport, string>> = {
+  nba: 'KXNBAGAME',
+  nfl: 'KXNFLGAME',
+  nhl: 'KXNHLGAME',
+  mlb: 'KXMLBGAME',
+  ncaaf: 'KXNCAAFGAME',
+};
 
 export class DiscoveryError extends Error {}
 
@@ -43,7 +49,11 @@ async function kalshiEvents(series: string, options: DiscoveryOptions): Promise<
     const url = `${options.kalshiRestUrl}/events?series_ticker=${series}&status=open&with_nested_markets=true&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
     const body = (await getJson(url, options)) as { events?: RawKalshiEvent[]; cursor?: string };
     for (const e of body.events ?? []) {
-      events.push({ eventTicker: e.event_ticker, title: e.title, markets: (e.markets ?? []).map((m) => ({ ticker: m.ticker, yesSubTitle: m.yes_sub_title, status: m.status })) });
+      events.push({
+        eventTicker: e.event_ticker,
+        title: e.title,
+        markets: (e.markets ?? []).map((m) => ({ ticker: m.ticker, yesSubTitle: m.yes_sub_title, status: m.status })),
+      });
     }
     if (!body.cursor) break;
     cursor = body.cursor;
@@ -56,7 +66,15 @@ interface RawGammaEvent {
   title: string;
   startTime?: string;
   tags?: Array<{ slug: string }>;
-  markets?: Array<{ slug: string; outcomes: string; clobTokenIds: string; sportsMarketType?: string; gameStartTime?: string; active: boolean; closed: boolean }>;
+  markets?: Array<{
+    slug: string;
+    outcomes: string;
+    clobTokenIds: string;
+    sportsMarketType?: string;
+    gameStartTime?: string;
+    active: boolean;
+    closed: boolean;
+  }>;
 }
 
 function jsonList(text: string | undefined): string[] {
@@ -73,7 +91,10 @@ async function gammaEvents(options: DiscoveryOptions): Promise<RawGammaEvent[]> 
   const limit = 100;
   // Gamma caps the offset (about 2000); past it the listing is incomplete, which we say.
   for (let offset = 0; offset <= 2_000; offset += limit) {
-    const page = (await getJson(`${options.gammaUrl}/events?active=true&closed=false&limit=${limit}&offset=${offset}`, options)) as RawGammaEvent[];
+    const page = (await getJson(
+      `${options.gammaUrl}/events?active=true&closed=false&limit=${limit}&offset=${offset}`,
+      options,
+    )) as RawGammaEvent[];
     events.push(...page);
     if (page.length < limit) return events;
   }
@@ -110,7 +131,11 @@ export async function discoverMarkets(options: DiscoveryOptions): Promise<MatchR
       }));
     const matched = matchMarkets(sport, await kalshiEvents(series, options), polymarket);
     // Only games that have not started long ago and start within the lookahead.
-    result.markets.push(...matched.markets.filter((m) => !m.startsAt || (Date.parse(m.startsAt) <= horizon && Date.parse(m.startsAt) >= now - 12 * 3_600_000)));
+    result.markets.push(
+      ...matched.markets.filter(
+        (m) => !m.startsAt || (Date.parse(m.startsAt) <= horizon && Date.parse(m.startsAt) >= now - 12 * 3_600_000),
+      ),
+    );
     result.unmatched.push(...matched.unmatched);
   }
   return result;

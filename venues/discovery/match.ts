@@ -99,7 +99,11 @@ function polymarketGames(events: PolymarketEvent[], teams: TeamDirectory, unmatc
       }
       const codes = market.outcomes.map((o) => teams.resolve(o));
       if (codes.some((c) => c === undefined) || codes[0] === codes[1]) {
-        unmatched.push({ venue: 'polymarket', ref, reason: `outcomes ${JSON.stringify(market.outcomes)} are not two known, different teams` });
+        unmatched.push({
+          venue: 'polymarket',
+          ref,
+          reason: `outcomes ${JSON.stringify(market.outcomes)} are not two known, different teams`,
+        });
         continue;
       }
       const startsAt = market.gameStartTime ?? event.startTime;
@@ -144,7 +148,11 @@ export function matchMarkets(sport: Sport, kalshiEvents: KalshiEvent[], polymark
     }
     const pair = teamsFromTitle(event.title, teams) ?? teamsFromCodes(parsed.codes, teams);
     if (!pair) {
-      unmatched.push({ venue: 'kalshi', ref: event.eventTicker, reason: `cannot tell the two teams from "${event.title}" or ${parsed.codes}` });
+      unmatched.push({
+        venue: 'kalshi',
+        ref: event.eventTicker,
+        reason: `cannot tell the two teams from "${event.title}" or ${parsed.codes}`,
+      });
       continue;
     }
     const [away, home] = pair;
@@ -156,7 +164,11 @@ export function matchMarkets(sport: Sport, kalshiEvents: KalshiEvent[], polymark
       const byTitle = teams.resolve(market.yesSubTitle);
       const team = bySuffix ?? byTitle;
       if (!team || (bySuffix && byTitle && bySuffix !== byTitle)) {
-        unmatched.push({ venue: 'kalshi', ref: market.ticker, reason: `team unclear: ticker says "${suffix}", yes_sub_title says "${market.yesSubTitle}"` });
+        unmatched.push({
+          venue: 'kalshi',
+          ref: market.ticker,
+          reason: `team unclear: ticker says "${suffix}", yes_sub_title says "${market.yesSubTitle}"`,
+        });
         continue;
       }
       if (team !== away && team !== home) {
@@ -167,7 +179,10 @@ export function matchMarkets(sport: Sport, kalshiEvents: KalshiEvent[], polymark
         unmatched.push({
           venue: 'kalshi',
           ref: market.ticker,
-          reason: candidates.length === 0 ? `no Polymarket moneyline for ${away} at ${home} on ${parsed.date}` : `${candidates.length} Polymarket markets for ${away} at ${home} on ${parsed.date}: ${candidates.map((c) => c.ref).join(', ')}`,
+          reason:
+            candidates.length === 0
+              ? `no Polymarket moneyline for ${away} at ${home} on ${parsed.date}`
+              : `${candidates.length} Polymarket markets for ${away} at ${home} on ${parsed.date}: ${candidates.map((c) => c.ref).join(', ')}`,
         });
         continue;
       }

@@ -29,7 +29,9 @@ function pemFrom(value: string, variable: string): string | Buffer {
       try {
         return readFileSync(text, 'utf8');
       } catch (error) {
-        throw new KalshiCredentialError(`${variable} names a file that cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+        throw new KalshiCredentialError(
+          `${variable} names a file that cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+        );
       }
     }
     if (!base64Like.test(text)) break;
@@ -51,7 +53,13 @@ export function loadKalshiPrivateKey(value: string | undefined, variable: string
   if (!value || value.trim() === '') throw new KalshiCredentialError(`${variable} is not set (the Kalshi API private key, PEM)`);
   const pem = pemFrom(value, variable);
   let key: KeyObject | undefined;
-  const attempts = typeof pem === 'string' ? [{ key: pem }] : [{ key: pem, format: 'der' as const, type: 'pkcs8' as const }, { key: pem, format: 'der' as const, type: 'pkcs1' as const }];
+  const attempts =
+    typeof pem === 'string'
+      ? [{ key: pem }]
+      : [
+          { key: pem, format: 'der' as const, type: 'pkcs8' as const },
+          { key: pem, format: 'der' as const, type: 'pkcs1' as const },
+        ];
   for (const attempt of attempts) {
     try {
       key = createPrivateKey(attempt);
@@ -62,12 +70,19 @@ export function loadKalshiPrivateKey(value: string | undefined, variable: string
   }
   // The crypto error text is not shown: for some inputs it quotes the input.
   if (!key) throw new KalshiCredentialError(`${variable} is not a valid RSA private key (PKCS#1 or PKCS#8, PEM or DER)`);
-  if (key.asymmetricKeyType !== 'rsa') throw new KalshiCredentialError(`${variable} must be an RSA key (got ${key.asymmetricKeyType ?? 'unknown'})`);
+  if (key.asymmetricKeyType !== 'rsa')
+    throw new KalshiCredentialError(`${variable} must be an RSA key (got ${key.asymmetricKeyType ?? 'unknown'})`);
   return key;
 }
 
 /** The three KALSHI-ACCESS-* headers for one request. */
-export function kalshiSignedHeaders(keyId: string, key: KeyObject, method: string, path: string, nowMs = Date.now()): Record<string, string> {
+export function kalshiSignedHeaders(
+  keyId: string,
+  key: KeyObject,
+  method: string,
+  path: string,
+  nowMs = Date.now(),
+): Record<string, string> {
   const timestamp = String(nowMs);
   const message = timestamp + method.toUpperCase() + path.split('?')[0]!;
   const signature = sign('sha256', Buffer.from(message, 'utf8'), {

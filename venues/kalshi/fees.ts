@@ -5,7 +5,20 @@
 // charge it = round_up_to_cent(M × 0.0175 × C × P × (1 − P)). M is the series fee multiplier.
 // An order that walks several levels pays one fee on the sum over its fills (the per-order
 // rounding: Kalshi ceils the order's total, refunding the per-fill excess).
-import { bigCeilDiv, ceilDiv, checkArgs, marginalTable, MAX_SAFE, pq, product, ratio, zeroModel, type FeeModel, type FeeRole, type Levels } from '../fee-math.js';
+import {
+  bigCeilDiv,
+  ceilDiv,
+  checkArgs,
+  marginalTable,
+  MAX_SAFE,
+  pq,
+  product,
+  ratio,
+  zeroModel,
+  type FeeModel,
+  type FeeRole,
+  type Levels,
+} from '../fee-math.js';
 
 export type KalshiFeeType = 'quadratic' | 'quadratic_with_maker_fees';
 

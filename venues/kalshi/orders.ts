@@ -67,7 +67,12 @@ export class KalshiClient implements VenueClient {
   /** `path` is relative to the REST base, e.g. `/portfolio/orders?client_order_id=…`. */
   private async request(method: string, path: string, body?: unknown): Promise<Response> {
     const full = `${this.base.pathname}${path}`;
-    const headers: Record<string, string> = kalshiSignedHeaders(this.options.credentials.keyId, this.options.credentials.privateKey, method, full);
+    const headers: Record<string, string> = kalshiSignedHeaders(
+      this.options.credentials.keyId,
+      this.options.credentials.privateKey,
+      method,
+      full,
+    );
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: globalThis.Response;
     try {
@@ -116,13 +121,21 @@ export class KalshiClient implements VenueClient {
     }
     if (res.status >= 500) throw new VenueAmbiguous(`kalshi ${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`);
     if (res.status !== 201 && res.status !== 200) {
-      throw new VenueRejected(`kalshi ${res.status}: ${text(res.body.message ?? res.body.error)} ${text(res.body.details)}`.trim(), res.status);
+      throw new VenueRejected(
+        `kalshi ${res.status}: ${text(res.body.message ?? res.body.error)} ${text(res.body.details)}`.trim(),
+        res.status,
+      );
     }
     const orderId = text(res.body.order_id);
     const filled = parseSize(text(res.body.fill_count) || '0');
     const remaining = parseSize(text(res.body.remaining_count) || '0');
     const fills = filled > 0 ? await this.fills(order, orderId) : [];
-    return { venueOrderId: orderId, status: remaining > 0 ? 'resting' : filled >= order.size ? 'filled' : 'cancelled', filledSize: filled, fills };
+    return {
+      venueOrderId: orderId,
+      status: remaining > 0 ? 'resting' : filled >= order.size ? 'filled' : 'cancelled',
+      filledSize: filled,
+      fills,
+    };
   }
 
   private async fills(order: OrderRequest, orderId: string): Promise<VenueFill[]> {
@@ -148,7 +161,8 @@ export class KalshiClient implements VenueClient {
     if (!found) return undefined;
     const filled = parseSize(found.fill_count_fp);
     const fills = filled > 0 ? await this.fills(order, found.order_id) : [];
-    const status = found.status === 'resting' || found.status === 'pending' ? 'resting' : found.status === 'executed' ? 'filled' : 'cancelled';
+    const status =
+      found.status === 'resting' || found.status === 'pending' ? 'resting' : found.status === 'executed' ? 'filled' : 'cancelled';
     return { venueOrderId: found.order_id, status, filledSize: filled, fills };
   }
 

@@ -41,7 +41,9 @@ class PolymarketFeeModel implements FeeModel {
     this.divisor = BigInt(rate.den) * 10n ** BigInt(8 * exponent - 2);
     this.divisorNumber = Number(this.divisor);
     // Per share in 1e-8 $: r × pq^e / 1e8^(e−1).
-    this.table = marginalTable((p) => bigCeilDiv(BigInt(rate.num) * BigInt(pq(p)) ** BigInt(exponent), BigInt(rate.den) * 10n ** BigInt(8 * (exponent - 1))));
+    this.table = marginalTable((p) =>
+      bigCeilDiv(BigInt(rate.num) * BigInt(pq(p)) ** BigInt(exponent), BigInt(rate.den) * 10n ** BigInt(8 * (exponent - 1))),
+    );
   }
 
   fee(price: number, size: number): number {
@@ -75,7 +77,8 @@ export function polymarketModel(params: PolymarketFeeParams = {}): FeeModel {
   if (params.feesEnabled === false) return zeroModel('polymarket');
   const rate = ratio(params.rate ?? POLYMARKET_SPORTS_RATE, 6);
   const exponent = params.exponent ?? 1;
-  if (!Number.isInteger(exponent) || exponent < 1 || exponent > 4) throw new RangeError(`Polymarket fee exponent must be 1..4: ${exponent}`);
+  if (!Number.isInteger(exponent) || exponent < 1 || exponent > 4)
+    throw new RangeError(`Polymarket fee exponent must be 1..4: ${exponent}`);
   if (rate.num === 0) return zeroModel('polymarket');
   const key = `polymarket:${rate.num}/${rate.den}^${exponent}`;
   let model = modelCache.get(key);

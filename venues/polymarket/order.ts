@@ -51,7 +51,12 @@ const orderTypes = {
 /** What an order's signature covers (every field of the JSON but expiration and the signature). */
 export function polymarketOrderTypedData(order: Omit<PolymarketSignedOrder, 'signature'>, negRisk = false, chainId = POLYGON_CHAIN_ID) {
   return {
-    domain: { name: 'Polymarket CTF Exchange', version: '2', chainId, verifyingContract: negRisk ? exchangeV2.negRisk : exchangeV2.standard },
+    domain: {
+      name: 'Polymarket CTF Exchange',
+      version: '2',
+      chainId,
+      verifyingContract: negRisk ? exchangeV2.negRisk : exchangeV2.standard,
+    },
     types: orderTypes,
     primaryType: 'Order' as const,
     message: {
@@ -76,7 +81,11 @@ export function polymarketOrderHash(order: PolymarketSignedOrder, negRisk = fals
 }
 
 /** The address that signed the order (checksummed), or undefined when the signature is malformed. */
-export async function polymarketOrderSigner(order: PolymarketSignedOrder, negRisk = false, chainId = POLYGON_CHAIN_ID): Promise<string | undefined> {
+export async function polymarketOrderSigner(
+  order: PolymarketSignedOrder,
+  negRisk = false,
+  chainId = POLYGON_CHAIN_ID,
+): Promise<string | undefined> {
   try {
     return await recoverTypedDataAddress({ ...polymarketOrderTypedData(order, negRisk, chainId), signature: order.signature as Hex });
   } catch {

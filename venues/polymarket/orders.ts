@@ -10,7 +10,15 @@
 //
 // Every order is fill-and-kill (FAK), in the terms of the outcome's own token: buying NO is buying
 // the NO token, so prices need no conversion.
-import { OrderBuilder, Side, SignatureTypeV2, createL2Headers, orderToJsonV2, type OrderType, type TickSize } from '@polymarket/clob-client-v2';
+import {
+  OrderBuilder,
+  Side,
+  SignatureTypeV2,
+  createL2Headers,
+  orderToJsonV2,
+  type OrderType,
+  type TickSize,
+} from '@polymarket/clob-client-v2';
 import type pg from 'pg';
 import { ProxyAgent, request } from 'undici';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -97,7 +105,8 @@ export class PolymarketClient implements VenueClient {
   private readonly marketInfo = new Map<string, { tickSize: TickSize; negRisk: boolean; until: number }>();
 
   constructor(private readonly options: PolymarketClientOptions) {
-    if (!PRIVATE_KEY.test(options.credentials.privateKey)) throw new Error('the Polymarket private key must be 0x followed by 64 hex digits');
+    if (!PRIVATE_KEY.test(options.credentials.privateKey))
+      throw new Error('the Polymarket private key must be 0x followed by 64 hex digits');
     const account = privateKeyToAccount(options.credentials.privateKey as `0x${string}`);
     this.address = account.address;
     // The official client signs through anything with an account and signTypedData (a viem wallet).
@@ -119,7 +128,11 @@ export class PolymarketClient implements VenueClient {
     const headers: Record<string, string> = {};
     if (options.auth) {
       const { apiKey, secret, passphrase } = this.options.credentials;
-      const l2 = await createL2Headers(this.signer as never, { key: apiKey, secret, passphrase }, { method, requestPath: path.split('?')[0]!, ...(options.body === undefined ? {} : { body: options.body }) });
+      const l2 = await createL2Headers(
+        this.signer as never,
+        { key: apiKey, secret, passphrase },
+        { method, requestPath: path.split('?')[0]!, ...(options.body === undefined ? {} : { body: options.body }) },
+      );
       Object.assign(headers, l2);
     }
     if (options.body !== undefined) headers['content-type'] = 'application/json';
@@ -147,7 +160,10 @@ export class PolymarketClient implements VenueClient {
   private async info(tokenId: string): Promise<{ tickSize: TickSize; negRisk: boolean }> {
     const cached = this.marketInfo.get(tokenId);
     if (cached && cached.until > Date.now()) return cached;
-    const [tick, negRisk] = await Promise.all([this.call('GET', `/tick-size?token_id=${tokenId}`), this.call('GET', `/neg-risk?token_id=${tokenId}`)]);
+    const [tick, negRisk] = await Promise.all([
+      this.call('GET', `/tick-size?token_id=${tokenId}`),
+      this.call('GET', `/neg-risk?token_id=${tokenId}`),
+    ]);
     if (tick.status !== 200 || negRisk.status !== 200) {
       const status = tick.status !== 200 ? tick.status : negRisk.status;
       const message = `polymarket market info for token ${tokenId}: ${status} ${errorText(tick.status !== 200 ? tick.body : negRisk.body)}`;
@@ -161,7 +177,10 @@ export class PolymarketClient implements VenueClient {
   }
 
   private async stored(clientOrderId: string): Promise<Stored | undefined> {
-    const { rows } = await this.options.pool.query<{ order_hash: string; body: unknown }>('select order_hash, body from polymarket_signed_orders where client_order_id = $1', [clientOrderId]);
+    const { rows } = await this.options.pool.query<{ order_hash: string; body: unknown }>(
+      'select order_hash, body from polymarket_signed_orders where client_order_id = $1',
+      [clientOrderId],
+    );
     return rows[0] ? { hash: rows[0].order_hash, body: JSON.stringify(rows[0].body) } : undefined;
   }
 
@@ -173,7 +192,12 @@ export class PolymarketClient implements VenueClient {
     let signed;
     try {
       signed = await this.builder.buildOrder(
-        { tokenID: order.venueMarket, price: Number(formatPrice(order.limitPrice)), size: Number(formatSize(order.size)), side: order.side === 'buy' ? Side.BUY : Side.SELL },
+        {
+          tokenID: order.venueMarket,
+          price: Number(formatPrice(order.limitPrice)),
+          size: Number(formatSize(order.size)),
+          side: order.side === 'buy' ? Side.BUY : Side.SELL,
+        },
         { tickSize, negRisk },
         2,
       );
@@ -212,7 +236,8 @@ export class PolymarketClient implements VenueClient {
     if (res.status !== 200) throw new VenueRejected(`polymarket ${res.status}: ${text}`, res.status);
     const answer = res.body as { success?: boolean; status?: string; orderID?: string };
     if (answer.success !== true) throw new VenueRejected(`polymarket refused the order: ${text}`, res.status);
-    if (answer.orderID && answer.orderID.toLowerCase() !== hash) throw new VenueAmbiguous(`polymarket order id ${answer.orderID} is not our hash ${hash}`);
+    if (answer.orderID && answer.orderID.toLowerCase() !== hash)
+      throw new VenueAmbiguous(`polymarket order id ${answer.orderID} is not our hash ${hash}`);
     if (answer.status === 'unmatched') return { venueOrderId: hash, status: 'cancelled', filledSize: 0, fills: [] };
     return (await this.lookup(order, hash)) ?? { venueOrderId: hash, status: 'resting', filledSize: 0, fills: [] };
   }
@@ -238,7 +263,12 @@ export class PolymarketClient implements VenueClient {
       const filled = parseSize(found.size_matched);
       const fills = filled > 0 ? await this.fills(order, hash) : [];
       // FAK: what did not match right away is cancelled, so MATCHED short of the size is final too.
-      const status = found.status === 'LIVE' || found.status === 'DELAYED' ? 'resting' : found.status === 'MATCHED' && filled >= order.size ? 'filled' : 'cancelled';
+      const status =
+        found.status === 'LIVE' || found.status === 'DELAYED'
+          ? 'resting'
+          : found.status === 'MATCHED' && filled >= order.size
+            ? 'filled'
+            : 'cancelled';
       return { venueOrderId: hash, status, filledSize: filled, fills };
     }
   }
@@ -249,7 +279,11 @@ export class PolymarketClient implements VenueClient {
     const fills: VenueFill[] = [];
     let cursor = 'MA==';
     for (let page = 0; page < 100; page++) {
-      const res = await this.call('GET', `/data/trades?asset_id=${order.venueMarket}&after=${after}&next_cursor=${encodeURIComponent(cursor)}`, { auth: true });
+      const res = await this.call(
+        'GET',
+        `/data/trades?asset_id=${order.venueMarket}&after=${after}&next_cursor=${encodeURIComponent(cursor)}`,
+        { auth: true },
+      );
       if (res.status !== 200) throw new VenueAmbiguous(`polymarket trades ${res.status}: ${errorText(res.body)}`);
       const answer = res.body as { data?: PolyTrade[]; next_cursor?: string };
       for (const t of answer.data ?? []) {
@@ -257,7 +291,13 @@ export class PolymarketClient implements VenueClient {
         const price = parsePrice(t.price);
         const size = parseSize(t.size);
         const rate = Number(t.fee_rate_bps) / 10_000;
-        fills.push({ fillId: t.id, price, size, fee: rate > 0 ? polymarketFee(price, size, { rate }) : 0, ts: Number(t.match_time) * 1000 });
+        fills.push({
+          fillId: t.id,
+          price,
+          size,
+          fee: rate > 0 ? polymarketFee(price, size, { rate }) : 0,
+          ts: Number(t.match_time) * 1000,
+        });
       }
       if (!answer.next_cursor || answer.next_cursor === 'LTE=') return fills;
       cursor = answer.next_cursor;

@@ -34,7 +34,8 @@ export function gammaResolution(body: unknown, tokens: PolymarketTokens): Resolu
   if (!market.closed) return notResolved('market not closed');
   const ids = jsonStrings(market.clobTokenIds);
   const prices = jsonStrings(market.outcomePrices);
-  if (!ids || !prices || ids.length !== 2 || prices.length !== 2 || !ids.includes(tokens.noTokenId)) return notResolved('market is not our two tokens');
+  if (!ids || !prices || ids.length !== 2 || prices.length !== 2 || !ids.includes(tokens.noTokenId))
+    return notResolved('market is not our two tokens');
   const yes = decimalOrNaN(prices[ids.indexOf(tokens.yesTokenId)]!);
   const no = decimalOrNaN(prices[ids.indexOf(tokens.noTokenId)]!);
   if (yes === PRICE_ONE && no === 0) return { resolved: true, winner: 'yes', conditionId: market.conditionId };

@@ -17,7 +17,8 @@ import { costMicros, KALSHI_NO, KALSHI_YES, POLY_NO, POLY_YES, SLOT_OUTCOME, SLO
 import { floorDiv, type FeeModel, type Levels } from '../../venues/fee-math.js';
 import type { MarketFees } from '../../venues/fee-table.js';
 
-export type ArbDirection = 'kalshi_yes+polymarket_no' | 'kalshi_no+polymarket_yes' | 'kalshi_yes+kalshi_no' | 'polymarket_yes+polymarket_no';
+export type ArbDirection =
+  'kalshi_yes+polymarket_no' | 'kalshi_no+polymarket_yes' | 'kalshi_yes+kalshi_no' | 'polymarket_yes+polymarket_no';
 
 export interface ArbCombo {
   readonly direction: ArbDirection;
@@ -34,7 +35,9 @@ export const ARB_COMBOS: readonly ArbCombo[] = [
 ];
 
 /** The combos that use each slot (a quote for that book can only change these). */
-export const COMBOS_BY_SLOT: readonly (readonly ArbCombo[])[] = [0, 1, 2, 3].map((slot) => ARB_COMBOS.filter((c) => c.a === slot || c.b === slot));
+export const COMBOS_BY_SLOT: readonly (readonly ArbCombo[])[] = [0, 1, 2, 3].map((slot) =>
+  ARB_COMBOS.filter((c) => c.a === slot || c.b === slot),
+);
 
 export interface ArbSettings {
   /** Every marginal set, and the whole order, must earn at least this per contract after fees (bps of $1). */
@@ -110,7 +113,14 @@ export function planSet(asksA: Levels, feeA: FeeModel, asksB: Levels, feeB: FeeM
 }
 
 /** Exact figures of buying `size` sets; undefined if they miss the thresholds. */
-export function priceSet(asksA: Levels, feeA: FeeModel, asksB: Levels, feeB: FeeModel, size: number, settings: ArbSettings): SetPlan | undefined {
+export function priceSet(
+  asksA: Levels,
+  feeA: FeeModel,
+  asksB: Levels,
+  feeB: FeeModel,
+  size: number,
+  settings: ArbSettings,
+): SetPlan | undefined {
   const limitA = worstPrice(asksA, size);
   const limitB = worstPrice(asksB, size);
   if (limitA === undefined || limitB === undefined) return undefined;
@@ -162,4 +172,3 @@ export function findArbitrage(asks: MarketAsks, fees: MarketFees, settings: ArbS
 export function slotFee(fees: MarketFees, slot: Slot): FeeModel {
   return SLOT_VENUE[slot] === 'kalshi' ? fees.kalshi : fees.polymarket;
 }
-

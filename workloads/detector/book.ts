@@ -19,7 +19,12 @@ export const SLOT_VENUE: readonly Venue[] = ['kalshi', 'kalshi', 'polymarket', '
 export const SLOT_OUTCOME: readonly Outcome[] = ['yes', 'no', 'yes', 'no'];
 
 export class MarketBooks {
-  readonly books: [Quote | undefined, Quote | undefined, Quote | undefined, Quote | undefined] = [undefined, undefined, undefined, undefined];
+  readonly books: [Quote | undefined, Quote | undefined, Quote | undefined, Quote | undefined] = [
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+  ];
   constructor(readonly marketId: string) {}
 
   get(venue: Venue, outcome: Outcome): Quote | undefined {

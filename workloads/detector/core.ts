@@ -74,7 +74,9 @@ export interface DetectorDeps {
 const NONE: readonly never[] = Object.freeze([]);
 const ACCEPTED: DetectorOutput = Object.freeze({ quote: 'accepted', signals: NONE, suppressed: NONE });
 const OUT_OF_ORDER: DetectorOutput = Object.freeze({ quote: 'out_of_order', signals: NONE, suppressed: NONE });
-const EDGE_DIRECTIONS: readonly EdgeDirection[] = [0, 1, 2, 3].map((slot) => `${SLOT_VENUE[slot]!}_${SLOT_OUTCOME[slot]!}` as EdgeDirection);
+const EDGE_DIRECTIONS: readonly EdgeDirection[] = [0, 1, 2, 3].map(
+  (slot) => `${SLOT_VENUE[slot]!}_${SLOT_OUTCOME[slot]!}` as EdgeDirection,
+);
 
 export class DetectorCore {
   readonly config: DetectorConfig;
@@ -125,7 +127,13 @@ export class DetectorCore {
       if (!plan) continue;
       const decision = this.spam.consider(marketId, combo.direction, plan.edgeBps, now);
       if (!decision.emit) {
-        (suppressed ??= []).push({ kind: 'arbitrage', marketId, direction: combo.direction, reason: decision.reason, edgeBps: plan.edgeBps });
+        (suppressed ??= []).push({
+          kind: 'arbitrage',
+          marketId,
+          direction: combo.direction,
+          reason: decision.reason,
+          edgeBps: plan.edgeBps,
+        });
         continue;
       }
       (signals ??= []).push({

@@ -21,7 +21,8 @@ export class StaticFairValues implements FairValueSource {
   }
 
   set(marketId: string, yesProbability: number): void {
-    if (!Number.isInteger(yesProbability) || yesProbability < 0 || yesProbability > PRICE_ONE) throw new RangeError(`fair value out of range: ${yesProbability}`);
+    if (!Number.isInteger(yesProbability) || yesProbability < 0 || yesProbability > PRICE_ONE)
+      throw new RangeError(`fair value out of range: ${yesProbability}`);
     this.yes.set(marketId, yesProbability);
   }
 

@@ -71,7 +71,11 @@ export function parseFairValues(value: unknown, origin: string): FairValuesFile 
     );
   }
   const yes = new Map(Object.entries(result.data.markets));
-  return { source: new StaticFairValues(yes), yes, ...(result.data.minEdgeBps !== undefined ? { minEdgeBps: result.data.minEdgeBps } : {}) };
+  return {
+    source: new StaticFairValues(yes),
+    yes,
+    ...(result.data.minEdgeBps !== undefined ? { minEdgeBps: result.data.minEdgeBps } : {}),
+  };
 }
 
 /** Reads a fair-values file (YAML, or JSON when it ends in .json). */

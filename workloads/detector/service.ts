@@ -101,7 +101,12 @@ class DetectorMetrics {
       labelNames: ['reason'],
       registers,
     });
-    this.redisErrors = new Counter({ name: 'arbees_detector_redis_errors_total', help: 'Failed Redis operations, by operation', labelNames: ['operation'], registers });
+    this.redisErrors = new Counter({
+      name: 'arbees_detector_redis_errors_total',
+      help: 'Failed Redis operations, by operation',
+      labelNames: ['operation'],
+      registers,
+    });
     // Labelled series exist from the start, so rate() and absent() behave before the first event.
     for (const kind of ['arbitrage', 'edge']) this.signals.inc({ kind }, 0);
   }
@@ -168,7 +173,11 @@ export class DetectorService {
     this.state = 'starting';
     // Two connections: XREAD BLOCK holds its connection for up to blockMs.
     const connect = () => {
-      const client = new Redis(this.options.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true, connectionName: `arbees-detector-${this.options.shard}` });
+      const client = new Redis(this.options.redisUrl, {
+        maxRetriesPerRequest: 1,
+        lazyConnect: true,
+        connectionName: `arbees-detector-${this.options.shard}`,
+      });
       client.on('error', (error: Error) => this.log.debug({ err: error.message }, 'redis connection error'));
       return client;
     };
@@ -187,7 +196,13 @@ export class DetectorService {
     this.lastReadOk = Date.now();
     this.state = 'running';
     this.log.info(
-      { shard: this.options.shard, redis: redactUrl(this.options.redisUrl), from: this.stats_.lastId, warmed: this.stats_.warmed, config: this.core.config },
+      {
+        shard: this.options.shard,
+        redis: redactUrl(this.options.redisUrl),
+        from: this.stats_.lastId,
+        warmed: this.stats_.warmed,
+        config: this.core.config,
+      },
       'detector consuming quotes',
     );
     this.loopDone = this.loop();
@@ -372,7 +387,17 @@ export class DetectorService {
       }
       this.metrics.signals.inc({ kind: signal.kind });
       this.stats_.signals++;
-      this.log.info({ id: signal.id, kind: signal.kind, market: signal.marketId, edgeBps: signal.edgeBps, profit: signal.expectedProfit, legs: signal.legs }, 'signal');
+      this.log.info(
+        {
+          id: signal.id,
+          kind: signal.kind,
+          market: signal.marketId,
+          edgeBps: signal.edgeBps,
+          profit: signal.expectedProfit,
+          legs: signal.legs,
+        },
+        'signal',
+      );
     }
   }
 }

@@ -39,7 +39,9 @@ export function detectorOptions(sources: DetectorSources): DetectorStartOptions 
   const runtime = loadRuntimeConfigWithoutPostgres({ file: sources.configFile, env: sources.env });
   const shard = loadShardConfig(sources.shardConfigPath);
   if (shard.shard !== runtime.shard) {
-    throw new ConfigError('the shard config belongs to another shard:', [`shard config says "${shard.shard}", ARBEES_SHARD/shard says "${runtime.shard}"`]);
+    throw new ConfigError('the shard config belongs to another shard:', [
+      `shard config says "${shard.shard}", ARBEES_SHARD/shard says "${runtime.shard}"`,
+    ]);
   }
   const fair = sources.fairValuesPath ? loadFairValues(sources.fairValuesPath) : undefined;
   return {
@@ -64,7 +66,12 @@ export interface RunningDetector {
 /** Starts the service and its /metrics, /healthz and /readyz endpoints. */
 export async function startDetector(options: DetectorStartOptions): Promise<RunningDetector> {
   const service = new DetectorService(options);
-  const ops = await startOpsServer({ port: options.httpPort, host: options.httpHost, registry: service.registry, readiness: () => service.readiness() });
+  const ops = await startOpsServer({
+    port: options.httpPort,
+    host: options.httpHost,
+    registry: service.registry,
+    readiness: () => service.readiness(),
+  });
   try {
     await service.start();
   } catch (error) {

@@ -44,7 +44,12 @@ export class ControlGate {
   ) {
     this.key = streamKeys.control(shard);
     // No offline queue and a short timeout: an unreachable Redis answers "no" at once.
-    this.reader = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: readTimeoutMs, lazyConnect: true });
+    this.reader = new Redis(redisUrl, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: readTimeoutMs,
+      lazyConnect: true,
+    });
     this.subscriber = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
     this.reader.on('error', () => undefined);
     this.subscriber.on('error', () => undefined);

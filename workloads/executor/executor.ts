@@ -102,7 +102,14 @@ export class Executor {
     deps.metrics.onCollectLocalBreakers(() => this.localBreakers.states(this.now()));
     const shared = { ledger: this.ledger, portfolio: this.portfolio, metrics: deps.metrics, settings, log: deps.log, now: this.now };
     const live = deps.config.executor.mode === 'live';
-    this.orders = new OrderSender({ ...shared, venues: deps.venues, localBreakers: this.localBreakers, live, killed: () => this.killed, hooks: deps.hooks });
+    this.orders = new OrderSender({
+      ...shared,
+      venues: deps.venues,
+      localBreakers: this.localBreakers,
+      live,
+      killed: () => this.killed,
+      hooks: deps.hooks,
+    });
     this.legs = new LegExecution({ ...shared, shard: this.shard, orders: this.orders, books: deps.books });
     this.lock = new ShardLock(deps.pool, this.shard, (error) => this.onLockLost(error), deps.log);
   }
@@ -290,12 +297,14 @@ export class Executor {
     if (!market) return this.reject(signal, 'unknown-market', `market ${signal.marketId} is not in shard ${this.shard}`);
     const missing = signal.legs.find((leg) => !this.deps.venues[leg.venue]);
     if (missing) return this.reject(signal, 'venue-unavailable', `no ${this.config.executor.mode} client for ${missing.venue}`);
-    if (signal.legs.some((leg) => leg.side !== 'buy')) return this.reject(signal, 'invalid-signal', 'signals may only buy (sells are the executor’s own unwinds)');
+    if (signal.legs.some((leg) => leg.side !== 'buy'))
+      return this.reject(signal, 'invalid-signal', 'signals may only buy (sells are the executor’s own unwinds)');
 
     const control = this.lockLost || !this.running ? undefined : await this.deps.control.current();
     // spec.paused reaches us in the shard config (when rendered there) and through the control key,
     // which the operator holds open with reason "paused by spec.paused".
-    const paused = (this.config as { paused?: unknown }).paused === true || (control?.state === 'open' && control.reason.startsWith('paused'));
+    const paused =
+      (this.config as { paused?: unknown }).paused === true || (control?.state === 'open' && control.reason.startsWith('paused'));
     if (paused) return this.reject(signal, 'paused', control?.reason.startsWith('paused') ? control.reason : 'shard paused by spec.paused');
     this.portfolio.rollDay();
     // Everything from here to the reservation is synchronous: concurrent decisions see each other.
@@ -334,7 +343,10 @@ export class Executor {
       }
       this.metrics.signals.inc({ outcome: 'accepted' });
       this.metrics.signalToOrder.observe((performance.now() - receivedAt) / 1000);
-      await this.legs.carryOut(signal, { plan, first: { ...first, signalId: signal.id, leg: 'a', status: 'intent', filledSize: 0, fees: 0 } });
+      await this.legs.carryOut(signal, {
+        plan,
+        first: { ...first, signalId: signal.id, leg: 'a', status: 'intent', filledSize: 0, fees: 0 },
+      });
       return 'accepted';
     } finally {
       this.portfolio.releaseSignal(signal.id);

@@ -55,9 +55,8 @@ export class SignalIntake {
 
   /** Entries delivered to this consumer and not yet acknowledged (after a restart or a failure). */
   async ownPending(): Promise<StreamEntry[]> {
-    const result = await this.withGroup<Array<[string, RawEntries]> | null>(
-      () =>
-        this.redis.xreadgroup('GROUP', this.settings.group, this.settings.consumer, 'COUNT', this.settings.batch, 'STREAMS', this.key, '0'),
+    const result = await this.withGroup<Array<[string, RawEntries]> | null>(() =>
+      this.redis.xreadgroup('GROUP', this.settings.group, this.settings.consumer, 'COUNT', this.settings.batch, 'STREAMS', this.key, '0'),
     );
     return (result?.[0]?.[1] ?? []).map(([id, fields]) => ({ id, fields }));
   }
@@ -105,9 +104,19 @@ export class SignalIntake {
 
   /** New entries, waiting up to blockMs. */
   async next(): Promise<StreamEntry[]> {
-    const result = await this.withGroup<Array<[string, RawEntries]> | null>(
-      () =>
-        this.redis.xreadgroup('GROUP', this.settings.group, this.settings.consumer, 'COUNT', this.settings.batch, 'BLOCK', this.settings.blockMs, 'STREAMS', this.key, '>'),
+    const result = await this.withGroup<Array<[string, RawEntries]> | null>(() =>
+      this.redis.xreadgroup(
+        'GROUP',
+        this.settings.group,
+        this.settings.consumer,
+        'COUNT',
+        this.settings.batch,
+        'BLOCK',
+        this.settings.blockMs,
+        'STREAMS',
+        this.key,
+        '>',
+      ),
     );
     return (result?.[0]?.[1] ?? []).map(([id, fields]) => ({ id, fields }));
   }

@@ -66,7 +66,8 @@ interface DbOrder {
   created_at: Date;
 }
 
-const ORDER_COLUMNS = 'client_order_id, signal_id, leg, venue, market_id, venue_market, outcome, side, limit_price, size, status, filled_size, fees, venue_order_id, created_at';
+const ORDER_COLUMNS =
+  'client_order_id, signal_id, leg, venue, market_id, venue_market, outcome, side, limit_price, size, status, filled_size, fees, venue_order_id, created_at';
 
 function toOrder(row: DbOrder): OrderRow {
   return {
@@ -113,7 +114,9 @@ export class Ledger {
   ) {}
 
   private async existing(signalId: string): Promise<InsertResult> {
-    const found = await this.pool.query<{ status: 'processing' | 'done' | 'rejected' }>('select status from signals where id = $1', [signalId]);
+    const found = await this.pool.query<{ status: 'processing' | 'done' | 'rejected' }>('select status from signals where id = $1', [
+      signalId,
+    ]);
     return { inserted: false, status: found.rows[0]?.status ?? 'done' };
   }
 
@@ -122,15 +125,17 @@ export class Ledger {
    * one commit). Returns inserted false, with the stored status, when the signal id is known.
    */
   async insertAccepted(signal: Signal, plan: PlannedLeg[], first: OrderRequest & { leg: string }): Promise<InsertResult> {
-    const result = await this.pool.query(
-      { name: 'executor-insert-accepted', text: `with s as (
+    const result = await this.pool.query({
+      name: 'executor-insert-accepted',
+      text: `with s as (
          insert into signals (id, shard, market_id, kind, payload, status, plan, decided_at)
          values ($1, $2, $3, $4, $5, 'processing', $6, now()) on conflict (id) do nothing returning id
        ), o as (
          insert into orders (client_order_id, shard, signal_id, leg, venue, market_id, venue_market, outcome, side, limit_price, size, status, created_at)
          select $7, $2, s.id, $8, $9, $3, $10, $11, $12, $13, $14, 'intent', to_timestamp($15::double precision / 1000) from s returning 1
        )
-       select count(*)::int as n from s`, values: [
+       select count(*)::int as n from s`,
+      values: [
         signal.id,
         this.shard,
         signal.marketId,
@@ -146,36 +151,58 @@ export class Ledger {
         first.limitPrice,
         first.size,
         first.createdTs,
-      ] },
-    );
+      ],
+    });
     return (result.rows[0] as { n: number }).n === 1 ? { inserted: true } : this.existing(signal.id);
   }
 
   /** Records a refused signal and its risk event in one statement. */
   async insertRejected(signal: Signal, rule: string, detail: string): Promise<InsertResult> {
-    const result = await this.pool.query(
-      { name: 'executor-insert-rejected', text: `with s as (
+    const result = await this.pool.query({
+      name: 'executor-insert-rejected',
+      text: `with s as (
          insert into signals (id, shard, market_id, kind, payload, status, outcome, decided_at, completed_at)
          values ($1, $2, $3, $4, $5, 'rejected', $6, now(), now()) on conflict (id) do nothing returning id
        ), r as (
          insert into risk_events (shard, signal_id, rule, detail) select $2, s.id, $6, $7 from s returning 1
        )
-       select count(*)::int as n from s`, values: [signal.id, this.shard, signal.marketId, signal.kind, JSON.stringify(signal), rule, detail] },
-    );
+       select count(*)::int as n from s`,
+      values: [signal.id, this.shard, signal.marketId, signal.kind, JSON.stringify(signal), rule, detail],
+    });
     return (result.rows[0] as { n: number }).n === 1 ? { inserted: true } : this.existing(signal.id);
   }
 
   async riskEvent(signalId: string | undefined, rule: string, detail: string): Promise<void> {
-    await this.pool.query('insert into risk_events (shard, signal_id, rule, detail) values ($1, $2, $3, $4)', [this.shard, signalId ?? null, rule, detail]);
+    await this.pool.query('insert into risk_events (shard, signal_id, rule, detail) values ($1, $2, $3, $4)', [
+      this.shard,
+      signalId ?? null,
+      rule,
+      detail,
+    ]);
   }
 
   /** Writes an order intent (a later leg or an unwind step); `created` false when it existed. */
   async createIntent(order: OrderRequest & { signalId: string; leg: string }): Promise<{ row: OrderRow; created: boolean }> {
-    const inserted = await this.pool.query<DbOrder>(
-      { name: 'executor-create-intent', text: `insert into orders (client_order_id, shard, signal_id, leg, venue, market_id, venue_market, outcome, side, limit_price, size, status, created_at)
+    const inserted = await this.pool.query<DbOrder>({
+      name: 'executor-create-intent',
+      text: `insert into orders (client_order_id, shard, signal_id, leg, venue, market_id, venue_market, outcome, side, limit_price, size, status, created_at)
        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'intent', to_timestamp($12::double precision / 1000))
-       on conflict (client_order_id) do nothing returning ${ORDER_COLUMNS}`, values: [order.clientOrderId, this.shard, order.signalId, order.leg, order.venue, order.marketId, order.venueMarket, order.outcome, order.side, order.limitPrice, order.size, order.createdTs] },
-    );
+       on conflict (client_order_id) do nothing returning ${ORDER_COLUMNS}`,
+      values: [
+        order.clientOrderId,
+        this.shard,
+        order.signalId,
+        order.leg,
+        order.venue,
+        order.marketId,
+        order.venueMarket,
+        order.outcome,
+        order.side,
+        order.limitPrice,
+        order.size,
+        order.createdTs,
+      ],
+    });
     if (inserted.rows[0]) return { row: toOrder(inserted.rows[0]), created: true };
     return { row: (await this.order(order.clientOrderId))!, created: false };
   }
@@ -208,7 +235,10 @@ export class Ledger {
   }
 
   async signalPlan(signalId: string): Promise<{ signal: Signal; plan: PlannedLeg[] | null; status: string } | undefined> {
-    const result = await this.pool.query<{ payload: Signal; plan: PlannedLeg[] | null; status: string }>('select payload, plan, status from signals where id = $1', [signalId]);
+    const result = await this.pool.query<{ payload: Signal; plan: PlannedLeg[] | null; status: string }>(
+      'select payload, plan, status from signals where id = $1',
+      [signalId],
+    );
     const row = result.rows[0];
     return row ? { signal: row.payload, plan: row.plan, status: row.status } : undefined;
   }
@@ -235,17 +265,33 @@ export class Ledger {
       const fees = report.fills.reduce((s, f) => s + f.fee, 0);
       const notional = report.fills.reduce((s, f) => s + f.price * f.size, 0);
       const avg = report.filledSize > 0 ? Math.round(notional / report.filledSize) : null;
-      await client.query(
-        { name: 'executor-update-order', text: `update orders set status = $2, venue_order_id = $3, filled_size = $4, avg_price = $5, fees = $6, reason = coalesce($7, reason),
+      await client.query({
+        name: 'executor-update-order',
+        text: `update orders set status = $2, venue_order_id = $3, filled_size = $4, avg_price = $5, fees = $6, reason = coalesce($7, reason),
            acked_at = coalesce(acked_at, now()), updated_at = now(), final_at = case when $8 then coalesce(final_at, now()) else null end
-         where client_order_id = $1`, values: [order.clientOrderId, status, report.venueOrderId, report.filledSize, avg, fees, report.reason ?? null, venueFinal(report)] },
-      );
+         where client_order_id = $1`,
+        values: [order.clientOrderId, status, report.venueOrderId, report.filledSize, avg, fees, report.reason ?? null, venueFinal(report)],
+      });
       for (const fill of report.fills) {
-        const added = await client.query(
-          { name: 'executor-insert-fill', text: `insert into fills (venue, venue_fill_id, client_order_id, shard, market_id, outcome, side, price, size, fee, filled_at)
+        const added = await client.query({
+          name: 'executor-insert-fill',
+          text: `insert into fills (venue, venue_fill_id, client_order_id, shard, market_id, outcome, side, price, size, fee, filled_at)
            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, to_timestamp($11::double precision / 1000))
-           on conflict (venue, venue_fill_id) do nothing returning id`, values: [order.venue, fill.fillId, order.clientOrderId, this.shard, order.marketId, order.outcome, order.side, fill.price, fill.size, fill.fee, fill.ts] },
-        );
+           on conflict (venue, venue_fill_id) do nothing returning id`,
+          values: [
+            order.venue,
+            fill.fillId,
+            order.clientOrderId,
+            this.shard,
+            order.marketId,
+            order.outcome,
+            order.side,
+            fill.price,
+            fill.size,
+            fill.fee,
+            fill.ts,
+          ],
+        });
         if (added.rowCount === 0) continue;
         effects.newFills++;
         // Create the row if new and lock it in one statement (a no-op DO UPDATE locks the row and
@@ -257,24 +303,50 @@ export class Ledger {
                  returning size, cost, realized_pnl, version`,
           values: [this.shard, order.marketId, order.venue, order.outcome],
         });
-        const before: PositionState = current.rows[0] ? { size: Number(current.rows[0].size), cost: Number(current.rows[0].cost) } : { size: 0, cost: 0 };
+        const before: PositionState = current.rows[0]
+          ? { size: Number(current.rows[0].size), cost: Number(current.rows[0].cost) }
+          : { size: 0, cost: 0 };
         const realizedBefore = current.rows[0] ? Number(current.rows[0].realized_pnl) : 0;
         const version = current.rows[0] ? Number(current.rows[0].version) + 1 : 1;
         const effect = applyFill(before, order.side, fill.price, fill.size, fill.fee);
-        await client.query(
-          { name: 'executor-upsert-position', text: `insert into positions (shard, market_id, venue, outcome, size, cost, realized_pnl, version, last_fill_at, updated_at)
+        await client.query({
+          name: 'executor-upsert-position',
+          text: `insert into positions (shard, market_id, venue, outcome, size, cost, realized_pnl, version, last_fill_at, updated_at)
            values ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::double precision / 1000), now())
            on conflict (shard, market_id, venue, outcome) do update set size = excluded.size, cost = excluded.cost,
-             realized_pnl = excluded.realized_pnl, version = excluded.version, last_fill_at = excluded.last_fill_at, updated_at = now()`, values: [this.shard, order.marketId, order.venue, order.outcome, effect.position.size, effect.position.cost, realizedBefore + effect.realized, version, fill.ts] },
-        );
-        await client.query(
-          { name: 'executor-add-pnl', text: `insert into pnl_daily (shard, day, realized, fees) values ($1, $2, $3, $4)
-           on conflict (shard, day) do update set realized = pnl_daily.realized + excluded.realized, fees = pnl_daily.fees + excluded.fees`, values: [this.shard, day, effect.realized, fill.fee] },
-        );
+             realized_pnl = excluded.realized_pnl, version = excluded.version, last_fill_at = excluded.last_fill_at, updated_at = now()`,
+          values: [
+            this.shard,
+            order.marketId,
+            order.venue,
+            order.outcome,
+            effect.position.size,
+            effect.position.cost,
+            realizedBefore + effect.realized,
+            version,
+            fill.ts,
+          ],
+        });
+        await client.query({
+          name: 'executor-add-pnl',
+          text: `insert into pnl_daily (shard, day, realized, fees) values ($1, $2, $3, $4)
+           on conflict (shard, day) do update set realized = pnl_daily.realized + excluded.realized, fees = pnl_daily.fees + excluded.fees`,
+          values: [this.shard, day, effect.realized, fill.fee],
+        });
         effects.realized += effect.realized;
         effects.fees += fill.fee;
-        const row: PositionRow = { marketId: order.marketId, venue: order.venue, outcome: order.outcome, ...effect.position, realized: realizedBefore + effect.realized, version, lastFillAt: fill.ts };
-        effects.positions = effects.positions.filter((p) => !(p.marketId === row.marketId && p.venue === row.venue && p.outcome === row.outcome));
+        const row: PositionRow = {
+          marketId: order.marketId,
+          venue: order.venue,
+          outcome: order.outcome,
+          ...effect.position,
+          realized: realizedBefore + effect.realized,
+          version,
+          lastFillAt: fill.ts,
+        };
+        effects.positions = effects.positions.filter(
+          (p) => !(p.marketId === row.marketId && p.venue === row.venue && p.outcome === row.outcome),
+        );
         effects.positions.push(row);
       }
       return effects;
@@ -290,7 +362,14 @@ export class Ledger {
   async settleMarket(marketId: string, venue: Venue, winner: Outcome, day: string, evidence: unknown): Promise<SettlementEffects> {
     return inTransaction(this.pool, async (client) => {
       const effects: SettlementEffects = { positions: [], realized: 0, settled: [] };
-      const open = await client.query<{ outcome: Outcome; size: string; cost: string; realized_pnl: string; version: string; last_fill_at: Date | null }>(
+      const open = await client.query<{
+        outcome: Outcome;
+        size: string;
+        cost: string;
+        realized_pnl: string;
+        version: string;
+        last_fill_at: Date | null;
+      }>(
         `select outcome, size, cost, realized_pnl, version, last_fill_at from positions
          where shard = $1 and market_id = $2 and venue = $3 and size > 0 order by outcome for update`,
         [this.shard, marketId, venue],
@@ -303,7 +382,20 @@ export class Ledger {
           `insert into settlements (shard, market_id, venue, outcome, position_version, winner, size, cost, payout, realized, day, evidence)
            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
            on conflict (shard, market_id, venue, outcome, position_version) do nothing returning id`,
-          [this.shard, marketId, venue, row.outcome, version, winner, before.size, before.cost, effect.realized + before.cost, effect.realized, day, JSON.stringify(evidence)],
+          [
+            this.shard,
+            marketId,
+            venue,
+            row.outcome,
+            version,
+            winner,
+            before.size,
+            before.cost,
+            effect.realized + before.cost,
+            effect.realized,
+            day,
+            JSON.stringify(evidence),
+          ],
         );
         if (recorded.rowCount === 0) continue;
         const realized = Number(row.realized_pnl) + effect.realized;
@@ -317,8 +409,22 @@ export class Ledger {
            on conflict (shard, day) do update set realized = pnl_daily.realized + excluded.realized`,
           [this.shard, day, effect.realized],
         );
-        effects.positions.push({ marketId, venue, outcome: row.outcome, ...effect.position, realized, version: version + 1, ...(row.last_fill_at ? { lastFillAt: row.last_fill_at.getTime() } : {}) });
-        effects.settled.push({ outcome: row.outcome, size: before.size, cost: before.cost, payout: effect.realized + before.cost, realized: effect.realized });
+        effects.positions.push({
+          marketId,
+          venue,
+          outcome: row.outcome,
+          ...effect.position,
+          realized,
+          version: version + 1,
+          ...(row.last_fill_at ? { lastFillAt: row.last_fill_at.getTime() } : {}),
+        });
+        effects.settled.push({
+          outcome: row.outcome,
+          size: before.size,
+          cost: before.cost,
+          payout: effect.realized + before.cost,
+          realized: effect.realized,
+        });
         effects.realized += effect.realized;
       }
       return effects;
@@ -343,14 +449,24 @@ export class Ledger {
   }
 
   async completeSignal(signalId: string, outcome: string): Promise<void> {
-    await this.pool.query({ name: 'executor-complete-signal', text: `update signals set status = 'done', outcome = $2, completed_at = now() where id = $1 and status = 'processing'`, values: [signalId, outcome] });
+    await this.pool.query({
+      name: 'executor-complete-signal',
+      text: `update signals set status = 'done', outcome = $2, completed_at = now() where id = $1 and status = 'processing'`,
+      values: [signalId, outcome],
+    });
   }
 
   async positions(): Promise<PositionRow[]> {
-    const result = await this.pool.query<{ market_id: string; venue: Venue; outcome: Outcome; size: string; cost: string; realized_pnl: string; version: string; last_fill_at: Date | null }>(
-      'select market_id, venue, outcome, size, cost, realized_pnl, version, last_fill_at from positions where shard = $1',
-      [this.shard],
-    );
+    const result = await this.pool.query<{
+      market_id: string;
+      venue: Venue;
+      outcome: Outcome;
+      size: string;
+      cost: string;
+      realized_pnl: string;
+      version: string;
+      last_fill_at: Date | null;
+    }>('select market_id, venue, outcome, size, cost, realized_pnl, version, last_fill_at from positions where shard = $1', [this.shard]);
     return result.rows.map((r) => ({
       marketId: r.market_id,
       venue: r.venue,

@@ -25,7 +25,14 @@ type Step = (leg: string, make: () => LegOrder) => Promise<OrderResult>;
 /** Sorts a decision's legs into send order (`firstVenue` first) and names them `a` and `b`. */
 export function planLegs(legs: Leg[], firstVenue: Venue): PlannedLeg[] {
   const ordered = [...legs].sort((a, b) => (a.venue === b.venue ? 0 : a.venue === firstVenue ? -1 : 1));
-  return ordered.map((leg, i) => ({ leg: i === 0 ? 'a' : 'b', venue: leg.venue, outcome: leg.outcome, side: leg.side, limitPrice: leg.limitPrice, size: leg.size }));
+  return ordered.map((leg, i) => ({
+    leg: i === 0 ? 'a' : 'b',
+    venue: leg.venue,
+    outcome: leg.outcome,
+    side: leg.side,
+    limitPrice: leg.limitPrice,
+    size: leg.size,
+  }));
 }
 
 export interface LegExecutionDeps {
@@ -84,7 +91,10 @@ export class LegExecution {
     portfolio.releaseLeg(signal.id, legA);
     const legB = plan[1];
     if (!legB || a.filled === 0) {
-      await ledger.completeSignal(signal.id, a.filled === 0 ? 'first leg unfilled' : a.filled === legA.size ? 'filled' : 'partially filled');
+      await ledger.completeSignal(
+        signal.id,
+        a.filled === 0 ? 'first leg unfilled' : a.filled === legA.size ? 'filled' : 'partially filled',
+      );
       return;
     }
     const b = await step('b', () => this.orderRequest(signal, legB, 'b', a.filled, legB.limitPrice, 'buy'));
@@ -98,7 +108,14 @@ export class LegExecution {
   }
 
   /** The order for one leg of a signal, on the venue's own market id, under its idempotent client order id. */
-  orderRequest(signal: Signal, planned: Pick<PlannedLeg, 'venue' | 'outcome'>, leg: string, size: number, limitPrice: number, side: 'buy' | 'sell'): LegOrder {
+  orderRequest(
+    signal: Signal,
+    planned: Pick<PlannedLeg, 'venue' | 'outcome'>,
+    leg: string,
+    size: number,
+    limitPrice: number,
+    side: 'buy' | 'sell',
+  ): LegOrder {
     const market = this.deps.portfolio.market(signal.marketId);
     const venueMarket =
       planned.venue === 'kalshi'
@@ -161,7 +178,11 @@ export class LegExecution {
       return `legged: closed ${excess} of ${legA.venue} ${legA.outcome}`;
     }
     metrics.leggingUnwinds.inc({ policy: 'close', result: 'unresolved' });
-    await this.deps.ledger.riskEvent(signal.id, 'legging-unresolved', `${left} of ${excess} one-legged on ${legA.venue} ${legA.outcome} after ${ladder.steps} steps; held as a position`);
+    await this.deps.ledger.riskEvent(
+      signal.id,
+      'legging-unresolved',
+      `${left} of ${excess} one-legged on ${legA.venue} ${legA.outcome} after ${ladder.steps} steps; held as a position`,
+    );
     this.deps.log?.error({ signal: signal.id, left, excess }, 'one-legged position left after every unwind step');
     return `legged: ${left} of ${excess} unresolved`;
   }

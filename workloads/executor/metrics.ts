@@ -39,7 +39,12 @@ export function createExecutorMetrics(shard: string, options: { defaultMetrics?:
   });
   const metrics: ExecutorMetrics = {
     registry,
-    orders: new Counter({ name: 'arbees_orders_total', help: 'Orders by venue and status (sent, then their final status)', labelNames: ['venue', 'status'], registers }),
+    orders: new Counter({
+      name: 'arbees_orders_total',
+      help: 'Orders by venue and status (sent, then their final status)',
+      labelNames: ['venue', 'status'],
+      registers,
+    }),
     orderLatency: new Histogram({
       name: 'arbees_order_latency_seconds',
       help: 'Venue round trip of an order placement',
@@ -56,17 +61,40 @@ export function createExecutorMetrics(shard: string, options: { defaultMetrics?:
     signals: new Counter({ name: 'arbees_executor_signals_total', help: 'Signals taken by outcome', labelNames: ['outcome'], registers }),
     pnl: new Gauge({ name: 'arbees_pnl_usd', help: 'Realized (all time) plus unrealized PnL, fees included', registers }),
     dailyLoss: new Gauge({ name: 'arbees_daily_loss_usd', help: "Today's loss (realized + unrealized; 0 when in profit)", registers }),
-    exposure: new Gauge({ name: 'arbees_exposure_usd', help: 'Worst-case loss over game outcomes of positions and in-flight orders', registers }),
-    riskRejections: new Counter({ name: 'arbees_risk_rejections_total', help: 'Signals refused, by the risk rule that refused them', labelNames: ['rule'], registers }),
+    exposure: new Gauge({
+      name: 'arbees_exposure_usd',
+      help: 'Worst-case loss over game outcomes of positions and in-flight orders',
+      registers,
+    }),
+    riskRejections: new Counter({
+      name: 'arbees_risk_rejections_total',
+      help: 'Signals refused, by the risk rule that refused them',
+      labelNames: ['rule'],
+      registers,
+    }),
     leggingUnwinds: new Counter({
       name: 'arbees_legging_unwinds_total',
       help: 'One-legged fills unwound (hedge: buy the missing leg; close: sell the filled excess), by result',
       labelNames: ['policy', 'result'],
       registers,
     }),
-    leggingLoss: new Counter({ name: 'arbees_legging_loss_usd_total', help: 'Cost of unwinding one-legged fills versus the planned set', registers }),
-    reconciled: new Counter({ name: 'arbees_reconciled_orders_total', help: 'Non-final orders resolved against the venue at start-up or after an ambiguous send', labelNames: ['result'], registers }),
-    settlements: new Counter({ name: 'arbees_settlements_total', help: 'Positions paid out at their market\'s resolution, by venue', labelNames: ['venue'], registers }),
+    leggingLoss: new Counter({
+      name: 'arbees_legging_loss_usd_total',
+      help: 'Cost of unwinding one-legged fills versus the planned set',
+      registers,
+    }),
+    reconciled: new Counter({
+      name: 'arbees_reconciled_orders_total',
+      help: 'Non-final orders resolved against the venue at start-up or after an ambiguous send',
+      labelNames: ['result'],
+      registers,
+    }),
+    settlements: new Counter({
+      name: 'arbees_settlements_total',
+      help: "Positions paid out at their market's resolution, by venue",
+      labelNames: ['venue'],
+      registers,
+    }),
     onCollectLocalBreakers: (source) => (localBreakers = source),
   };
   for (const rule of riskRules) metrics.riskRejections.inc({ rule }, 0);

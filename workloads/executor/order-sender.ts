@@ -121,7 +121,10 @@ export class OrderSender {
     const effects = await this.deps.ledger.recordReport(order, report, this.deps.portfolio.tradingDay());
     this.deps.portfolio.apply(effects);
     if (report.status !== 'resting') {
-      this.deps.metrics.orders.inc({ venue: order.venue, status: report.filledSize > 0 && report.status === 'cancelled' ? 'partially_filled' : report.status });
+      this.deps.metrics.orders.inc({
+        venue: order.venue,
+        status: report.filledSize > 0 && report.status === 'cancelled' ? 'partially_filled' : report.status,
+      });
     }
   }
 
@@ -134,7 +137,10 @@ export class OrderSender {
     }
     if (answered) localBreakers.venueAnswered();
     else if (localBreakers.venueError(now())) {
-      log?.warn({ venue, limit: this.deps.settings().localBreakers.venueErrors.maxConsecutive }, 'venue failures in a row: venue-error breaker open');
+      log?.warn(
+        { venue, limit: this.deps.settings().localBreakers.venueErrors.maxConsecutive },
+        'venue failures in a row: venue-error breaker open',
+      );
     }
   }
 

@@ -31,7 +31,14 @@ export interface PaperMatch {
  * the bids down to it, each level's price moved `slippage` against us. Fees: the venue model's fee
  * of the cumulative walk, differenced per fill (so the fills add up to the order's exact fee).
  */
-export function matchIoc(levels: Level[], side: 'buy' | 'sell', limit: number, size: number, slippage: number, fee: (levels: Level[], size: number) => number): PaperMatch {
+export function matchIoc(
+  levels: Level[],
+  side: 'buy' | 'sell',
+  limit: number,
+  size: number,
+  slippage: number,
+  fee: (levels: Level[], size: number) => number,
+): PaperMatch {
   const taken: Level[] = [];
   const paid: Level[] = [];
   let left = size;
@@ -74,10 +81,18 @@ export class PaperVenue implements VenueClient {
     const side = order.side === 'buy' ? 'asks' : 'bids';
     const model = venueModel(this.fees.forMarket(order.marketId), order.venue);
     const match = book
-      ? matchIoc(book[side], order.side, order.limitPrice, order.size, this.settings.slippageBps, (levels, size) => model.feeWalk(levels, size))
+      ? matchIoc(book[side], order.side, order.limitPrice, order.size, this.settings.slippageBps, (levels, size) =>
+          model.feeWalk(levels, size),
+        )
       : { taken: [], fills: [], filled: 0 };
     const now = Date.now();
-    const fills: VenueFill[] = match.fills.map((f, i) => ({ fillId: `${order.clientOrderId}:${i}`, price: f.price, size: f.size, fee: f.fee, ts: now }));
+    const fills: VenueFill[] = match.fills.map((f, i) => ({
+      fillId: `${order.clientOrderId}:${i}`,
+      price: f.price,
+      size: f.size,
+      fee: f.fee,
+      ts: now,
+    }));
     const report: VenueOrderReport = {
       venueOrderId: `paper-${order.clientOrderId}`,
       status: match.filled === order.size ? 'filled' : 'cancelled',
@@ -85,9 +100,11 @@ export class PaperVenue implements VenueClient {
       fills,
       ...(book ? {} : { reason: 'no book' }),
     };
-    const inserted = await this.pool.query(
-      { name: 'executor-paper-insert', text: 'insert into paper_orders (client_order_id, venue, report) values ($1, $2, $3) on conflict (client_order_id) do nothing', values: [order.clientOrderId, order.venue, JSON.stringify(report)] },
-    );
+    const inserted = await this.pool.query({
+      name: 'executor-paper-insert',
+      text: 'insert into paper_orders (client_order_id, venue, report) values ($1, $2, $3) on conflict (client_order_id) do nothing',
+      values: [order.clientOrderId, order.venue, JSON.stringify(report)],
+    });
     if (inserted.rowCount === 0) {
       // Already placed under this id (a resend): the first result stands.
       return (await this.find(order))!;
@@ -97,7 +114,9 @@ export class PaperVenue implements VenueClient {
   }
 
   async find(order: OrderRequest): Promise<VenueOrderReport | undefined> {
-    const result = await this.pool.query<{ report: VenueOrderReport }>('select report from paper_orders where client_order_id = $1', [order.clientOrderId]);
+    const result = await this.pool.query<{ report: VenueOrderReport }>('select report from paper_orders where client_order_id = $1', [
+      order.clientOrderId,
+    ]);
     return result.rows[0]?.report;
   }
 

@@ -32,7 +32,8 @@ export function proceedsFloor(price: number, size: number): number {
  */
 export function applyFill(position: PositionState, side: 'buy' | 'sell', price: number, size: number, fee: number): FillEffect {
   if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`fill size must be a positive integer: ${size}`);
-  if (side === 'buy') return { position: { size: position.size + size, cost: position.cost + notionalCeil(price, size) + fee }, realized: 0 };
+  if (side === 'buy')
+    return { position: { size: position.size + size, cost: position.cost + notionalCeil(price, size) + fee }, realized: 0 };
   if (size > position.size) throw new RangeError(`sell of ${size} exceeds the position of ${position.size}`);
   const removed = size === position.size ? position.cost : Math.round((position.cost * size) / position.size);
   const realized = proceedsFloor(price, size) - fee - removed;
@@ -59,7 +60,10 @@ export interface MarkedPosition {
  * shows its locked-in profit, not a spread-sized paper loss. The unpaired rest is marked at `mark`
  * (e.g. the book's mid) or, without a book, at its cost (no made-up gain or loss).
  */
-export function unrealizedPnl(positions: MarkedPosition[], mark: (venue: Venue, marketId: string, outcome: Outcome) => number | undefined): number {
+export function unrealizedPnl(
+  positions: MarkedPosition[],
+  mark: (venue: Venue, marketId: string, outcome: Outcome) => number | undefined,
+): number {
   const byMarket = new Map<string, MarkedPosition[]>();
   for (const p of positions) {
     if (p.size <= 0) continue;

@@ -98,7 +98,15 @@ export class Portfolio {
     for (const p of this.positions.values()) {
       if (p.size <= 0) continue;
       const m = this.markets.get(p.marketId);
-      out.push({ marketId: p.marketId, game: m?.game ?? p.marketId, sport: m?.sport ?? 'unknown', venue: p.venue, outcome: p.outcome, size: p.size, cost: p.cost });
+      out.push({
+        marketId: p.marketId,
+        game: m?.game ?? p.marketId,
+        sport: m?.sport ?? 'unknown',
+        venue: p.venue,
+        outcome: p.outcome,
+        size: p.size,
+        cost: p.cost,
+      });
     }
     for (const list of this.reservations.values()) out.push(...list);
     return out;
@@ -114,7 +122,15 @@ export class Portfolio {
   reserve(signalId: string, marketId: string, market: Pick<ShardMarket, 'game' | 'sport'>, legs: Leg[], fee: (leg: Leg) => number): void {
     this.reservations.set(
       signalId,
-      legs.map((leg) => ({ marketId, game: market.game, sport: market.sport, venue: leg.venue, outcome: leg.outcome, size: leg.size, cost: notionalCeil(leg.limitPrice, leg.size) + fee(leg) })),
+      legs.map((leg) => ({
+        marketId,
+        game: market.game,
+        sport: market.sport,
+        venue: leg.venue,
+        outcome: leg.outcome,
+        size: leg.size,
+        cost: notionalCeil(leg.limitPrice, leg.size) + fee(leg),
+      })),
     );
   }
 

@@ -70,8 +70,7 @@ export interface RiskContext {
 }
 
 export type RiskDecision =
-  | { accept: true; legs: Leg[]; cost: number; resizedBy?: RiskRule }
-  | { accept: false; rule: RiskRule; reason: string };
+  { accept: true; legs: Leg[]; cost: number; resizedBy?: RiskRule } | { accept: false; rule: RiskRule; reason: string };
 
 const usd = (v: number) => `$${(v / 10_000).toFixed(2)}`;
 
@@ -88,13 +87,21 @@ function legCost(leg: Leg, fee: (leg: Leg) => number): number {
 function sizeViolation(ctx: RiskContext, settings: RiskSettings, legs: Leg[]): { rule: RiskRule; reason: string } | undefined {
   const { limits } = settings;
   const cost = legs.reduce((sum, leg) => sum + legCost(leg, ctx.fee), 0);
-  const maxOrder = ctx.control?.state === 'half_open' && ctx.control.maxOrder !== undefined ? Math.min(limits.maxOrder, ctx.control.maxOrder) : limits.maxOrder;
-  if (cost > maxOrder) return { rule: 'max-order', reason: `order cost ${usd(cost)} over the ${ctx.control?.state === 'half_open' ? 'probation ' : ''}cap ${usd(maxOrder)}` };
+  const maxOrder =
+    ctx.control?.state === 'half_open' && ctx.control.maxOrder !== undefined
+      ? Math.min(limits.maxOrder, ctx.control.maxOrder)
+      : limits.maxOrder;
+  if (cost > maxOrder)
+    return {
+      rule: 'max-order',
+      reason: `order cost ${usd(cost)} over the ${ctx.control?.state === 'half_open' ? 'probation ' : ''}cap ${usd(maxOrder)}`,
+    };
 
   const before = exposure(ctx.holdings);
   const openCost = ctx.holdings.reduce((sum, h) => sum + h.cost, 0);
   const available = limits.bankroll + ctx.realizedPnlTotal - openCost;
-  if (cost > available) return { rule: 'bankroll', reason: `order cost ${usd(cost)} over available capital ${usd(available)} (unrealized gains excluded)` };
+  if (cost > available)
+    return { rule: 'bankroll', reason: `order cost ${usd(cost)} over available capital ${usd(available)} (unrealized gains excluded)` };
 
   const newHoldings: Holding[] = legs.map((leg) => ({
     marketId: ctx.signal.marketId,
@@ -106,15 +113,21 @@ function sizeViolation(ctx: RiskContext, settings: RiskSettings, legs: Leg[]): {
     cost: legCost(leg, ctx.fee),
   }));
   const gameAfter = gameWorstLoss([...ctx.holdings.filter((h) => h.game === ctx.market.game), ...newHoldings]);
-  if (gameAfter > limits.perGame) return { rule: 'per-game', reason: `game ${ctx.market.game} would risk ${usd(gameAfter)}, limit ${usd(limits.perGame)}` };
+  if (gameAfter > limits.perGame)
+    return { rule: 'per-game', reason: `game ${ctx.market.game} would risk ${usd(gameAfter)}, limit ${usd(limits.perGame)}` };
 
   const gameBefore = before.byGame.get(ctx.market.game) ?? 0;
   const sportAfter = (before.bySport.get(ctx.market.sport) ?? 0) - gameBefore + gameAfter;
-  if (sportAfter > limits.perSport) return { rule: 'per-sport', reason: `sport ${ctx.market.sport} would risk ${usd(sportAfter)}, limit ${usd(limits.perSport)}` };
+  if (sportAfter > limits.perSport)
+    return { rule: 'per-sport', reason: `sport ${ctx.market.sport} would risk ${usd(sportAfter)}, limit ${usd(limits.perSport)}` };
 
   const lossToday = Math.max(0, -(ctx.realizedPnlToday + ctx.unrealizedPnl));
   const worstAfter = lossToday + Math.max(0, gameAfter - gameBefore);
-  if (worstAfter > limits.dailyLoss) return { rule: 'daily-loss', reason: `today's loss ${usd(lossToday)} plus this order's worst case would pass ${usd(limits.dailyLoss)}` };
+  if (worstAfter > limits.dailyLoss)
+    return {
+      rule: 'daily-loss',
+      reason: `today's loss ${usd(lossToday)} plus this order's worst case would pass ${usd(limits.dailyLoss)}`,
+    };
   return undefined;
 }
 
@@ -129,9 +142,13 @@ export function evaluateRisk(ctx: RiskContext, settings: RiskSettings): RiskDeci
     return reject(ctx.localBreaker.rule, `${ctx.localBreaker.rule} open for ${ctx.localBreaker.until - ctx.now} ms more`);
   }
   const quoteAge = Math.max(0, ...signal.quoteAgesMs) + Math.max(0, ctx.now - signal.createdTs);
-  if (quoteAge > settings.maxQuoteAgeMs) return reject('stale-signal', `quotes are ${quoteAge} ms old at decision time (max ${settings.maxQuoteAgeMs} ms)`);
+  if (quoteAge > settings.maxQuoteAgeMs)
+    return reject('stale-signal', `quotes are ${quoteAge} ms old at decision time (max ${settings.maxQuoteAgeMs} ms)`);
   if (ctx.lastFillAt !== undefined && ctx.now - ctx.lastFillAt < settings.marketCooldownMs) {
-    return reject('market-cooldown', `filled on ${signal.marketId} ${ctx.now - ctx.lastFillAt} ms ago (cool-down ${settings.marketCooldownMs} ms)`);
+    return reject(
+      'market-cooldown',
+      `filled on ${signal.marketId} ${ctx.now - ctx.lastFillAt} ms ago (cool-down ${settings.marketCooldownMs} ms)`,
+    );
   }
   const open = exposure(ctx.holdings).openMarkets;
   if (!open.has(signal.marketId) && open.size >= settings.limits.maxOpenPositions) {

@@ -36,7 +36,11 @@ export interface ExecutorSettings {
 export type RiskTuning = Partial<Pick<RiskSettings, 'marketCooldownMs' | 'maxQuoteAgeMs' | 'minLegSize'>>;
 
 /** Settings from the shard config's limits (USD → ten-thousandths) plus defaults and overrides. */
-export function defaultExecutorSettings(config: ShardConfig, overrides: Partial<ExecutorSettings> = {}, tuning: RiskTuning = {}): ExecutorSettings {
+export function defaultExecutorSettings(
+  config: ShardConfig,
+  overrides: Partial<ExecutorSettings> = {},
+  tuning: RiskTuning = {},
+): ExecutorSettings {
   const usd = (dollars: number) => dollars * 10_000;
   const limits = config.executor.limits;
   return {

@@ -95,11 +95,17 @@ export function startSettlement(options: SettlementOptions): SettlementPoller {
       return { resolution: kalshiResolution(body, market.kalshi.ticker), evidence: { kalshi: body } };
     }
     const { gammaUrl, clobUrl } = shardConfig.venues.polymarket;
-    const gammaBody = await getJson(`${gammaUrl}/markets?clob_token_ids=${encodeURIComponent(market.polymarket.yesTokenId)}&closed=true`, true);
+    const gammaBody = await getJson(
+      `${gammaUrl}/markets?clob_token_ids=${encodeURIComponent(market.polymarket.yesTokenId)}&closed=true`,
+      true,
+    );
     const gamma = gammaResolution(gammaBody, market.polymarket);
     if (!gamma.resolved || !gamma.conditionId) return { resolution: gamma, evidence: { gamma: gammaBody } };
     const clobBody = await getJson(`${clobUrl}/markets/${gamma.conditionId}`, true);
-    return { resolution: polymarketResolution(gamma, clobResolution(clobBody, market.polymarket)), evidence: { gamma: gammaBody, clob: clobBody } };
+    return {
+      resolution: polymarketResolution(gamma, clobResolution(clobBody, market.polymarket)),
+      evidence: { gamma: gammaBody, clob: clobBody },
+    };
   };
 
   const poll = async (): Promise<SettlementPoll> => {
@@ -124,11 +130,19 @@ export function startSettlement(options: SettlementOptions): SettlementPoller {
         const settlement: MarketSettlement = { marketId, venue, winner: r.winner, effects };
         result.settled.push(settlement);
         options.metrics?.settlements.inc({ venue }, effects.settled.length);
-        log.info({ marketId, venue, winner: r.winner, realized: effects.realized, positions: effects.settled }, 'market resolved: positions settled');
+        log.info(
+          { marketId, venue, winner: r.winner, realized: effects.realized, positions: effects.settled },
+          'market resolved: positions settled',
+        );
         options.onSettled?.(settlement);
       } catch (error) {
         result.failed++;
-        log.warn({ err: error, marketId, venue }, error instanceof VenueError ? 'cannot read the market from the venue; positions left open' : 'settlement failed; positions left open');
+        log.warn(
+          { err: error, marketId, venue },
+          error instanceof VenueError
+            ? 'cannot read the market from the venue; positions left open'
+            : 'settlement failed; positions left open',
+        );
       }
     }
     return result;

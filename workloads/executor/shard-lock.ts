@@ -25,12 +25,17 @@ export class ShardLock {
     while (keepTrying()) {
       try {
         const client = await this.pool.connect();
-        const got = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as ok', [SHARD_LOCK_NAMESPACE, this.shard]);
+        const got = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as ok', [
+          SHARD_LOCK_NAMESPACE,
+          this.shard,
+        ]);
         if (got.rows[0]?.ok) {
           this.client = client;
           client.on('error', (error: Error) => this.onLost(error));
           // pg emits 'end' on the underlying connection when the server goes away.
-          (client as unknown as { connection: { on(e: string, f: () => void): void } }).connection.on('end', () => this.onLost(new Error('connection ended')));
+          (client as unknown as { connection: { on(e: string, f: () => void): void } }).connection.on('end', () =>
+            this.onLost(new Error('connection ended')),
+          );
           this.log?.info({ shard: this.shard }, 'holding the shard lock: this executor trades the shard');
           return;
         }

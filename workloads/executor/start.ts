@@ -99,7 +99,8 @@ export function executorOptions(sources: ExecutorSources): ExecutorServiceOption
  */
 export async function startExecutorService(options: ExecutorServiceOptions): Promise<ExecutorService> {
   const { runtime, shardConfig, log } = options;
-  if (shardConfig.shard !== runtime.shard) throw new Error(`shard config is for "${shardConfig.shard}" but this process runs shard "${runtime.shard}"`);
+  if (shardConfig.shard !== runtime.shard)
+    throw new Error(`shard config is for "${shardConfig.shard}" but this process runs shard "${runtime.shard}"`);
   const live = shardConfig.executor.mode === 'live';
   const pool = createPool(runtime.postgres.url);
   const metrics = createExecutorMetrics(runtime.shard, { defaultMetrics: options.ops !== false });
@@ -110,7 +111,10 @@ export async function startExecutorService(options: ExecutorServiceOptions): Pro
     if (migrated.applied.length > 0) log.info({ applied: migrated.applied }, 'ledger migrations applied');
     const venues: Partial<Record<Venue, VenueClient>> = live
       ? await liveVenues(shardConfig, options.env, pool, log)
-      : { kalshi: new PaperVenue('kalshi', books, pool, undefined, options.paper), polymarket: new PaperVenue('polymarket', books, pool, undefined, options.paper) };
+      : {
+          kalshi: new PaperVenue('kalshi', books, pool, undefined, options.paper),
+          polymarket: new PaperVenue('polymarket', books, pool, undefined, options.paper),
+        };
     cleanups.push(async () => {
       for (const venue of Object.values(venues)) await venue.close?.();
     });
@@ -125,7 +129,18 @@ export async function startExecutorService(options: ExecutorServiceOptions): Pro
     await feed.start();
 
     const settings = defaultExecutorSettings(shardConfig, options.settings, options.risk);
-    const executor = new Executor({ config: shardConfig, settings, pool, redisUrl: runtime.redis.url, control, venues, books, metrics, log, ...(options.hooks ? { hooks: options.hooks } : {}) });
+    const executor = new Executor({
+      config: shardConfig,
+      settings,
+      pool,
+      redisUrl: runtime.redis.url,
+      control,
+      venues,
+      books,
+      metrics,
+      log,
+      ...(options.hooks ? { hooks: options.hooks } : {}),
+    });
 
     let ops: OpsServer | undefined;
     if (options.ops !== false) {
@@ -133,7 +148,8 @@ export async function startExecutorService(options: ExecutorServiceOptions): Pro
         port: runtime.http.port,
         registry: metrics.registry,
         readiness: () => {
-          if (!executor.ready) return { ready: false, reason: executor.lostLock ? 'lost the shard lock' : 'not holding the shard lock or reconciling' };
+          if (!executor.ready)
+            return { ready: false, reason: executor.lostLock ? 'lost the shard lock' : 'not holding the shard lock or reconciling' };
           if (!control.listening) return { ready: false, reason: 'not subscribed to the control channel' };
           return { ready: true };
         },
@@ -185,7 +201,8 @@ export async function startExecutorService(options: ExecutorServiceOptions): Pro
     log.info({ shard: runtime.shard, mode: shardConfig.executor.mode, markets: shardConfig.markets.length }, 'executor running');
     const cleanup = async () => {
       clearInterval(watcher);
-      for (const c of cleanups.reverse()) await Promise.resolve(c()).catch((error: unknown) => log.warn({ err: error }, 'cleanup step failed'));
+      for (const c of cleanups.reverse())
+        await Promise.resolve(c()).catch((error: unknown) => log.warn({ err: error }, 'cleanup step failed'));
     };
     return {
       executor,

@@ -208,7 +208,11 @@ export class KalshiFeed {
       if (this.freshness.startResync(ticker) && m.everSynced) this.publishBoth(m);
     }
     this.options.event({ kind: 'resync', tickers, reason });
-    this.options.send({ id: this.nextId++, cmd: 'update_subscription', params: { sids: [this.sid], market_tickers: tickers, action: 'get_snapshot' } });
+    this.options.send({
+      id: this.nextId++,
+      cmd: 'update_subscription',
+      params: { sids: [this.sid], market_tickers: tickers, action: 'get_snapshot' },
+    });
   }
 
   private resubscribe(nowMs: number, reason: string): void {
@@ -267,10 +271,16 @@ export class KalshiFeed {
     }
   }
 
-  private onBookMessage(type: 'orderbook_snapshot' | 'orderbook_delta', message: Record<string, unknown>, msg: Record<string, unknown>, receivedMs: number): void {
+  private onBookMessage(
+    type: 'orderbook_snapshot' | 'orderbook_delta',
+    message: Record<string, unknown>,
+    msg: Record<string, unknown>,
+    receivedMs: number,
+  ): void {
     const sid = message.sid;
     const seq = message.seq;
-    if (typeof sid !== 'number' || typeof seq !== 'number' || !Number.isInteger(seq)) throw new MalformedMessage(`${type} without numeric sid/seq`);
+    if (typeof sid !== 'number' || typeof seq !== 'number' || !Number.isInteger(seq))
+      throw new MalformedMessage(`${type} without numeric sid/seq`);
     if (sid !== this.sid) {
       this.oldSidMessages++;
       return;
@@ -284,7 +294,10 @@ export class KalshiFeed {
     try {
       if (typeof ticker !== 'string') throw new MalformedMessage(`${type} without market_ticker`);
       if (type === 'orderbook_snapshot') {
-        snapshot = { yes: kalshiLevels(msg.yes_dollars_fp, 'yes_dollars_fp'), no: this.noScale(kalshiLevels(msg.no_dollars_fp, 'no_dollars_fp')) };
+        snapshot = {
+          yes: kalshiLevels(msg.yes_dollars_fp, 'yes_dollars_fp'),
+          no: this.noScale(kalshiLevels(msg.no_dollars_fp, 'no_dollars_fp')),
+        };
       } else {
         const side = msg.side;
         if (side !== 'yes' && side !== 'no') throw new MalformedMessage(`orderbook_delta side must be yes or no`);

@@ -76,7 +76,14 @@ export class KalshiMonitor {
       ages: (now) =>
         [...byTicker.entries()].map(([market, ticker]) => ({ market, seconds: this.feed.freshness.ageMs(ticker, now) / 1000 })),
     });
-    this.publisher = venuePublisher({ redis: this.redis, shard: options.shard, streamMaxLen: options.streamMaxLen, venue, metrics: this.metrics, log: this.log });
+    this.publisher = venuePublisher({
+      redis: this.redis,
+      shard: options.shard,
+      streamMaxLen: options.streamMaxLen,
+      venue,
+      metrics: this.metrics,
+      log: this.log,
+    });
     this.backoff = new Backoff(options.backoff);
     const wsPath = new URL(options.wsUrl).pathname;
     this.socket = new ReconnectingSocket({

@@ -29,7 +29,12 @@ export class MonitorMetrics {
     ages: BookAges,
   ) {
     const registers = [registry];
-    this.quotes = new Counter({ name: 'arbees_quotes_total', help: 'Quotes published to the shard quotes stream', labelNames: ['venue'], registers });
+    this.quotes = new Counter({
+      name: 'arbees_quotes_total',
+      help: 'Quotes published to the shard quotes stream',
+      labelNames: ['venue'],
+      registers,
+    });
     this.quoteAge = new Gauge({
       name: 'arbees_quote_age_seconds',
       help: 'Seconds since the last book update per market (the oldest of its outcomes; -1 before the first update)',
@@ -47,22 +52,77 @@ export class MonitorMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
-    this.reconnects = new Counter({ name: 'arbees_ws_reconnects_total', help: 'WebSocket reconnect attempts after the first connection', labelNames: ['venue'], registers });
+    this.reconnects = new Counter({
+      name: 'arbees_ws_reconnects_total',
+      help: 'WebSocket reconnect attempts after the first connection',
+      labelNames: ['venue'],
+      registers,
+    });
     this.connectErrors = new Counter({
       name: 'arbees_ws_connect_errors_total',
       help: 'Failed WebSocket connection attempts by reason (auth, geoblock, http, network)',
       labelNames: ['venue', 'reason'],
       registers,
     });
-    this.seqGaps = new Counter({ name: 'arbees_seq_gaps_total', help: 'Sequence gaps detected on the venue stream', labelNames: ['venue'], registers });
-    this.resyncs = new Counter({ name: 'arbees_book_resyncs_total', help: 'Books dropped and rebuilt from a fresh snapshot (gap, crossed or inconsistent book, dead subscription)', labelNames: ['venue'], registers });
-    this.malformed = new Counter({ name: 'arbees_malformed_messages_total', help: 'Venue messages that could not be parsed or applied, skipped', labelNames: ['venue'], registers });
-    this.coalesced = new Counter({ name: 'arbees_quotes_coalesced_total', help: 'Quotes replaced by a newer one of the same book before Redis took them (backpressure)', labelNames: ['venue'], registers });
-    this.publishErrors = new Counter({ name: 'arbees_quote_publish_errors_total', help: 'Failed Redis pipelines (retried)', labelNames: ['venue'], registers });
-    this.connected = new Gauge({ name: 'arbees_ws_connected', help: '1 while the venue WebSocket is open and subscribed', labelNames: ['venue'], registers });
-    this.staleBooks = new Gauge({ name: 'arbees_stale_books', help: 'Books currently marked stale, old or resyncing (Kalshi: per market; Polymarket: per outcome token)', labelNames: ['venue'], registers });
-    this.messages = new Counter({ name: 'arbees_ws_messages_total', help: 'Venue WebSocket messages received', labelNames: ['venue'], registers });
-    for (const c of [this.quotes, this.reconnects, this.seqGaps, this.resyncs, this.malformed, this.coalesced, this.publishErrors, this.messages]) c.inc({ venue }, 0);
+    this.seqGaps = new Counter({
+      name: 'arbees_seq_gaps_total',
+      help: 'Sequence gaps detected on the venue stream',
+      labelNames: ['venue'],
+      registers,
+    });
+    this.resyncs = new Counter({
+      name: 'arbees_book_resyncs_total',
+      help: 'Books dropped and rebuilt from a fresh snapshot (gap, crossed or inconsistent book, dead subscription)',
+      labelNames: ['venue'],
+      registers,
+    });
+    this.malformed = new Counter({
+      name: 'arbees_malformed_messages_total',
+      help: 'Venue messages that could not be parsed or applied, skipped',
+      labelNames: ['venue'],
+      registers,
+    });
+    this.coalesced = new Counter({
+      name: 'arbees_quotes_coalesced_total',
+      help: 'Quotes replaced by a newer one of the same book before Redis took them (backpressure)',
+      labelNames: ['venue'],
+      registers,
+    });
+    this.publishErrors = new Counter({
+      name: 'arbees_quote_publish_errors_total',
+      help: 'Failed Redis pipelines (retried)',
+      labelNames: ['venue'],
+      registers,
+    });
+    this.connected = new Gauge({
+      name: 'arbees_ws_connected',
+      help: '1 while the venue WebSocket is open and subscribed',
+      labelNames: ['venue'],
+      registers,
+    });
+    this.staleBooks = new Gauge({
+      name: 'arbees_stale_books',
+      help: 'Books currently marked stale, old or resyncing (Kalshi: per market; Polymarket: per outcome token)',
+      labelNames: ['venue'],
+      registers,
+    });
+    this.messages = new Counter({
+      name: 'arbees_ws_messages_total',
+      help: 'Venue WebSocket messages received',
+      labelNames: ['venue'],
+      registers,
+    });
+    for (const c of [
+      this.quotes,
+      this.reconnects,
+      this.seqGaps,
+      this.resyncs,
+      this.malformed,
+      this.coalesced,
+      this.publishErrors,
+      this.messages,
+    ])
+      c.inc({ venue }, 0);
     this.connected.set({ venue }, 0);
   }
 }

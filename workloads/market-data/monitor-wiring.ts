@@ -19,7 +19,14 @@ export function monitorRedis(url: string, log: Logger): Redis {
 }
 
 /** The shard's quotes stream, with publish latency, coalescing and errors counted for the venue. */
-export function venuePublisher(o: { redis: Redis; shard: string; streamMaxLen?: number; venue: Venue; metrics: MonitorMetrics; log: Logger }): QuotePublisher {
+export function venuePublisher(o: {
+  redis: Redis;
+  shard: string;
+  streamMaxLen?: number;
+  venue: Venue;
+  metrics: MonitorMetrics;
+  log: Logger;
+}): QuotePublisher {
   const { venue, metrics, log } = o;
   return new QuotePublisher({
     redis: o.redis,

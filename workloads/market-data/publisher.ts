@@ -128,7 +128,8 @@ export class QuotePublisher {
     if (batch.length === 0) return this.flush();
     this.inFlight = true;
     const pipeline = this.options.redis.pipeline();
-    for (const quote of batch) pipeline.xadd(this.options.stream, 'MAXLEN', '~', this.options.maxLen, '*', QUOTE_FIELD, JSON.stringify(quote));
+    for (const quote of batch)
+      pipeline.xadd(this.options.stream, 'MAXLEN', '~', this.options.maxLen, '*', QUOTE_FIELD, JSON.stringify(quote));
     let failed: Error | undefined;
     try {
       const results = await pipeline.exec();

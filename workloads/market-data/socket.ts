@@ -118,7 +118,10 @@ export class ReconnectingSocket {
       const timers: NodeJS.Timeout[] = [];
       let ws: WebSocket;
       try {
-        ws = new WebSocket(this.options.url, { headers: this.options.headers?.(), handshakeTimeout: this.options.handshakeTimeoutMs ?? 10_000 });
+        ws = new WebSocket(this.options.url, {
+          headers: this.options.headers?.(),
+          handshakeTimeout: this.options.handshakeTimeoutMs ?? 10_000,
+        });
       } catch (error) {
         this.options.onDown({ wasOpen: false, reason: (error as Error).message });
         resolve(0);

@@ -39,7 +39,9 @@ export function monitorContext(sources: MonitorSources, name: string): MonitorCo
   const runtime = loadRuntimeConfigWithoutPostgres({ file: sources.configFile, env: sources.env });
   const shard = loadShardConfig(sources.shardConfigPath);
   if (shard.shard !== runtime.shard) {
-    throw new ConfigError('shard mismatch:', [`the runtime config names shard "${runtime.shard}" but the shard config is for "${shard.shard}"`]);
+    throw new ConfigError('shard mismatch:', [
+      `the runtime config names shard "${runtime.shard}" but the shard config is for "${shard.shard}"`,
+    ]);
   }
   const log = createLogger({ name, level: sources.logLevel ?? runtime.log.level, bindings: { shard: runtime.shard } });
   const registry = new Registry();

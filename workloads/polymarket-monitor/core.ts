@@ -21,9 +21,7 @@ export interface PolymarketMarketRef {
 }
 
 export type PolymarketFeedEvent =
-  | { kind: 'resync'; tokens: string[]; reason: string }
-  | { kind: 'malformed'; error: string }
-  | { kind: 'reconnect'; reason: string };
+  { kind: 'resync'; tokens: string[]; reason: string } | { kind: 'malformed'; error: string } | { kind: 'reconnect'; reason: string };
 
 export interface PolymarketFeedOptions {
   markets: PolymarketMarketRef[];
@@ -108,7 +106,9 @@ export class PolymarketFeed {
     this.connected = true;
     this.markAllResyncing();
     for (const t of this.tokens.values()) t.resyncSince = nowMs;
-    this.options.send(JSON.stringify({ assets_ids: [...this.tokens.keys()], type: 'market', initial_dump: true, custom_feature_enabled: false }));
+    this.options.send(
+      JSON.stringify({ assets_ids: [...this.tokens.keys()], type: 'market', initial_dump: true, custom_feature_enabled: false }),
+    );
     this.subscribed = true;
   }
 
@@ -133,7 +133,10 @@ export class PolymarketFeed {
         if (typeof event !== 'object' || event === null || Array.isArray(event)) throw new MalformedMessage('event is not an object');
         this.dispatch(event as Record<string, unknown>, receivedMs);
       } catch (error) {
-        this.options.event({ kind: 'malformed', error: error instanceof MalformedMessage ? error.message : `unexpected: ${(error as Error).message}` });
+        this.options.event({
+          kind: 'malformed',
+          error: error instanceof MalformedMessage ? error.message : `unexpected: ${(error as Error).message}`,
+        });
       }
     }
   }
@@ -223,7 +226,11 @@ export class PolymarketFeed {
       const asset = c.asset_id ?? assetId;
       if (typeof asset !== 'string') throw new MalformedMessage(`${what}: no asset_id`);
       if (c.side !== 'BUY' && c.side !== 'SELL') throw new MalformedMessage(`${what}: side must be BUY or SELL`);
-      changes.push({ assetId: asset, side: c.side === 'BUY' ? 'bid' : 'ask', level: [venuePrice(c.price, `${what}.price`), venueSize(c.size, `${what}.size`)] });
+      changes.push({
+        assetId: asset,
+        side: c.side === 'BUY' ? 'bid' : 'ask',
+        level: [venuePrice(c.price, `${what}.price`), venueSize(c.size, `${what}.size`)],
+      });
     };
     if (Array.isArray(event.price_changes)) event.price_changes.forEach((c, i) => entry(c, undefined, `price_changes[${i}]`));
     else if (Array.isArray(event.changes)) event.changes.forEach((c, i) => entry(c, event.asset_id, `changes[${i}]`));

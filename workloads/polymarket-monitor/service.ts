@@ -66,7 +66,11 @@ export class PolymarketMonitor {
     this.redis = monitorRedis(options.redisUrl, this.log);
     const venue = 'polymarket';
     this.probeIntervalMs = options.vpn.intervalMs ?? 30_000;
-    this.probe = new VpnProbe({ geoblockUrl: options.vpn.geoblockUrl, controlUrl: options.vpn.controlUrl, controlApiKey: options.vpn.controlApiKey });
+    this.probe = new VpnProbe({
+      geoblockUrl: options.vpn.geoblockUrl,
+      controlUrl: options.vpn.controlUrl,
+      controlApiKey: options.vpn.controlApiKey,
+    });
     const probe = this.probe;
     const freshFor = this.probeIntervalMs * 3;
     this.vpnUp = new Gauge({
@@ -96,7 +100,14 @@ export class PolymarketMonitor {
           seconds: Math.max(this.feed.freshness.ageMs(m.yesTokenId, now), this.feed.freshness.ageMs(m.noTokenId, now)) / 1000,
         })),
     });
-    this.publisher = venuePublisher({ redis: this.redis, shard: options.shard, streamMaxLen: options.streamMaxLen, venue, metrics: this.metrics, log: this.log });
+    this.publisher = venuePublisher({
+      redis: this.redis,
+      shard: options.shard,
+      streamMaxLen: options.streamMaxLen,
+      venue,
+      metrics: this.metrics,
+      log: this.log,
+    });
     this.backoff = new Backoff(options.backoff);
     this.socket = new ReconnectingSocket({
       url: options.wsUrl,
@@ -107,7 +118,10 @@ export class PolymarketMonitor {
       keepalive: { intervalMs: options.pingIntervalMs ?? 10_000, text: 'PING' },
       log: this.log,
       onOpen: () => {
-        this.log.info({ url: options.wsUrl, tokens: options.markets.length * 2 }, 'connected to the Polymarket market channel; subscribing');
+        this.log.info(
+          { url: options.wsUrl, tokens: options.markets.length * 2 },
+          'connected to the Polymarket market channel; subscribing',
+        );
         this.lastError = undefined;
         this.metrics.connected.set({ venue }, 1);
         this.feed.onOpen(Date.now());
@@ -164,7 +178,10 @@ export class PolymarketMonitor {
       if (after.up && !before.up) this.log.info({ ip: after.ip, country: after.country }, 'VPN check passed: Polymarket reachable');
       if (!after.up && (before.up || before.checkedMs === 0)) {
         this.lastError = `VPN check failed: ${after.reason}`;
-        this.log.error({ reason: after.reason, required: this.options.vpn.required }, this.options.vpn.required ? 'not behind the VPN: refusing to connect to Polymarket' : 'VPN check failed (not required)');
+        this.log.error(
+          { reason: after.reason, required: this.options.vpn.required },
+          this.options.vpn.required ? 'not behind the VPN: refusing to connect to Polymarket' : 'VPN check failed (not required)',
+        );
         if (this.options.vpn.required && this.socket.open) this.socket.reconnect('VPN down');
       }
     })().finally(() => (this.probing = undefined));
@@ -185,7 +202,8 @@ export class PolymarketMonitor {
   }
 
   readiness(): { ready: boolean; reason?: string } {
-    if (this.options.vpn.required && !this.probe.status.up) return { ready: false, reason: `VPN check failing: ${this.probe.status.reason}` };
+    if (this.options.vpn.required && !this.probe.status.up)
+      return { ready: false, reason: `VPN check failing: ${this.probe.status.reason}` };
     const r = this.feed.ready();
     if (!r.ready && this.lastError) return { ready: false, reason: `${r.reason}: ${this.lastError}` };
     return r;

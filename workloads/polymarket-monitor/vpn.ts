@@ -30,7 +30,12 @@ export function defaultGeoblockUrl(clobUrl: string): string {
   return new URL('/api/geoblock', url.origin).toString();
 }
 
-async function getJson(fetcher: typeof fetch, url: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: unknown }> {
+async function getJson(
+  fetcher: typeof fetch,
+  url: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ status: number; body: unknown }> {
   const res = await fetcher(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   let body: unknown = text;
@@ -61,7 +66,11 @@ export class VpnProbe {
         const { status, body } = await getJson(fetcher, new URL('/v1/vpn/status', this.options.controlUrl).toString(), headers, timeoutMs);
         const state = typeof body === 'object' && body !== null ? (body as { status?: unknown }).status : undefined;
         if (status !== 200 || state !== 'running') {
-          return { up: false, reason: `VPN control server: HTTP ${status}${state !== undefined ? `, status ${JSON.stringify(state)}` : ''}`, checkedMs: nowMs };
+          return {
+            up: false,
+            reason: `VPN control server: HTTP ${status}${state !== undefined ? `, status ${JSON.stringify(state)}` : ''}`,
+            checkedMs: nowMs,
+          };
         }
       } catch (error) {
         return { up: false, reason: `VPN control server unreachable: ${(error as Error).message}`, checkedMs: nowMs };
@@ -70,11 +79,17 @@ export class VpnProbe {
     try {
       const { status, body } = await getJson(fetcher, this.options.geoblockUrl, {}, timeoutMs);
       if (status === 403) return { up: false, reason: 'geoblock: HTTP 403 from Polymarket (source address refused)', checkedMs: nowMs };
-      if (status !== 200 || typeof body !== 'object' || body === null) return { up: false, reason: `geoblock check: HTTP ${status}`, checkedMs: nowMs };
+      if (status !== 200 || typeof body !== 'object' || body === null)
+        return { up: false, reason: `geoblock check: HTTP ${status}`, checkedMs: nowMs };
       const b = body as { blocked?: unknown; ip?: unknown; country?: unknown; region?: unknown };
       const where = { country: typeof b.country === 'string' ? b.country : undefined, ip: typeof b.ip === 'string' ? b.ip : undefined };
       if (b.blocked !== false) {
-        return { up: false, reason: `geoblocked: Polymarket sees ${where.ip ?? '?'} in ${where.country ?? '?'}${typeof b.region === 'string' && b.region ? `/${b.region}` : ''}`, checkedMs: nowMs, ...where };
+        return {
+          up: false,
+          reason: `geoblocked: Polymarket sees ${where.ip ?? '?'} in ${where.country ?? '?'}${typeof b.region === 'string' && b.region ? `/${b.region}` : ''}`,
+          checkedMs: nowMs,
+          ...where,
+        };
       }
       return { up: true, reason: 'ok', checkedMs: nowMs, ...where };
     } catch (error) {
