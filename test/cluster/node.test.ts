@@ -15,7 +15,8 @@ const image = 'arbees:dev';
 /** A TCP client run inside a pod: prints `ok <reply>` or `error <code>`. */
 const connect = (host: string, port: number) =>
   `const s = require('net').connect(${port}, '${host}'); s.setTimeout(3000); let d = '';` +
-  ` s.on('data', (c) => (d += c)); s.on('end', () => console.log('ok ' + d)); s.on('timeout', () => { console.log('error ETIMEDOUT'); s.destroy(); });` +
+  ` s.on('data', (c) => (d += c)); s.on('end', () => console.log('ok ' + d));` +
+  ` s.on('timeout', () => { console.log('error ETIMEDOUT'); s.destroy(); });` +
   ` s.on('error', (e) => console.log('error ' + e.code));`;
 
 function pod(name: string, labels: Record<string, string>, args: string[], command?: string[]): V1Pod {
@@ -39,10 +40,11 @@ function pod(name: string, labels: Record<string, string>, args: string[], comma
   };
 }
 /** A pod that idles, to run clients in with `kubectl exec`. */
-const idler = (name: string, labels: Record<string, string>) => pod(name, labels, ['-e', 'setInterval(() => {}, 1 << 30)'], ['/usr/local/bin/node']);
+const idler = (name: string, labels: Record<string, string>) =>
+  pod(name, labels, ['-e', 'setInterval(() => {}, 1 << 30)'], ['/usr/local/bin/node']);
 
 describe('cluster: a real Kubernetes node', function () {
-  this.timeout(900_000); // a first run builds the node's binaries and the image
+  this.timeout(1_800_000); // a first run builds the node's binaries and the image (about 10 min cold)
   let cluster: ClusterService;
   let core: CoreV1Api;
   const phases: [string, number][] = [];
@@ -54,9 +56,13 @@ describe('cluster: a real Kubernetes node', function () {
     return result;
   }
   const kubectl = (...args: string[]) =>
-    execFileSync(tool('kubectl'), ['--kubeconfig', cluster.kubeconfigPath, '-n', namespace, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    execFileSync(tool('kubectl'), ['--kubeconfig', cluster.kubeconfigPath, '-n', namespace, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).trim();
   /** Runs the client in a pod; `ok <reply>` or `error <code>`. */
-  const connectFrom = (podName: string, host: string, port: number) => kubectl('exec', podName, '--', '/usr/local/bin/node', '-e', connect(host, port));
+  const connectFrom = (podName: string, host: string, port: number) =>
+    kubectl('exec', podName, '--', '/usr/local/bin/node', '-e', connect(host, port));
   const running = (name: string) =>
     waitFor(`pod ${name} running`, async () => (await core.readNamespacedPod({ name, namespace })).status?.phase === 'Running', 60_000);
 
@@ -73,12 +79,18 @@ describe('cluster: a real Kubernetes node', function () {
     const stats = await cluster.kubeletStats().catch((error: Error) => error);
     if (!(stats instanceof Error)) {
       for (const p of stats.pods.filter((p) => p.podRef.namespace === namespace)) {
-        process.stderr.write(`    pod ${p.podRef.name}: ${((p.memory?.workingSetBytes ?? 0) / 2 ** 20).toFixed(1)} MiB working set (kubelet stats)\n`);
+        process.stderr.write(
+          `    pod ${p.podRef.name}: ${((p.memory?.workingSetBytes ?? 0) / 2 ** 20).toFixed(1)} MiB working set (kubelet stats)\n`,
+        );
       }
     }
     const memory = cluster.memory();
     const total = Object.values(memory).reduce((a, b) => a + b, 0);
-    process.stderr.write(`    node processes: ${total} MiB RSS (${Object.entries(memory).map(([k, v]) => `${k} ${v}`).join(', ')})\n`);
+    process.stderr.write(
+      `    node processes: ${total} MiB RSS (${Object.entries(memory)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')})\n`,
+    );
     process.stderr.write(`    phases: ${phases.map(([n, s]) => `${n} ${s.toFixed(1)}s`).join(', ')}\n`);
   });
 
@@ -86,10 +98,14 @@ describe('cluster: a real Kubernetes node', function () {
     await phase('pod arbees version', async () => {
       await core.createNamespacedPod({ namespace, body: pod('version', { app: 'version' }, ['version']) });
       const phaseOf = async () => (await core.readNamespacedPod({ name: 'version', namespace })).status?.phase;
-      const done = await waitFor('pod version to finish', async () => {
-        const p = await phaseOf();
-        return p === 'Succeeded' || p === 'Failed' ? p : undefined;
-      }, 60_000);
+      const done = await waitFor(
+        'pod version to finish',
+        async () => {
+          const p = await phaseOf();
+          return p === 'Succeeded' || p === 'Failed' ? p : undefined;
+        },
+        60_000,
+      );
       const log = await core.readNamespacedPodLog({ name: 'version', namespace });
       expect(done, log).to.equal('Succeeded');
       expect(log.trim()).to.match(new RegExp(`^arbees ${packageInfo().version.replaceAll('.', '\\.')} \\(node v24\\.\\d+\\.\\d+\\)$`));
@@ -99,7 +115,12 @@ describe('cluster: a real Kubernetes node', function () {
   it('enforces a NetworkPolicy: a pod it does not allow is refused, an allowed one connects', async () => {
     const net = cluster.kube.kubeConfig.makeApiClient(NetworkingV1Api);
     await phase('network policy', async () => {
-      const server = pod('server', { app: 'server' }, ['-e', "require('net').createServer((s) => s.end('hello')).listen(8080)"], ['/usr/local/bin/node']);
+      const server = pod(
+        'server',
+        { app: 'server' },
+        ['-e', "require('net').createServer((s) => s.end('hello')).listen(8080)"],
+        ['/usr/local/bin/node'],
+      );
       await Promise.all([
         core.createNamespacedPod({ namespace, body: server }),
         core.createNamespacedPod({ namespace, body: idler('allowed', { role: 'allowed' }) }),
@@ -109,25 +130,41 @@ describe('cluster: a real Kubernetes node', function () {
       const serverIP = (await core.readNamespacedPod({ name: 'server', namespace })).status?.podIP ?? '';
       expect(serverIP).to.match(/^10\.244\.0\.\d+$/);
       // Without a policy both reach the server: what fails later fails because of the policy.
-      for (const client of ['allowed', 'other']) await waitFor(`${client} to reach the server`, () => connectFrom(client, serverIP, 8080) === 'ok hello', 30_000);
+      for (const client of ['allowed', 'other'])
+        await waitFor(`${client} to reach the server`, () => connectFrom(client, serverIP, 8080) === 'ok hello', 30_000);
 
       await net.createNamespacedNetworkPolicy({
         namespace,
         body: {
           metadata: { name: 'server-ingress', namespace },
-          spec: { podSelector: { matchLabels: { app: 'server' } }, policyTypes: ['Ingress'], ingress: [{ _from: [{ podSelector: { matchLabels: { role: 'allowed' } } }] }] },
+          spec: {
+            podSelector: { matchLabels: { app: 'server' } },
+            policyTypes: ['Ingress'],
+            ingress: [{ _from: [{ podSelector: { matchLabels: { role: 'allowed' } } }] }],
+          },
         },
       });
-      const refused = await waitFor('the policy to refuse the other pod', () => {
-        const result = connectFrom('other', serverIP, 8080);
-        return result.startsWith('error') ? result : undefined;
-      }, 30_000);
+      const refused = await waitFor(
+        'the policy to refuse the other pod',
+        () => {
+          const result = connectFrom('other', serverIP, 8080);
+          return result.startsWith('error') ? result : undefined;
+        },
+        30_000,
+      );
       expect(refused).to.match(/^error (ECONNREFUSED|ETIMEDOUT)$/);
       expect(connectFrom('allowed', serverIP, 8080)).to.equal('ok hello');
       expect(connectFrom('other', serverIP, 8080)).to.match(/^error /);
       // Through the Service's ClusterIP (kube-proxy) the policy holds too, and DNS names it.
-      await core.createNamespacedService({ namespace, body: { metadata: { name: 'server' }, spec: { selector: { app: 'server' }, ports: [{ port: 80, targetPort: 8080 }] } } });
-      await waitFor('the Service to reach the allowed pod', () => connectFrom('allowed', `server.${namespace}.svc.cluster.local`, 80) === 'ok hello', 30_000);
+      await core.createNamespacedService({
+        namespace,
+        body: { metadata: { name: 'server' }, spec: { selector: { app: 'server' }, ports: [{ port: 80, targetPort: 8080 }] } },
+      });
+      await waitFor(
+        'the Service to reach the allowed pod',
+        () => connectFrom('allowed', `server.${namespace}.svc.cluster.local`, 80) === 'ok hello',
+        30_000,
+      );
       expect(connectFrom('other', `server.${namespace}.svc.cluster.local`, 80)).to.match(/^error /);
     });
   });
@@ -147,7 +184,18 @@ describe('cluster: a real Kubernetes node', function () {
       sh('-n', outside.netns, 'addr', 'add', `${outside.peer}/24`, 'dev', 'arbees-out1');
       sh('-n', outside.netns, 'link', 'set', 'arbees-out1', 'up');
       sh('-n', outside.netns, 'route', 'add', 'default', 'via', outside.host);
-      listener = spawn('ip', ['netns', 'exec', outside.netns, process.execPath, '-e', `require('net').createServer((s) => s.end('outside')).listen(${outside.port})`], { stdio: 'ignore' });
+      listener = spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          outside.netns,
+          process.execPath,
+          '-e',
+          `require('net').createServer((s) => s.end('outside')).listen(${outside.port})`,
+        ],
+        { stdio: 'ignore' },
+      );
     });
     after(() => {
       listener?.kill('SIGKILL');
@@ -160,14 +208,26 @@ describe('cluster: a real Kubernetes node', function () {
 
     it('refuses a pod a connection to an address outside the pod range that the host reaches, and DNS has no upstream', async () => {
       await phase('egress', async () => {
-        await waitFor('the host to reach the outside server', () => hostConnect(outside.peer, outside.port).then((r) => r === 'outside'), 10_000);
+        await waitFor(
+          'the host to reach the outside server',
+          () => hostConnect(outside.peer, outside.port).then((r) => r === 'outside'),
+          10_000,
+        );
         await core.createNamespacedPod({ namespace, body: idler('egress', { role: 'egress' }) });
         await running('egress');
         const rejectedBefore = cluster.egressRejected();
         expect(connectFrom('egress', outside.peer, outside.port)).to.equal('error ECONNREFUSED');
         expect(cluster.egressRejected()).to.be.greaterThan(rejectedBefore);
         // A name outside the cluster does not resolve (no forwarder); a cluster name does.
-        const lookup = (name: string) => kubectl('exec', 'egress', '--', '/usr/local/bin/node', '-e', `require('dns').lookup('${name}', (e, a) => console.log(e ? 'error ' + e.code : 'ok ' + a))`);
+        const lookup = (name: string) =>
+          kubectl(
+            'exec',
+            'egress',
+            '--',
+            '/usr/local/bin/node',
+            '-e',
+            `require('dns').lookup('${name}', (e, a) => console.log(e ? 'error ' + e.code : 'ok ' + a))`,
+          );
         expect(lookup('registry.npmjs.org')).to.match(/^error (EAI_AGAIN|ENOTFOUND)$/);
         expect(lookup('kubernetes.default.svc.cluster.local')).to.match(/^ok 10\.96\.0\.1$/);
       });

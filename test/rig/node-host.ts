@@ -4,7 +4,18 @@
 // changed, updated as processes start, and read back by the teardown, whether that runs at the
 // end of the tests, in `make cluster-down`, or at the next start after a run that crashed.
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { LocalServiceError, type ManagedProcess, type startProcess } from '../../cli/local/process.js';
 
@@ -117,8 +128,13 @@ export function alive(pid: number): boolean {
  * Checks that this machine can run the node and nothing else owns what it takes, sweeps a node a
  * crashed run left, and records the host as it is now.
  */
-export async function claimHost(kind: NodeState['kind'], dir: string, node: { ip: string; bridge: string; socket: string }): Promise<NodeState> {
-  if (process.getuid?.() !== 0) throw new LocalServiceError('the cluster node needs root (containerd, kubelet, iptables, mounts): run the tests as root');
+export async function claimHost(
+  kind: NodeState['kind'],
+  dir: string,
+  node: { ip: string; bridge: string; socket: string },
+): Promise<NodeState> {
+  if (process.getuid?.() !== 0)
+    throw new LocalServiceError('the cluster node needs root (containerd, kubelet, iptables, mounts): run the tests as root');
   if (!existsSync('/sys/fs/cgroup/memory/cgroup.procs') && !existsSync('/sys/fs/cgroup/cgroup.controllers')) {
     throw new LocalServiceError('no cgroups mounted at /sys/fs/cgroup: the node cannot run containers here');
   }
@@ -127,7 +143,7 @@ export async function claimHost(kind: NodeState['kind'], dir: string, node: { ip
     if (previous.kind === 'cluster-up' && kind === 'rig') {
       throw new LocalServiceError(`a node from \`make cluster-up\` runs on this machine (${previous.dir}): \`make cluster-down\` first`);
     }
-    if (previous.owner !== process.pid && alive(previous.owner) && previous.kind === 'rig') {
+    if (previous.kind === 'rig' && previous.owner !== process.pid && alive(previous.owner) && previous.processes.some(isOurs)) {
       throw new LocalServiceError(`another test run (pid ${previous.owner}) has the cluster node up; one node per machine`);
     }
     process.stderr.write(`rig: tearing down the node a previous run left (${previous.dir})\n`);
@@ -135,9 +151,15 @@ export async function claimHost(kind: NodeState['kind'], dir: string, node: { ip
   }
   const chains: Record<string, string[]> = {};
   for (const family of FAMILIES) chains[family] = chainsOf(family);
-  const foreign = Object.values(chains).flat().filter((c) => /:KUBE-/.test(c));
-  if (foreign.length > 0) throw new LocalServiceError(`iptables has chains of another Kubernetes node on this machine (${foreign[0]}, ...): the rig's node would clash with it`);
-  if (kubepodsProcesses().length > 0) throw new LocalServiceError('processes run in the kubepods cgroups: another kubelet runs on this machine');
+  const foreign = Object.values(chains)
+    .flat()
+    .filter((c) => /:KUBE-/.test(c));
+  if (foreign.length > 0)
+    throw new LocalServiceError(
+      `iptables has chains of another Kubernetes node on this machine (${foreign[0]}, ...): the rig's node would clash with it`,
+    );
+  if (kubepodsProcesses().length > 0)
+    throw new LocalServiceError('processes run in the kubepods cgroups: another kubelet runs on this machine');
   const state: NodeState = {
     kind,
     owner: process.pid,
@@ -163,7 +185,19 @@ export async function claimHost(kind: NodeState['kind'], dir: string, node: { ip
  * from the pod range to anywhere outside it.
  */
 export function guardForwarding(podCIDR: string): void {
-  run('nft', ['-f', '-'], `table ip ${NFT_TABLE} {\n chain forward {\n  type filter hook forward priority -10; policy accept;\n  ip saddr ${podCIDR} ip daddr != ${podCIDR} counter reject\n }\n}\n`);
+  run(
+    'nft',
+    ['-f', '-'],
+    [
+      `table ip ${NFT_TABLE} {`,
+      ' chain forward {',
+      '  type filter hook forward priority -10; policy accept;',
+      `  ip saddr ${podCIDR} ip daddr != ${podCIDR} counter reject`,
+      ' }',
+      '}',
+      '',
+    ].join('\n'),
+  );
 }
 /** Packets the guard has rejected so far. */
 export function guardRejected(): number {
@@ -193,7 +227,8 @@ export function daemonSpawner(state: NodeState): typeof startProcess {
       logFile: options.logFile,
       child,
       exited,
-      logTail: (lines = 15) => (existsSync(options.logFile) ? readFileSync(options.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') : '(no log)'),
+      logTail: (lines = 15) =>
+        existsSync(options.logFile) ? readFileSync(options.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') : '(no log)',
       async stop(signal = 'SIGTERM', graceMs = 10_000) {
         if (child.exitCode !== null || child.signalCode !== null) return;
         child.kill(signal);
@@ -215,12 +250,17 @@ function isOurs(entry: { pid: number; exe: string }): boolean {
   }
 }
 
-async function killAll(pids: number[], graceMs: number): Promise<void> {
-  for (const pid of pids) signal(pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  for (const pid of pids.filter(alive)) signal(pid, 'SIGKILL');
-  while (pids.some(alive)) await new Promise((r) => setTimeout(r, 50));
+async function killAll(pids: number[]): Promise<void> {
+  for (const pid of pids) signal(pid, 'SIGKILL');
+  for (let i = 0; i < 100 && !pids.every(gone); i++) await new Promise((r) => setTimeout(r, 50));
+}
+/** Gone from /proc, or a zombie (our own children stay one until Node reaps them). */
+function gone(pid: number): boolean {
+  try {
+    return /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return true;
+  }
 }
 function signal(pid: number, sig: NodeJS.Signals): void {
   try {
@@ -289,7 +329,8 @@ function removeNodeChains(state: NodeState): void {
     let rules: string[] = [];
     let chains: string[] = [];
     const flush = () => {
-      if (table && (rules.length > 0 || chains.length > 0)) script.push(`*${table}`, ...rules, ...chains.map((c) => `-F ${c}`), ...chains.map((c) => `-X ${c}`), 'COMMIT');
+      if (table && (rules.length > 0 || chains.length > 0))
+        script.push(`*${table}`, ...rules, ...chains.map((c) => `-F ${c}`), ...chains.map((c) => `-X ${c}`), 'COMMIT');
       rules = [];
       chains = [];
     };
@@ -340,16 +381,17 @@ export async function teardown(state: NodeState): Promise<void> {
   };
   const ours = state.processes.filter(isOurs);
   const order = ['kube-router', 'coredns', 'kube-proxy', 'kube-scheduler', 'kubelet'];
-  // Nothing of the node is kept: short graces, then SIGKILL.
-  await killAll(ours.filter((p) => order.includes(p.name)).map((p) => p.pid), 2_000);
+  // Nothing of the node is kept, so nothing needs a graceful stop: SIGKILL, kubelet first so
+  // that it restarts no container, then the pods, their shims, containerd, the control plane.
+  await killAll(ours.filter((p) => order.includes(p.name)).map((p) => p.pid));
   // The pods: every process in the kubepods cgroups, then the shims that held them.
   for (let i = 0; i < 20 && kubepodsProcesses().length > 0; i++) {
     for (const pid of kubepodsProcesses()) signal(pid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 100));
   }
-  await killAll(shimPids(state.containerdSocket), 2_000);
-  await killAll(ours.filter((p) => p.name === 'containerd').map((p) => p.pid), 2_000);
-  await killAll(ours.filter((p) => !order.includes(p.name) && p.name !== 'containerd').map((p) => p.pid), 2_000);
+  await killAll(shimPids(state.containerdSocket));
+  await killAll(ours.filter((p) => p.name === 'containerd').map((p) => p.pid));
+  await killAll(ours.filter((p) => !order.includes(p.name) && p.name !== 'containerd').map((p) => p.pid));
 
   for (const point of mountsUnder(state.dir)) {
     if (!attempt('umount', [point])) step(`unmount ${point}`, () => run('umount', ['-l', point]));
@@ -380,7 +422,8 @@ export async function teardown(state: NodeState): Promise<void> {
   // What kubelet and libcni left outside the node's folder (deepest folder first).
   for (const dir of HOST_DIRS) {
     const before = state.hostDirs[dir];
-    for (const entry of entries(dir) ?? []) if (!before?.includes(entry)) step(`remove ${dir}/${entry}`, () => rmSync(join(dir, entry), { recursive: true, force: true }));
+    for (const entry of entries(dir) ?? [])
+      if (!before?.includes(entry)) step(`remove ${dir}/${entry}`, () => rmSync(join(dir, entry), { recursive: true, force: true }));
     if (before === null) step(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
   }
   if (!state.hostDirs['/run/netns']) attempt('rmdir', ['/run/netns']);

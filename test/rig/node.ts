@@ -5,6 +5,16 @@
 // The node has its own address on lo; pods are on a bridge and nothing they send leaves the
 // machine. Images come from tars (scripts/image.sh), never from a registry.
 // Needs root. Everything it changes on the host is undone by stop() (see node-host.ts).
+//
+// In a test:
+//   const cluster = await rig.cluster();                  // up in ~10 s from cached binaries
+//   cluster.loadImage(imageTar('arbees'));                // arbees:dev; also pause, redis, postgres
+//   cluster.kube.kubeConfig / cluster.kubeconfigPath      // admin client / file for kubectl, helm
+//   pods: imagePullPolicy Never (or IfNotPresent); no StorageClass: persistence off (emptyDir)
+//   from the host: pod IPs (10.244.0.0/24) and ClusterIPs (10.96.0.0/16) directly; NodePorts
+//   at cluster.nodeIP; DNS names through CoreDNS at cluster.nodeIP:53
+//   await cluster.kubeletStats()                          // the kubelet's /stats/summary
+//   cluster.memory()                                      // RSS of each node process (MiB)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +22,18 @@ import { isExecutable, onPath } from '../../cli/local/binaries.js';
 import { freePort, LocalServiceError, waitUntilReady } from '../../cli/local/process.js';
 import { packageInfo } from '../../lib/package-root.js';
 import { builtBinariesDir, httpsGet, startKube, type KubeService } from './kube.js';
-import { alive, claimHost, daemonSpawner, guardForwarding, guardRejected, run, setSysctl, shimPids, teardown, type NodeState } from './node-host.js';
+import {
+  alive,
+  claimHost,
+  daemonSpawner,
+  guardForwarding,
+  guardRejected,
+  run,
+  setSysctl,
+  shimPids,
+  teardown,
+  type NodeState,
+} from './node-host.js';
 
 /** Fixed: one node per machine. */
 export const NODE = {
@@ -23,6 +44,17 @@ export const NODE = {
   serviceCIDR: '10.96.0.0/16',
   bridge: 'arbees0',
   cniNetwork: 'arbees-rig',
+} as const;
+
+/**
+ * Values for charts/arbees on this node (helm --values): the images the rig builds, loaded with
+ * loadImage (never pulled), persistence off (the node has no StorageClass), its address ranges.
+ */
+export const chartValuesForNode = {
+  image: { repository: 'arbees', tag: 'dev', pullPolicy: 'Never' },
+  operator: { podCidr: NODE.podCIDR, serviceCidr: NODE.serviceCIDR },
+  redis: { image: { repository: 'arbees-rig/redis', tag: '7', pullPolicy: 'Never' }, persistence: { enabled: false } },
+  postgresql: { image: { repository: 'arbees-rig/postgres', tag: '15', pullPolicy: 'Never' }, persistence: { enabled: false } },
 } as const;
 
 export interface ClusterService {
@@ -70,13 +102,20 @@ export function imageTar(name: string): string {
   try {
     return execFileSync('bash', [script('image.sh'), name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
   } catch (error) {
-    const stderr = String((error as { stderr?: string }).stderr ?? '').trim().split('\n');
-    throw new LocalServiceError(`image ${name} could not be built (\`make image\`): ${stderr.filter((l) => l.startsWith('image.sh:'))[0] ?? stderr.slice(-3).join(' | ')}`);
+    const stderr = String((error as { stderr?: string }).stderr ?? '')
+      .trim()
+      .split('\n');
+    throw new LocalServiceError(
+      `image ${name} could not be built (\`make image\`): ` +
+        (stderr.filter((l) => l.startsWith('image.sh:'))[0] ?? stderr.slice(-3).join(' | ')),
+    );
   }
 }
 
 function requireTools(): void {
-  const missing = ['containerd', 'containerd-shim-runc-v2', 'runc', 'ctr', 'iptables', 'ip6tables', 'ipset', 'nft', 'ip', 'openssl'].filter((b) => !onPath(b));
+  const missing = ['containerd', 'containerd-shim-runc-v2', 'runc', 'ctr', 'iptables', 'ip6tables', 'ipset', 'nft', 'ip', 'openssl'].filter(
+    (b) => !onPath(b),
+  );
   if (!isExecutable('/usr/lib/cni/bridge')) missing.push('CNI plugins (/usr/lib/cni)');
   if (missing.length > 0) throw new LocalServiceError(`missing for the cluster node: ${missing.join(', ')}: run \`make setup-system\``);
 }
@@ -84,7 +123,13 @@ function requireTools(): void {
 /** A CA the kubelet trusts for client certificates, and the apiserver's certificate from it. */
 function kubeletClientPki(dir: string): { ca: string; cert: string; key: string } {
   mkdirSync(dir, { recursive: true });
-  const [ca, caKey, cert, key, csr] = ['ca.crt', 'ca.key', 'client.crt', 'client.key', 'client.csr'].map((f) => join(dir, f)) as [string, string, string, string, string];
+  const [ca, caKey, cert, key, csr] = ['ca.crt', 'ca.key', 'client.crt', 'client.key', 'client.csr'].map((f) => join(dir, f)) as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   run('openssl', ['req', '-x509', ...ec, '-keyout', caKey, '-out', ca, '-days', '30', '-subj', '/CN=arbees-rig-kubelet-client-ca']);
   run('openssl', ['req', ...ec, '-keyout', key, '-out', csr, '-subj', '/O=system:masters/CN=kube-apiserver-kubelet-client']);
@@ -97,7 +142,10 @@ function containerdConfig(dir: string, socket: string, pauseImage: string): stri
   return `version = 2
 root = "${dir}/root"
 state = "${dir}/state"
-disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs", "io.containerd.tracing.processor.v1.otlp"]
+disabled_plugins = [
+  "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.aufs", "io.containerd.tracing.processor.v1.otlp"
+]
 [grpc]
   address = "${socket}"
 [plugins."io.containerd.internal.v1.opt"]
@@ -191,7 +239,12 @@ export async function startCluster(dir: string, options: StartClusterOptions = {
     writeFileSync(join(containerdDir, 'net.d', '10-arbees.conflist'), cniConfig(containerdDir));
     writeFileSync(join(containerdDir, 'config.toml'), containerdConfig(containerdDir, socket, 'docker.io/arbees-rig/pause:1'));
     const containerdUp = (async () => {
-      const containerd = spawn('containerd', onPath('containerd') ?? 'containerd', ['--config', join(containerdDir, 'config.toml')], log('containerd'));
+      const containerd = spawn(
+        'containerd',
+        onPath('containerd') ?? 'containerd',
+        ['--config', join(containerdDir, 'config.toml')],
+        log('containerd'),
+      );
       await waitUntilReady(containerd, () => Promise.resolve(run('ctr', ['--address', socket, 'version']) !== ''), 30_000, 'containerd');
       importImage(socket, pauseTar);
     })();
@@ -243,13 +296,28 @@ export async function startCluster(dir: string, options: StartClusterOptions = {
     const kubelet = spawn(
       'kubelet',
       join(binDir, 'kubelet'),
-      [`--config=${join(dir, 'kubelet.yaml')}`, `--kubeconfig=${kubeconfig}`, `--root-dir=${join(dir, 'kubelet')}`, `--node-ip=${NODE.ip}`, `--hostname-override=${NODE.name}`, '--v=1'],
+      [
+        `--config=${join(dir, 'kubelet.yaml')}`,
+        `--kubeconfig=${kubeconfig}`,
+        `--root-dir=${join(dir, 'kubelet')}`,
+        `--node-ip=${NODE.ip}`,
+        `--hostname-override=${NODE.name}`,
+        '--v=1',
+      ],
       log('kubelet'),
     );
     const scheduler = spawn(
       'kube-scheduler',
       join(binDir, 'kube-scheduler'),
-      [`--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`, '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${schedulerPort}`, '--v=1'],
+      [
+        `--kubeconfig=${kubeconfig}`,
+        `--authentication-kubeconfig=${kubeconfig}`,
+        `--authorization-kubeconfig=${kubeconfig}`,
+        '--leader-elect=false',
+        '--bind-address=127.0.0.1',
+        `--secure-port=${schedulerPort}`,
+        '--v=1',
+      ],
       log('kube-scheduler'),
     );
     writeFileSync(
@@ -275,18 +343,29 @@ export async function startCluster(dir: string, options: StartClusterOptions = {
     writeFileSync(
       join(dir, 'Corefile'),
       `.:53 {\n bind ${NODE.ip}\n errors\n health 127.0.0.1:${dnsHealth}\n ready 127.0.0.1:${dnsReady}\n` +
-        ` kubernetes cluster.local in-addr.arpa ip6.arpa {\n  kubeconfig ${kubeconfig} rig\n  pods insecure\n  fallthrough in-addr.arpa ip6.arpa\n }\n cache 30\n loadbalance\n}\n`,
+        ` kubernetes cluster.local in-addr.arpa ip6.arpa {\n  kubeconfig ${kubeconfig} rig\n  pods insecure\n` +
+        `  fallthrough in-addr.arpa ip6.arpa\n }\n cache 30\n loadbalance\n}\n`,
     );
     const coredns = spawn('coredns', join(binDir, 'coredns'), ['-conf', join(dir, 'Corefile')], log('coredns'));
 
     await Promise.all([
       waitUntilReady(kubelet, async () => httpOk(`http://127.0.0.1:${kubeletHealth}/healthz`), 60_000, 'kubelet'),
-      waitUntilReady(scheduler, async () => (await httpsGet(`https://127.0.0.1:${schedulerPort}/healthz`, kube.adminToken)).status === 200, 60_000, 'kube-scheduler'),
+      waitUntilReady(
+        scheduler,
+        async () => (await httpsGet(`https://127.0.0.1:${schedulerPort}/healthz`, kube.adminToken)).status === 200,
+        60_000,
+        'kube-scheduler',
+      ),
       waitUntilReady(proxy, async () => httpOk(`http://127.0.0.1:${proxyHealth}/healthz`), 60_000, 'kube-proxy'),
       waitUntilReady(coredns, async () => httpOk(`http://127.0.0.1:${dnsReady}/ready`), 60_000, 'CoreDNS'),
     ]);
     // kube-router's firewall needs the Node object (and its pod range) to exist.
-    await waitUntilReady(kubelet, async () => /"podCIDR":/.test((await api(`/api/v1/nodes/${NODE.name}`)).body), 60_000, `Node ${NODE.name} with a pod range`);
+    await waitUntilReady(
+      kubelet,
+      async () => /"podCIDR":/.test((await api(`/api/v1/nodes/${NODE.name}`)).body),
+      60_000,
+      `Node ${NODE.name} with a pod range`,
+    );
     const router = spawn(
       'kube-router',
       join(binDir, 'kube-router'),
@@ -307,7 +386,12 @@ export async function startCluster(dir: string, options: StartClusterOptions = {
     await waitUntilReady(router, async () => httpOk(`http://127.0.0.1:${routerHealth}/healthz`), 60_000, 'kube-router');
     await waitUntilReady(kubelet, async () => nodeReady((await api(`/api/v1/nodes/${NODE.name}`)).body), 90_000, `Node ${NODE.name} Ready`);
     // Pods applied before the default ServiceAccount exists are refused.
-    await waitUntilReady(kubelet, async () => (await api('/api/v1/namespaces/default/serviceaccounts/default')).status === 200, 60_000, 'the default ServiceAccount');
+    await waitUntilReady(
+      kubelet,
+      async () => (await api('/api/v1/namespaces/default/serviceaccounts/default')).status === 200,
+      60_000,
+      'the default ServiceAccount',
+    );
 
     return {
       kube,
