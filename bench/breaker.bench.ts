@@ -121,9 +121,12 @@ function report(label: string, ticks: TickFigures[]): void {
   const writes = ticks.reduce((sum, t) => sum + t.writes, 0);
   const errors = ticks.reduce((sum, t) => sum + t.errors, 0);
   console.log(
-    `  ${label.padEnd(26)} evaluation/shard p50 ${percentile(evaluations, 50).toFixed(1).padStart(6)} ms  p99 ${percentile(evaluations, 99).toFixed(1).padStart(6)} ms | ` +
-      `tick p50 ${percentile(tickMs, 50).toFixed(0).padStart(5)} ms  max ${tickMs.at(-1)!.toFixed(0).padStart(5)} ms, writes drained ≤ ${drainedMs.toFixed(0).padStart(5)} ms | ` +
-      `query p50 ${percentile(queryMs, 50).toFixed(1)} ms p99 ${percentile(queryMs, 99).toFixed(1)} ms, ${(queries / seconds).toFixed(0)} queries/s | ` +
+    `  ${label.padEnd(26)} evaluation/shard p50 ${percentile(evaluations, 50).toFixed(1).padStart(6)} ` +
+      `ms  p99 ${percentile(evaluations, 99).toFixed(1).padStart(6)} ms | ` +
+      `tick p50 ${percentile(tickMs, 50).toFixed(0).padStart(5)} ms  max ` +
+      `${tickMs.at(-1)!.toFixed(0).padStart(5)} ms, writes drained ≤ ${drainedMs.toFixed(0).padStart(5)} ms | ` +
+      `query p50 ${percentile(queryMs, 50).toFixed(1)} ms p99 ` +
+      `${percentile(queryMs, 99).toFixed(1)} ms, ${(queries / seconds).toFixed(0)} queries/s | ` +
       `kube writes/tick ${(writes / ticks.length).toFixed(0)}${errors > 0 ? ` | QUERY ERRORS ${errors}` : ''}`,
   );
 }

@@ -106,7 +106,8 @@ function latencies(quotes: Quote[]): Float64Array {
 const genStart = performance.now();
 const quotes = generate();
 console.log(
-  `detector bench: ${QUOTES.toLocaleString('en-US')} quotes, ${MARKETS} markets, ${LEVELS} levels per side (generated in ${(performance.now() - genStart).toFixed(0)} ms)`,
+  `detector bench: ${QUOTES.toLocaleString('en-US')} quotes, ${MARKETS} markets, ${LEVELS} levels per ` +
+    `side (generated in ${(performance.now() - genStart).toFixed(0)} ms)`,
 );
 
 run(quotes, 200_000); // warm-up: let the JIT settle
@@ -126,10 +127,12 @@ const p99 = pct(99);
 
 console.log(`signals ${best.signals.toLocaleString('en-US')}, suppressed ${best.suppressed.toLocaleString('en-US')} per pass`);
 console.log(
-  `throughput: ${Math.round(qps).toLocaleString('en-US')} quotes/s (target ≥ ${TARGET_QPS.toLocaleString('en-US')}): ${qps >= TARGET_QPS ? 'MET' : 'NOT MET'}`,
+  `throughput: ${Math.round(qps).toLocaleString('en-US')} quotes/s (target ≥ ` +
+    `${TARGET_QPS.toLocaleString('en-US')}): ${qps >= TARGET_QPS ? 'MET' : 'NOT MET'}`,
 );
 console.log(
-  `latency per quote: p50 ${p50.toFixed(2)} µs, p99 ${p99.toFixed(2)} µs, p99.9 ${pct(99.9).toFixed(2)} µs, max ${(lat[lat.length - 1]! * 1_000).toFixed(1)} µs (timer overhead ≈ ${((overhead / 100_000) * 1_000).toFixed(2)} µs, included)`,
+  `latency per quote: p50 ${p50.toFixed(2)} µs, p99 ${p99.toFixed(2)} µs, p99.9 ${pct(99.9).toFixed(2)} µs, max ` +
+    `${(lat[lat.length - 1]! * 1_000).toFixed(1)} µs (timer overhead ≈ ${((overhead / 100_000) * 1_000).toFixed(2)} µs, included)`,
 );
 console.log(`p99 target ≤ ${TARGET_P99_US} µs: ${p99 <= TARGET_P99_US ? 'MET' : 'NOT MET'}`);
 process.exitCode = 0;

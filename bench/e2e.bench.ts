@@ -25,7 +25,8 @@ async function main(): Promise<void> {
       .join(' ')})`,
   );
   console.log(
-    `rates ${rates.join(', ')} venue messages/s, ${seconds} s each; 8 markets, a 1.5 s arbitrage window every 4 s, a dropped socket or a seq gap between windows`,
+    `rates ${rates.join(', ')} venue messages/s, ${seconds} s each; 8 markets, a 1.5 s arbitrage ` +
+      `window every 4 s, a dropped socket or a seq gap between windows`,
   );
   const results: LoadResult[] = [];
   for (const rate of rates) {
@@ -35,7 +36,8 @@ async function main(): Promise<void> {
       const result = await runLoad({ rate, durationMs: seconds * 1_000, progress: say });
       results.push(result);
       say(
-        `received ${Math.round(result.received.total).toLocaleString('en')} msg/s; windows ${result.windows.found}/${result.windows.injected}; ` +
+        `received ${Math.round(result.received.total).toLocaleString('en')} msg/s; ` +
+          `windows ${result.windows.found}/${result.windows.injected}; ` +
           `lost signals ${result.lostSignals}; duplicate orders ${result.duplicateOrders}`,
       );
     } catch (error) {

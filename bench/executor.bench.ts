@@ -117,7 +117,8 @@ function riskOnly(): void {
   const elapsed = performance.now() - began;
   times.sort((a, b) => a - b);
   console.log(
-    `risk decision (pure, 40 holdings): ${Math.round(signals.length / (elapsed / 1000)).toLocaleString()} decisions/s, p50 ${fmt(pct(times, 50))}, p99 ${fmt(pct(times, 99))}`,
+    `risk decision (pure, 40 holdings): ${Math.round(signals.length / (elapsed / 1000)).toLocaleString()} ` +
+      `decisions/s, p50 ${fmt(pct(times, 50))}, p99 ${fmt(pct(times, 99))}`,
   );
 }
 
@@ -213,10 +214,13 @@ async function main(): Promise<void> {
     latencies.sort((a, b) => a - b);
     const p99 = pct(latencies, 99);
     console.log(
-      `signal → order sent (paper, sequential, ${latencies.length} accepted): p50 ${fmt(pct(latencies, 50))}, p99 ${fmt(p99)}, max ${fmt(latencies[latencies.length - 1]!)} — target p99 ≤ ${TARGET_P99_MS} ms: ${p99 <= TARGET_P99_MS ? 'met' : 'NOT met'}`,
+      `signal → order sent (paper, sequential, ${latencies.length} accepted): p50 ${fmt(pct(latencies, 50))}, p99 ` +
+        `${fmt(p99)}, max ${fmt(latencies[latencies.length - 1]!)} — target p99 ≤ ` +
+        `${TARGET_P99_MS} ms: ${p99 <= TARGET_P99_MS ? 'met' : 'NOT met'}`,
     );
     console.log(
-      `fully processed one at a time (risk + ledger + paper fills of every leg + positions): ${Math.round(DIRECT / (elapsed / 1000)).toLocaleString()} signals/s`,
+      `fully processed one at a time (risk + ledger + paper fills of every leg + positions): ` +
+        `${Math.round(DIRECT / (elapsed / 1000)).toLocaleString()} signals/s`,
     );
 
     // The floor under that latency: one row inserted and committed on the same server.
@@ -234,7 +238,8 @@ async function main(): Promise<void> {
     }
     commits.sort((a, b) => a - b);
     console.log(
-      `  the durability floor — one row inserted and committed on this PostgreSQL: p50 ${fmt(pct(commits, 50))}, p99 ${fmt(pct(commits, 99))}`,
+      `  the durability floor — one row inserted and committed on this PostgreSQL: p50 ` +
+        `${fmt(pct(commits, 50))}, p99 ${fmt(pct(commits, 99))}`,
     );
 
     // 2. Through Redis: XADD a burst, consumer group with concurrency 8, until every signal is decided.
@@ -256,7 +261,8 @@ async function main(): Promise<void> {
     const streamed = performance.now() - t0;
     const orders = await service.pool.query<{ n: number }>('select count(*)::int as n from orders');
     console.log(
-      `through the consumer group (XADD burst of ${STREAMED}, concurrency 8): ${Math.round(STREAMED / (streamed / 1000)).toLocaleString()} signals/s end to end; ${orders.rows[0]!.n} orders in the ledger`,
+      `through the consumer group (XADD burst of ${STREAMED}, concurrency 8): ` +
+        `${Math.round(STREAMED / (streamed / 1000)).toLocaleString()} signals/s end to end; ${orders.rows[0]!.n} orders in the ledger`,
     );
   } finally {
     await service.stop();

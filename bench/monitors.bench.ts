@@ -183,8 +183,10 @@ function purePath(): void {
     if (round === 0) continue;
     lat.sort();
     console.log(
-      `kalshi pure path      ${frames.length} deltas, ${MARKETS} markets: ${Math.round(frames.length / (elapsed / 1000)).toLocaleString('en')} msg/s ` +
-        `(${Math.round(quotes / (elapsed / 1000)).toLocaleString('en')} quotes/s built), per message p50 ${(percentile(lat, 50) * 1000).toFixed(1)} µs, p99 ${(percentile(lat, 99) * 1000).toFixed(1)} µs`,
+      `kalshi pure path      ${frames.length} deltas, ${MARKETS} markets: ` +
+        `${Math.round(frames.length / (elapsed / 1000)).toLocaleString('en')} msg/s ` +
+        `(${Math.round(quotes / (elapsed / 1000)).toLocaleString('en')} quotes/s built), per message p50 ` +
+        `${(percentile(lat, 50) * 1000).toFixed(1)} µs, p99 ${(percentile(lat, 99) * 1000).toFixed(1)} µs`,
     );
   }
   const { frames: pframes, markets } = polymarketFrames(FRAMES);
@@ -213,7 +215,8 @@ function purePath(): void {
     if (round === 0) continue;
     lat.sort();
     console.log(
-      `polymarket pure path  ${pframes.length} price_change (2 tokens each): ${Math.round(pframes.length / (elapsed / 1000)).toLocaleString('en')} msg/s, ` +
+      `polymarket pure path  ${pframes.length} price_change (2 tokens each): ` +
+        `${Math.round(pframes.length / (elapsed / 1000)).toLocaleString('en')} msg/s, ` +
         `per message p50 ${(percentile(lat, 50) * 1000).toFixed(1)} µs, p99 ${(percentile(lat, 99) * 1000).toFixed(1)} µs`,
     );
   }
@@ -268,8 +271,10 @@ async function fullPath(redis: Redis, frames: string[], rate: number, label: str
   const sorted = Float64Array.from(latencies).sort();
   const xlen = await redis.xlen(stream);
   console.log(
-    `${label.padEnd(22)}${frames.length} msgs in ${(elapsed / 1000).toFixed(2)} s: ${Math.round(frames.length / (elapsed / 1000)).toLocaleString('en')} msg/s in, ` +
-      `${Math.round(written / (elapsed / 1000)).toLocaleString('en')} quotes/s XADDed (${publisher.coalesced.toLocaleString('en')} coalesced, stream len ~${xlen.toLocaleString('en')}); ` +
+    `${label.padEnd(22)}${frames.length} msgs in ${(elapsed / 1000).toFixed(2)} s: ` +
+      `${Math.round(frames.length / (elapsed / 1000)).toLocaleString('en')} msg/s in, ` +
+      `${Math.round(written / (elapsed / 1000)).toLocaleString('en')} quotes/s XADDed ` +
+      `(${publisher.coalesced.toLocaleString('en')} coalesced, stream len ~${xlen.toLocaleString('en')}); ` +
       `arrival→Redis ack p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms`,
   );
   await redis.del(stream);
@@ -300,7 +305,8 @@ async function xaddCapacity(redis: Redis): Promise<void> {
   await publisher.drain(60_000);
   const elapsed = performance.now() - t0;
   console.log(
-    `${'xadd capacity'.padEnd(22)}${total} distinct books, 10 levels a side, zod-checked: ${Math.round(total / (elapsed / 1000)).toLocaleString('en')} quotes/s XADDed`,
+    `${'xadd capacity'.padEnd(22)}${total} distinct books, 10 levels a side, zod-checked: ` +
+      `${Math.round(total / (elapsed / 1000)).toLocaleString('en')} quotes/s XADDed`,
   );
   await redis.del(stream);
 }

@@ -162,8 +162,10 @@ async function main(): Promise<void> {
     }
     const latencies = first.map((n) => Math.max(...appeared.get(n)!.slice(0, 4)) - applied.get(n)!).sort((a, b) => a - b);
     console.log(
-      `apply → 4 Deployments, ${FIRST_BATCH} shards applied one after another: p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, ` +
-        `max ${latencies.at(-1)!.toFixed(0)} ms; all done in ${((performance.now() - started) / 1000).toFixed(2)} s (target p99 ≤ ${TARGET_P99_MS} ms)`,
+      `apply → 4 Deployments, ${FIRST_BATCH} shards applied one after another: p50 ` +
+        `${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, ` +
+        `max ${latencies.at(-1)!.toFixed(0)} ms; all done in ` +
+        `${((performance.now() - started) / 1000).toFixed(2)} s (target p99 ≤ ${TARGET_P99_MS} ms)`,
     );
 
     // Steady state: wait until the status and breaker writes settle, then count writes over resyncs.
@@ -176,7 +178,8 @@ async function main(): Promise<void> {
     const seconds = (await metric(port, 'arbees_operator_reconcile_duration_seconds_sum')) - secondsBefore;
     const writes = (await metric(port, 'arbees_operator_kube_requests_total', writeVerb)) - writesBefore;
     console.log(
-      `steady state, ${FIRST_BATCH} shards over ${STEADY_SECONDS} s of 10 s resyncs: ${reconciles} reconciles, mean ${reconciles ? ((seconds / reconciles) * 1000).toFixed(2) : '-'} ms each, ` +
+      `steady state, ${FIRST_BATCH} shards over ${STEADY_SECONDS} s of 10 s resyncs: ${reconciles} reconciles, mean ` +
+        `${reconciles ? ((seconds / reconciles) * 1000).toFixed(2) : '-'} ms each, ` +
         `${writes} Kubernetes writes (target 0)`,
     );
 
@@ -185,14 +188,17 @@ async function main(): Promise<void> {
     await applyAll(rest);
     while (!complete(rest)) await sleep(50);
     console.log(
-      `burst: ${TOTAL - FIRST_BATCH} more shards applied at once, all reconciled; ${TOTAL} shards (${TOTAL * 14} child objects) in ${((performance.now() - growStarted) / 1000).toFixed(1)} s`,
+      `burst: ${TOTAL - FIRST_BATCH} more shards applied at once, all reconciled; ${TOTAL} shards (${TOTAL * 14} ` +
+        `child objects) in ${((performance.now() - growStarted) / 1000).toFixed(1)} s`,
     );
     rss.mark();
     await sleep(RSS_WINDOW_SECONDS * 1000);
     const steady = rss.sinceMark;
     console.log(
-      `operator RSS with ${TOTAL} shards: ${steady.toFixed(0)} MB, the highest over the ${RSS_WINDOW_SECONDS} s after all were reconciled ` +
-        `(peak of the whole run, burst included: ${rss.peak.toFixed(0)} MB) — target < ${TARGET_RSS_MB} MB: ${steady < TARGET_RSS_MB ? 'MET' : 'MISSED'}`,
+      `operator RSS with ${TOTAL} shards: ${steady.toFixed(0)} MB, the highest over ` +
+        `the ${RSS_WINDOW_SECONDS} s after all were reconciled ` +
+        `(peak of the whole run, burst included: ${rss.peak.toFixed(0)} MB) — target < ` +
+        `${TARGET_RSS_MB} MB: ${steady < TARGET_RSS_MB ? 'MET' : 'MISSED'}`,
     );
     rss.stop();
     watchAbort.abort();

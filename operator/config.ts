@@ -45,7 +45,9 @@ export const operatorConfigSchema = z.object({
       } catch (error) {
         ctx.addIssue({
           code: 'custom',
-          message: `must be JSON of {kalshi:{demo,production:{restUrl,wsUrl}},polymarket:{clobUrl,wsUrl,gammaUrl}}: ${(error as Error).message.split('\n')[0]}`,
+          message:
+            `must be JSON of ` +
+            `{kalshi:{demo,production:{restUrl,wsUrl}},polymarket:{clobUrl,wsUrl,gammaUrl}}: ${(error as Error).message.split('\n')[0]}`,
         });
         return z.NEVER;
       }

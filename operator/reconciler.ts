@@ -65,7 +65,9 @@ export class Reconciler {
     }
 
     if (holder) {
-      const conflict = `the name "${name}" is held by the older shard ${holder.metadata.namespace}/${name}: shards share Redis keys by name, so this one is not run until it is renamed or that one is deleted`;
+      const conflict =
+        `the name "${name}" is held by the older shard ${holder.metadata.namespace}/${name}: shards share ` +
+        `Redis keys by name, so this one is not run until it is renamed or that one is deleted`;
       await this.deps.events.record(shard, 'Warning', 'NameConflict', conflict);
       outcome.statusWritten = await this.writeStatus(shard, conflict);
       return outcome;

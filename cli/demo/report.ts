@@ -48,7 +48,9 @@ export function renderMarkdown(input: ReportInput): string {
   const lines = [
     `# Arbees demo report — ${input.scenario.name}`,
     '',
-    `${new Date(input.startedAt).toISOString()} · ${((input.endedAt - input.startedAt) / 1000).toFixed(0)} s of real time for ${(input.scenario.simulatedMs / 60_000).toFixed(1)} simulated minutes (×${input.speed.toFixed(1)}) · seed ${input.scenario.seed} · paper trading${input.interrupted ? ' · **stopped early (Ctrl-C)**' : ''}`,
+    `${new Date(input.startedAt).toISOString()} · ${((input.endedAt - input.startedAt) / 1000).toFixed(0)} s of real time ` +
+      `for ${(input.scenario.simulatedMs / 60_000).toFixed(1)} simulated minutes (×${input.speed.toFixed(1)}) · seed ` +
+      `${input.scenario.seed} · paper trading${input.interrupted ? ' · **stopped early (Ctrl-C)**' : ''}`,
     '',
     '## Summary',
     '',
@@ -65,7 +67,8 @@ export function renderMarkdown(input: ReportInput): string {
         .map(([rule, n]) => `${rule} ${n}`)
         .join(', ') || 'none'
     } |`,
-    `| signal created → first order (paper: intent committed) p50 / p99 / max | ${ms(percentile(toOrder, 50))} / ${ms(percentile(toOrder, 99))} / ${ms(percentile(toOrder, 100))} |`,
+    `| signal created → first order (paper: intent committed) p50 / p99 / max | ` +
+      `${ms(percentile(toOrder, 50))} / ${ms(percentile(toOrder, 99))} / ${ms(percentile(toOrder, 100))} |`,
     `| oldest quote behind a signal (p50 / p99) | ${ms(percentile(quoteAge, 50))} / ${ms(percentile(quoteAge, 99))} |`,
     `| quotes published (Kalshi / Polymarket) | ${input.quotes.kalshi} / ${input.quotes.polymarket} |`,
     `| WebSocket reconnects (Kalshi / Polymarket) | ${input.reconnects.kalshi} / ${input.reconnects.polymarket} |`,
@@ -82,7 +85,8 @@ export function renderMarkdown(input: ReportInput): string {
     '|---|---|---|---|---|---|---|',
     ...r.windows.map(
       (w) =>
-        `| ${w.truth.id} | ${w.truth.marketId} | ${w.truth.mispricedVenue} (${w.truth.direction}) | ${w.truth.edgeBps} bps | ${clock(w.from, input.startedAt)} – ${clock(w.to, input.startedAt)} | ${w.signals} | ${w.filledOrders} |`,
+        `| ${w.truth.id} | ${w.truth.marketId} | ${w.truth.mispricedVenue} (${w.truth.direction}) | ${w.truth.edgeBps} bps | ` +
+        `${clock(w.from, input.startedAt)} – ${clock(w.to, input.startedAt)} | ${w.signals} | ${w.filledOrders} |`,
     ),
     '',
     '## Circuit breaker',
@@ -104,7 +108,8 @@ export function renderMarkdown(input: ReportInput): string {
           '|---|---|---|---|---|---|',
           ...r.positions.map(
             (p) =>
-              `| ${p.marketId} | ${p.venue} | ${p.outcome} | ${(p.size / 100).toFixed(2)} | ${usd(p.cost / 10_000)} | ${usd(p.realizedPnl / 10_000)} |`,
+              `| ${p.marketId} | ${p.venue} | ${p.outcome} | ${(p.size / 100).toFixed(2)} | ` +
+              `${usd(p.cost / 10_000)} | ${usd(p.realizedPnl / 10_000)} |`,
           ),
         ]),
     '',
@@ -119,7 +124,8 @@ export function renderMarkdown(input: ReportInput): string {
             .slice(0, 200)
             .map(
               (s) =>
-                `| ${clock(s.createdTs, input.startedAt)} | ${s.marketId} | ${s.kind} | ${s.edgeBps} bps | ${usd(s.expectedProfit / 10_000)} | ${s.outcome ?? s.status} | ${ms(s.toOrderMs)} |`,
+                `| ${clock(s.createdTs, input.startedAt)} | ${s.marketId} | ${s.kind} | ${s.edgeBps} bps | ` +
+                `${usd(s.expectedProfit / 10_000)} | ${s.outcome ?? s.status} | ${ms(s.toOrderMs)} |`,
             ),
           ...(r.signals.length > 200 ? [`| … ${r.signals.length - 200} more | | | | | | |`] : []),
         ]),
@@ -151,7 +157,8 @@ export function renderChart(input: ReportInput): string {
     return { y: (v: number) => top + panel.height - ((v - min) / (max - min)) * panel.height, min, max };
   };
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="520" viewBox="0 0 ${width} 520" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="520" viewBox="0 0 ` +
+      `${width} 520" font-family="sans-serif" font-size="12">`,
     '<rect width="100%" height="100%" fill="white"/>',
   ];
   const frame = (top: number, title: string, low: string, high: string) =>
@@ -177,7 +184,8 @@ export function renderChart(input: ReportInput): string {
   for (const top of tops)
     for (const s of spans)
       out.push(
-        `<rect x="${x(s.from).toFixed(1)}" y="${top}" width="${Math.max(1, x(s.to) - x(s.from)).toFixed(1)}" height="${panel.height}" fill="${s.state === 'Open' ? '#f8d0d0' : '#faf0c0'}"/>`,
+        `<rect x="${x(s.from).toFixed(1)}" y="${top}" width="${Math.max(1, x(s.to) - x(s.from)).toFixed(1)}" ` +
+          `height="${panel.height}" fill="${s.state === 'Open' ? '#f8d0d0' : '#faf0c0'}"/>`,
       );
 
   const pnl = scale(
@@ -186,7 +194,8 @@ export function renderChart(input: ReportInput): string {
   );
   frame(tops[0]!, 'PnL, USD (shaded: breaker open / half-open)', `$${pnl.min.toFixed(2)}`, `$${pnl.max.toFixed(2)}`);
   out.push(
-    `<line x1="${panel.left}" x2="${panel.left + plotWidth}" y1="${pnl.y(0).toFixed(1)}" y2="${pnl.y(0).toFixed(1)}" stroke="#ccc" stroke-dasharray="4 3"/>`,
+    `<line x1="${panel.left}" x2="${panel.left + plotWidth}" y1="${pnl.y(0).toFixed(1)}" ` +
+      `y2="${pnl.y(0).toFixed(1)}" stroke="#ccc" stroke-dasharray="4 3"/>`,
   );
   if (input.pnl.length > 0) {
     const points = input.pnl.map((p) => `${x(p.at).toFixed(1)},${pnl.y(p.usd).toFixed(1)}`).join(' ');

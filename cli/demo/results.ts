@@ -89,7 +89,8 @@ export async function collectResults(deps: {
     `select s.id, s.kind, s.market_id, s.payload, s.status, s.outcome,
             extract(epoch from s.received_at) * 1000 as received,
             -- Paper orders skip the 'sent' write; their intent commit is the moment before the send.
-            (select extract(epoch from coalesce(min(o.sent_at), min(o.created_at))) * 1000 from orders o where o.signal_id = s.id) as first_order
+            (select extract(epoch from coalesce(min(o.sent_at), min(o.created_at))) * 1000
+               from orders o where o.signal_id = s.id) as first_order
        from signals s where s.shard = $1 order by s.received_at`,
     [shard],
   );
@@ -107,7 +108,8 @@ export async function collectResults(deps: {
     fees: string;
     status: string;
   }>(
-    'select signal_id, leg, venue, market_id, outcome, side, limit_price, size, filled_size, avg_price, fees, status from orders where shard = $1 order by id',
+    'select signal_id, leg, venue, market_id, outcome, side, limit_price, size, filled_size, avg_price, fees, status ' +
+      'from orders where shard = $1 order by id',
     [shard],
   );
   const positions = await db.query<{ market_id: string; venue: string; outcome: string; size: string; cost: string; realized_pnl: string }>(

@@ -75,7 +75,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     const elapsedAtStart = stack.kalshi.clock.elapsed();
     const wallOf = (offsetMs: number) => startedAt + (offsetMs - elapsedAtStart) / speed;
     progress(
-      `scenario "${scenario.name}" running at ×${speed.toFixed(1)}: ${(scenario.duration / 60_000).toFixed(0)} simulated minutes in ${(options.durationMs / 1000).toFixed(0)} s`,
+      `scenario "${scenario.name}" running at ×${speed.toFixed(1)}: ` +
+        `${(scenario.duration / 60_000).toFixed(0)} simulated minutes in ${(options.durationMs / 1000).toFixed(0)} s`,
     );
 
     const ticks: Tick[] = [];
@@ -112,7 +113,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
       const elapsed = Date.now() - startedAt;
       if (options.interactive)
         out(
-          `\x1b[H\x1b[2J${renderSummary({ tick, breaker, elapsedMs: elapsed, durationMs: options.durationMs, scenario: scenario.name, paint }).join('\n')}`,
+          '\x1b[H\x1b[2J' +
+            renderSummary({ tick, breaker, elapsedMs: elapsed, durationMs: options.durationMs, scenario: scenario.name, paint }).join('\n'),
         );
       else if (Date.now() - lastLine >= 5_000) {
         out(renderStatusLine(tick, breaker, elapsed));

@@ -28,7 +28,10 @@ function marketLine(m: MarketView, paint: Paint): string {
     m.kalshi.ask !== undefined
       ? m.kalshi.bid > m.polymarket.ask || m.polymarket.bid > m.kalshi.ask
       : false;
-  return `  ${m.id.padEnd(18)} ${quoteCell(m.kalshi, paint)}  ${quoteCell(m.polymarket, paint)}${cross ? paint('  ◆ crossed', 'yellow') : ''}`;
+  return (
+    `  ${m.id.padEnd(18)} ${quoteCell(m.kalshi, paint)}  ` +
+    `${quoteCell(m.polymarket, paint)}${cross ? paint('  ◆ crossed', 'yellow') : ''}`
+  );
 }
 
 const breakerTone = { Closed: 'green', HalfOpen: 'yellow', Open: 'red' } as const;
@@ -46,7 +49,10 @@ export function renderSummary(input: {
   const venue = (name: 'kalshi' | 'polymarket') => {
     const v = tick.venues[name];
     const state = v.connected ? paint('connected', 'green') : paint('disconnected', 'red');
-    return `${name.padEnd(10)} ${state}  quotes ${String(v.quotes).padStart(7)}  reconnects ${v.reconnects}  stale books ${v.staleBooks > 0 ? paint(String(v.staleBooks), 'red') : '0'}`;
+    return (
+      `${name.padEnd(10)} ${state}  quotes ${String(v.quotes).padStart(7)}  reconnects ${v.reconnects}  stale ` +
+      `books ${v.staleBooks > 0 ? paint(String(v.staleBooks), 'red') : '0'}`
+    );
   };
   const orders = Object.entries(tick.ordersByStatus)
     .sort()
@@ -61,7 +67,8 @@ export function renderSummary(input: {
     .join('  ');
   return [
     paint(
-      `Arbees demo — ${input.scenario} — ${seconds(input.elapsedMs)} of ${seconds(input.durationMs)} (paper trading; Ctrl-C stops and writes the report)`,
+      `Arbees demo — ${input.scenario} — ${seconds(input.elapsedMs)} of ` +
+        `${seconds(input.durationMs)} (paper trading; Ctrl-C stops and writes the report)`,
       'bold',
     ),
     '',
@@ -83,7 +90,8 @@ export function renderSummary(input: {
     `  orders      ${sum(tick.ordersByStatus)} (${orders || 'none yet'})   fills ${tick.fills}   open positions ${tick.openPositions}`,
     `  PnL         ${money(tick.pnlUsd)}   daily loss ${money(tick.dailyLossUsd)}   exposure ${money(tick.exposureUsd)}`,
     `  risk        ${rejections || 'no rejections'}`,
-    `  breaker     ${paint(breaker.state, breakerTone[breaker.state])} — ${breaker.reason}${breaker.trips > 0 ? ` (trips: ${breaker.trips})` : ''}`,
+    `  breaker     ${paint(breaker.state, breakerTone[breaker.state])} — ` +
+      `${breaker.reason}${breaker.trips > 0 ? ` (trips: ${breaker.trips})` : ''}`,
     paint(`  memory MB   ${rss}`, 'dim'),
   ];
 }
@@ -91,5 +99,8 @@ export function renderSummary(input: {
 /** One line for a log or CI (stdout not a terminal). */
 export function renderStatusLine(tick: Tick, breaker: BreakerSnapshot, elapsedMs: number): string {
   const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
-  return `[${seconds(elapsedMs)}] quotes k=${tick.venues.kalshi.quotes} p=${tick.venues.polymarket.quotes}  signals ${sum(tick.signals)}  orders ${sum(tick.ordersByStatus)}  fills ${tick.fills}  PnL ${money(tick.pnlUsd)}  breaker ${breaker.state}`;
+  return (
+    `[${seconds(elapsedMs)}] quotes k=${tick.venues.kalshi.quotes} p=${tick.venues.polymarket.quotes}  signals ` +
+    `${sum(tick.signals)}  orders ${sum(tick.ordersByStatus)}  fills ${tick.fills}  PnL ${money(tick.pnlUsd)}  breaker ${breaker.state}`
+  );
 }

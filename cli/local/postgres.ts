@@ -25,7 +25,8 @@ function serviceUser(): { uid?: number; gid?: number } {
     return { uid, gid };
   } catch {
     throw new LocalServiceError(
-      'PostgreSQL cannot run as root and there is no `postgres` user: run `apt-get install postgresql` (it creates one) or run the tests as a normal user',
+      'PostgreSQL cannot run as root and there is no `postgres` user: run `apt-get install postgresql` (it creates one) ' +
+        'or run the tests as a normal user',
     );
   }
 }

@@ -116,7 +116,8 @@ export async function waitUntilReady(proc: ManagedProcess, probe: () => Promise<
   }
   await proc.stop('SIGKILL');
   throw new LocalServiceError(
-    `${what} not ready after ${timeoutMs / 1000}s${lastError ? ` (last error: ${lastError})` : ''}; last log lines (${proc.logFile}):\n${proc.logTail()}`,
+    `${what} not ready after ` +
+      `${timeoutMs / 1000}s${lastError ? ` (last error: ${lastError})` : ''}; last log lines (${proc.logFile}):\n${proc.logTail()}`,
   );
 }
 

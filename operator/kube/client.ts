@@ -203,7 +203,8 @@ export class KubeClient {
     const resource = resourceOf(object.kind);
     const query = new URLSearchParams({ fieldManager, force: 'true' });
     if (options.dryRun) query.set('dryRun', 'All');
-    const path = `${objectPath(resource, object.metadata.namespace, object.metadata.name)}${options.subresource ? `/${options.subresource}` : ''}?${query.toString()}`;
+    const subresource = options.subresource ? `/${options.subresource}` : '';
+    const path = `${objectPath(resource, object.metadata.namespace, object.metadata.name)}${subresource}?${query.toString()}`;
     // JSON is YAML, so an apply patch can be sent as JSON.
     return this.request<T>('PATCH', path, object, 'application/apply-patch+yaml');
   }

@@ -212,7 +212,8 @@ const settledMatch = (value: {
   if (!value.success || value.status !== 'matched') throw new CheckFailed(`expected a matched order, got ${clip(value, 200)}`);
   if (!value.transactionsHashes?.length) {
     throw new CheckFailed(
-      `matched, but no transactionsHashes after the client's 30 s wait: trades ${clip(value.tradeIDs)} never reached a transaction_hash (MINED/CONFIRMED) or FAILED`,
+      `matched, but no transactionsHashes after the client's 30 s wait: trades ` +
+        `${clip(value.tradeIDs)} never reached a transaction_hash (MINED/CONFIRMED) or FAILED`,
     );
   }
   return `takingAmount=${value.takingAmount}`;

@@ -21,7 +21,14 @@ const run = promisify(execFile);
 const chart = join(packageInfo().root, 'charts', 'arbees');
 const files = join(chart, 'files');
 
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return -- Kubernetes and rule objects are walked as plain YAML here */
+/* eslint-disable
+  @typescript-eslint/no-explicit-any,
+  @typescript-eslint/no-unsafe-member-access,
+  @typescript-eslint/no-unsafe-assignment,
+  @typescript-eslint/no-unsafe-argument,
+  @typescript-eslint/no-unsafe-call,
+  @typescript-eslint/no-unsafe-return -- Kubernetes and rule objects are walked as plain YAML here
+*/
 type Obj = any;
 
 interface Outcome {

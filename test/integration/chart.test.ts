@@ -752,7 +752,10 @@ describe('chart (real apiserver)', function () {
       kubeconfig,
     );
     expect(stderr).to.match(
-      /externalRedis\.auth\.existingSecret: Secret "arbees-redis-auth" with key "password" not found in namespace chart-missing; create it first/,
+      new RegExp(
+        'externalRedis\\.auth\\.existingSecret: Secret "arbees-redis-auth" with key "password" not found in namespace chart-missing; ' +
+          'create it first',
+      ),
     );
   });
 

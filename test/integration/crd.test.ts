@@ -107,13 +107,15 @@ const refusals: Refusal[] = [
     name: 'live-without-credentials',
     edits: { 'spec.executor.mode': 'live' },
     message:
-      'spec: Invalid value: "object": executor.mode live requires venues.kalshi.credentialsSecretRef and venues.polymarket.credentialsSecretRef',
+      'spec: Invalid value: "object": executor.mode live requires venues.kalshi.credentialsSecretRef and ' +
+      'venues.polymarket.credentialsSecretRef',
   },
   {
     name: 'live-without-polymarket-credentials',
     edits: { 'spec.executor.mode': 'live', 'spec.venues.kalshi.credentialsSecretRef': { name: 'kalshi' } },
     message:
-      'spec: Invalid value: "object": executor.mode live requires venues.kalshi.credentialsSecretRef and venues.polymarket.credentialsSecretRef',
+      'spec: Invalid value: "object": executor.mode live requires venues.kalshi.credentialsSecretRef and ' +
+      'venues.polymarket.credentialsSecretRef',
   },
   {
     name: 'production-without-credentials',
@@ -208,22 +210,29 @@ const refusals: Refusal[] = [
     edits: {
       'spec.circuitBreaker.rules': [{ name: 'loss', query: 'max(arbees_daily_loss_usd)', op: '>', threshold: 100, for: '30 seconds' }],
     },
-    message: `spec.circuitBreaker.rules[0].for: Invalid value: "30 seconds": spec.circuitBreaker.rules[0].for in body should match '^([0-9]+(ms|s|m|h))+$'`,
+    message:
+      `spec.circuitBreaker.rules[0].for: Invalid value: "30 seconds": ` +
+      `spec.circuitBreaker.rules[0].for in body should match '^([0-9]+(ms|s|m|h))+$'`,
   },
   {
     name: 'bad-cooldown',
     edits: { 'spec.circuitBreaker.cooldown': '5min' },
-    message: `spec.circuitBreaker.cooldown: Invalid value: "5min": spec.circuitBreaker.cooldown in body should match '^([0-9]+(ms|s|m|h))+$'`,
+    message:
+      `spec.circuitBreaker.cooldown: Invalid value: "5min": ` + `spec.circuitBreaker.cooldown in body should match '^([0-9]+(ms|s|m|h))+$'`,
   },
   {
     name: 'bad-ticker',
     edits: { 'spec.markets.0.kalshi.ticker': 'kxnbagame-26nov24philal-lal' },
-    message: `spec.markets[0].kalshi.ticker: Invalid value: "kxnbagame-26nov24philal-lal": spec.markets[0].kalshi.ticker in body should match '^[A-Z0-9][A-Z0-9._-]*$'`,
+    message:
+      `spec.markets[0].kalshi.ticker: Invalid value: "kxnbagame-26nov24philal-lal": ` +
+      `spec.markets[0].kalshi.ticker in body should match '^[A-Z0-9][A-Z0-9._-]*$'`,
   },
   {
     name: 'bad-token',
     edits: { 'spec.markets.0.polymarket.yesTokenId': '0x5263' },
-    message: `spec.markets[0].polymarket.yesTokenId: Invalid value: "0x5263": spec.markets[0].polymarket.yesTokenId in body should match '^[0-9]{1,78}$'`,
+    message:
+      `spec.markets[0].polymarket.yesTokenId: Invalid value: "0x5263": ` +
+      `spec.markets[0].polymarket.yesTokenId in body should match '^[0-9]{1,78}$'`,
   },
   {
     name: 'token-too-long',
@@ -243,7 +252,9 @@ const refusals: Refusal[] = [
   {
     name: 'bad-secret-name',
     edits: { 'spec.venues.polymarket.vpn.secretRef.name': 'VPN_secret' },
-    message: `spec.venues.polymarket.vpn.secretRef.name: Invalid value: "VPN_secret": spec.venues.polymarket.vpn.secretRef.name in body should match`,
+    message:
+      `spec.venues.polymarket.vpn.secretRef.name: Invalid value: "VPN_secret": ` +
+      `spec.venues.polymarket.vpn.secretRef.name in body should match`,
   },
   {
     name: 'bad-starts-at',
@@ -270,13 +281,15 @@ const refusals: Refusal[] = [
     name: 'zero-open-positions',
     edits: { 'spec.executor.limits.maxOpenPositions': 0 },
     message:
-      'spec.executor.limits.maxOpenPositions: Invalid value: 0: spec.executor.limits.maxOpenPositions in body should be greater than or equal to 1',
+      'spec.executor.limits.maxOpenPositions: Invalid value: 0: spec.executor.limits.maxOpenPositions in body should be ' +
+      'greater than or equal to 1',
   },
   {
     name: 'too-many-open-positions',
     edits: { 'spec.executor.limits.maxOpenPositions': 1001 },
     message:
-      'spec.executor.limits.maxOpenPositions: Invalid value: 1001: spec.executor.limits.maxOpenPositions in body should be less than or equal to 1000',
+      'spec.executor.limits.maxOpenPositions: Invalid value: 1001: spec.executor.limits.maxOpenPositions in body should ' +
+      'be less than or equal to 1000',
   },
   {
     name: 'fractional-dollars',
@@ -302,7 +315,8 @@ const refusals: Refusal[] = [
     name: 'no-server-countries',
     edits: { 'spec.venues.polymarket.vpn.serverCountries': [] },
     message:
-      'spec.venues.polymarket.vpn.serverCountries: Invalid value: 0: spec.venues.polymarket.vpn.serverCountries in body should have at least 1 items',
+      'spec.venues.polymarket.vpn.serverCountries: Invalid value: 0: spec.venues.polymarket.vpn.serverCountries in body ' +
+      'should have at least 1 items',
   },
   {
     name: 'duplicate-server-country',

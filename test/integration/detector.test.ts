@@ -436,7 +436,8 @@ describe('detector service (real Redis, scenario-driven)', function () {
         if (m) suppressed[m[1]!] = Number(m[2]);
       }
       console.log(
-        `      ${quotes.length} quotes over ${scenario.duration / 60_000} simulated min in ${((Date.now() - began) / 1000).toFixed(1)} s (${paced ? `paced ×${SPEED}` : `stepped ${SLICE_MS} ms`}); ` +
+        `      ${quotes.length} quotes over ${scenario.duration / 60_000} simulated min in ` +
+          `${((Date.now() - began) / 1000).toFixed(1)} s (${paced ? `paced ×${SPEED}` : `stepped ${SLICE_MS} ms`}); ` +
           `${signals.length} signals; suppressed ${JSON.stringify(suppressed)}`,
       );
     });
@@ -451,7 +452,8 @@ describe('detector service (real Redis, scenario-driven)', function () {
         if (shouldFind) expected.push(w);
         const firstLag = hits.length ? `first after ${((hits[0]!.t - w.startMs) / 1000).toFixed(2)} s` : '';
         rows.push(
-          `${w.id.padEnd(28)} ${String(w.edgeBps).padStart(4)} bps gross  ${HIDDEN.has(w.id) ? 'stale-hidden' : justified ? 'fee-justified' : 'fee-erased  '}  ${hits.length} signal(s) ${firstLag}`,
+          `${w.id.padEnd(28)} ${String(w.edgeBps).padStart(4)} bps gross  ` +
+            `${HIDDEN.has(w.id) ? 'stale-hidden' : justified ? 'fee-justified' : 'fee-erased  '}  ${hits.length} signal(s) ${firstLag}`,
         );
         if (shouldFind) expect(hits.length, `window ${w.id}`).to.be.greaterThan(0);
         else expect(hits, `window ${w.id} must not be signalled`).to.have.length(0);
@@ -486,7 +488,8 @@ describe('detector service (real Redis, scenario-driven)', function () {
       }
       const precision = arbs.length ? (inWindow + natural) / arbs.length : 1;
       console.log(
-        `      precision ${precision.toFixed(3)} (${arbs.length} arbitrage signals: ${inWindow} in injected windows, ${natural} natural arbitrage verified after fees, ${wrong.length} unjustified)`,
+        `      precision ${precision.toFixed(3)} (${arbs.length} arbitrage signals: ${inWindow} in injected windows, ` +
+          `${natural} natural arbitrage verified after fees, ${wrong.length} unjustified)`,
       );
       expect(wrong.map((l) => ({ id: l.signal.id, t: l.t, priced: l.priced, fresh: l.fresh }))).to.deep.equal([]);
       expect(precision).to.equal(1);
@@ -585,7 +588,8 @@ describe('detector service (real Redis, scenario-driven)', function () {
       const live = new Set(signals.map((s) => s.id));
       const shared = ids[0]!.filter((id) => live.has(id)).length;
       console.log(
-        `      replays: ${ids[0]!.length} and ${ids[1]!.length} signals, identical ids: ${JSON.stringify(ids[0]) === JSON.stringify(ids[1])}; ${shared}/${signals.length} live ids reproduced`,
+        `      replays: ${ids[0]!.length} and ${ids[1]!.length} signals, identical ids: ` +
+          `${JSON.stringify(ids[0]) === JSON.stringify(ids[1])}; ${shared}/${signals.length} live ids reproduced`,
       );
       expect(ids[0]!.length).to.be.greaterThan(0);
       expect(ids[1]).to.deep.equal(ids[0]);

@@ -30,7 +30,8 @@ const REPO = join(import.meta.dirname, '..', '..');
 // Tickers carry today's date (US Eastern), as the venues list today's games.
 const today = easternDate(new Date().toISOString())!;
 const [yyyy, mm, dd] = today.split('-');
-const stamp = `${yyyy!.slice(2)}${['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'][Number(mm) - 1]}${dd}`;
+const months = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
+const stamp = `${yyyy!.slice(2)}${months[Number(mm) - 1]}${dd}`;
 
 const scenario = parseScenario({
   name: 'discovery-it',

@@ -88,7 +88,8 @@ async function until<T>(
     }
     if (Date.now() > deadline)
       throw new Error(
-        `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}${detail() ? `\n${detail()}` : ''}`,
+        `timed out after ${timeoutMs / 1000}s waiting for ` +
+          `${what}${lastError ? ` (last error: ${lastError})` : ''}${detail() ? `\n${detail()}` : ''}`,
       );
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -307,7 +308,8 @@ describe('end to end: the Polymarket monitor behind a VPN (network namespaces)',
     expect(c[C.kalshiDirect]!.packets, 'kalshi monitor → kalshi venue, direct').to.be.greaterThan(0);
     process.stderr.write(
       `e2e-vpn: through the tunnel: ${seen.polymarket} polymarket + ${seen.kalshi} kalshi fresh quotes; venue sees ${where.ip}; ` +
-        `exit→venue ${c[C.exitToVenue]!.packets} pkts, tunnel ${c[C.tunnelPackets]?.packets ?? 'n/a'} pkts, pod→venue direct ${c[C.podDirectToVenue]!.packets}\n`,
+        `exit→venue ${c[C.exitToVenue]!.packets} pkts, tunnel ` +
+        `${c[C.tunnelPackets]?.packets ?? 'n/a'} pkts, pod→venue direct ${c[C.podDirectToVenue]!.packets}\n`,
     );
   });
 
@@ -324,75 +326,81 @@ describe('end to end: the Polymarket monitor behind a VPN (network namespaces)',
     expect(viaTunnel, JSON.stringify(viaTunnel)).to.have.property('status', 200);
   });
 
-  it('kill switch: without the tunnel route the pod has no path out, reports arbees_vpn_up 0, and nothing leaves directly; Kalshi carries on', async () => {
-    const t = topo!;
-    const kalshiBefore = await metrics(`${kalshiOps}/metrics`);
-    const before = t.counters();
-    t.removeTunnelRoute();
-    try {
-      await until(
-        'arbees_vpn_up 0 and the Polymarket socket closed',
-        async () => {
-          const m = await metrics(`${polyOps}/metrics`);
-          return sumOf(m, 'arbees_vpn_up') === 0 && sumOf(m, 'arbees_ws_connected', { venue: 'polymarket' }) === 0;
-        },
-        10_000,
-        logTails,
-      );
-      expect(await readyStatus(`${polyOps}/readyz`), 'polymarket-monitor /readyz').to.equal(503);
-
-      // No route: a direct attempt from the pod fails at once, before any packet is sent.
-      expect(t.routes('polyMonitor')).not.to.match(/^default/m);
-      const direct = await t.fetchFrom('polyMonitor', `${polyVenueUrl}/api/geoblock`, 2_000);
-      expect(direct, JSON.stringify(direct)).to.have.property('error', 'ENETUNREACH');
-
-      // Even with a (mis)configured direct default route, the kill-switch firewall drops it.
-      const dropsBefore = t.counters()[C.killSwitchDrops]!.packets;
-      t.addLeakRoute();
+  it(
+    'kill switch: without the tunnel route the pod has no path out, reports arbees_vpn_up 0, and nothing leaves ' +
+      'directly; Kalshi carries on',
+    async () => {
+      const t = topo!;
+      const kalshiBefore = await metrics(`${kalshiOps}/metrics`);
+      const before = t.counters();
+      t.removeTunnelRoute();
       try {
-        const leak = await t.fetchFrom('polyMonitor', `${polyVenueUrl}/api/geoblock`, 1_500);
-        expect(leak, JSON.stringify(leak)).to.have.property('error');
+        await until(
+          'arbees_vpn_up 0 and the Polymarket socket closed',
+          async () => {
+            const m = await metrics(`${polyOps}/metrics`);
+            return sumOf(m, 'arbees_vpn_up') === 0 && sumOf(m, 'arbees_ws_connected', { venue: 'polymarket' }) === 0;
+          },
+          10_000,
+          logTails,
+        );
+        expect(await readyStatus(`${polyOps}/readyz`), 'polymarket-monitor /readyz').to.equal(503);
+
+        // No route: a direct attempt from the pod fails at once, before any packet is sent.
+        expect(t.routes('polyMonitor')).not.to.match(/^default/m);
+        const direct = await t.fetchFrom('polyMonitor', `${polyVenueUrl}/api/geoblock`, 2_000);
+        expect(direct, JSON.stringify(direct)).to.have.property('error', 'ENETUNREACH');
+
+        // Even with a (mis)configured direct default route, the kill-switch firewall drops it.
+        const dropsBefore = t.counters()[C.killSwitchDrops]!.packets;
+        t.addLeakRoute();
+        try {
+          const leak = await t.fetchFrom('polyMonitor', `${polyVenueUrl}/api/geoblock`, 1_500);
+          expect(leak, JSON.stringify(leak)).to.have.property('error');
+        } finally {
+          t.removeLeakRoute();
+        }
+        expect(t.counters()[C.killSwitchDrops]!.packets, 'kill-switch drops').to.be.greaterThan(dropsBefore);
+
+        // Polymarket stays dark while Kalshi keeps streaming, and both pods still reach Redis (the
+        // Polymarket monitor has published its books stale).
+        const cursor = await lastId();
+        await new Promise((r) => setTimeout(r, 2_000));
+        const later = await quotesAfter(cursor);
+        const freshPoly = later.filter((q) => q.quote.venue === 'polymarket' && !q.quote.stale);
+        expect(freshPoly, 'fresh Polymarket quotes without the tunnel').to.have.length(0);
+        expect(later.filter((q) => q.quote.venue === 'kalshi' && !q.quote.stale).length, 'fresh Kalshi quotes meanwhile').to.be.greaterThan(
+          5,
+        );
+        const latestPoly = (await quotesAfter('0-0')).filter((q) => q.quote.venue === 'polymarket').slice(-4);
+        expect(
+          latestPoly.every((q) => q.quote.stale),
+          'the last Polymarket quotes are stale',
+        ).to.equal(true);
+        const kalshiAfter = await metrics(`${kalshiOps}/metrics`);
+        expect(sumOf(kalshiAfter, 'arbees_ws_connected', { venue: 'kalshi' })).to.equal(1);
+        expect(sumOf(kalshiAfter, 'arbees_ws_reconnects_total')).to.equal(sumOf(kalshiBefore, 'arbees_ws_reconnects_total'));
+        expect(await readyStatus(`${kalshiOps}/readyz`)).to.equal(200);
+
+        // Not one packet from the pod's own address reached the venue, or went anywhere but the
+        // cluster and the VPN endpoint, during the whole test.
+        const c = t.counters();
+        expect(c[C.podDirectToVenue]!.packets, 'pod address → venue (node FORWARD)').to.equal(0);
+        expect(c[C.venueFromPodDirect]!.packets, 'venue INPUT from the pod address').to.equal(0);
+        expect(c[C.podDirectEgress]!.packets, 'pod eth0 beyond the cluster (node FORWARD)').to.equal(0);
+        expect(c[C.kalshiDirect]!.packets).to.be.greaterThan(before[C.kalshiDirect]!.packets);
+        process.stderr.write(
+          `e2e-vpn: kill switch: ${direct && 'error' in direct ? direct.error : '?'} without the route; ` +
+            `firewall drops ${dropsBefore} → ${c[C.killSwitchDrops]!.packets}; ` +
+            `pod→venue direct ${c[C.podDirectToVenue]!.packets} pkts, pod eth0 beyond cluster ${c[C.podDirectEgress]!.packets} pkts; ` +
+            `exit→venue ${before[C.exitToVenue]!.packets} → ${c[C.exitToVenue]!.packets} pkts; ` +
+            `${later.filter((q) => q.quote.venue === 'kalshi').length} kalshi quotes meanwhile\n`,
+        );
       } finally {
-        t.removeLeakRoute();
+        if (!/^default/m.test(t.routes('polyMonitor'))) t.restoreTunnelRoute();
       }
-      expect(t.counters()[C.killSwitchDrops]!.packets, 'kill-switch drops').to.be.greaterThan(dropsBefore);
-
-      // Polymarket stays dark while Kalshi keeps streaming, and both pods still reach Redis (the
-      // Polymarket monitor has published its books stale).
-      const cursor = await lastId();
-      await new Promise((r) => setTimeout(r, 2_000));
-      const later = await quotesAfter(cursor);
-      const freshPoly = later.filter((q) => q.quote.venue === 'polymarket' && !q.quote.stale);
-      expect(freshPoly, 'fresh Polymarket quotes without the tunnel').to.have.length(0);
-      expect(later.filter((q) => q.quote.venue === 'kalshi' && !q.quote.stale).length, 'fresh Kalshi quotes meanwhile').to.be.greaterThan(
-        5,
-      );
-      const latestPoly = (await quotesAfter('0-0')).filter((q) => q.quote.venue === 'polymarket').slice(-4);
-      expect(
-        latestPoly.every((q) => q.quote.stale),
-        'the last Polymarket quotes are stale',
-      ).to.equal(true);
-      const kalshiAfter = await metrics(`${kalshiOps}/metrics`);
-      expect(sumOf(kalshiAfter, 'arbees_ws_connected', { venue: 'kalshi' })).to.equal(1);
-      expect(sumOf(kalshiAfter, 'arbees_ws_reconnects_total')).to.equal(sumOf(kalshiBefore, 'arbees_ws_reconnects_total'));
-      expect(await readyStatus(`${kalshiOps}/readyz`)).to.equal(200);
-
-      // Not one packet from the pod's own address reached the venue, or went anywhere but the
-      // cluster and the VPN endpoint, during the whole test.
-      const c = t.counters();
-      expect(c[C.podDirectToVenue]!.packets, 'pod address → venue (node FORWARD)').to.equal(0);
-      expect(c[C.venueFromPodDirect]!.packets, 'venue INPUT from the pod address').to.equal(0);
-      expect(c[C.podDirectEgress]!.packets, 'pod eth0 beyond the cluster (node FORWARD)').to.equal(0);
-      expect(c[C.kalshiDirect]!.packets).to.be.greaterThan(before[C.kalshiDirect]!.packets);
-      process.stderr.write(
-        `e2e-vpn: kill switch: ${direct && 'error' in direct ? direct.error : '?'} without the route; firewall drops ${dropsBefore} → ${c[C.killSwitchDrops]!.packets}; ` +
-          `pod→venue direct ${c[C.podDirectToVenue]!.packets} pkts, pod eth0 beyond cluster ${c[C.podDirectEgress]!.packets} pkts; ` +
-          `exit→venue ${before[C.exitToVenue]!.packets} → ${c[C.exitToVenue]!.packets} pkts; ${later.filter((q) => q.quote.venue === 'kalshi').length} kalshi quotes meanwhile\n`,
-      );
-    } finally {
-      if (!/^default/m.test(t.routes('polyMonitor'))) t.restoreTunnelRoute();
-    }
-  });
+    },
+  );
 
   it('recovers when the tunnel route is back: arbees_vpn_up 1 and fresh Polymarket quotes again', async () => {
     const cursor = await lastId();

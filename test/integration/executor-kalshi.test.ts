@@ -317,52 +317,55 @@ describe('executor live against the Kalshi simulator', function () {
     expect(String(error)).to.contain(LIVE_AUTHORIZED_ENV);
   });
 
-  it('places signed IOC orders with client_order_id, each only after its intent row is committed; fills and positions match the venue', async () => {
-    const service = await start();
-    const single = signal([buy('yes', contracts(10))]);
-    const set = signal([buy('yes', contracts(7)), buy('no', contracts(7))]);
-    expect(await service.executor.handleSignal(single)).to.equal('accepted');
-    expect(await service.executor.handleSignal(set)).to.equal('accepted');
+  it(
+    'places signed IOC orders with client_order_id, each only after its intent row is committed; fills and positions ' + 'match the venue',
+    async () => {
+      const service = await start();
+      const single = signal([buy('yes', contracts(10))]);
+      const set = signal([buy('yes', contracts(7)), buy('no', contracts(7))]);
+      expect(await service.executor.handleSignal(single)).to.equal('accepted');
+      expect(await service.executor.handleSignal(set)).to.equal('accepted');
 
-    expect(proxy.seen).to.have.length(3);
-    expect(
-      proxy.seen.every((s) => s.intentCommitted),
-      JSON.stringify(proxy.seen),
-    ).to.be.true;
-    expect(proxy.seen.map((s) => s.cid)).to.deep.equal([
-      clientOrderId(shard, single.id, 'a'),
-      clientOrderId(shard, set.id, 'a'),
-      clientOrderId(shard, set.id, 'b'),
-    ]);
+      expect(proxy.seen).to.have.length(3);
+      expect(
+        proxy.seen.every((s) => s.intentCommitted),
+        JSON.stringify(proxy.seen),
+      ).to.be.true;
+      expect(proxy.seen.map((s) => s.cid)).to.deep.equal([
+        clientOrderId(shard, single.id, 'a'),
+        clientOrderId(shard, set.id, 'a'),
+        clientOrderId(shard, set.id, 'b'),
+      ]);
 
-    const orders = await rows<{ client_order_id: string; status: string; filled_size: string; venue_order_id: string; fees: string }>(
-      'select client_order_id, status, filled_size, venue_order_id, fees from orders order by id',
-    );
-    expect(orders.map((o) => [o.status, Number(o.filled_size)])).to.deep.equal([
-      ['filled', contracts(10)],
-      ['filled', contracts(7)],
-      ['filled', contracts(7)],
-    ]);
-    const atVenue = await venueOrders(sim);
-    for (const o of orders) {
-      const v = atVenue.find((x) => x.client_order_id === o.client_order_id)!;
-      expect(v.order_id).to.equal(o.venue_order_id);
-      expect(v.status).to.equal('executed');
-    }
-    // Ledger fills = venue fills, fees included.
-    const venueFills = (await venue(sim, '/portfolio/fills?limit=1000')).fills as Array<{ fill_id: string; fee_cost: string }>;
-    const ledgerFills = await rows<{ venue_fill_id: string; fee: string }>('select venue_fill_id, fee from fills');
-    expect(ledgerFills.map((f) => f.venue_fill_id).sort()).to.deep.equal(venueFills.map((f) => f.fill_id).sort());
-    const venueFees = venueFills.reduce((s, f) => s + parseDecimal(f.fee_cost, 4), 0);
-    expect(ledgerFills.reduce((s, f) => s + Number(f.fee), 0)).to.equal(venueFees);
-    // The venue nets YES and NO into one position; the ledger keeps them apart.
-    const positions = await rows<{ outcome: string; size: string }>('select outcome, size from positions');
-    const net = positions.reduce((s, p) => s + (p.outcome === 'yes' ? 1 : -1) * Number(p.size), 0);
-    const venuePos = ((await venue(sim, '/portfolio/positions')).market_positions as Array<{ ticker: string; position_fp: string }>).find(
-      (p) => p.ticker === TICKER,
-    )!;
-    expect(net).to.equal(Number(venuePos.position_fp) * 100);
-  });
+      const orders = await rows<{ client_order_id: string; status: string; filled_size: string; venue_order_id: string; fees: string }>(
+        'select client_order_id, status, filled_size, venue_order_id, fees from orders order by id',
+      );
+      expect(orders.map((o) => [o.status, Number(o.filled_size)])).to.deep.equal([
+        ['filled', contracts(10)],
+        ['filled', contracts(7)],
+        ['filled', contracts(7)],
+      ]);
+      const atVenue = await venueOrders(sim);
+      for (const o of orders) {
+        const v = atVenue.find((x) => x.client_order_id === o.client_order_id)!;
+        expect(v.order_id).to.equal(o.venue_order_id);
+        expect(v.status).to.equal('executed');
+      }
+      // Ledger fills = venue fills, fees included.
+      const venueFills = (await venue(sim, '/portfolio/fills?limit=1000')).fills as Array<{ fill_id: string; fee_cost: string }>;
+      const ledgerFills = await rows<{ venue_fill_id: string; fee: string }>('select venue_fill_id, fee from fills');
+      expect(ledgerFills.map((f) => f.venue_fill_id).sort()).to.deep.equal(venueFills.map((f) => f.fill_id).sort());
+      const venueFees = venueFills.reduce((s, f) => s + parseDecimal(f.fee_cost, 4), 0);
+      expect(ledgerFills.reduce((s, f) => s + Number(f.fee), 0)).to.equal(venueFees);
+      // The venue nets YES and NO into one position; the ledger keeps them apart.
+      const positions = await rows<{ outcome: string; size: string }>('select outcome, size from positions');
+      const net = positions.reduce((s, p) => s + (p.outcome === 'yes' ? 1 : -1) * Number(p.size), 0);
+      const venuePos = ((await venue(sim, '/portfolio/positions')).market_positions as Array<{ ticker: string; position_fp: string }>).find(
+        (p) => p.ticker === TICKER,
+      )!;
+      expect(net).to.equal(Number(venuePos.position_fp) * 100);
+    },
+  );
 
   it('crash after the intent, before the send: the restarted executor finds nothing at the venue and never sends it', async () => {
     let freeze = true;
@@ -384,33 +387,36 @@ describe('executor live against the Kalshi simulator', function () {
     expect(await rows('select 1 from orders where signal_id = $1', [s.id])).to.have.length(1);
   });
 
-  it('crash after the send, before the ack: the restart finds the order by client_order_id, records it, sends the second leg once', async () => {
-    let freeze = true;
-    const first = await start({ afterSend: () => (freeze ? new Promise<void>(() => undefined) : undefined) });
-    const s = signal([buy('yes', contracts(6)), buy('no', contracts(6))]);
-    void first.executor.handleSignal(s);
-    const cidA = clientOrderId(shard, s.id, 'a');
-    const cidB = clientOrderId(shard, s.id, 'b');
-    await waitFor('the venue to have leg a', async () => (await venueOrders(sim)).some((o) => o.client_order_id === cidA));
-    const [before] = await rows<{ status: string }>('select status from orders where client_order_id = $1', [cidA]);
-    expect(before!.status).to.equal('sent'); // the venue has it; the ledger does not know the outcome
-    kill(first);
-    freeze = false;
-    await start();
-    const orders = await rows<{ client_order_id: string; status: string; filled_size: string }>(
-      'select client_order_id, status, filled_size from orders where signal_id = $1 order by id',
-      [s.id],
-    );
-    expect(orders.map((o) => [o.client_order_id, o.status, Number(o.filled_size)])).to.deep.equal([
-      [cidA, 'filled', contracts(6)],
-      [cidB, 'filled', contracts(6)],
-    ]);
-    expect(proxy.posts.get(cidA)).to.equal(1);
-    expect(proxy.posts.get(cidB)).to.equal(1);
-    expect((await venueOrders(sim)).filter((o) => o.client_order_id === cidA || o.client_order_id === cidB)).to.have.length(2);
-    const [sig] = await rows<{ status: string }>('select status from signals where id = $1', [s.id]);
-    expect(sig!.status).to.equal('done');
-  });
+  it(
+    'crash after the send, before the ack: the restart finds the order by client_order_id, records it, sends the ' + 'second leg once',
+    async () => {
+      let freeze = true;
+      const first = await start({ afterSend: () => (freeze ? new Promise<void>(() => undefined) : undefined) });
+      const s = signal([buy('yes', contracts(6)), buy('no', contracts(6))]);
+      void first.executor.handleSignal(s);
+      const cidA = clientOrderId(shard, s.id, 'a');
+      const cidB = clientOrderId(shard, s.id, 'b');
+      await waitFor('the venue to have leg a', async () => (await venueOrders(sim)).some((o) => o.client_order_id === cidA));
+      const [before] = await rows<{ status: string }>('select status from orders where client_order_id = $1', [cidA]);
+      expect(before!.status).to.equal('sent'); // the venue has it; the ledger does not know the outcome
+      kill(first);
+      freeze = false;
+      await start();
+      const orders = await rows<{ client_order_id: string; status: string; filled_size: string }>(
+        'select client_order_id, status, filled_size from orders where signal_id = $1 order by id',
+        [s.id],
+      );
+      expect(orders.map((o) => [o.client_order_id, o.status, Number(o.filled_size)])).to.deep.equal([
+        [cidA, 'filled', contracts(6)],
+        [cidB, 'filled', contracts(6)],
+      ]);
+      expect(proxy.posts.get(cidA)).to.equal(1);
+      expect(proxy.posts.get(cidB)).to.equal(1);
+      expect((await venueOrders(sim)).filter((o) => o.client_order_id === cidA || o.client_order_id === cidB)).to.have.length(2);
+      const [sig] = await rows<{ status: string }>('select status from signals where id = $1', [s.id]);
+      expect(sig!.status).to.equal('done');
+    },
+  );
 
   it('kill -9 of real executor processes during a burst of signals: no lost signal, no duplicate order, ledger = venue', async function () {
     const rounds = Number(process.env.EXECUTOR_KILL_ROUNDS ?? 8);
@@ -471,7 +477,8 @@ describe('executor live against the Kalshi simulator', function () {
     const { atVenue, ledger } = await expectLedgerMatchesVenue(produced, logs);
     const duplicates = await rows<{ n: number }>(`select count(*)::int as n from risk_events where rule = 'duplicate-signal'`);
     process.stderr.write(
-      `      kill -9 rounds: ${rounds} at ${kills.join(', ')} ms; signals ${produced.length}, venue orders ${atVenue.length}, ledger orders ${ledger.length}, replays ignored ${duplicates[0]!.n}\n`,
+      `      kill -9 rounds: ${rounds} at ${kills.join(', ')} ms; signals ${produced.length}, venue orders ` +
+        `${atVenue.length}, ledger orders ${ledger.length}, replays ignored ${duplicates[0]!.n}\n`,
     );
     expect(atVenue.length).to.be.greaterThan(0);
   });
@@ -539,33 +546,36 @@ describe('executor live against the Kalshi simulator', function () {
     await expectLedgerMatchesVenue(producer.produced);
   });
 
-  it('Redis restart mid-stream (persistent, as ElastiCache is): trading stops, resumes on its own, nothing lost or duplicated', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'arbees-redis-restart-'));
-    const persistent = await startRedis(dir, { persistent: true });
-    const client = new Redis(persistent.url, { maxRetriesPerRequest: 1 });
-    client.on('error', () => undefined);
-    try {
-      redisUrl = persistent.url;
-      await client.set(streamKeys.control(shard), JSON.stringify({ state: 'closed', reason: 'ok', since: Date.now() }));
-      await start();
-      const producer = produce(client);
-      await waitFor('orders at the venue', async () => (await venueOrderCount()) >= 6);
-      await persistent.stop();
-      await new Promise((r) => setTimeout(r, 500));
-      const frozen = await venueOrderCount();
-      await new Promise((r) => setTimeout(r, 2_000));
-      // No control state can be read: no new risk (in-flight second legs may still complete).
-      expect(await venueOrderCount(), 'orders sent while Redis was down').to.equal(frozen);
-      await persistent.start();
-      await waitFor('new orders after the restart', async () => (await venueOrderCount()) > frozen, 30_000);
-      await producer.stop();
-      await waitFor('every signal decided', () => allDecided(client, producer.produced), 60_000);
-      await expectLedgerMatchesVenue(producer.produced);
-    } finally {
-      client.disconnect();
-      await persistent.stop();
-    }
-  });
+  it(
+    'Redis restart mid-stream (persistent, as ElastiCache is): trading stops, resumes on its own, nothing lost or ' + 'duplicated',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'arbees-redis-restart-'));
+      const persistent = await startRedis(dir, { persistent: true });
+      const client = new Redis(persistent.url, { maxRetriesPerRequest: 1 });
+      client.on('error', () => undefined);
+      try {
+        redisUrl = persistent.url;
+        await client.set(streamKeys.control(shard), JSON.stringify({ state: 'closed', reason: 'ok', since: Date.now() }));
+        await start();
+        const producer = produce(client);
+        await waitFor('orders at the venue', async () => (await venueOrderCount()) >= 6);
+        await persistent.stop();
+        await new Promise((r) => setTimeout(r, 500));
+        const frozen = await venueOrderCount();
+        await new Promise((r) => setTimeout(r, 2_000));
+        // No control state can be read: no new risk (in-flight second legs may still complete).
+        expect(await venueOrderCount(), 'orders sent while Redis was down').to.equal(frozen);
+        await persistent.start();
+        await waitFor('new orders after the restart', async () => (await venueOrderCount()) > frozen, 30_000);
+        await producer.stop();
+        await waitFor('every signal decided', () => allDecided(client, producer.produced), 60_000);
+        await expectLedgerMatchesVenue(producer.produced);
+      } finally {
+        client.disconnect();
+        await persistent.stop();
+      }
+    },
+  );
 
   it('an open message on the control channel stops the very next signal, before the key changes', async () => {
     const service = await start();
@@ -586,33 +596,38 @@ describe('executor live against the Kalshi simulator', function () {
     expect(await venueOrderCount()).to.equal(sent);
   });
 
-  it('crashes that cut ≥ 200 signals at random points of their order path (in-process; the kill -9 test covers real processes): no lost signal, no duplicate order', async () => {
-    const target = Number(process.env.EXECUTOR_CRASH_POINTS ?? 200);
-    const rand = prng(20261126);
-    const key = streamKeys.signals(shard);
-    const consumer = `${hostname()}-${process.pid}`; // every in-process executor's consumer name
-    const producer = produce(redis, 15);
-    let cut = 0;
-    let rounds = 0;
-    while (cut < target) {
-      expect(rounds, `only ${cut} signals cut after ${rounds} crashes`).to.be.below(500);
-      rounds++;
-      const began = Date.now();
-      const service = await start();
-      await new Promise((r) => setTimeout(r, rand() * 250));
-      kill(service);
-      // Signals this run had read (fresh, or re-read from an earlier crash) and not acknowledged:
-      // the crash cut each one somewhere between the read and the acknowledgement — recorded or
-      // not, decided or not, orders sent or not.
-      const pending = (await redis.xpending(key, 'executor', '-', '+', 10_000, consumer)) as Array<[string, string, number, number]>;
-      cut += pending.filter(([, , idleMs]) => idleMs < Date.now() - began).length;
-    }
-    await producer.stop();
-    await start();
-    await waitFor('every signal decided', () => allDecided(redis, producer.produced), 60_000);
-    const { atVenue } = await expectLedgerMatchesVenue(producer.produced);
-    process.stderr.write(
-      `      in-process crashes: ${rounds}, cutting ${cut} signals mid-path; signals ${producer.produced.length}, venue orders ${atVenue.length}\n`,
-    );
-  });
+  it(
+    'crashes that cut ≥ 200 signals at random points of their order path (in-process; the kill -9 test covers real ' +
+      'processes): no lost signal, no duplicate order',
+    async () => {
+      const target = Number(process.env.EXECUTOR_CRASH_POINTS ?? 200);
+      const rand = prng(20261126);
+      const key = streamKeys.signals(shard);
+      const consumer = `${hostname()}-${process.pid}`; // every in-process executor's consumer name
+      const producer = produce(redis, 15);
+      let cut = 0;
+      let rounds = 0;
+      while (cut < target) {
+        expect(rounds, `only ${cut} signals cut after ${rounds} crashes`).to.be.below(500);
+        rounds++;
+        const began = Date.now();
+        const service = await start();
+        await new Promise((r) => setTimeout(r, rand() * 250));
+        kill(service);
+        // Signals this run had read (fresh, or re-read from an earlier crash) and not acknowledged:
+        // the crash cut each one somewhere between the read and the acknowledgement — recorded or
+        // not, decided or not, orders sent or not.
+        const pending = (await redis.xpending(key, 'executor', '-', '+', 10_000, consumer)) as Array<[string, string, number, number]>;
+        cut += pending.filter(([, , idleMs]) => idleMs < Date.now() - began).length;
+      }
+      await producer.stop();
+      await start();
+      await waitFor('every signal decided', () => allDecided(redis, producer.produced), 60_000);
+      const { atVenue } = await expectLedgerMatchesVenue(producer.produced);
+      process.stderr.write(
+        `      in-process crashes: ${rounds}, cutting ${cut} signals mid-path; signals ` +
+          `${producer.produced.length}, venue orders ${atVenue.length}\n`,
+      );
+    },
+  );
 });

@@ -288,109 +288,119 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
     expect(front.requests).to.equal(0);
   });
 
-  it('trades an arbitrage on both venues: Polymarket first, signed by the official client, stored before it is sent, all through the tunnel; ledger = venues', async () => {
-    const service = await start();
-    const s = signal([
-      { venue: 'polymarket', outcome: 'yes', side: 'buy', limitPrice: 9_900, size: shares(12) },
-      { venue: 'kalshi', outcome: 'no', side: 'buy', limitPrice: 9_900, size: shares(12) },
-    ]);
-    expect(await service.executor.handleSignal(s)).to.equal('accepted');
+  it(
+    'trades an arbitrage on both venues: Polymarket first, signed by the official client, stored before it is sent, all ' +
+      'through the tunnel; ledger = venues',
+    async () => {
+      const service = await start();
+      const s = signal([
+        { venue: 'polymarket', outcome: 'yes', side: 'buy', limitPrice: 9_900, size: shares(12) },
+        { venue: 'kalshi', outcome: 'no', side: 'buy', limitPrice: 9_900, size: shares(12) },
+      ]);
+      expect(await service.executor.handleSignal(s)).to.equal('accepted');
 
-    const orders = await rows<{
-      client_order_id: string;
-      venue: string;
-      status: string;
-      filled_size: string;
-      venue_order_id: string;
-      fees: string;
-    }>('select client_order_id, venue, status, filled_size, venue_order_id, fees from orders order by id');
-    expect(orders.map((o) => [o.venue, o.status, Number(o.filled_size)])).to.deep.equal([
-      ['polymarket', 'filled', shares(12)],
-      ['kalshi', 'filled', shares(12)],
-    ]);
-    // The Polymarket order is the hash of the body stored under our client order id, committed
-    // before the venue saw it; the simulator accepted its EIP-712 signature.
-    const [signed] = await rows<{ client_order_id: string; order_hash: string; body: { order: PolymarketSignedOrder; orderType: string } }>(
-      'select * from polymarket_signed_orders',
-    );
-    expect(signed!.client_order_id).to.equal(clientOrderId(shard, s.id, 'a'));
-    expect(signed!.order_hash).to.equal(orders[0]!.venue_order_id).and.to.equal(polymarketOrderHash(signed!.body.order));
-    expect(signed!.body.orderType).to.equal('FAK');
-    expect(signed!.body.order.signer).to.equal(poly.address);
-    expect(front.orders).to.deep.equal([{ hash: signed!.order_hash, storedFirst: true }]);
-    const atVenue = await polyGet<{ status: string; size_matched: string } | null>(polymarket, `/data/order/${signed!.order_hash}`);
-    expect(atVenue).to.include({ status: 'MATCHED', size_matched: '12' });
+      const orders = await rows<{
+        client_order_id: string;
+        venue: string;
+        status: string;
+        filled_size: string;
+        venue_order_id: string;
+        fees: string;
+      }>('select client_order_id, venue, status, filled_size, venue_order_id, fees from orders order by id');
+      expect(orders.map((o) => [o.venue, o.status, Number(o.filled_size)])).to.deep.equal([
+        ['polymarket', 'filled', shares(12)],
+        ['kalshi', 'filled', shares(12)],
+      ]);
+      // The Polymarket order is the hash of the body stored under our client order id, committed
+      // before the venue saw it; the simulator accepted its EIP-712 signature.
+      const [signed] = await rows<{
+        client_order_id: string;
+        order_hash: string;
+        body: { order: PolymarketSignedOrder; orderType: string };
+      }>('select * from polymarket_signed_orders');
+      expect(signed!.client_order_id).to.equal(clientOrderId(shard, s.id, 'a'));
+      expect(signed!.order_hash).to.equal(orders[0]!.venue_order_id).and.to.equal(polymarketOrderHash(signed!.body.order));
+      expect(signed!.body.orderType).to.equal('FAK');
+      expect(signed!.body.order.signer).to.equal(poly.address);
+      expect(front.orders).to.deep.equal([{ hash: signed!.order_hash, storedFirst: true }]);
+      const atVenue = await polyGet<{ status: string; size_matched: string } | null>(polymarket, `/data/order/${signed!.order_hash}`);
+      expect(atVenue).to.include({ status: 'MATCHED', size_matched: '12' });
 
-    // Ledger fills = the venue's trades, fees at the trade's rate to the ten-thousandth.
-    const trades = (await polyGet<{ data: PolyTrade[] }>(polymarket, `/data/trades?asset_id=${YES}`)).data.filter(
-      (t) => t.taker_order_id === signed!.order_hash,
-    );
-    const fills = await rows<{ venue_fill_id: string; price: string; size: string; fee: string }>(
-      `select venue_fill_id, price, size, fee from fills where venue = 'polymarket'`,
-    );
-    expect(fills.map((f) => f.venue_fill_id).sort()).to.deep.equal(trades.map((t) => t.id).sort());
-    const expectedFees = trades.reduce(
-      (sum, t) => sum + polymarketFee(parseDecimal(t.price, 4), parseDecimal(t.size, 2), { rate: Number(t.fee_rate_bps) / 10_000 }),
-      0,
-    );
-    expect(expectedFees).to.be.greaterThan(0);
-    expect(fills.reduce((sum, f) => sum + Number(f.fee), 0))
-      .to.equal(expectedFees)
-      .and.to.equal(Number(orders[0]!.fees));
-    const positions = await rows<{ venue: string; outcome: string; size: string }>(
-      'select venue, outcome, size from positions order by venue',
-    );
-    expect(positions.map((p) => [p.venue, p.outcome, Number(p.size)])).to.deep.equal([
-      ['kalshi', 'no', shares(12)],
-      ['polymarket', 'yes', shares(12)],
-    ]);
+      // Ledger fills = the venue's trades, fees at the trade's rate to the ten-thousandth.
+      const trades = (await polyGet<{ data: PolyTrade[] }>(polymarket, `/data/trades?asset_id=${YES}`)).data.filter(
+        (t) => t.taker_order_id === signed!.order_hash,
+      );
+      const fills = await rows<{ venue_fill_id: string; price: string; size: string; fee: string }>(
+        `select venue_fill_id, price, size, fee from fills where venue = 'polymarket'`,
+      );
+      expect(fills.map((f) => f.venue_fill_id).sort()).to.deep.equal(trades.map((t) => t.id).sort());
+      const expectedFees = trades.reduce(
+        (sum, t) => sum + polymarketFee(parseDecimal(t.price, 4), parseDecimal(t.size, 2), { rate: Number(t.fee_rate_bps) / 10_000 }),
+        0,
+      );
+      expect(expectedFees).to.be.greaterThan(0);
+      expect(fills.reduce((sum, f) => sum + Number(f.fee), 0))
+        .to.equal(expectedFees)
+        .and.to.equal(Number(orders[0]!.fees));
+      const positions = await rows<{ venue: string; outcome: string; size: string }>(
+        'select venue, outcome, size from positions order by venue',
+      );
+      expect(positions.map((p) => [p.venue, p.outcome, Number(p.size)])).to.deep.equal([
+        ['kalshi', 'no', shares(12)],
+        ['polymarket', 'yes', shares(12)],
+      ]);
 
-    // Every Polymarket request went through the tunnel; none around it.
-    expect(front.requests).to.be.greaterThan(3);
-    expect(front.direct).to.equal(0);
-    expect(tunnel.tunnels).to.be.greaterThan(0);
-  });
+      // Every Polymarket request went through the tunnel; none around it.
+      expect(front.requests).to.be.greaterThan(3);
+      expect(front.direct).to.equal(0);
+      expect(tunnel.tunnels).to.be.greaterThan(0);
+    },
+  );
 
-  it('an answer lost in transit is reconciled by the order hash: one order at the venue, recorded once, and a resend of the stored bytes is a duplicate', async () => {
-    const service = await start();
-    front.loseNextAnswer = true;
-    const s = signal([{ venue: 'polymarket', outcome: 'no', side: 'buy', limitPrice: 9_900, size: shares(8) }]);
-    expect(await service.executor.handleSignal(s)).to.equal('accepted');
-    const cid = clientOrderId(shard, s.id, 'a');
-    const [order] = await rows<{ status: string; filled_size: string; venue_order_id: string }>(
-      'select status, filled_size, venue_order_id from orders where client_order_id = $1',
-      [cid],
-    );
-    expect(order).to.include({ status: 'filled', filled_size: String(shares(8)) });
-    expect(front.orders).to.have.length(1);
-    const atVenue = await polyGet<{ data: Array<{ id: string }> }>(polymarket, `/data/trades?asset_id=${NO}`);
-    expect(new Set(atVenue.data.map((t) => t.id)).size).to.equal((await rows('select 1 from fills')).length);
+  it(
+    'an answer lost in transit is reconciled by the order hash: one order at the venue, recorded once, and a resend of ' +
+      'the stored bytes is a duplicate',
+    async () => {
+      const service = await start();
+      front.loseNextAnswer = true;
+      const s = signal([{ venue: 'polymarket', outcome: 'no', side: 'buy', limitPrice: 9_900, size: shares(8) }]);
+      expect(await service.executor.handleSignal(s)).to.equal('accepted');
+      const cid = clientOrderId(shard, s.id, 'a');
+      const [order] = await rows<{ status: string; filled_size: string; venue_order_id: string }>(
+        'select status, filled_size, venue_order_id from orders where client_order_id = $1',
+        [cid],
+      );
+      expect(order).to.include({ status: 'filled', filled_size: String(shares(8)) });
+      expect(front.orders).to.have.length(1);
+      const atVenue = await polyGet<{ data: Array<{ id: string }> }>(polymarket, `/data/trades?asset_id=${NO}`);
+      expect(new Set(atVenue.data.map((t) => t.id)).size).to.equal((await rows('select 1 from fills')).length);
 
-    // The same intent placed again (a retry after a restart): the stored bytes go out, the
-    // venue calls them a duplicate, and the client reports the one order it has.
-    const client = new PolymarketClient({
-      clobUrl: front.url,
-      proxyUrl: tunnel.url,
-      pool: db,
-      credentials: { apiKey: poly.apiKey, secret: poly.secret, passphrase: poly.passphrase, privateKey: walletKey },
-    });
-    clients.push(client);
-    const [row] = await rows<{ created_at: Date }>('select created_at from orders where client_order_id = $1', [cid]);
-    const again = await client.place({
-      clientOrderId: cid,
-      venue: 'polymarket',
-      marketId: 'm0',
-      venueMarket: NO,
-      outcome: 'no',
-      side: 'buy',
-      limitPrice: 9_900,
-      size: shares(8),
-      createdTs: row!.created_at.getTime(),
-    });
-    expect(again).to.include({ venueOrderId: order!.venue_order_id, status: 'filled', filledSize: shares(8) });
-    expect(front.orders.map((o) => o.hash)).to.deep.equal([order!.venue_order_id, order!.venue_order_id]);
-    expect(front.direct).to.equal(0);
-  });
+      // The same intent placed again (a retry after a restart): the stored bytes go out, the
+      // venue calls them a duplicate, and the client reports the one order it has.
+      const client = new PolymarketClient({
+        clobUrl: front.url,
+        proxyUrl: tunnel.url,
+        pool: db,
+        credentials: { apiKey: poly.apiKey, secret: poly.secret, passphrase: poly.passphrase, privateKey: walletKey },
+      });
+      clients.push(client);
+      const [row] = await rows<{ created_at: Date }>('select created_at from orders where client_order_id = $1', [cid]);
+      const again = await client.place({
+        clientOrderId: cid,
+        venue: 'polymarket',
+        marketId: 'm0',
+        venueMarket: NO,
+        outcome: 'no',
+        side: 'buy',
+        limitPrice: 9_900,
+        size: shares(8),
+        createdTs: row!.created_at.getTime(),
+      });
+      expect(again).to.include({ venueOrderId: order!.venue_order_id, status: 'filled', filledSize: shares(8) });
+      expect(front.orders.map((o) => o.hash)).to.deep.equal([order!.venue_order_id, order!.venue_order_id]);
+      expect(front.direct).to.equal(0);
+    },
+  );
 
   it('with the tunnel down nothing reaches Polymarket: the order is never sent and nothing goes around the tunnel', async () => {
     const service = await start();
@@ -406,58 +416,62 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
     expect((await polyGet<{ data: unknown[] }>(polymarket, `/data/trades?asset_id=${YES}`)).data).to.have.length(0);
   });
 
-  it('settles the arbitrage when both venues pay out: positions closed, payout − cost realized in the ledger and the running executor, Polymarket read through the tunnel', async () => {
-    // Venues whose game ends a second after they start, paying out a second later: YES won.
-    const resolving = scenario({ resolutions: [{ market: 'm0', at: '1s', winner: 'yes', settleAfter: '1s' }] });
-    await kalshi.stop();
-    await polymarket.stop();
-    kalshi = await startKalshiSim({
-      scenario: resolving,
-      apiKeys: [{ id: KALSHI_KEY, publicKeyPem: kalshiPublic }],
-      port: 0,
-      balanceCents: 100_000_000,
-      autoStart: false,
-    });
-    polymarket = await startPolymarketSim({ scenario: resolving, creds: [poly], port: 0, autoStart: false });
-    const service = await start({ settlementIntervalMs: 200 });
-    const s = signal([
-      { venue: 'polymarket', outcome: 'yes', side: 'buy', limitPrice: 9_900, size: shares(10) },
-      { venue: 'kalshi', outcome: 'no', side: 'buy', limitPrice: 9_900, size: shares(10) },
-    ]);
-    expect(await service.executor.handleSignal(s)).to.equal('accepted');
-    const opened = await rows<{ venue: string; outcome: string; size: string; cost: string }>(
-      'select venue, outcome, size, cost from positions order by venue',
-    );
-    expect(opened.map((p) => [p.venue, p.outcome, Number(p.size)])).to.deep.equal([
-      ['kalshi', 'no', shares(10)],
-      ['polymarket', 'yes', shares(10)],
-    ]);
-    const realizedBefore = service.executor.state().realizedTotal;
+  it(
+    'settles the arbitrage when both venues pay out: positions closed, payout − cost realized in the ledger and the ' +
+      'running executor, Polymarket read through the tunnel',
+    async () => {
+      // Venues whose game ends a second after they start, paying out a second later: YES won.
+      const resolving = scenario({ resolutions: [{ market: 'm0', at: '1s', winner: 'yes', settleAfter: '1s' }] });
+      await kalshi.stop();
+      await polymarket.stop();
+      kalshi = await startKalshiSim({
+        scenario: resolving,
+        apiKeys: [{ id: KALSHI_KEY, publicKeyPem: kalshiPublic }],
+        port: 0,
+        balanceCents: 100_000_000,
+        autoStart: false,
+      });
+      polymarket = await startPolymarketSim({ scenario: resolving, creds: [poly], port: 0, autoStart: false });
+      const service = await start({ settlementIntervalMs: 200 });
+      const s = signal([
+        { venue: 'polymarket', outcome: 'yes', side: 'buy', limitPrice: 9_900, size: shares(10) },
+        { venue: 'kalshi', outcome: 'no', side: 'buy', limitPrice: 9_900, size: shares(10) },
+      ]);
+      expect(await service.executor.handleSignal(s)).to.equal('accepted');
+      const opened = await rows<{ venue: string; outcome: string; size: string; cost: string }>(
+        'select venue, outcome, size, cost from positions order by venue',
+      );
+      expect(opened.map((p) => [p.venue, p.outcome, Number(p.size)])).to.deep.equal([
+        ['kalshi', 'no', shares(10)],
+        ['polymarket', 'yes', shares(10)],
+      ]);
+      const realizedBefore = service.executor.state().realizedTotal;
 
-    kalshi.resume();
-    polymarket.resume();
-    await waitFor(
-      'both positions settled',
-      async () => (await rows<{ size: string }>('select size from positions')).every((p) => Number(p.size) === 0),
-      20_000,
-    );
-    const settled = await rows<{ venue: string; winner: string; payout: string; cost: string; realized: string }>(
-      'select venue, winner, payout, cost, realized from settlements order by venue',
-    );
-    const cost = (venue: string) => Number(opened.find((p) => p.venue === venue)!.cost);
-    // YES won: the Polymarket YES pays $1 a share, the Kalshi NO nothing.
-    expect(settled.map((r) => [r.venue, r.winner, Number(r.payout), Number(r.cost), Number(r.realized)])).to.deep.equal([
-      ['kalshi', 'yes', 0, cost('kalshi'), -cost('kalshi')],
-      ['polymarket', 'yes', 10 * 10_000, cost('polymarket'), 10 * 10_000 - cost('polymarket')],
-    ]);
-    const settledPnl = 10 * 10_000 - cost('kalshi') - cost('polymarket');
-    // The running executor follows without a restart: its realized PnL and exposure.
-    await waitFor('the executor to apply the settlement', () => service.executor.state().realizedTotal === realizedBefore + settledPnl);
-    expect(service.executor.state().exposure).to.equal(0);
-    expect(service.executor.state().positions.every((p) => p.size === 0)).to.be.true;
-    expect(front.direct).to.equal(0);
-    expect(front.paths.some((p) => p.startsWith('/gamma/markets'))).to.be.true;
-  });
+      kalshi.resume();
+      polymarket.resume();
+      await waitFor(
+        'both positions settled',
+        async () => (await rows<{ size: string }>('select size from positions')).every((p) => Number(p.size) === 0),
+        20_000,
+      );
+      const settled = await rows<{ venue: string; winner: string; payout: string; cost: string; realized: string }>(
+        'select venue, winner, payout, cost, realized from settlements order by venue',
+      );
+      const cost = (venue: string) => Number(opened.find((p) => p.venue === venue)!.cost);
+      // YES won: the Polymarket YES pays $1 a share, the Kalshi NO nothing.
+      expect(settled.map((r) => [r.venue, r.winner, Number(r.payout), Number(r.cost), Number(r.realized)])).to.deep.equal([
+        ['kalshi', 'yes', 0, cost('kalshi'), -cost('kalshi')],
+        ['polymarket', 'yes', 10 * 10_000, cost('polymarket'), 10 * 10_000 - cost('polymarket')],
+      ]);
+      const settledPnl = 10 * 10_000 - cost('kalshi') - cost('polymarket');
+      // The running executor follows without a restart: its realized PnL and exposure.
+      await waitFor('the executor to apply the settlement', () => service.executor.state().realizedTotal === realizedBefore + settledPnl);
+      expect(service.executor.state().exposure).to.equal(0);
+      expect(service.executor.state().positions.every((p) => p.size === 0)).to.be.true;
+      expect(front.direct).to.equal(0);
+      expect(front.paths.some((p) => p.startsWith('/gamma/markets'))).to.be.true;
+    },
+  );
 
   it('crash after the intent, before the send: nothing was signed, so the restart knows the order never left', async () => {
     let freeze = true;
@@ -475,179 +489,191 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
     expect(front.orders).to.have.length(0);
   });
 
-  it('crash after the send, before the ack: the restart finds the order by its hash, records it, and sends the Kalshi leg once', async () => {
-    let freeze = true;
-    const first = await start({ hooks: { afterSend: () => (freeze ? new Promise<void>(() => undefined) : undefined) } });
-    const s = signal([
-      { venue: 'polymarket', outcome: 'no', side: 'buy', limitPrice: 9_900, size: shares(7) },
-      { venue: 'kalshi', outcome: 'yes', side: 'buy', limitPrice: 9_900, size: shares(7) },
-    ]);
-    void first.executor.handleSignal(s);
-    await waitFor('the Polymarket order at the venue', () => front.orders.length === 1);
-    await waitFor(
-      'the venue to answer',
-      async () => (await polyGet<{ status: string } | null>(polymarket, `/data/order/${front.orders[0]!.hash}`))?.status === 'MATCHED',
-    );
-    kill(first);
-    freeze = false;
-    await start();
-    const orders = await rows<{ venue: string; status: string; filled_size: string; venue_order_id: string }>(
-      'select venue, status, filled_size, venue_order_id from orders where signal_id = $1 order by id',
-      [s.id],
-    );
-    expect(orders.map((o) => [o.venue, o.status, Number(o.filled_size)])).to.deep.equal([
-      ['polymarket', 'filled', shares(7)],
-      ['kalshi', 'filled', shares(7)],
-    ]);
-    expect(orders[0]!.venue_order_id).to.equal(front.orders[0]!.hash);
-    expect(front.orders).to.have.length(1); // never sent again
-    const [sig] = await rows<{ status: string }>('select status from signals where id = $1', [s.id]);
-    expect(sig!.status).to.equal('done');
-  });
+  it(
+    'crash after the send, before the ack: the restart finds the order by its hash, records it, and sends the ' + 'Kalshi leg once',
+    async () => {
+      let freeze = true;
+      const first = await start({ hooks: { afterSend: () => (freeze ? new Promise<void>(() => undefined) : undefined) } });
+      const s = signal([
+        { venue: 'polymarket', outcome: 'no', side: 'buy', limitPrice: 9_900, size: shares(7) },
+        { venue: 'kalshi', outcome: 'yes', side: 'buy', limitPrice: 9_900, size: shares(7) },
+      ]);
+      void first.executor.handleSignal(s);
+      await waitFor('the Polymarket order at the venue', () => front.orders.length === 1);
+      await waitFor(
+        'the venue to answer',
+        async () => (await polyGet<{ status: string } | null>(polymarket, `/data/order/${front.orders[0]!.hash}`))?.status === 'MATCHED',
+      );
+      kill(first);
+      freeze = false;
+      await start();
+      const orders = await rows<{ venue: string; status: string; filled_size: string; venue_order_id: string }>(
+        'select venue, status, filled_size, venue_order_id from orders where signal_id = $1 order by id',
+        [s.id],
+      );
+      expect(orders.map((o) => [o.venue, o.status, Number(o.filled_size)])).to.deep.equal([
+        ['polymarket', 'filled', shares(7)],
+        ['kalshi', 'filled', shares(7)],
+      ]);
+      expect(orders[0]!.venue_order_id).to.equal(front.orders[0]!.hash);
+      expect(front.orders).to.have.length(1); // never sent again
+      const [sig] = await rows<{ status: string }>('select status from signals where id = $1', [s.id]);
+      expect(sig!.status).to.equal('done');
+    },
+  );
 
-  it('venue edge cases: 425 (engine restarting) is a refusal, 503 is reconciled and found never placed, a delayed order is followed until it matches', async () => {
-    // Matching delay on the game, as sports markets have.
-    await polymarket.stop();
-    polymarket = await startPolymarketSim({
-      scenario: scenario({ games: [{ ...scenario().games[0]!, polymarket: { matchingDelayMs: 300 } }] }),
-      creds: [poly],
-      port: 0,
-    });
-    const service = await start();
-    const one = () => signal([{ venue: 'polymarket', outcome: 'yes', side: 'buy', limitPrice: 9_900, size: shares(5) }]);
-    const orderOf = async (s: Signal) =>
-      (
-        await rows<{ status: string; reason: string | null; filled_size: string }>(
-          'select status, reason, filled_size from orders where signal_id = $1',
-          [s.id],
-        )
-      )[0]!;
-
-    front.answerNextOrder = { status: 425, body: { error: 'Too Early' } };
-    const early = one();
-    expect(await service.executor.handleSignal(early)).to.equal('accepted');
-    expect(await orderOf(early)).to.deep.include({ status: 'rejected', filled_size: '0' });
-    expect((await orderOf(early)).reason).to.contain('425');
-
-    front.answerNextOrder = { status: 503, body: { error: 'Trading is currently disabled. Check polymarket.com for updates' } };
-    const down = one();
-    expect(await service.executor.handleSignal(down)).to.equal('accepted');
-    expect(await orderOf(down)).to.deep.include({ status: 'cancelled', reason: 'not found at the venue: never sent' });
-
-    const delayed = one();
-    expect(await service.executor.handleSignal(delayed)).to.equal('accepted');
-    expect(await orderOf(delayed)).to.deep.include({ status: 'filled', filled_size: String(shares(5)) });
-    const [signed] = await rows<{ order_hash: string }>(
-      'select s.order_hash from polymarket_signed_orders s join orders o using (client_order_id) where o.signal_id = $1',
-      [delayed.id],
-    );
-    expect(await polyGet<{ status: string }>(polymarket, `/data/order/${signed!.order_hash}`)).to.include({
-      status: 'MATCHED',
-      size_matched: '5',
-    });
-  });
-
-  it('kill -9 of real executor processes during a burst of cross-venue signals: no lost signal, no order sent twice, ledger = both venues', async function () {
-    const rounds = Number(process.env.EXECUTOR_KILL_ROUNDS ?? 8);
-    this.timeout(240_000 + rounds * 25_000);
-    const spawnExecutor = executorSpawner({
-      shardConfig: shardConfig(),
-      redisUrl,
-      postgresUrl: databaseUrl,
-      env: liveEnv(tunnel.url),
-      args: ['--market-cooldown-ms', '0'],
-    });
-    const random = prng(23);
-    const key = streamKeys.signals(shard);
-    const produced: Signal[] = [];
-    let producing = true;
-    const producer = (async () => {
-      while (producing) {
-        for (let i = 0, burst = 2 + Math.floor(random() * 4); i < burst; i++) {
-          const size = shares(5 + Math.floor(random() * 5));
-          const yes = random() < 0.5;
-          const polyLeg: Leg = { venue: 'polymarket', outcome: yes ? 'yes' : 'no', side: 'buy', limitPrice: 9_900, size };
-          const s =
-            random() < 0.3
-              ? signal([polyLeg])
-              : signal([polyLeg, { venue: 'kalshi', outcome: yes ? 'no' : 'yes', side: 'buy', limitPrice: 9_900, size }]);
-          produced.push(s);
-          await redis.xadd(key, '*', 'data', JSON.stringify(s));
-        }
-        await new Promise((r) => setTimeout(r, 50 + random() * 150));
-      }
-    })();
-
-    const kills = await killRounds(rounds, spawnExecutor, random);
-    producing = false;
-    await producer;
-
-    const last = spawnExecutor(rounds);
-    try {
-      await waitWhileProgressing('every signal decided', async () => {
-        const open = await rows<{ n: number }>(`select count(*)::int as n from signals where status = 'processing'`);
-        const decided = await rows<{ n: number }>('select count(*)::int as n from signals');
-        return {
-          done: open[0]!.n === 0 && decided[0]!.n === produced.length,
-          progress: decided[0]!.n - open[0]!.n,
-          state: `produced ${produced.length}, decided ${decided[0]!.n}, processing ${open[0]!.n}`,
-        };
+  it(
+    'venue edge cases: 425 (engine restarting) is a refusal, 503 is reconciled and found never placed, a delayed order ' +
+      'is followed until it matches',
+    async () => {
+      // Matching delay on the game, as sports markets have.
+      await polymarket.stop();
+      polymarket = await startPolymarketSim({
+        scenario: scenario({ games: [{ ...scenario().games[0]!, polymarket: { matchingDelayMs: 300 } }] }),
+        creds: [poly],
+        port: 0,
       });
-    } finally {
-      await last.stop('SIGTERM', 15_000);
-    }
+      const service = await start();
+      const one = () => signal([{ venue: 'polymarket', outcome: 'yes', side: 'buy', limitPrice: 9_900, size: shares(5) }]);
+      const orderOf = async (s: Signal) =>
+        (
+          await rows<{ status: string; reason: string | null; filled_size: string }>(
+            'select status, reason, filled_size from orders where signal_id = $1',
+            [s.id],
+          )
+        )[0]!;
 
-    // No lost signal, no order left open.
-    const stored = await rows<{ id: string }>('select id from signals');
-    expect(stored.map((r) => r.id).sort(), last.logTail(5)).to.deep.equal(produced.map((x) => x.id).sort());
-    const ledger = await rows<{
-      client_order_id: string;
-      venue: string;
-      status: string;
-      filled_size: string;
-      venue_order_id: string | null;
-    }>('select client_order_id, venue, status, filled_size, venue_order_id from orders');
-    expect(ledger.filter((o) => !['filled', 'cancelled', 'rejected'].includes(o.status))).to.have.length(0);
+      front.answerNextOrder = { status: 425, body: { error: 'Too Early' } };
+      const early = one();
+      expect(await service.executor.handleSignal(early)).to.equal('accepted');
+      expect(await orderOf(early)).to.deep.include({ status: 'rejected', filled_size: '0' });
+      expect((await orderOf(early)).reason).to.contain('425');
 
-    // Polymarket: every order the venue saw was posted once, belongs to a ledger order, and the
-    // ledger's fill equals the venue's.
-    const posts = new Map<string, number>();
-    for (const o of front.orders) posts.set(o.hash, (posts.get(o.hash) ?? 0) + 1);
-    expect([...posts.values()].filter((n) => n > 1)).to.have.length(0);
-    expect(front.orders.every((o) => o.storedFirst)).to.be.true;
-    const signed = new Map(
-      (await rows<{ client_order_id: string; order_hash: string }>('select client_order_id, order_hash from polymarket_signed_orders')).map(
-        (r) => [r.order_hash, r.client_order_id],
-      ),
-    );
-    const byCid = new Map(ledger.map((o) => [o.client_order_id, o]));
-    for (const hash of posts.keys()) {
-      const order = byCid.get(signed.get(hash)!)!;
-      const atVenue = await polyGet<{ size_matched: string } | null>(polymarket, `/data/order/${hash}`);
-      if (!atVenue) continue;
-      expect(order.venue_order_id, `venue order ${hash}`).to.equal(hash);
-      expect(Number(order.filled_size)).to.equal(parseDecimal(atVenue.size_matched, 2));
-    }
-    for (const o of ledger.filter((x) => x.venue === 'polymarket' && Number(x.filled_size) > 0))
-      expect(posts.has(o.venue_order_id!)).to.be.true;
-    // Kalshi: each client order id at the venue once, with the ledger's fill.
-    const kalshiOrders = ((await kalshiGet(kalshi, '/portfolio/orders?limit=1000')).orders ?? []) as Array<{
-      client_order_id: string;
-      order_id: string;
-      fill_count_fp: string;
-    }>;
-    expect(new Set(kalshiOrders.map((o) => o.client_order_id)).size).to.equal(kalshiOrders.length);
-    for (const v of kalshiOrders) {
-      const order = byCid.get(v.client_order_id);
-      expect(order, `Kalshi order ${v.client_order_id} missing from the ledger`).to.not.equal(undefined);
-      expect(order!.venue_order_id).to.equal(v.order_id);
-      expect(Number(order!.filled_size)).to.equal(parseDecimal(v.fill_count_fp, 2));
-    }
-    process.stderr.write(
-      `      kill -9 rounds: ${rounds} at ${kills.join(', ')} ms; signals ${produced.length}, Polymarket orders ${posts.size}, Kalshi orders ${kalshiOrders.length}, ledger orders ${ledger.length}\n`,
-    );
-    expect(posts.size).to.be.greaterThan(0);
-  });
+      front.answerNextOrder = { status: 503, body: { error: 'Trading is currently disabled. Check polymarket.com for updates' } };
+      const down = one();
+      expect(await service.executor.handleSignal(down)).to.equal('accepted');
+      expect(await orderOf(down)).to.deep.include({ status: 'cancelled', reason: 'not found at the venue: never sent' });
+
+      const delayed = one();
+      expect(await service.executor.handleSignal(delayed)).to.equal('accepted');
+      expect(await orderOf(delayed)).to.deep.include({ status: 'filled', filled_size: String(shares(5)) });
+      const [signed] = await rows<{ order_hash: string }>(
+        'select s.order_hash from polymarket_signed_orders s join orders o using (client_order_id) where o.signal_id = $1',
+        [delayed.id],
+      );
+      expect(await polyGet<{ status: string }>(polymarket, `/data/order/${signed!.order_hash}`)).to.include({
+        status: 'MATCHED',
+        size_matched: '5',
+      });
+    },
+  );
+
+  it(
+    'kill -9 of real executor processes during a burst of cross-venue signals: no lost signal, no order sent twice, ' +
+      'ledger = both venues',
+    async function () {
+      const rounds = Number(process.env.EXECUTOR_KILL_ROUNDS ?? 8);
+      this.timeout(240_000 + rounds * 25_000);
+      const spawnExecutor = executorSpawner({
+        shardConfig: shardConfig(),
+        redisUrl,
+        postgresUrl: databaseUrl,
+        env: liveEnv(tunnel.url),
+        args: ['--market-cooldown-ms', '0'],
+      });
+      const random = prng(23);
+      const key = streamKeys.signals(shard);
+      const produced: Signal[] = [];
+      let producing = true;
+      const producer = (async () => {
+        while (producing) {
+          for (let i = 0, burst = 2 + Math.floor(random() * 4); i < burst; i++) {
+            const size = shares(5 + Math.floor(random() * 5));
+            const yes = random() < 0.5;
+            const polyLeg: Leg = { venue: 'polymarket', outcome: yes ? 'yes' : 'no', side: 'buy', limitPrice: 9_900, size };
+            const s =
+              random() < 0.3
+                ? signal([polyLeg])
+                : signal([polyLeg, { venue: 'kalshi', outcome: yes ? 'no' : 'yes', side: 'buy', limitPrice: 9_900, size }]);
+            produced.push(s);
+            await redis.xadd(key, '*', 'data', JSON.stringify(s));
+          }
+          await new Promise((r) => setTimeout(r, 50 + random() * 150));
+        }
+      })();
+
+      const kills = await killRounds(rounds, spawnExecutor, random);
+      producing = false;
+      await producer;
+
+      const last = spawnExecutor(rounds);
+      try {
+        await waitWhileProgressing('every signal decided', async () => {
+          const open = await rows<{ n: number }>(`select count(*)::int as n from signals where status = 'processing'`);
+          const decided = await rows<{ n: number }>('select count(*)::int as n from signals');
+          return {
+            done: open[0]!.n === 0 && decided[0]!.n === produced.length,
+            progress: decided[0]!.n - open[0]!.n,
+            state: `produced ${produced.length}, decided ${decided[0]!.n}, processing ${open[0]!.n}`,
+          };
+        });
+      } finally {
+        await last.stop('SIGTERM', 15_000);
+      }
+
+      // No lost signal, no order left open.
+      const stored = await rows<{ id: string }>('select id from signals');
+      expect(stored.map((r) => r.id).sort(), last.logTail(5)).to.deep.equal(produced.map((x) => x.id).sort());
+      const ledger = await rows<{
+        client_order_id: string;
+        venue: string;
+        status: string;
+        filled_size: string;
+        venue_order_id: string | null;
+      }>('select client_order_id, venue, status, filled_size, venue_order_id from orders');
+      expect(ledger.filter((o) => !['filled', 'cancelled', 'rejected'].includes(o.status))).to.have.length(0);
+
+      // Polymarket: every order the venue saw was posted once, belongs to a ledger order, and the
+      // ledger's fill equals the venue's.
+      const posts = new Map<string, number>();
+      for (const o of front.orders) posts.set(o.hash, (posts.get(o.hash) ?? 0) + 1);
+      expect([...posts.values()].filter((n) => n > 1)).to.have.length(0);
+      expect(front.orders.every((o) => o.storedFirst)).to.be.true;
+      const signed = new Map(
+        (
+          await rows<{ client_order_id: string; order_hash: string }>('select client_order_id, order_hash from polymarket_signed_orders')
+        ).map((r) => [r.order_hash, r.client_order_id]),
+      );
+      const byCid = new Map(ledger.map((o) => [o.client_order_id, o]));
+      for (const hash of posts.keys()) {
+        const order = byCid.get(signed.get(hash)!)!;
+        const atVenue = await polyGet<{ size_matched: string } | null>(polymarket, `/data/order/${hash}`);
+        if (!atVenue) continue;
+        expect(order.venue_order_id, `venue order ${hash}`).to.equal(hash);
+        expect(Number(order.filled_size)).to.equal(parseDecimal(atVenue.size_matched, 2));
+      }
+      for (const o of ledger.filter((x) => x.venue === 'polymarket' && Number(x.filled_size) > 0))
+        expect(posts.has(o.venue_order_id!)).to.be.true;
+      // Kalshi: each client order id at the venue once, with the ledger's fill.
+      const kalshiOrders = ((await kalshiGet(kalshi, '/portfolio/orders?limit=1000')).orders ?? []) as Array<{
+        client_order_id: string;
+        order_id: string;
+        fill_count_fp: string;
+      }>;
+      expect(new Set(kalshiOrders.map((o) => o.client_order_id)).size).to.equal(kalshiOrders.length);
+      for (const v of kalshiOrders) {
+        const order = byCid.get(v.client_order_id);
+        expect(order, `Kalshi order ${v.client_order_id} missing from the ledger`).to.not.equal(undefined);
+        expect(order!.venue_order_id).to.equal(v.order_id);
+        expect(Number(order!.filled_size)).to.equal(parseDecimal(v.fill_count_fp, 2));
+      }
+      process.stderr.write(
+        `      kill -9 rounds: ${rounds} at ${kills.join(', ')} ms; signals ${produced.length}, Polymarket orders ` +
+          `${posts.size}, Kalshi orders ${kalshiOrders.length}, ledger orders ${ledger.length}\n`,
+      );
+      expect(posts.size).to.be.greaterThan(0);
+    },
+  );
 
   it('stores at most one signed body per client order id even when two attempts race', async () => {
     await migrate(db);
@@ -664,7 +690,8 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
       [shard],
     );
     await db.query(
-      `insert into orders (client_order_id, shard, signal_id, leg, venue, market_id, venue_market, outcome, side, limit_price, size, status) values ($1, $2, 'race', 'a', 'polymarket', 'm0', $3, 'yes', 'buy', 9900, 600, 'intent')`,
+      `insert into orders (client_order_id, shard, signal_id, leg, venue, market_id, venue_market, outcome, side, ` +
+        `limit_price, size, status) values ($1, $2, 'race', 'a', 'polymarket', 'm0', $3, 'yes', 'buy', 9900, 600, 'intent')`,
       [cid, shard, YES],
     );
     const order = {

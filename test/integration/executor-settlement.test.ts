@@ -187,7 +187,8 @@ describe('executor settlement against real PostgreSQL and both simulators', func
   const positions = async () =>
     (
       await pool.query<PositionDb>(
-        'select market_id, venue, outcome, size, cost, realized_pnl, version from positions where shard = $1 order by market_id, venue, outcome',
+        'select market_id, venue, outcome, size, cost, realized_pnl, version from positions where shard = $1 order by ' +
+          'market_id, venue, outcome',
         [shard],
       )
     ).rows.map((r) => ({
@@ -252,7 +253,8 @@ describe('executor settlement against real PostgreSQL and both simulators', func
     );
     kalshi.pause();
     poly.pause();
-    expect(await kalshiMarket(0)).to.include({ status: 'finalized', result: 'yes', settlement_value_dollars: '1.0000' }); // a correct poller would settle now
+    // A correct poller would settle now.
+    expect(await kalshiMarket(0)).to.include({ status: 'finalized', result: 'yes', settlement_value_dollars: '1.0000' });
     expect(await kalshiMarket(1)).to.include({ status: 'determined', result: 'no', settlement_value_dollars: '0.0000' });
 
     const respond = (status: number, body: string) =>
@@ -328,7 +330,8 @@ describe('executor settlement against real PostgreSQL and both simulators', func
     );
     await timed.stop();
     const final = await positions();
-    expect(final.find((p) => p.key === 'm2/kalshi/no')).to.deep.equal({ key: 'm2/kalshi/no', size: 0, cost: 0, realized: 55_000 - 17_700 }); // $3.73
+    const settled = { key: 'm2/kalshi/no', size: 0, cost: 0, realized: 55_000 - 17_700 }; // $3.73
+    expect(final.find((p) => p.key === 'm2/kalshi/no')).to.deep.equal(settled);
     expect(final.find((p) => p.key === 'm2/polymarket/yes')).to.deep.equal({
       key: 'm2/polymarket/yes',
       size: 0,

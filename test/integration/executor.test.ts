@@ -265,43 +265,46 @@ describe('executor (paper) against real PostgreSQL and Redis', function () {
     expect(second.map((o) => Number(o.filled_size))).to.deep.equal([contracts(20), contracts(20)]);
   });
 
-  it('legging, close policy: the second leg finds no depth, the first leg is sold back in bounded steps and the cost is measured', async () => {
-    const h = await start({
-      quotes: [
-        quote('polymarket', 'm0', 'no', [[5500, contracts(100)]], [[5300, contracts(100)]]),
-        quote('kalshi', 'm0', 'yes', [[4500, contracts(100)]]),
-      ],
-      settings: { unwind: { policy: 'close', steps: 3, stepTicks: 100 } },
-    });
-    await waitFor('books', () => h.service.books.size === 2);
-    const s = signal('m0', [buy('kalshi', 'yes', 4000, contracts(50)), buy('polymarket', 'no', 5500, contracts(50))]);
-    await h.service.executor.handleSignal(s);
-    const orders = await rows<{ leg: string; side: string; status: string; filled_size: string; limit_price: string }>(
-      h.db,
-      'select leg, side, status, filled_size, limit_price from orders where signal_id = $1 order by id',
-      [s.id],
-    );
-    expect(orders.map((o) => [o.leg, o.side, o.status, Number(o.filled_size)])).to.deep.equal([
-      ['a', 'buy', 'filled', contracts(50)],
-      ['b', 'buy', 'cancelled', 0],
-      ['c1', 'sell', 'filled', contracts(50)],
-    ]);
-    expect(Number(orders[2]!.limit_price)).to.equal(5300);
-    const [position] = await rows<{ size: string; cost: string; realized_pnl: string }>(
-      h.db,
-      `select size, cost, realized_pnl from positions where venue = 'polymarket'`,
-    );
-    // Bought 50 @ 0.55 + fee 0.371 (0.03×50×0.2475 = 0.37125 → 0.3713), sold 50 @ 0.53 − fee 0.3737 (0.03×50×0.2491 = 0.37365 → 0.3737).
-    expect(Number(position!.size)).to.equal(0);
-    expect(Number(position!.realized_pnl)).to.equal($(26.5) - 3737 - ($(27.5) + 3713));
-    expect(await h.metric('arbees_legging_unwinds_total', { policy: 'close', result: 'closed' })).to.equal(1);
-    expect(await h.metric('arbees_legging_loss_usd_total')).to.be.closeTo(1 + 0.3737, 1e-9);
-    const [day] = await rows<{ realized: string; unwind_loss: string }>(h.db, 'select realized, unwind_loss from pnl_daily');
-    expect(Number(day!.realized)).to.equal(Number(position!.realized_pnl));
-    expect(Number(day!.unwind_loss)).to.equal($(1) + 3737);
-    const [sig] = await rows<{ outcome: string }>(h.db, 'select outcome from signals where id = $1', [s.id]);
-    expect(sig!.outcome).to.match(/^legged: closed/);
-  });
+  it(
+    'legging, close policy: the second leg finds no depth, the first leg is sold back in bounded steps and the cost ' + 'is measured',
+    async () => {
+      const h = await start({
+        quotes: [
+          quote('polymarket', 'm0', 'no', [[5500, contracts(100)]], [[5300, contracts(100)]]),
+          quote('kalshi', 'm0', 'yes', [[4500, contracts(100)]]),
+        ],
+        settings: { unwind: { policy: 'close', steps: 3, stepTicks: 100 } },
+      });
+      await waitFor('books', () => h.service.books.size === 2);
+      const s = signal('m0', [buy('kalshi', 'yes', 4000, contracts(50)), buy('polymarket', 'no', 5500, contracts(50))]);
+      await h.service.executor.handleSignal(s);
+      const orders = await rows<{ leg: string; side: string; status: string; filled_size: string; limit_price: string }>(
+        h.db,
+        'select leg, side, status, filled_size, limit_price from orders where signal_id = $1 order by id',
+        [s.id],
+      );
+      expect(orders.map((o) => [o.leg, o.side, o.status, Number(o.filled_size)])).to.deep.equal([
+        ['a', 'buy', 'filled', contracts(50)],
+        ['b', 'buy', 'cancelled', 0],
+        ['c1', 'sell', 'filled', contracts(50)],
+      ]);
+      expect(Number(orders[2]!.limit_price)).to.equal(5300);
+      const [position] = await rows<{ size: string; cost: string; realized_pnl: string }>(
+        h.db,
+        `select size, cost, realized_pnl from positions where venue = 'polymarket'`,
+      );
+      // Bought 50 @ 0.55 + fee 0.371 (0.03×50×0.2475 = 0.37125 → 0.3713), sold 50 @ 0.53 − fee 0.3737 (0.03×50×0.2491 = 0.37365 → 0.3737).
+      expect(Number(position!.size)).to.equal(0);
+      expect(Number(position!.realized_pnl)).to.equal($(26.5) - 3737 - ($(27.5) + 3713));
+      expect(await h.metric('arbees_legging_unwinds_total', { policy: 'close', result: 'closed' })).to.equal(1);
+      expect(await h.metric('arbees_legging_loss_usd_total')).to.be.closeTo(1 + 0.3737, 1e-9);
+      const [day] = await rows<{ realized: string; unwind_loss: string }>(h.db, 'select realized, unwind_loss from pnl_daily');
+      expect(Number(day!.realized)).to.equal(Number(position!.realized_pnl));
+      expect(Number(day!.unwind_loss)).to.equal($(1) + 3737);
+      const [sig] = await rows<{ outcome: string }>(h.db, 'select outcome from signals where id = $1', [s.id]);
+      expect(sig!.outcome).to.match(/^legged: closed/);
+    },
+  );
 
   it('legging, hedge policy: the missing leg is bought up to N ticks worse, the extra paid is measured', async () => {
     const h = await start({

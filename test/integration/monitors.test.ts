@@ -221,7 +221,9 @@ describe('market-data monitors (simulators + real Redis)', function () {
           for (const outcome of ['yes', 'no'] as const) {
             const got = latest.get(`kalshi/${m.id}/${outcome}`);
             if (!got || got.stale || JSON.stringify([got.bids, got.asks]) !== JSON.stringify([k[outcome].bids, k[outcome].asks])) {
-              mismatch = `kalshi ${m.id} ${outcome}: got ${JSON.stringify(got && [got.bids, got.asks, got.stale])} want ${JSON.stringify(k[outcome])}`;
+              mismatch =
+                `kalshi ${m.id} ${outcome}: got ` +
+                `${JSON.stringify(got && [got.bids, got.asks, got.stale])} want ${JSON.stringify(k[outcome])}`;
             }
             const token = outcome === 'yes' ? m.polymarket.yesTokenId : m.polymarket.noTokenId;
             const p = polyExpected(psim, token);

@@ -25,7 +25,8 @@ const crd: V1CustomResourceDefinition = {
               spec: {
                 type: 'object',
                 required: ['size'],
-                properties: { size: { type: 'integer', minimum: 1, maximum: 10 }, color: { type: 'string', _enum: ['red', 'blue'] } }, // client-node's model spells `enum` as `_enum`
+                // client-node's model spells `enum` as `_enum`
+                properties: { size: { type: 'integer', minimum: 1, maximum: 10 }, color: { type: 'string', _enum: ['red', 'blue'] } },
               },
             },
           },

@@ -231,92 +231,100 @@ describe('Kalshi simulator', function () {
     expect(status).to.equal(401);
   });
 
-  it('fills a V2 order against the book: response, /portfolio/fills, positions, and a WS delta with our client_order_id; 409 on reuse', async () => {
-    sim = await start({ scenario: scenario({ messageRate: 50, tradeProbability: 0 }) });
-    sim.pause();
-    const client = await connect(sim);
-    client.send({ id: 1, cmd: 'subscribe', params: { channels: ['orderbook_delta', 'trade', 'fill'], market_tickers: [TICKER] } });
-    await client.waitFor((m) => m.some((x) => x.type === 'orderbook_snapshot'));
-    const book = await rest(sim, 'GET', `/markets/${TICKER}/orderbook`);
-    const noLevels = (book.body.orderbook_fp as { no_dollars: string[][] }).no_dollars;
-    const [bestNo, bestNoSize] = noLevels.map(([p, s]) => [P(p!), S(s!)] as const).reduce((a, b) => (b[0] > a[0] ? b : a));
-    const askPrice = 10_000 - bestNo; // best YES ask
-    const cid = randomUUID();
-    const order = {
-      ticker: TICKER,
-      side: 'bid',
-      count: '3.00',
-      price: (askPrice / 10_000).toFixed(4),
-      time_in_force: 'immediate_or_cancel',
-      self_trade_prevention_type: 'taker_at_cross',
-      client_order_id: cid,
-    };
-    const created = await rest(sim, 'POST', '/portfolio/events/orders', order);
-    expect(created.status).to.equal(201);
-    expect(created.body).to.include({ client_order_id: cid, fill_count: '3.00', remaining_count: '0.00' });
-    expect(created.body.average_fill_price).to.equal((askPrice / 10_000).toFixed(4));
-    expect(created.body.order_id).to.be.a('string');
+  it(
+    'fills a V2 order against the book: response, /portfolio/fills, positions, and a WS delta with our client_order_id; ' + '409 on reuse',
+    async () => {
+      sim = await start({ scenario: scenario({ messageRate: 50, tradeProbability: 0 }) });
+      sim.pause();
+      const client = await connect(sim);
+      client.send({ id: 1, cmd: 'subscribe', params: { channels: ['orderbook_delta', 'trade', 'fill'], market_tickers: [TICKER] } });
+      await client.waitFor((m) => m.some((x) => x.type === 'orderbook_snapshot'));
+      const book = await rest(sim, 'GET', `/markets/${TICKER}/orderbook`);
+      const noLevels = (book.body.orderbook_fp as { no_dollars: string[][] }).no_dollars;
+      const [bestNo, bestNoSize] = noLevels.map(([p, s]) => [P(p!), S(s!)] as const).reduce((a, b) => (b[0] > a[0] ? b : a));
+      const askPrice = 10_000 - bestNo; // best YES ask
+      const cid = randomUUID();
+      const order = {
+        ticker: TICKER,
+        side: 'bid',
+        count: '3.00',
+        price: (askPrice / 10_000).toFixed(4),
+        time_in_force: 'immediate_or_cancel',
+        self_trade_prevention_type: 'taker_at_cross',
+        client_order_id: cid,
+      };
+      const created = await rest(sim, 'POST', '/portfolio/events/orders', order);
+      expect(created.status).to.equal(201);
+      expect(created.body).to.include({ client_order_id: cid, fill_count: '3.00', remaining_count: '0.00' });
+      expect(created.body.average_fill_price).to.equal((askPrice / 10_000).toFixed(4));
+      expect(created.body.order_id).to.be.a('string');
 
-    const again = await rest(sim, 'POST', '/portfolio/events/orders', order);
-    expect(again.status).to.equal(409);
-    expect(again.body).to.include({ code: 'order_already_exists' });
+      const again = await rest(sim, 'POST', '/portfolio/events/orders', order);
+      expect(again.status).to.equal(409);
+      expect(again.body).to.include({ code: 'order_already_exists' });
 
-    const fills = await rest(sim, 'GET', '/portfolio/fills');
-    const list = fills.body.fills as Array<Record<string, unknown>>;
-    expect(list).to.have.length(1);
-    expect(list[0]).to.include({
-      order_id: created.body.order_id,
-      ticker: TICKER,
-      count_fp: '3.00',
-      is_taker: true,
-      book_side: 'bid',
-      outcome_side: 'yes',
-    });
-    expect(list[0]!.yes_price_dollars).to.equal((askPrice / 10_000).toFixed(4));
-    const positions = await rest(sim, 'GET', '/portfolio/positions');
-    expect((positions.body.market_positions as Array<Record<string, unknown>>)[0]).to.include({ ticker: TICKER, position_fp: '3.00' });
-    const byCid = await rest(sim, 'GET', `/portfolio/orders?client_order_id=${cid}`);
-    expect((byCid.body.orders as Array<Record<string, unknown>>).map((o) => o.status)).to.deep.equal(['executed']);
-    const one = await rest(sim, 'GET', `/portfolio/orders/${created.body.order_id as string}`);
-    expect((one.body.order as Record<string, unknown>).fill_count_fp).to.equal('3.00');
+      const fills = await rest(sim, 'GET', '/portfolio/fills');
+      const list = fills.body.fills as Array<Record<string, unknown>>;
+      expect(list).to.have.length(1);
+      expect(list[0]).to.include({
+        order_id: created.body.order_id,
+        ticker: TICKER,
+        count_fp: '3.00',
+        is_taker: true,
+        book_side: 'bid',
+        outcome_side: 'yes',
+      });
+      expect(list[0]!.yes_price_dollars).to.equal((askPrice / 10_000).toFixed(4));
+      const positions = await rest(sim, 'GET', '/portfolio/positions');
+      expect((positions.body.market_positions as Array<Record<string, unknown>>)[0]).to.include({ ticker: TICKER, position_fp: '3.00' });
+      const byCid = await rest(sim, 'GET', `/portfolio/orders?client_order_id=${cid}`);
+      expect((byCid.body.orders as Array<Record<string, unknown>>).map((o) => o.status)).to.deep.equal(['executed']);
+      const one = await rest(sim, 'GET', `/portfolio/orders/${created.body.order_id as string}`);
+      expect((one.body.order as Record<string, unknown>).fill_count_fp).to.equal('3.00');
 
-    await client.waitFor((m) => m.some((x) => x.type === 'fill'));
-    const delta = client.messages.find((m) => m.type === 'orderbook_delta');
-    expect(delta?.msg).to.include({ side: 'no', price_dollars: (bestNo / 10_000).toFixed(4), delta_fp: '-3.00' });
-    expect(bestNoSize).to.be.at.least(300);
-    expect(client.messages.find((m) => m.type === 'trade')?.msg).to.include({
-      market_ticker: TICKER,
-      count_fp: '3.00',
-      taker_book_side: 'bid',
-      taker_outcome_side: 'yes',
-    });
-    expect(client.messages.find((m) => m.type === 'fill')?.msg).to.include({
-      order_id: created.body.order_id,
-      is_taker: true,
-      post_position_fp: '3.00',
-    });
+      await client.waitFor((m) => m.some((x) => x.type === 'fill'));
+      const delta = client.messages.find((m) => m.type === 'orderbook_delta');
+      expect(delta?.msg).to.include({ side: 'no', price_dollars: (bestNo / 10_000).toFixed(4), delta_fp: '-3.00' });
+      expect(bestNoSize).to.be.at.least(300);
+      expect(client.messages.find((m) => m.type === 'trade')?.msg).to.include({
+        market_ticker: TICKER,
+        count_fp: '3.00',
+        taker_book_side: 'bid',
+        taker_outcome_side: 'yes',
+      });
+      expect(client.messages.find((m) => m.type === 'fill')?.msg).to.include({
+        order_id: created.body.order_id,
+        is_taker: true,
+        post_position_fp: '3.00',
+      });
 
-    // A resting GTC order shows up as a delta carrying our client_order_id, and cancel reports reduced_by.
-    const restCid = randomUUID();
-    const resting = await rest(sim, 'POST', '/portfolio/events/orders', {
-      ...order,
-      price: '0.0100',
-      time_in_force: 'good_till_canceled',
-      client_order_id: restCid,
-    });
-    expect(resting.body).to.include({ fill_count: '0.00', remaining_count: '3.00' });
-    await client.waitFor((m) => m.some((x) => x.msg?.client_order_id === restCid));
-    expect(client.messages.find((x) => x.msg?.client_order_id === restCid)?.msg).to.include({
-      side: 'yes',
-      price_dollars: '0.0100',
-      delta_fp: '3.00',
-    });
-    const canceled = await rest(sim, 'DELETE', `/portfolio/events/orders/${resting.body.order_id as string}`);
-    expect(canceled.body).to.include({ order_id: resting.body.order_id, reduced_by: '3.00' });
-    const missingFields = await rest(sim, 'POST', '/portfolio/events/orders', { ticker: TICKER, side: 'bid', count: '1', price: '0.5000' });
-    expect(missingFields.status).to.equal(400);
-    client.ws.close();
-  });
+      // A resting GTC order shows up as a delta carrying our client_order_id, and cancel reports reduced_by.
+      const restCid = randomUUID();
+      const resting = await rest(sim, 'POST', '/portfolio/events/orders', {
+        ...order,
+        price: '0.0100',
+        time_in_force: 'good_till_canceled',
+        client_order_id: restCid,
+      });
+      expect(resting.body).to.include({ fill_count: '0.00', remaining_count: '3.00' });
+      await client.waitFor((m) => m.some((x) => x.msg?.client_order_id === restCid));
+      expect(client.messages.find((x) => x.msg?.client_order_id === restCid)?.msg).to.include({
+        side: 'yes',
+        price_dollars: '0.0100',
+        delta_fp: '3.00',
+      });
+      const canceled = await rest(sim, 'DELETE', `/portfolio/events/orders/${resting.body.order_id as string}`);
+      expect(canceled.body).to.include({ order_id: resting.body.order_id, reduced_by: '3.00' });
+      const missingFields = await rest(sim, 'POST', '/portfolio/events/orders', {
+        ticker: TICKER,
+        side: 'bid',
+        count: '1',
+        price: '0.5000',
+      });
+      expect(missingFields.status).to.equal(400);
+      client.ws.close();
+    },
+  );
 
   it("answers 429 with Kalshi's body and no Retry-After once the token bucket is empty", async () => {
     sim = await start({ rateLimits: { readRate: 10, readCapacity: 30, writeRate: 10, writeCapacity: 10 } });
@@ -355,86 +363,93 @@ describe('Kalshi simulator: market resolution', function () {
   let sim: KalshiSimHandle;
   afterEach(async () => sim?.stop());
 
-  it('determines then settles a market: REST status and result, lifecycle messages, resting orders cancelled, orders refused, winners paid', async () => {
-    sim = await start({
-      scenario: scenario({
-        messageRate: 50,
-        tradeProbability: 0,
-        resolutions: [{ market: 'm1', at: '500ms', winner: 'yes', settleAfter: '2s' }],
-      }),
-    });
-    sim.pause();
-    const client = await connect(sim);
-    client.send({ id: 1, cmd: 'subscribe', params: { channels: ['market_lifecycle_v2'] } });
-    client.send({ id: 2, cmd: 'subscribe', params: { channels: ['orderbook_delta'], market_tickers: [TICKER] } });
-    await client.waitFor((m) => m.some((x) => x.type === 'orderbook_snapshot'));
-    const order = (cid: string, price: string, tif: string) => ({
-      ticker: TICKER,
-      side: 'bid',
-      count: '3.00',
-      price,
-      time_in_force: tif,
-      self_trade_prevention_type: 'taker_at_cross',
-      client_order_id: cid,
-    });
-    const bought = await rest(sim, 'POST', '/portfolio/events/orders', order(randomUUID(), '0.9900', 'immediate_or_cancel'));
-    expect(bought.body.fill_count).to.equal('3.00');
-    const resting = await rest(sim, 'POST', '/portfolio/events/orders', order(randomUUID(), '0.0100', 'good_till_canceled'));
-    expect(resting.body.remaining_count).to.equal('3.00');
-    const cashBefore = (await rest(sim, 'GET', '/portfolio/balance')).body.balance as number;
+  it(
+    'determines then settles a market: REST status and result, lifecycle messages, resting orders cancelled, orders ' +
+      'refused, winners paid',
+    async () => {
+      sim = await start({
+        scenario: scenario({
+          messageRate: 50,
+          tradeProbability: 0,
+          resolutions: [{ market: 'm1', at: '500ms', winner: 'yes', settleAfter: '2s' }],
+        }),
+      });
+      sim.pause();
+      const client = await connect(sim);
+      client.send({ id: 1, cmd: 'subscribe', params: { channels: ['market_lifecycle_v2'] } });
+      client.send({ id: 2, cmd: 'subscribe', params: { channels: ['orderbook_delta'], market_tickers: [TICKER] } });
+      await client.waitFor((m) => m.some((x) => x.type === 'orderbook_snapshot'));
+      const order = (cid: string, price: string, tif: string) => ({
+        ticker: TICKER,
+        side: 'bid',
+        count: '3.00',
+        price,
+        time_in_force: tif,
+        self_trade_prevention_type: 'taker_at_cross',
+        client_order_id: cid,
+      });
+      const bought = await rest(sim, 'POST', '/portfolio/events/orders', order(randomUUID(), '0.9900', 'immediate_or_cancel'));
+      expect(bought.body.fill_count).to.equal('3.00');
+      const resting = await rest(sim, 'POST', '/portfolio/events/orders', order(randomUUID(), '0.0100', 'good_till_canceled'));
+      expect(resting.body.remaining_count).to.equal('3.00');
+      const cashBefore = (await rest(sim, 'GET', '/portfolio/balance')).body.balance as number;
 
-    sim.resume();
-    await client.waitFor((m) => m.some((x) => x.type === 'market_lifecycle_v2'));
-    sim.pause();
-    const determined = client.messages.find((x) => x.type === 'market_lifecycle_v2')!;
-    expect(determined.sid).to.equal(1);
-    expect(determined.msg).to.include({ market_ticker: TICKER, event_type: 'determined', result: 'yes', settlement_value: '1.0000' });
-    expect(determined.msg!.determination_ts).to.be.a('number');
-    const market = (await rest(sim, 'GET', `/markets/${TICKER}`, undefined, null)).body.market as Record<string, unknown>;
-    expect(market).to.include({ status: 'determined', result: 'yes', settlement_value_dollars: '1.0000' });
-    const listed = async (status: string) =>
-      ((await rest(sim, 'GET', `/markets?status=${status}`, undefined, null)).body.markets as Array<{ ticker: string }>).map(
-        (m) => m.ticker,
-      );
-    expect(await listed('closed')).to.deep.equal([TICKER]);
-    expect(await listed('open')).to.deep.equal(['KXNHLGAME-26NOV24TORMTL-TOR']);
-    const other = (await rest(sim, 'GET', '/markets/KXNHLGAME-26NOV24TORMTL-TOR', undefined, null)).body.market as Record<string, unknown>;
-    expect(other).to.include({ status: 'active', result: '' });
-    const cancelled = (await rest(sim, 'GET', `/portfolio/orders/${resting.body.order_id as string}`)).body.order as Record<
-      string,
-      unknown
-    >;
-    expect(cancelled).to.include({ status: 'canceled', remaining_count_fp: '0.00' });
-    const refused = await rest(sim, 'POST', '/portfolio/events/orders', order(randomUUID(), '0.5000', 'good_till_canceled'));
-    expect(refused.status).to.equal(400);
-    expect(refused.body).to.include({ code: 'market_closed' });
-    expect(sim.orderbook(TICKER)).to.deep.equal({ yes: [], no: [] });
-    const deltas = client.messages.filter((x) => x.type === 'orderbook_delta');
-    expect(deltas.length).to.be.greaterThan(0);
-    expect((await rest(sim, 'GET', '/portfolio/settlements')).body.settlements).to.deep.equal([]);
+      sim.resume();
+      await client.waitFor((m) => m.some((x) => x.type === 'market_lifecycle_v2'));
+      sim.pause();
+      const determined = client.messages.find((x) => x.type === 'market_lifecycle_v2')!;
+      expect(determined.sid).to.equal(1);
+      expect(determined.msg).to.include({ market_ticker: TICKER, event_type: 'determined', result: 'yes', settlement_value: '1.0000' });
+      expect(determined.msg!.determination_ts).to.be.a('number');
+      const market = (await rest(sim, 'GET', `/markets/${TICKER}`, undefined, null)).body.market as Record<string, unknown>;
+      expect(market).to.include({ status: 'determined', result: 'yes', settlement_value_dollars: '1.0000' });
+      const listed = async (status: string) =>
+        ((await rest(sim, 'GET', `/markets?status=${status}`, undefined, null)).body.markets as Array<{ ticker: string }>).map(
+          (m) => m.ticker,
+        );
+      expect(await listed('closed')).to.deep.equal([TICKER]);
+      expect(await listed('open')).to.deep.equal(['KXNHLGAME-26NOV24TORMTL-TOR']);
+      const other = (await rest(sim, 'GET', '/markets/KXNHLGAME-26NOV24TORMTL-TOR', undefined, null)).body.market as Record<
+        string,
+        unknown
+      >;
+      expect(other).to.include({ status: 'active', result: '' });
+      const cancelled = (await rest(sim, 'GET', `/portfolio/orders/${resting.body.order_id as string}`)).body.order as Record<
+        string,
+        unknown
+      >;
+      expect(cancelled).to.include({ status: 'canceled', remaining_count_fp: '0.00' });
+      const refused = await rest(sim, 'POST', '/portfolio/events/orders', order(randomUUID(), '0.5000', 'good_till_canceled'));
+      expect(refused.status).to.equal(400);
+      expect(refused.body).to.include({ code: 'market_closed' });
+      expect(sim.orderbook(TICKER)).to.deep.equal({ yes: [], no: [] });
+      const deltas = client.messages.filter((x) => x.type === 'orderbook_delta');
+      expect(deltas.length).to.be.greaterThan(0);
+      expect((await rest(sim, 'GET', '/portfolio/settlements')).body.settlements).to.deep.equal([]);
 
-    sim.resume();
-    await client.waitFor((m) => m.filter((x) => x.type === 'market_lifecycle_v2').length >= 2);
-    const settled = client.messages.filter((x) => x.type === 'market_lifecycle_v2')[1]!;
-    expect(settled.msg).to.include({ market_ticker: TICKER, event_type: 'settled' });
-    expect(settled.msg!.settled_ts).to.be.a('number');
-    const final = (await rest(sim, 'GET', `/markets/${TICKER}`, undefined, null)).body.market as Record<string, unknown>;
-    expect(final).to.include({ status: 'finalized', result: 'yes' });
-    expect(final.settlement_ts).to.be.a('string');
-    expect(await listed('settled')).to.deep.equal([TICKER]);
-    const settlements = (await rest(sim, 'GET', '/portfolio/settlements')).body.settlements as Array<Record<string, unknown>>;
-    expect(settlements).to.have.length(1);
-    expect(settlements[0]).to.include({
-      ticker: TICKER,
-      market_result: 'yes',
-      yes_count_fp: '3.00',
-      no_count_fp: '0.00',
-      revenue: 300,
-      fee_cost: '0.0000',
-    });
-    expect((await rest(sim, 'GET', '/portfolio/balance')).body.balance).to.equal(cashBefore + 300);
-    const positions = (await rest(sim, 'GET', '/portfolio/positions')).body.market_positions as Array<Record<string, unknown>>;
-    expect(positions.find((p) => p.ticker === TICKER)).to.include({ position_fp: '0.00' });
-    client.ws.close();
-  });
+      sim.resume();
+      await client.waitFor((m) => m.filter((x) => x.type === 'market_lifecycle_v2').length >= 2);
+      const settled = client.messages.filter((x) => x.type === 'market_lifecycle_v2')[1]!;
+      expect(settled.msg).to.include({ market_ticker: TICKER, event_type: 'settled' });
+      expect(settled.msg!.settled_ts).to.be.a('number');
+      const final = (await rest(sim, 'GET', `/markets/${TICKER}`, undefined, null)).body.market as Record<string, unknown>;
+      expect(final).to.include({ status: 'finalized', result: 'yes' });
+      expect(final.settlement_ts).to.be.a('string');
+      expect(await listed('settled')).to.deep.equal([TICKER]);
+      const settlements = (await rest(sim, 'GET', '/portfolio/settlements')).body.settlements as Array<Record<string, unknown>>;
+      expect(settlements).to.have.length(1);
+      expect(settlements[0]).to.include({
+        ticker: TICKER,
+        market_result: 'yes',
+        yes_count_fp: '3.00',
+        no_count_fp: '0.00',
+        revenue: 300,
+        fee_cost: '0.0000',
+      });
+      expect((await rest(sim, 'GET', '/portfolio/balance')).body.balance).to.equal(cashBefore + 300);
+      const positions = (await rest(sim, 'GET', '/portfolio/positions')).body.market_positions as Array<Record<string, unknown>>;
+      expect(positions.find((p) => p.ticker === TICKER)).to.include({ position_fp: '0.00' });
+      client.ws.close();
+    },
+  );
 });

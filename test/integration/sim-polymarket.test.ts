@@ -254,54 +254,66 @@ describe('Polymarket simulator', function () {
     expect(res.status).to.equal(401);
   });
 
-  it('identifies orders by a hash of the order: a retry of the same bytes is a duplicate, not a second order; marketable orders match', async () => {
-    sim = await start({ scenario: scenario({ messageRate: 20, tradeProbability: 0 }) });
-    sim.pause();
-    const body = await orderJson(YES, 'BUY', 0.01, 10);
-    const first = await call(sim, 'POST', '/order', body);
-    expect(first.status).to.equal(200);
-    expect(first.body).to.include({ success: true, errorMsg: '', status: 'live' });
-    const id = first.body.orderID as string;
-    expect(id).to.match(/^0x[0-9a-f]{64}$/);
-    const retry = await call(sim, 'POST', '/order', body);
-    expect(retry.status).to.equal(400);
-    expect(retry.body).to.deep.equal({ error: `order ${id} is invalid. Duplicated.` });
-    const open = await call(sim, 'GET', '/data/orders');
-    expect((open.body.data as Array<{ id: string }>).map((o) => o.id)).to.deep.equal([id]);
-    const one = await call(sim, 'GET', `/data/order/${id}`);
-    expect(one.body).to.include({ id, status: 'LIVE', side: 'BUY', price: '0.01', original_size: '10' });
+  it(
+    'identifies orders by a hash of the order: a retry of the same bytes is a duplicate, not a second order; marketable ' + 'orders match',
+    async () => {
+      sim = await start({ scenario: scenario({ messageRate: 20, tradeProbability: 0 }) });
+      sim.pause();
+      const body = await orderJson(YES, 'BUY', 0.01, 10);
+      const first = await call(sim, 'POST', '/order', body);
+      expect(first.status).to.equal(200);
+      expect(first.body).to.include({ success: true, errorMsg: '', status: 'live' });
+      const id = first.body.orderID as string;
+      expect(id).to.match(/^0x[0-9a-f]{64}$/);
+      const retry = await call(sim, 'POST', '/order', body);
+      expect(retry.status).to.equal(400);
+      expect(retry.body).to.deep.equal({ error: `order ${id} is invalid. Duplicated.` });
+      const open = await call(sim, 'GET', '/data/orders');
+      expect((open.body.data as Array<{ id: string }>).map((o) => o.id)).to.deep.equal([id]);
+      const one = await call(sim, 'GET', `/data/order/${id}`);
+      expect(one.body).to.include({ id, status: 'LIVE', side: 'BUY', price: '0.01', original_size: '10' });
 
-    const bestAsk = Number(sim.book(YES).asks.at(-1)!.price);
-    const taker = await call(sim, 'POST', '/order', await orderJson(YES, 'BUY', bestAsk, 5, 'FAK'));
-    expect(taker.body).to.include({ success: true, status: 'matched', takingAmount: '5' });
-    const tradeIds = taker.body.tradeIDs as string[];
-    expect(tradeIds).to.have.length.greaterThan(0);
-    const trades = await call(sim, 'GET', `/data/trades?asset_id=${YES}`);
-    const mine = (trades.body.data as Array<Record<string, string>>).filter((t) => t.taker_order_id === taker.body.orderID);
-    expect(mine.map((t) => t.id)).to.deep.equal(tradeIds);
-    expect(mine.reduce((sum, t) => sum + Number(t.size), 0)).to.equal(5);
-    expect(mine[0]).to.include({ asset_id: YES, side: 'BUY', price: String(bestAsk), trader_side: 'TAKER', maker_address: creds.address });
-    const offTick = await call(sim, 'POST', '/order', await orderJson(YES, 'BUY', 0.015, 10));
-    expect(offTick.status).to.equal(400);
-    expect(offTick.body.error).to.match(/^order 0x[0-9a-f]{64} is invalid\. Price \(0\.015\) breaks minimum tick size rule: 0\.01$/);
-    const canceled = await call(sim, 'DELETE', '/order', JSON.stringify({ orderID: id }));
-    expect(canceled.body).to.deep.equal({ canceled: [id], not_canceled: {} });
-  });
+      const bestAsk = Number(sim.book(YES).asks.at(-1)!.price);
+      const taker = await call(sim, 'POST', '/order', await orderJson(YES, 'BUY', bestAsk, 5, 'FAK'));
+      expect(taker.body).to.include({ success: true, status: 'matched', takingAmount: '5' });
+      const tradeIds = taker.body.tradeIDs as string[];
+      expect(tradeIds).to.have.length.greaterThan(0);
+      const trades = await call(sim, 'GET', `/data/trades?asset_id=${YES}`);
+      const mine = (trades.body.data as Array<Record<string, string>>).filter((t) => t.taker_order_id === taker.body.orderID);
+      expect(mine.map((t) => t.id)).to.deep.equal(tradeIds);
+      expect(mine.reduce((sum, t) => sum + Number(t.size), 0)).to.equal(5);
+      expect(mine[0]).to.include({
+        asset_id: YES,
+        side: 'BUY',
+        price: String(bestAsk),
+        trader_side: 'TAKER',
+        maker_address: creds.address,
+      });
+      const offTick = await call(sim, 'POST', '/order', await orderJson(YES, 'BUY', 0.015, 10));
+      expect(offTick.status).to.equal(400);
+      expect(offTick.body.error).to.match(/^order 0x[0-9a-f]{64} is invalid\. Price \(0\.015\) breaks minimum tick size rule: 0\.01$/);
+      const canceled = await call(sim, 'DELETE', '/order', JSON.stringify({ orderID: id }));
+      expect(canceled.body).to.deep.equal({ canceled: [id], not_canceled: {} });
+    },
+  );
 
-  it('recovers the EIP-712 signer: a tampered order or one signed by another wallet is refused, and the order id is the struct hash', async () => {
-    sim = await start();
-    const good = JSON.parse(await orderJson(YES, 'BUY', 0.01, 10)) as { order: Record<string, unknown> };
-    const tampered = JSON.stringify({ ...good, order: { ...good.order, takerAmount: '20000000' } });
-    const refused = await call(sim, 'POST', '/order', tampered);
-    expect(refused.status).to.equal(400);
-    expect(refused.body.error).to.match(/Invalid signature$/);
-    const foreign = await call(sim, 'POST', '/order', await orderJson(YES, 'BUY', 0.01, 10, 'GTC', stranger));
-    expect(foreign.status).to.equal(400);
-    expect(foreign.body.error).to.match(/Invalid signature$/);
-    const placed = await call(sim, 'POST', '/order', JSON.stringify(good));
-    expect(placed.status).to.equal(200);
-    expect(placed.body.orderID).to.equal(polymarketOrderHash(good.order as never));
-  });
+  it(
+    'recovers the EIP-712 signer: a tampered order or one signed by another wallet is refused, and the order id is the ' + 'struct hash',
+    async () => {
+      sim = await start();
+      const good = JSON.parse(await orderJson(YES, 'BUY', 0.01, 10)) as { order: Record<string, unknown> };
+      const tampered = JSON.stringify({ ...good, order: { ...good.order, takerAmount: '20000000' } });
+      const refused = await call(sim, 'POST', '/order', tampered);
+      expect(refused.status).to.equal(400);
+      expect(refused.body.error).to.match(/Invalid signature$/);
+      const foreign = await call(sim, 'POST', '/order', await orderJson(YES, 'BUY', 0.01, 10, 'GTC', stranger));
+      expect(foreign.status).to.equal(400);
+      expect(foreign.body.error).to.match(/Invalid signature$/);
+      const placed = await call(sim, 'POST', '/order', JSON.stringify(good));
+      expect(placed.status).to.equal(200);
+      expect(placed.body.orderID).to.equal(polymarketOrderHash(good.order as never));
+    },
+  );
 
   it('serves CLOB /markets with cursor pagination and Gamma discovery with JSON-encoded fields', async () => {
     sim = await start();
@@ -349,7 +361,8 @@ describe('Polymarket simulator: market resolution', function () {
     sim.pause();
     expect(await gamma(YES)).to.include({ closed: true, acceptingOrders: false });
     expect(await clob()).to.include({ closed: true, accepting_orders: false });
-    expect(((await clob()).tokens as Array<{ winner: boolean }>).map((t) => t.winner)).to.deep.equal([false, false]); // closed, not yet resolved
+    // Closed, not yet resolved.
+    expect(((await clob()).tokens as Array<{ winner: boolean }>).map((t) => t.winner)).to.deep.equal([false, false]);
     expect(await gamma('3')).to.include({ closed: false, acceptingOrders: true });
     const closedList = (await call(sim, 'GET', '/gamma/markets?closed=true', undefined, null)).body as unknown as Array<
       Record<string, unknown>

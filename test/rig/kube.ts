@@ -125,6 +125,8 @@ export interface KubeOptions {
     /** The apiserver's client certificate towards kubelets (logs, exec, stats). */
     kubeletClientCert: string;
     kubeletClientKey: string;
+    /** The apiserver's port (a cluster's NetworkPolicies allow the usual 443/6443 to reach it). */
+    port: number;
   };
   /** How processes are started (the node's outlive this process when kept); startProcess by default. */
   spawn?: typeof startProcess;
@@ -140,7 +142,12 @@ export async function startKube(dir: string, options: KubeOptions = {}): Promise
   const etcdVersion = (execFileSync(etcdBinary, ['--version'], { encoding: 'utf8' }).match(/etcd Version: (\S+)/) ?? [])[1] ?? 'unknown';
 
   // etcd
-  const [etcdClientPort, etcdPeerPort, apiPort, kcmPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [etcdClientPort, etcdPeerPort, apiPort, kcmPort] = [
+    await freePort(),
+    await freePort(),
+    node?.port ?? (await freePort()),
+    await freePort(),
+  ];
   const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
   const etcd = spawn(
     'etcd',

@@ -255,7 +255,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     // Simulator clock → wall clock, per venue (speed 1: a constant, the time spent paused).
     const clockOffset = { kalshi: clocks.kalshi.wall - clocks.kalshi.now, polymarket: clocks.polymarket.wall - clocks.polymarket.now };
     progress(
-      `running ${options.durationMs / 1000} s at ${steps.toLocaleString('en')} engine steps/s (aiming at ${options.rate.toLocaleString('en')} venue messages/s)`,
+      `running ${options.durationMs / 1000} s at ${steps.toLocaleString('en')} engine steps/s ` +
+        `(aiming at ${options.rate.toLocaleString('en')} venue messages/s)`,
     );
 
     const first = await scrapeAll(p);

@@ -439,7 +439,10 @@ export function createVpnTopology(options: { polyVenuePort: number }): VpnTopolo
     async fetchFrom(role, url, timeoutMs) {
       const script = `fetch(process.argv[1], { signal: AbortSignal.timeout(Number(process.argv[2])) })
         .then(async (r) => console.log(JSON.stringify({ status: r.status, body: await r.text() })))
-        .catch((e) => console.log(JSON.stringify({ error: String(e.cause?.code ?? e.name), message: String(e.cause?.message ?? e.message) })))
+        .catch((e) => {
+          const error = { error: String(e.cause?.code ?? e.name), message: String(e.cause?.message ?? e.message) };
+          console.log(JSON.stringify(error));
+        })
         .finally(() => process.exit(0)); // a connect still pending (a dropped SYN) must not hold the process`;
       const env = { ...process.env };
       delete env.NODE_OPTIONS;

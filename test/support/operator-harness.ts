@@ -165,7 +165,8 @@ export async function eventually<T>(probe: () => Promise<T | undefined> | T | un
     }
     if (Date.now() > deadline)
       throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)})` : ''}`,
+        `timed out after ${timeoutMs} ms waiting for ` +
+          `${what}${lastError ? ` (last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)})` : ''}`,
       );
     await new Promise((r) => setTimeout(r, 100));
   }

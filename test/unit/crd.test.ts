@@ -144,7 +144,10 @@ function typesShapes(): (name: string) => Shape {
   };
 }
 
-/** Differences between a TypeScript shape and a schema; a field is optional in TS exactly when the schema neither requires nor defaults it. */
+/**
+ * Differences between a TypeScript shape and a schema; a field is optional in TS exactly when the
+ * schema neither requires nor defaults it.
+ */
 function compare(shape: Shape, schema: Schema, path: string, problems: string[]): void {
   switch (shape.kind) {
     case 'object': {
@@ -160,7 +163,11 @@ function compare(shape: Shape, schema: Schema, path: string, problems: string[])
         const alwaysThere = (schema.required ?? []).includes(key) || sub.default !== undefined;
         if (optional === alwaysThere)
           problems.push(
-            `${path}.${key}: ${optional ? 'optional in trading-shard.ts but required or defaulted' : 'always set in trading-shard.ts but neither required nor defaulted'} in the schema`,
+            `${path}.${key}: ` +
+              (optional
+                ? 'optional in trading-shard.ts but required or defaulted'
+                : 'always set in trading-shard.ts but neither required nor defaulted') +
+              ' in the schema',
           );
         compare(child, sub, `${path}.${key}`, problems);
       }

@@ -119,7 +119,8 @@ function parsePromQL(expr: string): Parsed {
 describe('PromQL reader (of this test)', () => {
   it('finds series, matcher labels, grouping labels and functions, and ignores strings, durations and Grafana variables', () => {
     const p = parsePromQL(
-      'histogram_quantile(0.99, sum by (shard, le) (rate(arbees_x_bucket{shard=~"$shard", a="b{c}=d"}[$__rate_interval]))) / on (shard) group_left () arbees:y offset 5m > bool 1e-3 or vector(Inf)',
+      'histogram_quantile(0.99, sum by (shard, le) (rate(arbees_x_bucket{shard=~"$shard", ' +
+        'a="b{c}=d"}[$__rate_interval]))) / on (shard) group_left () arbees:y offset 5m > bool 1e-3 or vector(Inf)',
     );
     expect(p.series.sort()).to.deep.equal(['arbees:y', 'arbees_x_bucket']);
     expect(p.matchers).to.deep.equal([{ series: 'arbees_x_bucket', labels: ['shard', 'a'] }]);

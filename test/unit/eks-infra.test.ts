@@ -274,7 +274,8 @@ describe('k8s/eks: the data stores stack (CloudFormation)', () => {
       `create secret generic ${values.externalRedis.auth.existingSecret} \\\n  --from-literal=${values.externalRedis.auth.passwordKey}=`,
     );
     expect(readme).to.contain(
-      `create secret generic ${values.externalPostgresql.auth.existingSecret} \\\n  --from-literal=${values.externalPostgresql.auth.usernameKey}=`,
+      `create secret generic ${values.externalPostgresql.auth.existingSecret} \\\n  ` +
+        `--from-literal=${values.externalPostgresql.auth.usernameKey}=`,
     );
     expect(readme).to.contain(`--from-literal=${values.externalPostgresql.auth.passwordKey}=`);
     for (const parameter of ['VpcId', 'PrivateSubnetIds', 'NodeSecurityGroupId']) expect(readme).to.contain(`${parameter}=$`);

@@ -148,7 +148,8 @@ describe('settlement: PnL to the cent', () => {
     const yes = bought(4_500, 1_000, 1_800); // Kalshi YES, $4.68
     const no = bought(5_200, 1_000, 0); // Polymarket NO, $5.20
     for (const yesWins of [true, false]) {
-      expect(settle(yes, yesWins).realized + settle(no, !yesWins).realized, `yes wins: ${yesWins}`).to.equal(100_000 - 46_800 - 52_000); // $0.12
+      const realized = settle(yes, yesWins).realized + settle(no, !yesWins).realized;
+      expect(realized, `yes wins: ${yesWins}`).to.equal(100_000 - 46_800 - 52_000); // $0.12
     }
   });
 

@@ -51,7 +51,14 @@ function shard(overrides: (s: TradingShard) => void = () => {}): TradingShard {
   return value;
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-assignment -- Kubernetes objects are walked as plain JSON here */
+/* eslint-disable
+  @typescript-eslint/no-explicit-any,
+  @typescript-eslint/no-unsafe-member-access,
+  @typescript-eslint/no-unsafe-call,
+  @typescript-eslint/no-unsafe-return,
+  @typescript-eslint/no-unsafe-argument,
+  @typescript-eslint/no-unsafe-assignment -- Kubernetes objects are walked as plain JSON here
+*/
 type Obj = any;
 const build = (s: TradingShard): Obj[] => buildShardObjects(s, settings) as Obj[];
 const byName = (objects: Obj[], kind: string, name: string): Obj => {

@@ -49,23 +49,26 @@ describe('operator kubeconfig', () => {
     expect(options.rejectUnauthorized).to.equal(undefined);
   });
 
-  it('reads client certificates and CA files relative to the kubeconfig, and honours insecure-skip-tls-verify and tls-server-name', async () => {
-    mkdirSync(join(dir, 'pki'));
-    writeFileSync(join(dir, 'pki', 'ca.crt'), 'CA FILE');
-    writeFileSync(join(dir, 'pki', 'me.crt'), 'CERT FILE');
-    const file = kubeconfig(
-      dir,
-      '{ server: "https://k:6443", certificate-authority: pki/ca.crt, insecure-skip-tls-verify: true, tls-server-name: kubernetes }',
-      `{ client-certificate: pki/me.crt, client-key-data: "${b64('KEY DATA')}" }`,
-    );
-    const options = await applied(await loadKubeConfig({ file }));
-    expect(options.ca?.toString()).to.equal('CA FILE');
-    expect(options.cert?.toString()).to.equal('CERT FILE');
-    expect((options.key as Buffer).toString()).to.equal('KEY DATA');
-    expect(options.rejectUnauthorized).to.equal(false);
-    expect(options.servername).to.equal('kubernetes');
-    expect(options.headers).not.to.have.property('authorization');
-  });
+  it(
+    'reads client certificates and CA files relative to the kubeconfig, and honours insecure-skip-tls-verify and ' + 'tls-server-name',
+    async () => {
+      mkdirSync(join(dir, 'pki'));
+      writeFileSync(join(dir, 'pki', 'ca.crt'), 'CA FILE');
+      writeFileSync(join(dir, 'pki', 'me.crt'), 'CERT FILE');
+      const file = kubeconfig(
+        dir,
+        '{ server: "https://k:6443", certificate-authority: pki/ca.crt, insecure-skip-tls-verify: true, tls-server-name: kubernetes }',
+        `{ client-certificate: pki/me.crt, client-key-data: "${b64('KEY DATA')}" }`,
+      );
+      const options = await applied(await loadKubeConfig({ file }));
+      expect(options.ca?.toString()).to.equal('CA FILE');
+      expect(options.cert?.toString()).to.equal('CERT FILE');
+      expect((options.key as Buffer).toString()).to.equal('KEY DATA');
+      expect(options.rejectUnauthorized).to.equal(false);
+      expect(options.servername).to.equal('kubernetes');
+      expect(options.headers).not.to.have.property('authorization');
+    },
+  );
 
   it('finds $KUBECONFIG before ~/.kube/config before the in-cluster service account', async () => {
     const home = join(dir, 'home');

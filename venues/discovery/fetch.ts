@@ -46,7 +46,8 @@ async function kalshiEvents(series: string, options: DiscoveryOptions): Promise<
   const events: KalshiEvent[] = [];
   let cursor = '';
   for (let page = 0; page < 50; page++) {
-    const url = `${options.kalshiRestUrl}/events?series_ticker=${series}&status=open&with_nested_markets=true&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const page = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+    const url = `${options.kalshiRestUrl}/events?series_ticker=${series}&status=open&with_nested_markets=true&limit=200${page}`;
     const body = (await getJson(url, options)) as { events?: RawKalshiEvent[]; cursor?: string };
     for (const e of body.events ?? []) {
       events.push({

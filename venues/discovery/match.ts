@@ -182,7 +182,8 @@ export function matchMarkets(sport: Sport, kalshiEvents: KalshiEvent[], polymark
           reason:
             candidates.length === 0
               ? `no Polymarket moneyline for ${away} at ${home} on ${parsed.date}`
-              : `${candidates.length} Polymarket markets for ${away} at ${home} on ${parsed.date}: ${candidates.map((c) => c.ref).join(', ')}`,
+              : `${candidates.length} Polymarket markets for ${away} at ${home} on ` +
+                `${parsed.date}: ${candidates.map((c) => c.ref).join(', ')}`,
         });
         continue;
       }

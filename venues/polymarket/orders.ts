@@ -208,7 +208,8 @@ export class PolymarketClient implements VenueClient {
     const hash = polymarketOrderHash(body.order as PolymarketSignedOrder, negRisk);
     // Sent as PostgreSQL returns it, so that the first send and any resend are the same bytes.
     const inserted = await this.options.pool.query<{ body: unknown }>(
-      'insert into polymarket_signed_orders (client_order_id, order_hash, body) values ($1, $2, $3) on conflict (client_order_id) do nothing returning body',
+      'insert into polymarket_signed_orders (client_order_id, order_hash, body) values ($1, $2, $3) on conflict ' +
+        '(client_order_id) do nothing returning body',
       [order.clientOrderId, hash, JSON.stringify(body)],
     );
     if (inserted.rows[0]) return { hash, body: JSON.stringify(inserted.rows[0].body) };

@@ -90,7 +90,9 @@ class DetectorMetrics {
     });
     this.suppressed = new Counter({
       name: 'arbees_signals_suppressed_total',
-      help: 'Would-be signals not published, by reason (gating: stale, too_old, skew, crossed, ...; spam: unchanged, market_rate, shard_rate)',
+      help:
+        'Would-be signals not published, by reason (gating: stale, too_old, skew, crossed, ...; spam: unchanged, ' +
+        'market_rate, shard_rate)',
       labelNames: ['reason'],
       registers,
     });

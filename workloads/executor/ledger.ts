@@ -67,7 +67,8 @@ interface DbOrder {
 }
 
 const ORDER_COLUMNS =
-  'client_order_id, signal_id, leg, venue, market_id, venue_market, outcome, side, limit_price, size, status, filled_size, fees, venue_order_id, created_at';
+  'client_order_id, signal_id, leg, venue, market_id, venue_market, outcome, side, limit_price, size, status, ' +
+  'filled_size, fees, venue_order_id, created_at';
 
 function toOrder(row: DbOrder): OrderRow {
   return {
@@ -131,7 +132,8 @@ export class Ledger {
          insert into signals (id, shard, market_id, kind, payload, status, plan, decided_at)
          values ($1, $2, $3, $4, $5, 'processing', $6, now()) on conflict (id) do nothing returning id
        ), o as (
-         insert into orders (client_order_id, shard, signal_id, leg, venue, market_id, venue_market, outcome, side, limit_price, size, status, created_at)
+         insert into orders (client_order_id, shard, signal_id, leg, venue, market_id, venue_market, outcome, side,
+                            limit_price, size, status, created_at)
          select $7, $2, s.id, $8, $9, $3, $10, $11, $12, $13, $14, 'intent', to_timestamp($15::double precision / 1000) from s returning 1
        )
        select count(*)::int as n from s`,
@@ -185,7 +187,8 @@ export class Ledger {
   async createIntent(order: OrderRequest & { signalId: string; leg: string }): Promise<{ row: OrderRow; created: boolean }> {
     const inserted = await this.pool.query<DbOrder>({
       name: 'executor-create-intent',
-      text: `insert into orders (client_order_id, shard, signal_id, leg, venue, market_id, venue_market, outcome, side, limit_price, size, status, created_at)
+      text: `insert into orders (client_order_id, shard, signal_id, leg, venue, market_id, venue_market, outcome, side,
+                            limit_price, size, status, created_at)
        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'intent', to_timestamp($12::double precision / 1000))
        on conflict (client_order_id) do nothing returning ${ORDER_COLUMNS}`,
       values: [
@@ -267,7 +270,8 @@ export class Ledger {
       const avg = report.filledSize > 0 ? Math.round(notional / report.filledSize) : null;
       await client.query({
         name: 'executor-update-order',
-        text: `update orders set status = $2, venue_order_id = $3, filled_size = $4, avg_price = $5, fees = $6, reason = coalesce($7, reason),
+        text: `update orders set status = $2, venue_order_id = $3, filled_size = $4, avg_price = $5, fees = $6,
+                             reason = coalesce($7, reason),
            acked_at = coalesce(acked_at, now()), updated_at = now(), final_at = case when $8 then coalesce(final_at, now()) else null end
          where client_order_id = $1`,
         values: [order.clientOrderId, status, report.venueOrderId, report.filledSize, avg, fees, report.reason ?? null, venueFinal(report)],

@@ -208,7 +208,8 @@ export async function migrate(pool: pg.Pool, list: Migration[] = migrations): Pr
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     try {
       await client.query(
-        'create table if not exists schema_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())',
+        'create table if not exists schema_migrations (version integer primary key, name text not null, applied_at ' +
+          'timestamptz not null default now())',
       );
       const done = new Set((await client.query<{ version: number }>('select version from schema_migrations')).rows.map((r) => r.version));
       for (const migration of [...list].sort((a, b) => a.version - b.version)) {

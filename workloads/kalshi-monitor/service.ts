@@ -111,7 +111,9 @@ export class KalshiMonitor {
       // not JSON
     }
     if (status === 401 || status === 403) {
-      this.lastError = `Kalshi refused our credentials (HTTP ${status} ${detail}); check that ARBEES_KALSHI_KEY_ID and ARBEES_KALSHI_PRIVATE_KEY are a matching key of this environment (demo keys fail on production)`;
+      this.lastError =
+        `Kalshi refused our credentials (HTTP ${status} ${detail}); check that ARBEES_KALSHI_KEY_ID and ` +
+        `ARBEES_KALSHI_PRIVATE_KEY are a matching key of this environment (demo keys fail on production)`;
       this.metrics.connectErrors.inc({ venue: 'kalshi', reason: 'auth' });
       this.log.error({ status, detail, keyId: this.options.keyId }, this.lastError);
       return this.options.authRetryMs ?? 30_000;

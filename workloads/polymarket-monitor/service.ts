@@ -141,7 +141,8 @@ export class PolymarketMonitor {
       // HTML or text
     }
     if (status === 403) {
-      this.lastError = `Polymarket refused the connection from our address (HTTP 403: ${detail}); is the VPN up and in a permitted location?`;
+      this.lastError =
+        `Polymarket refused the connection from our address (HTTP 403: ` + `${detail}); is the VPN up and in a permitted location?`;
       this.metrics.connectErrors.inc({ venue, reason: 'geoblock' });
       this.log.error({ status, detail }, this.lastError);
       void this.runProbe();

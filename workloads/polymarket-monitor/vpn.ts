@@ -86,7 +86,9 @@ export class VpnProbe {
       if (b.blocked !== false) {
         return {
           up: false,
-          reason: `geoblocked: Polymarket sees ${where.ip ?? '?'} in ${where.country ?? '?'}${typeof b.region === 'string' && b.region ? `/${b.region}` : ''}`,
+          reason:
+            `geoblocked: Polymarket sees ${where.ip ?? '?'} in ` +
+            `${where.country ?? '?'}${typeof b.region === 'string' && b.region ? `/${b.region}` : ''}`,
           checkedMs: nowMs,
           ...where,
         };
