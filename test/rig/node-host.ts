@@ -43,6 +43,8 @@ export interface NodeState {
   /** `rig` (the tests; swept by the next start when its owner is gone) or `cluster-up` (only `make cluster-down` removes it). */
   kind: 'rig' | 'cluster-up';
   owner: number;
+  /** Left running on purpose (ARBEES_KEEP_RIG=1): its folder stays for reading after the sweep. */
+  kept?: boolean;
   dir: string;
   nodeIP: string;
   bridge: string;
@@ -148,6 +150,8 @@ export async function claimHost(
     }
     process.stderr.write(`rig: tearing down the node a previous run left (${previous.dir})\n`);
     await teardown(previous);
+    // A crashed run's node folder (containerd's images among it) goes too; a kept one is for reading.
+    if (previous.kind === 'rig' && !previous.kept && !alive(previous.owner)) rmSync(previous.dir, { recursive: true, force: true });
   }
   const chains: Record<string, string[]> = {};
   for (const family of FAMILIES) chains[family] = chainsOf(family);

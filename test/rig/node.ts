@@ -29,6 +29,7 @@ import {
   guardForwarding,
   guardRejected,
   run,
+  saveState,
   setSysctl,
   shimPids,
   teardown,
@@ -43,6 +44,8 @@ export const NODE = {
   podCIDR: '10.244.0.0/24',
   serviceCIDR: '10.96.0.0/16',
   bridge: 'arbees0',
+  /** kube-apiserver's port on the node's address, the usual one (NetworkPolicies in charts allow it). */
+  apiPort: 6443,
   cniNetwork: 'arbees-rig',
 } as const;
 
@@ -212,6 +215,8 @@ export async function startCluster(dir: string, options: StartClusterOptions = {
     if (stopped) return;
     stopped = true;
     if (keep) {
+      state.kept = true;
+      saveState(state);
       process.stderr.write(`rig: kept the cluster node up (${dir}); \`make cluster-down\` or the next run removes it\n`);
       return;
     }
@@ -250,7 +255,7 @@ export async function startCluster(dir: string, options: StartClusterOptions = {
     })();
     mkdirSync(join(dir, 'control-plane'), { recursive: true });
     const kube = await startKube(join(dir, 'control-plane'), {
-      node: { address: NODE.ip, clusterCIDR: NODE.podCIDR, kubeletClientCert: pki.cert, kubeletClientKey: pki.key },
+      node: { address: NODE.ip, clusterCIDR: NODE.podCIDR, kubeletClientCert: pki.cert, kubeletClientKey: pki.key, port: NODE.apiPort },
       spawn,
     });
     await containerdUp;
