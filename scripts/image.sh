@@ -166,7 +166,7 @@ ensure_base() {
   case "$ref" in
     docker.io/library/debian:bookworm-slim) base_debian "$ref" ;;
     docker.io/library/node:*-bookworm-slim) base_node "$ref" ;;
-    gcr.io/distroless/cc-debian12:*) buildah_build "$ref" "$root/scripts/images/base/distroless-cc.Dockerfile" "$root/scripts/images/base" ;;
+    gcr.io/distroless/cc-debian12:*) echo "assembling $ref (Debian packages)..." >&2; buildah_build "$ref" "$root/scripts/images/base/distroless-cc.Dockerfile" "$root/scripts/images/base" ;;
     *) die "cannot pull $1 here (no registry) and no local recipe for it: add one to scripts/image.sh" ;;
   esac
 }
