@@ -67,8 +67,8 @@ describe('cluster: a real Kubernetes node', function () {
     waitFor(`pod ${name} running`, async () => (await core.readNamespacedPod({ name, namespace })).status?.phase === 'Running', 60_000);
 
   before(async function () {
-    const tar = await phase('image (scripts/image.sh arbees)', () => imageTar('arbees'));
     cluster = await phase('node up', () => rig.cluster());
+    const tar = await phase('image (scripts/image.sh arbees)', () => imageTar('arbees'));
     await phase('image import', () => cluster.loadImage(tar));
     core = cluster.kube.kubeConfig.makeApiClient(CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: namespace } } });

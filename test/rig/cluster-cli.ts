@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { LocalServiceError } from '../../cli/local/process.js';
 import { packageInfo } from '../../lib/package-root.js';
 import { importImage, NODE, startCluster } from './node.js';
-import { alive, readState, teardown } from './node-host.js';
+import { alive, readState, requireRootAndCgroups, teardown } from './node-host.js';
 
 const DIR = process.env.ARBEES_CLUSTER_DIR ?? '/var/lib/arbees-cluster';
 const HELP = `usage: cluster-cli.ts <command>
@@ -48,6 +48,7 @@ async function main(args: string[]): Promise<void> {
     console.log(HELP);
     return;
   }
+  if (command !== 'status') requireRootAndCgroups();
   switch (command) {
     case 'up': {
       const up = running();

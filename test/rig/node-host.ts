@@ -126,6 +126,15 @@ export function alive(pid: number): boolean {
   }
 }
 
+/** The node needs root and cgroups; says which is missing. */
+export function requireRootAndCgroups(): void {
+  if (process.getuid?.() !== 0)
+    throw new LocalServiceError('the cluster node needs root (containerd, kubelet, iptables, mounts): run as root (CI does)');
+  if (!existsSync('/sys/fs/cgroup/memory/cgroup.procs') && !existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+    throw new LocalServiceError('no cgroups mounted at /sys/fs/cgroup: the node cannot run containers here');
+  }
+}
+
 /**
  * Checks that this machine can run the node and nothing else owns what it takes, sweeps a node a
  * crashed run left, and records the host as it is now.
@@ -135,11 +144,7 @@ export async function claimHost(
   dir: string,
   node: { ip: string; bridge: string; socket: string },
 ): Promise<NodeState> {
-  if (process.getuid?.() !== 0)
-    throw new LocalServiceError('the cluster node needs root (containerd, kubelet, iptables, mounts): run the tests as root');
-  if (!existsSync('/sys/fs/cgroup/memory/cgroup.procs') && !existsSync('/sys/fs/cgroup/cgroup.controllers')) {
-    throw new LocalServiceError('no cgroups mounted at /sys/fs/cgroup: the node cannot run containers here');
-  }
+  requireRootAndCgroups();
   const previous = readState();
   if (previous) {
     if (previous.kind === 'cluster-up' && kind === 'rig') {

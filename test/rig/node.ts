@@ -25,6 +25,7 @@ import { builtBinariesDir, httpsGet, startKube, type KubeService } from './kube.
 import {
   alive,
   claimHost,
+  requireRootAndCgroups,
   daemonSpawner,
   guardForwarding,
   guardRejected,
@@ -203,6 +204,7 @@ export interface StartClusterOptions {
 }
 
 export async function startCluster(dir: string, options: StartClusterOptions = {}): Promise<ClusterService> {
+  requireRootAndCgroups();
   requireTools();
   const binDir = builtBinariesDir('build-node.sh', 'kubelet, kube-scheduler, kube-proxy, CoreDNS and kube-router');
   const pauseTar = imageTar('pause');
