@@ -1,21 +1,22 @@
 // `make cluster-up` / `make cluster-down`: the rig's single-node cluster (test/rig/node.ts) for
 // people, kept running in the background, its state in /var/lib/arbees-cluster.
-// Usage: node --import tsx test/rig/cluster-cli.ts up|down|status|load TAR... [--help]
+// Usage: node --import tsx test/rig/cluster-cli.ts up|down|status|load IMAGE... [--help]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalServiceError } from '../../cli/local/process.js';
 import { packageInfo } from '../../lib/package-root.js';
-import { importImage, NODE, startCluster } from './node.js';
+import { imageTar, importImage, NODE, startCluster } from './node.js';
 import { alive, readState, requireRootAndCgroups, teardown } from './node-host.js';
 
 const DIR = process.env.ARBEES_CLUSTER_DIR ?? '/var/lib/arbees-cluster';
 const HELP = `usage: cluster-cli.ts <command>
-  up        start the local single-node cluster (root, Debian/Ubuntu, no Docker needed) and
-            import the images scripts/image.sh has built; prints the kubeconfig path
-  down      stop it and undo everything it changed on the host
-  status    whether it runs, and its kubeconfig
-  load TAR  import docker-archive image tars (scripts/image.sh output) into the node
+  up             start the local single-node cluster (root, Debian/Ubuntu, no Docker needed) and
+                 import the images scripts/image.sh has built; prints the kubeconfig path
+  down           stop it and undo everything it changed on the host
+  status         whether it runs, and its kubeconfig
+  load IMAGE...  import images into the node: docker-archive tars, or names of scripts/image.sh's
+                 images (arbees, pause, redis, postgres), built first when needed
 State and logs: ${DIR} (ARBEES_CLUSTER_DIR). The node: ${NODE.ip}, pods ${NODE.podCIDR},
 services ${NODE.serviceCIDR}, NodePorts on ${NODE.ip}; nothing a pod sends leaves the machine.`;
 
@@ -86,7 +87,11 @@ async function main(args: string[]): Promise<void> {
     case 'load': {
       const up = running();
       if (!up) throw new LocalServiceError('no cluster node is up: `make cluster-up` first');
-      for (const tar of rest) console.log(`${tar}: ${importImage(up.containerdSocket, tar).join(', ')}`);
+      // An image's name (arbees, redis, ...) builds it first if needed (scripts/image.sh).
+      for (const arg of rest) {
+        const tar = arg.endsWith('.tar') ? arg : imageTar(arg);
+        console.log(`${tar}: ${importImage(up.containerdSocket, tar).join(', ')}`);
+      }
       return;
     }
     default:
