@@ -186,6 +186,16 @@ buildah_build() {
     -f "$dockerfile" -t "$ref" "$context" >"$work/build.log" 2>&1 ||
     die "building $ref failed; last lines:$(echo; tail -15 "$work/build.log")"
 }
+# Each code change leaves a new chain of cached layers (~100 MB); keep only the chains of each
+# image's latest build (recorded in <name>.layers) and drop the other intermediate images.
+buildah_record_layers() { grep -oE '^--> (Using cache )?[0-9a-f]{11,}' "$work/build.log" | awk '{print substr($NF, 1, 11)}' > "$out/$1.layers"; }
+buildah_prune() {
+  local keep id
+  keep=$(cat "$out"/*.layers 2>/dev/null | sort -u)
+  for id in $(buildah images --all --no-trunc --format '{{.ID}} {{.Name}}' | awk '$2 == "<none>" {print substr($1, 8, 11)}'); do
+    grep -qx "$id" <<<"$keep" || buildah rmi "$id" >/dev/null 2>&1 || true
+  done
+}
 buildah_id() { buildah inspect --type image --format '{{.FromImageID}}' "$1"; }
 buildah_export() { buildah push -q "$1" "docker-archive:$2:$1" >/dev/null; }
 
@@ -204,6 +214,7 @@ for name in "${names[@]}"; do
   began=$(date +%s)
   echo "building $ref ($backend)..." >&2
   "${backend}_build" "$ref" "$dockerfile" "$context"
+  [[ $backend == docker ]] || buildah_record_layers "$name"
   id=$("${backend}_id" "$ref")
   if [[ ! -s "$tar" || "$(cat "$tar.id" 2>/dev/null)" != "$id" ]]; then
     rm -f "$tar.id"
@@ -214,3 +225,4 @@ for name in "${names[@]}"; do
   echo "$ref: $(( $(stat -c %s "$tar") / 1000000 )) MB in $(( $(date +%s) - began ))s -> $tar" >&2
   echo "$tar"
 done
+[[ $backend == docker ]] || buildah_prune
