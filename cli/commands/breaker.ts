@@ -198,19 +198,20 @@ window of history with Prometheus range queries, one value per evaluation step, 
     \`for\` clocks, hysteresis, Open -> HalfOpen after halfOpenAfter, probation of
     cooldown, re-opening on any breach in HalfOpen), so a trip here is what the
     operator would have done, not a threshold crossing;
-  - with incidents: searches thresholds and \`for\` for the setting that trips
-    (goes to Open) in every incident the rule can catch cleanly (some setting
-    trips in it, never outside incidents, and lets go afterwards), then trips
-    least outside incidents, halts trading least outside them and reacts
-    fastest; the threshold is placed past the worst healthy value by the margin,
-    where that still catches the same incidents;
+  - with incidents: searches thresholds and \`for\` for a clean setting (no trip
+    outside incidents, letting go afterwards) that trips (goes to Open) in the most
+    incidents, then halts trading least outside them, then reacts fastest; the
+    threshold is placed past the worst healthy value by the margin where that
+    still trips in the same incidents, and never within 5 % of it;
   - with no incident a rule can catch: threshold = healthy quantile x margin
     (for < rules: the low quantile, that far below), \`for\` kept;
   - reports, for the current and the proposed setting of each rule and of all rules
-    together: incidents caught, trips outside incidents, trading time halted (Open)
-    outside incidents, and the slowest detection;
+    together: incidents tripped in, incidents halted in (open at some time in
+    them, from a trip there or before), trips outside incidents, trading time
+    halted (Open) outside incidents, and the slowest time to halt;
   - reports as findings rules whose query returned no data (they can never fire),
-    queries Prometheus refuses, and incidents no rule catches.
+    queries Prometheus refuses, and incidents no rule trips in cleanly, with the
+    setting that would, and its trips outside incidents.
 Nothing is applied. --output yaml prints a merge patch of spec.circuitBreaker.rules
 for "kubectl patch tradingshard NAME --type merge --patch-file FILE".
 

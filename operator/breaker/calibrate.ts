@@ -40,9 +40,11 @@ export interface Outcome {
   /** Transitions to Open. */
   trips: number;
   tripsOutside: number;
-  /** Per incident: did the breaker trip (go to Open) inside it. */
+  /** Per incident: did the breaker trip (go to Open) inside it — detected it. */
   caught: boolean[];
-  /** Per incident: from its start until the breaker tripped, if it did. */
+  /** Per incident: was the breaker open at some time inside it, tripped there or still open from an earlier trip. */
+  halted: boolean[];
+  /** Per incident: from its start until the breaker was open (0 if it already was), if it was. */
   delays: Array<number | undefined>;
   haltedMs: number;
   /** Time open outside every incident: trading lost to the breaker. */
@@ -190,16 +192,17 @@ export function outcomeOf(result: ReplayResult, grid: Grid, incidents: Incident[
   }
   if (openedAt !== undefined) open.push([openedAt, end]);
   const trips = result.transitions.filter((t) => t.to === 'Open');
-  // Caught means tripped inside: a breaker left open since an earlier incident (one that never
-  // recovers) would otherwise "catch" every later incident for free.
   const delays = incidents.map((incident) => {
-    const first = trips.find((t) => t.at >= incident.start && t.at < incident.end);
-    return first ? first.at - incident.start : undefined;
+    const first = open.find(([a, b]) => a < incident.end && b > incident.start);
+    return first ? Math.max(0, first[0] - incident.start) : undefined;
   });
   return {
     trips: trips.length,
     tripsOutside: trips.filter((t) => !inside(t.at, incidents)).length,
-    caught: delays.map((d) => d !== undefined),
+    // Caught means tripped inside: a rule left open since an earlier incident (or one that never
+    // lets go) would otherwise "catch" every later incident for free.
+    caught: incidents.map((i) => trips.some((t) => t.at >= i.start && t.at < i.end)),
+    halted: delays.map((d) => d !== undefined),
     delays,
     haltedMs: open.reduce((sum, [a, b]) => sum + (b - a), 0),
     haltedOutsideMs: open.reduce((sum, [a, b]) => sum + outsideLength(a, b, incidents), 0),
@@ -317,7 +320,14 @@ function placeThreshold(rule: BreakerRule, tied: number[], values: Float64Array,
   return [...new Set([...rounded(chosen), chosen, ...ends.flatMap(rounded), ...ends])].filter((v) => Number.isFinite(v) && within(v));
 }
 
-function calibrateRule(ctx: Context, rule: BreakerRule, progress: (done: number, total: number) => void): RuleCalibration {
+/** A rule's calibration, and the settings its search tried (for incidents no rule catches cleanly). */
+interface RuleSearch {
+  calibration: RuleCalibration;
+  tried: Array<{ threshold: number; forMs: number }>;
+}
+
+function calibrateRule(ctx: Context, rule: BreakerRule, progress: (done: number, total: number) => void): RuleSearch {
+  const calibration = (c: RuleCalibration, tried: RuleSearch['tried'] = []): RuleSearch => ({ calibration: c, tried });
   const { input, at } = ctx;
   const { grid, incidents } = input;
   const low = lowTail(rule.op);
@@ -335,14 +345,8 @@ function calibrateRule(ctx: Context, rule: BreakerRule, progress: (done: number,
     ),
     current: replayRule(ctx, rule).outcome,
   };
-  const kept = (notes: string[], targets: number[] = []): RuleCalibration => ({
-    ...base,
-    proposed: rule,
-    method: 'kept',
-    targets,
-    proposal: base.current,
-    notes,
-  });
+  const kept = (notes: string[]): RuleSearch =>
+    calibration({ ...base, proposed: rule, method: 'kept', targets: [], proposal: base.current, notes });
   const refused = input.queryErrors?.[rule.name];
   if (refused !== undefined) {
     const unavailable =
@@ -362,7 +366,7 @@ function calibrateRule(ctx: Context, rule: BreakerRule, progress: (done: number,
   const currentForMs = parseDuration(rule.for);
 
   // Without incidents the table's header says how; with them, why this rule fell back.
-  const fromHealthy = (why?: string): RuleCalibration => {
+  const fromHealthy = (why?: string, tried: RuleSearch['tried'] = []): RuleSearch => {
     if (why) notes.push(why);
     if (healthy.length === 0) return kept([...notes, 'no data outside incidents to set a threshold from: kept']);
     const q = low ? 1 - input.quantile : input.quantile;
@@ -374,7 +378,8 @@ function calibrateRule(ctx: Context, rule: BreakerRule, progress: (done: number,
     const digits = 10 ** (Math.floor(Math.log10(Math.abs(raw))) - 1);
     const threshold = (low ? Math.floor(raw / digits) : Math.ceil(raw / digits)) * digits;
     const proposed = { ...rule, threshold: significant(threshold, 2) };
-    return { ...base, proposed, method: 'quantile', targets: [], proposal: replayRule(ctx, proposed).outcome, notes };
+    const proposal = replayRule(ctx, proposed).outcome;
+    return calibration({ ...base, proposed, method: 'quantile', targets: [], proposal, notes }, tried);
   };
   if (incidents.length === 0) return fromHealthy();
 
@@ -392,7 +397,7 @@ function calibrateRule(ctx: Context, rule: BreakerRule, progress: (done: number,
   const nearEdge = edge === undefined ? [] : [edge + (low ? -1 : 1) * minSeparation * Math.abs(edge), pastMargin(edge, input.margin, low)];
   const thresholds = [...new Set([...seen, ...between, ...nearEdge])].filter(separated).sort((x, y) => x - y);
   const all = incidents.map((_, n) => n);
-  let results: Scored[] = [];
+  const results: Scored[] = [];
   const total = fors.length * thresholds.length;
   for (const forMs of fors) {
     for (const threshold of thresholds) {
@@ -400,20 +405,20 @@ function calibrateRule(ctx: Context, rule: BreakerRule, progress: (done: number,
       progress(results.length, total);
     }
   }
-  // The incidents this rule is for: those some setting catches with no trip outside incidents and
-  // letting go afterwards (a rising total that crosses a line during an incident is no signal of it).
-  const targets = all.filter((n) => results.some((r) => !r.dirty && !r.outcome.stuckOpen && r.outcome.caught[n]));
+  const tried = results.map(({ threshold, forMs }) => ({ threshold, forMs }));
+  // Only clean settings are proposed: no trip outside incidents, and letting go afterwards (a rising
+  // total that crosses a line during an incident is no signal of it). An incident that only a
+  // setting tripping outside would catch is left to other rules, or reported (see calibrate).
+  const clean = results.filter((r) => !r.dirty && !r.outcome.stuckOpen);
+  const targets = all.filter((n) => clean.some((r) => r.outcome.caught[n]));
   if (targets.length === 0)
     return fromHealthy(
       'catches none of the labelled incidents without tripping outside them' +
         ` (a threshold within ${minSeparation * 100} % of the worst healthy value does not count)`,
+      tried,
     );
-  for (const r of results) r.caughtTargets = targets.filter((n) => r.outcome.caught[n]).length;
-  // No clean setting catches them all: settings that trip outside may, so replay those to the end.
-  if (!results.some((r) => !r.dirty && r.caughtTargets === targets.length))
-    results = results.map((r) => (r.dirty ? scored(ctx, rule, r.threshold, r.forMs, targets) : r));
-  const best = [...results].sort(compare)[0]!;
-  const tied = results.filter((r) => r.forMs === best.forMs && sameScore(r, best)).map((r) => r.threshold);
+  const best = [...clean].sort(compare)[0]!;
+  const tied = clean.filter((r) => r.forMs === best.forMs && sameScore(r, best)).map((r) => r.threshold);
   const reference = edge ?? best.threshold;
   const values = sortedValues(worst, () => true);
   // The first placement that replays as well as the best candidate (hysteresis can tell them apart).
@@ -433,7 +438,24 @@ function calibrateRule(ctx: Context, rule: BreakerRule, progress: (done: number,
       `no single setting catches all of incidents ${targets.map((n) => n + 1).join(', ')};` +
         ` this one misses ${missed.map((n) => n + 1).join(', ')}`,
     );
-  return { ...base, proposed, method: 'incidents', targets, proposal: chosen.outcome, notes };
+  return calibration({ ...base, proposed, method: 'incidents', targets, proposal: chosen.outcome, notes }, tried);
+}
+
+/** For an incident no proposal catches: the setting that does with the fewest trips outside incidents, if any. */
+function closest(ctx: Context, searches: Map<BreakerRule, RuleSearch>, n: number, full: Map<string, Outcome>): string | undefined {
+  let found: { text: string; trips: number } | undefined;
+  for (const [rule, search] of searches) {
+    for (const { threshold, forMs } of search.tried) {
+      const setting = { ...rule, threshold, for: formatDuration(forMs) };
+      const key = `${rule.name} ${threshold} ${forMs}`;
+      const outcome = full.get(key) ?? replayRule(ctx, setting).outcome;
+      full.set(key, outcome);
+      if (outcome.caught[n] && (!found || outcome.tripsOutside < found.trips)) {
+        found = { text: `${rule.name} ${rule.op} ${threshold} for ${setting.for}`, trips: outcome.tripsOutside };
+      }
+    }
+  }
+  return found && `${found.text} would, with ${found.trips} trip(s) outside incidents`;
 }
 
 /** Calibrates every rule of the breaker over the recorded series. `progress` hears each replay. */
@@ -451,18 +473,25 @@ export function calibrate(
     at: incidentIndex(grid, incidents),
     halfOpenAfterMs: parseDuration(input.breaker.halfOpenAfter),
   };
-  const rules = input.breaker.rules.map((rule) => calibrateRule(ctx, rule, (done, total) => progress(rule.name, done, total)));
+  const searches = new Map(
+    input.breaker.rules.map((rule) => [rule, calibrateRule(ctx, rule, (done, total) => progress(rule.name, done, total))]),
+  );
+  const rules = [...searches.values()].map((s) => s.calibration);
   const whole = (list: BreakerRule[]) =>
     outcomeOf(replay({ ...input.breaker, rules: list }, histories, grid), grid, incidents, ctx.halfOpenAfterMs);
   const breaker = { current: whole(input.breaker.rules), proposed: whole(rules.map((r) => r.proposed)) };
 
   const findings: string[] = [];
   for (const r of rules) for (const note of r.notes) findings.push(`${r.rule.name}: ${note}`);
+  const full = new Map<string, Outcome>();
   incidents.forEach((incident, n) => {
-    if (!breaker.proposed.caught[n])
-      findings.push(
-        `incident ${n + 1} (${incident.label}): no rule catches it without tripping outside incidents; it needs a rule on another signal`,
-      );
+    // Detected by some rule of its own, not only halted by one still open from before.
+    if (rules.some((r) => r.proposal.caught[n])) return;
+    const near = closest(ctx, searches, n, full);
+    findings.push(
+      `incident ${n + 1} (${incident.label}): no rule catches it without tripping outside incidents; ` +
+        (near ? `closest: ${near}` : 'no setting tried catches it at all: it needs a rule on another signal'),
+    );
   });
   if (breaker.proposed.tripsOutside > 0)
     findings.push(`the proposed settings still trip ${breaker.proposed.tripsOutside} time(s) outside incidents`);

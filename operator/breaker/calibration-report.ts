@@ -34,9 +34,8 @@ function distributionCells(d: Distribution): string[] {
   return [String(d.samples), ...d.points.map((p) => number(p.value))];
 }
 
-function caught(outcome: Outcome, of: number): string {
-  return of === 0 ? '-' : `${outcome.caught.filter(Boolean).length}/${of}`;
-}
+const count = (flags: boolean[], of: number) => (of === 0 ? '-' : `${flags.filter(Boolean).length}/${of}`);
+const caught = (outcome: Outcome, of: number) => count(outcome.caught, of);
 
 function slowest(outcome: Outcome): string {
   const delays = outcome.delays.filter((d): d is number => d !== undefined);
@@ -44,10 +43,17 @@ function slowest(outcome: Outcome): string {
 }
 
 const whole = (o: Outcome, n: number) =>
-  `caught ${caught(o, n)}, ${o.tripsOutside} trip(s) and ${human(o.haltedOutsideMs)} halted outside incidents`;
+  `tripped in ${caught(o, n)} and halted in ${count(o.halted, n)} incidents, ` +
+  `${o.tripsOutside} trip(s) and ${human(o.haltedOutsideMs)} halted outside them`;
 
 function outcomeCells(outcome: Outcome, incidents: number): string[] {
-  return [caught(outcome, incidents), String(outcome.tripsOutside), human(outcome.haltedOutsideMs), slowest(outcome)];
+  return [
+    caught(outcome, incidents),
+    count(outcome.halted, incidents),
+    String(outcome.tripsOutside),
+    human(outcome.haltedOutsideMs),
+    slowest(outcome),
+  ];
 }
 
 function how(r: RuleCalibration, c: Calibration): string {
@@ -80,8 +86,12 @@ export function renderTable(c: Calibration, shard: ShardRef, breaker: { cooldown
   });
   lines.push(...table([head, ...distRows]));
 
-  lines.push('', "Settings replayed through the operator's breaker (the machine itself: for, hysteresis, HalfOpen probation)");
-  const rows: string[][] = [['rule', '', 'setting', 'incidents caught', 'trips outside', 'halted outside', 'slowest detection', 'from']];
+  lines.push(
+    '',
+    "Settings replayed through the operator's breaker (the machine itself: for, hysteresis, HalfOpen probation).",
+    'Tripped in: incidents it opened in. Halted in: incidents it was open in, from a trip there or before. Slowest halt: to open.',
+  );
+  const rows: string[][] = [['rule', '', 'setting', 'tripped in', 'halted in', 'trips outside', 'halted outside', 'slowest halt', 'from']];
   for (const r of c.rules) {
     rows.push([r.rule.name, 'current', setting(r.rule), ...outcomeCells(r.current, n), '']);
     rows.push(['', 'proposed', setting(r.proposed), ...outcomeCells(r.proposal, n), how(r, c)]);

@@ -10,8 +10,10 @@
 // and its merge patch is one `kubectl patch --type merge` takes. Range reads are checked against
 // Prometheus's 11,000-point limit and the response-size bound.
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -401,7 +403,13 @@ describe('arbees breaker calibrate on a recorded run with faults (real simulator
           ` caught ${r.proposal.caught.join(',')} out ${r.proposal.tripsOutside}`,
       )
       .join('\n');
-    expect(result.breaker.proposed.caught, summary).to.deep.equal([true, true, true, true]);
+    // Each incident tripped by some rule's proposal, and trading halted in each by the breaker as a
+    // whole (a trip there, or one still open from the incident before).
+    expect(
+      incidents.map((_, n) => result.rules.some((r) => r.proposal.caught[n])),
+      summary,
+    ).to.deep.equal([true, true, true, true]);
+    expect(result.breaker.proposed.halted, summary).to.deep.equal([true, true, true, true]);
     expect(result.breaker.proposed.tripsOutside, summary).to.equal(0);
     expect(result.breaker.proposed.stuckOpen).to.equal(false);
     const rule = (name: string) => result.rules.find((r) => r.rule.name === name)!;
@@ -450,7 +458,7 @@ describe('arbees breaker calibrate on a recorded run with faults (real simulator
     expect(table.err).to.match(/· reading stale-quotes \(1\/6\): \d+\/\d+ points/);
     expect(table.out).to.contain(`TradingShard ${NAMESPACE}/${SHARD}`);
     writeFileSync(join(dir, 'calibration.txt'), table.out);
-    expect(table.out, table.out).to.match(/all rules\s+current[^\n]*\n\s+proposed\s+4\/4\s+0\s/);
+    expect(table.out, table.out).to.match(/all rules\s+current[^\n]*\n\s+proposed\s+\d\/4\s+4\/4\s+0\s/);
     expect(table.out).to.contain('- polymarket-rejections: no data in the window');
 
     const yaml = await run('--output', 'yaml');
@@ -476,6 +484,88 @@ describe('arbees breaker calibrate on a recorded run with faults (real simulator
     expect(errors.at(-1)).to.match(
       /^arbees breaker calibrate: reading stale-quotes from http:\/\/127\.0\.0\.1:1: Prometheus unreachable: /,
     );
+  });
+
+  it("reads through TLS with a private CA and a bearer token, the operator's auth, and says why not without them", async () => {
+    // Prometheus behind an authenticating proxy, as a cluster's often is: TLS from a private CA,
+    // and a bearer token checked before anything is forwarded.
+    const tls = join(dir, 'tls');
+    const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+    mkdirSync(tls, { recursive: true });
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+    openssl('req', '-x509', ...ec, '-keyout', `${tls}/ca.key`, '-out', `${tls}/ca.pem`, '-days', '1', '-subj', '/CN=calibrate-test-ca');
+    openssl('req', ...ec, '-keyout', `${tls}/server.key`, '-out', `${tls}/server.csr`, '-subj', '/CN=127.0.0.1');
+    writeFileSync(`${tls}/san.ext`, 'subjectAltName=IP:127.0.0.1\n');
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      `${tls}/server.csr`,
+      '-CA',
+      `${tls}/ca.pem`,
+      '-CAkey',
+      `${tls}/ca.key`,
+      '-CAcreateserial',
+      '-out',
+      `${tls}/server.pem`,
+      '-days',
+      '1',
+      '-extfile',
+      `${tls}/san.ext`,
+    );
+    const token = randomBytes(16).toString('hex');
+    writeFileSync(join(tls, 'token'), `${token}\n`);
+    const proxy = createHttpsServer({ key: readFileSync(`${tls}/server.key`), cert: readFileSync(`${tls}/server.pem`) }, (req, res) => {
+      if (req.headers.authorization !== `Bearer ${token}`)
+        return void res.writeHead(401, { 'content-type': 'application/json' }).end('{"status":"error","error":"unauthorized"}');
+      fetch(`${prometheusUrl}${req.url}`).then(
+        async (answer) => res.writeHead(answer.status, { 'content-type': 'application/json' }).end(await answer.text()),
+        () => res.writeHead(502).end(),
+      );
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `https://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+      const manifest = join(dir, 'recorded-shard.yaml');
+      writeFileSync(
+        manifest,
+        stringify({ kind: 'TradingShard', metadata: { name: SHARD, namespace: NAMESPACE }, spec: { circuitBreaker: recordedBreaker } }),
+      );
+      const window = ['--start', new Date(grid.start).toISOString(), '--end', new Date(grid.start + (grid.count - 1) * 1000).toISOString()];
+      const calibrateVia = async (...auth: string[]) => {
+        const lines = { out: [] as string[], err: [] as string[] };
+        const code = await main(['breaker', 'calibrate', '--prometheus-url', url, '-f', manifest, ...window, ...auth], {
+          out: (t) => lines.out.push(t),
+          err: (t) => lines.err.push(t),
+          env: {},
+        });
+        return { code, out: lines.out.join('\n'), last: lines.err.at(-1) ?? '' };
+      };
+      const ok = await calibrateVia('--ca-file', `${tls}/ca.pem`, '--bearer-token-file', join(tls, 'token'));
+      expect(ok.code, ok.last).to.equal(0);
+      // The same values as read directly, all outside incidents (none labelled here).
+      const stale = result.rules[0]!;
+      expect(ok.out).to.match(new RegExp(`stale-quotes\\s+>\\s+${stale.outside.samples + stale.inside.samples}\\s`));
+      // The operator's variable names the token file when the flag does not.
+      const fromEnv = await main(
+        ['breaker', 'calibrate', '--prometheus-url', url, '-f', manifest, ...window, '--ca-file', `${tls}/ca.pem`],
+        {
+          out: () => undefined,
+          err: () => undefined,
+          env: { ARBEES_PROMETHEUS_BEARER_TOKEN_FILE: join(tls, 'token') },
+        },
+      );
+      expect(fromEnv).to.equal(0);
+      const noToken = await calibrateVia('--ca-file', `${tls}/ca.pem`);
+      expect(noToken.code).to.equal(1);
+      expect(noToken.last).to.contain(`reading stale-quotes from ${url}: query failed (HTTP 401): unauthorized`);
+      const noCa = await calibrateVia('--bearer-token-file', join(tls, 'token'));
+      expect(noCa.code).to.equal(1);
+      expect(noCa.last).to.match(/Prometheus unreachable: .*certificate/);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it('reads more than 11,000 points per series in chunks, and halves a chunk past the size bound, with the same values', async () => {

@@ -128,7 +128,7 @@ describe('breaker calibration: replay', () => {
 });
 
 describe('breaker calibration: outcomes', () => {
-  it('counts trips, incidents caught, detection delay and time halted outside incidents', () => {
+  it('counts trips, incidents tripped and halted in, time to halt and time halted outside incidents', () => {
     const g = grid(100);
     const transitions: Transition[] = [
       { at: at(10), from: 'Closed', to: 'Open', reason: 'r' }, // outside: 10..20 open
@@ -136,19 +136,21 @@ describe('breaker calibration: outcomes', () => {
       { at: at(25), from: 'HalfOpen', to: 'Closed', reason: '' },
       { at: at(45), from: 'Closed', to: 'Open', reason: 'r' }, // inside the 40..50 incident, open until 60
       { at: at(60), from: 'Open', to: 'HalfOpen', reason: '' },
-      { at: at(90), from: 'HalfOpen', to: 'Open', reason: 'r' }, // outside, open to the end (100)
+      { at: at(90), from: 'HalfOpen', to: 'Open', reason: 'r' }, // inside 88..95, open to the end (100)
     ];
     const outcome = outcomeOf(
       { transitions, final: initialSnapshot(0), stopped: false },
       g,
-      [incident(40, 50), incident(70, 80), incident(88, 95)],
+      [incident(40, 50), incident(50, 55), incident(70, 80), incident(88, 95)],
       3_000,
     );
     expect(outcome).to.include({ trips: 3, tripsOutside: 1, haltedMs: 10_000 + 15_000 + 10_000 });
-    expect(outcome.caught).to.deep.equal([true, false, true]);
-    expect(outcome.delays).to.deep.equal([5_000, undefined, 2_000]);
-    // Open 10..20, 45..60 (50..60 outside), 90..100 (95..100 outside).
-    expect(outcome.haltedOutsideMs).to.equal(10_000 + 10_000 + 5_000);
+    // 50..55 was halted by the trip at 45 without a trip of its own.
+    expect(outcome.caught).to.deep.equal([true, false, false, true]);
+    expect(outcome.halted).to.deep.equal([true, true, false, true]);
+    expect(outcome.delays).to.deep.equal([5_000, 0, undefined, 2_000]);
+    // Open 10..20, 45..60 (55..60 outside), 90..100 (95..100 outside).
+    expect(outcome.haltedOutsideMs).to.equal(10_000 + 5_000 + 5_000);
     expect(outcome.stuckOpen, 'open 5 s past a 7 s incident').to.equal(false);
     expect(
       outcomeOf({ transitions, final: initialSnapshot(0), stopped: false }, g, [incident(40, 50), incident(88, 90)], 3_000).stuckOpen,
@@ -307,15 +309,28 @@ describe('breaker calibration: search', () => {
     expect(result.findings.find((f) => f.startsWith('broken: '))).to.contain('the breaker would stay open');
   });
 
-  it('says so when an incident shows in no signal', () => {
+  it('names the setting that would catch an incident no proposal catches, and how often it would trip outside', () => {
     const values = signal(count, 5, [
       [60, 90, 15],
       [200, 220, 15],
-    ]); // nothing in 300..340
+    ]); // nothing but noise in 300..340
     const result = calibrate(input([rule('age', '>', 10, '5s')], { age: [series(values)] }));
     expect(result.breaker.proposed.caught).to.deep.equal([true, true, false]);
+    expect(result.breaker.proposed.tripsOutside, 'the proposal stays clean').to.equal(0);
+    const finding = result.findings.find((f) =>
+      f.startsWith('incident 3 (300-340): no rule catches it without tripping outside incidents; '),
+    );
+    // Only a threshold inside the noise trips in it, and so trips outside too.
+    const [, threshold, trips] = /closest: age > ([\d.]+) for \S+ would, with (\d+) trip\(s\) outside incidents$/.exec(finding ?? '') ?? [];
+    expect(Number(threshold), finding).to.be.below(2);
+    expect(Number(trips), finding).to.be.at.least(1);
+  });
+
+  it('says so when no setting tried catches an incident at all', () => {
+    const result = calibrate(input([rule('rejections', '>', 0.05, '0s')], { rejections: [series(Array<number>(count).fill(0))] }));
     expect(result.findings).to.include(
-      'incident 3 (300-340): no rule catches it without tripping outside incidents; it needs a rule on another signal',
+      'incident 1 (60-90): no rule catches it without tripping outside incidents; ' +
+        'no setting tried catches it at all: it needs a rule on another signal',
     );
   });
 });
@@ -342,9 +357,10 @@ describe('breaker calibration: rendering', () => {
     expect(text).to.contain('TradingShard trading/nba-paper');
     expect(text).to.contain('2026-11-20T18:00:50Z → 2026-11-20T18:01:20Z  (30s)');
     const proposed = result.rules[0]!.proposed;
-    expect(text).to.match(new RegExp(`stale-quotes\\s+current\\s+> 30 for 1m\\s+0/2\\s+0`));
-    expect(text).to.match(new RegExp(`proposed\\s+> ${proposed.threshold} for ${proposed.for}\\s+2/2\\s+0\\s+\\d+s`));
-    expect(text).to.match(/all rules\s+current\s+0\/2/);
+    // tripped in, halted in, trips outside, halted outside
+    expect(text).to.match(new RegExp(`stale-quotes\\s+current\\s+> 30 for 1m\\s+0/2\\s+0/2\\s+0\\s+0s`));
+    expect(text).to.match(new RegExp(`proposed\\s+> ${proposed.threshold} for ${proposed.for}\\s+2/2\\s+2/2\\s+0\\s+\\d+s`));
+    expect(text).to.match(/all rules\s+current\s+0\/2\s+0\/2/);
   });
 
   it('writes a merge patch listing every rule with its proposal, which parses back', () => {
