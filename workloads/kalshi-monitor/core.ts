@@ -13,13 +13,12 @@
 //   arrives as several deltas and may cross for a moment between two of them.
 // - errors 10/17/25 on the live sid mean the subscription is dead: resubscribe.
 import { PRICE_ONE } from '../../contracts/decimal.js';
-import type { Quote } from '../../contracts/messages.js';
 import { KalshiBook, SeqTracker, type Level } from '../market-data/book.js';
+import { BookFeed, newBookSync, type BookSync, type FeedEvent, type FeedOptions } from '../market-data/feed.js';
 import { toQuote } from '../market-data/normalize.js';
 import { kalshiLevels } from '../../venues/kalshi/wire.js';
 import { epochMs, venueSignedSize, venuePrice, MalformedMessage } from '../../venues/wire.js';
 import { bookKey } from '../market-data/publisher.js';
-import { StalenessTracker } from '../market-data/staleness.js';
 
 export interface KalshiMarketRef {
   ticker: string;
@@ -28,77 +27,46 @@ export interface KalshiMarketRef {
 }
 
 export type KalshiFeedEvent =
+  | FeedEvent
   | { kind: 'subscribed'; sid: number }
   | { kind: 'gap'; sid: number; seq: number }
-  | { kind: 'resync'; tickers: string[]; reason: string }
-  | { kind: 'malformed'; error: string }
-  | { kind: 'venue_error'; code: number; message: string; fatal: boolean }
-  | { kind: 'reconnect'; reason: string };
+  | { kind: 'venue_error'; code: number; message: string; fatal: boolean };
 
-export interface KalshiFeedOptions {
+export interface KalshiFeedOptions extends FeedOptions<KalshiFeedEvent> {
   markets: KalshiMarketRef[];
-  depth: number;
-  maxQuoteAgeMs: number;
   useYesPrice?: boolean;
-  crossedGraceMs?: number;
-  /** A resync or subscribe not answered within this long → reconnect. */
-  resyncTimeoutMs?: number;
-  /** A book changed: `build` makes its quote (lazily, when it is sent; see QuotePublisher.publishLazy). */
-  publish(key: string, build: () => Quote): void;
   send(command: Record<string, unknown>): void;
-  event(event: KalshiFeedEvent): void;
-  /** Publication sequence for quotes (monotonic for the process). */
-  nextSeq(): number;
 }
 
 /** Subscription-killing errors that arrive asynchronously on a live sid. */
 const DEAD_SUBSCRIPTION = new Set([10, 17, 25]);
 
-interface MarketState {
+interface MarketState extends BookSync {
   ref: KalshiMarketRef;
   book: KalshiBook;
-  exchangeTs: number;
-  /** Local receive time of the last message that changed the book. */
-  receivedMs: number;
   keys: { yes: string; no: string };
-  crossedSince: number | undefined;
-  resyncSince: number | undefined;
-  /** At least one snapshot applied since the book was created. */
-  everSynced: boolean;
 }
 
-export class KalshiFeed {
-  private readonly markets = new Map<string, MarketState>();
-  readonly freshness: StalenessTracker<string>;
+export class KalshiFeed extends BookFeed<MarketState, KalshiFeedEvent> {
   private readonly seq = new SeqTracker();
   private sid: number | undefined;
   private nextId = 1;
   private subscribeId: number | undefined;
   private subscribeSentMs: number | undefined;
-  private connected = false;
   private readonly useYesPrice: boolean;
-  private readonly crossedGraceMs: number;
-  private readonly resyncTimeoutMs: number;
   /** Frames of sids we no longer hold (after a resubscribe), ignored. */
   oldSidMessages = 0;
 
-  constructor(private readonly options: KalshiFeedOptions) {
-    this.useYesPrice = options.useYesPrice ?? true;
-    this.crossedGraceMs = options.crossedGraceMs ?? 1_000;
-    this.resyncTimeoutMs = options.resyncTimeoutMs ?? 15_000;
-    this.freshness = new StalenessTracker(options.maxQuoteAgeMs);
-    for (const ref of options.markets) {
-      this.markets.set(ref.ticker, {
+  constructor(private readonly kalshi: KalshiFeedOptions) {
+    super(kalshi, { venue: 'Kalshi', books: 'books', snapshot: 'a snapshot' });
+    this.useYesPrice = kalshi.useYesPrice ?? true;
+    for (const ref of kalshi.markets) {
+      this.track({
+        ...newBookSync(ref.ticker),
         ref,
         book: new KalshiBook(),
-        exchangeTs: 0,
-        receivedMs: 0,
         keys: { yes: bookKey('kalshi', ref.marketId, 'yes'), no: bookKey('kalshi', ref.marketId, 'no') },
-        crossedSince: undefined,
-        resyncSince: undefined,
-        everSynced: false,
       });
-      this.freshness.add(ref.ticker);
     }
   }
 
@@ -106,17 +74,8 @@ export class KalshiFeed {
     return this.sid;
   }
 
-  /** Connected, subscribed and every book synced from a snapshot. */
-  ready(): { ready: boolean; reason?: string } {
-    if (!this.connected) return { ready: false, reason: 'not connected to Kalshi' };
-    if (this.sid === undefined) return { ready: false, reason: 'not subscribed' };
-    const { resyncing, total } = this.freshness.counts();
-    if (resyncing > 0) return { ready: false, reason: `${resyncing} of ${total} books waiting for a snapshot` };
-    return { ready: true };
-  }
-
   book(ticker: string): KalshiBook | undefined {
-    return this.markets.get(ticker)?.book;
+    return this.books.get(ticker)?.book;
   }
 
   /** A new connection is open: subscribe. */
@@ -157,58 +116,37 @@ export class KalshiFeed {
     }
   }
 
-  /** Periodic work: staleness by age, crossed books past their grace, resyncs that never finished. */
-  tick(nowMs: number): void {
-    for (const ticker of this.freshness.sweep(nowMs)) this.publishBoth(this.markets.get(ticker)!);
-    if (!this.connected) return;
-    if (this.sid === undefined) {
-      if (this.subscribeSentMs !== undefined && nowMs - this.subscribeSentMs > this.resyncTimeoutMs) {
-        this.options.event({ kind: 'reconnect', reason: 'no subscription acknowledgement' });
-        this.subscribeSentMs = undefined;
-      }
-      return;
+  protected override subscribed(): boolean {
+    return this.sid !== undefined;
+  }
+
+  /** Not subscribed yet: a subscribe never acknowledged → reconnect. */
+  protected override tickSubscription(nowMs: number): boolean {
+    if (this.sid !== undefined) return true;
+    if (this.subscribeSentMs !== undefined && nowMs - this.subscribeSentMs > this.resyncTimeoutMs) {
+      this.options.event({ kind: 'reconnect', reason: 'no subscription acknowledgement' });
+      this.subscribeSentMs = undefined;
     }
-    const crossed: string[] = [];
-    for (const m of this.markets.values()) {
-      if (m.crossedSince !== undefined && nowMs - m.crossedSince >= this.crossedGraceMs) crossed.push(m.ref.ticker);
-      if (m.resyncSince !== undefined && nowMs - m.resyncSince > this.resyncTimeoutMs) {
-        this.options.event({ kind: 'reconnect', reason: `no snapshot for ${m.ref.ticker} after a resync request` });
-        for (const other of this.markets.values()) other.resyncSince = undefined;
-        return;
-      }
-    }
-    if (crossed.length > 0) this.resync(crossed, 'crossed book', nowMs);
+    return false;
+  }
+
+  protected override unanswered(m: MarketState): string {
+    return `no snapshot for ${m.id} after a resync request`;
   }
 
   private subscribe(nowMs: number): void {
     this.subscribeId = this.nextId++;
     this.subscribeSentMs = nowMs;
-    this.options.send({
+    this.kalshi.send({
       id: this.subscribeId,
       cmd: 'subscribe',
-      params: { channels: ['orderbook_delta'], market_tickers: [...this.markets.keys()], use_yes_price: this.useYesPrice },
+      params: { channels: ['orderbook_delta'], market_tickers: [...this.books.keys()], use_yes_price: this.useYesPrice },
     });
   }
 
-  private markAllResyncing(): void {
-    for (const m of this.markets.values()) {
-      m.crossedSince = undefined;
-      m.resyncSince = undefined;
-      if (this.freshness.startResync(m.ref.ticker) && m.everSynced) this.publishBoth(m);
-    }
-  }
-
-  /** Marks books stale and asks for fresh snapshots on the live sid. */
-  private resync(tickers: string[], reason: string, nowMs: number): void {
-    if (this.sid === undefined || tickers.length === 0) return;
-    for (const ticker of tickers) {
-      const m = this.markets.get(ticker)!;
-      m.crossedSince = undefined;
-      m.resyncSince = nowMs;
-      if (this.freshness.startResync(ticker) && m.everSynced) this.publishBoth(m);
-    }
-    this.options.event({ kind: 'resync', tickers, reason });
-    this.options.send({
+  /** Fresh snapshots on the live sid. */
+  protected override requestSnapshots(tickers: string[]): void {
+    this.kalshi.send({
       id: this.nextId++,
       cmd: 'update_subscription',
       params: { sids: [this.sid], market_tickers: tickers, action: 'get_snapshot' },
@@ -219,11 +157,11 @@ export class KalshiFeed {
     const old = this.sid;
     if (old !== undefined) {
       this.seq.close(old);
-      this.options.send({ id: this.nextId++, cmd: 'unsubscribe', params: { sids: [old] } });
+      this.kalshi.send({ id: this.nextId++, cmd: 'unsubscribe', params: { sids: [old] } });
     }
     this.sid = undefined;
     this.markAllResyncing();
-    this.options.event({ kind: 'resync', tickers: [...this.markets.keys()], reason });
+    this.options.event({ kind: 'resync', books: [...this.books.keys()], reason });
     this.subscribe(nowMs);
   }
 
@@ -286,7 +224,7 @@ export class KalshiFeed {
       return;
     }
     const ticker = msg.market_ticker;
-    const m = typeof ticker === 'string' ? this.markets.get(ticker) : undefined;
+    const m = typeof ticker === 'string' ? this.books.get(ticker) : undefined;
     // Parse fully before touching any state, so a malformed message changes nothing (but still counts for seq).
     let snapshot: { yes: Level[]; no: Level[] } | undefined;
     let delta: { side: 'yes' | 'no'; price: number; change: number } | undefined;
@@ -311,32 +249,22 @@ export class KalshiFeed {
     const check = this.seq.check(sid, seq);
     if (check === 'gap') {
       this.options.event({ kind: 'gap', sid, seq });
-      this.resync([...this.markets.keys()], 'seq gap', receivedMs);
+      this.resync([...this.books.keys()], 'seq gap', receivedMs);
     }
     if (parseError) throw parseError;
     if (!m) return; // a market we did not ask for
     if (snapshot) {
       m.book.applySnapshot(snapshot.yes, snapshot.no);
-      m.everSynced = true;
-      m.resyncSince = undefined;
-      m.exchangeTs = receivedMs;
-      m.receivedMs = receivedMs;
-      this.freshness.touch(m.ref.ticker, receivedMs);
-      this.checkCrossed(m, receivedMs);
-      this.publishBoth(m);
+      this.synced(m, receivedMs, receivedMs);
       return;
     }
-    if (!delta || this.freshness.isResyncing(m.ref.ticker)) return;
+    if (!delta || this.freshness.isResyncing(m.id)) return;
     const result = m.book.applyDelta(delta.side, delta.price, delta.change);
     if (result === 'negative') {
-      this.resync([m.ref.ticker], 'delta below zero', receivedMs);
+      this.resync([m.id], 'delta below zero', receivedMs);
       return;
     }
-    m.exchangeTs = epochMs(msg.ts_ms, receivedMs);
-    m.receivedMs = receivedMs;
-    this.freshness.touch(m.ref.ticker, receivedMs);
-    this.checkCrossed(m, receivedMs);
-    this.publishBoth(m);
+    this.changed(m, epochMs(msg.ts_ms, receivedMs), receivedMs);
   }
 
   /** NO levels to the NO-leg scale. */
@@ -344,13 +272,12 @@ export class KalshiFeed {
     return this.useYesPrice ? levels.map(([p, s]) => [PRICE_ONE - p, s]) : levels;
   }
 
-  private checkCrossed(m: MarketState, nowMs: number): void {
-    if (m.book.crossed()) m.crossedSince ??= nowMs;
-    else m.crossedSince = undefined;
+  protected override crossed(m: MarketState): boolean {
+    return m.book.crossed();
   }
 
   /** Both outcomes' quotes, built when sent: the book, stale flag and times as they are then. */
-  private publishBoth(m: MarketState): void {
+  protected override publish(m: MarketState): void {
     for (const outcome of ['yes', 'no'] as const) {
       this.options.publish(m.keys[outcome], () =>
         toQuote(m.book.view(outcome, this.options.depth), {
@@ -360,7 +287,7 @@ export class KalshiFeed {
           seq: this.options.nextSeq(),
           exchangeTs: m.exchangeTs,
           receivedTs: m.receivedMs,
-          stale: this.freshness.isStale(m.ref.ticker),
+          stale: this.freshness.isStale(m.id),
         }),
       );
     }

@@ -6,13 +6,13 @@
 // brings a fresh `book`); silence is caught by the staleness timer.
 // Both price_change schemas are read: the current one (price_changes[], since 2025-09-15) and the
 // legacy one (asset_id + changes[]). Frames may be one event or a JSON array of events.
-import type { Outcome, Quote } from '../../contracts/messages.js';
+import type { Outcome } from '../../contracts/messages.js';
 import { TokenBook, type Level } from '../market-data/book.js';
+import { BookFeed, newBookSync, type BookSync, type FeedEvent, type FeedOptions } from '../market-data/feed.js';
 import { toQuote } from '../market-data/normalize.js';
 import { polymarketLevels } from '../../venues/polymarket/wire.js';
 import { epochMs, venueSize, venuePrice, MalformedMessage } from '../../venues/wire.js';
 import { bookKey } from '../market-data/publisher.js';
-import { StalenessTracker } from '../market-data/staleness.js';
 
 export interface PolymarketMarketRef {
   marketId: string;
@@ -20,101 +20,64 @@ export interface PolymarketMarketRef {
   noTokenId: string;
 }
 
-export type PolymarketFeedEvent =
-  { kind: 'resync'; tokens: string[]; reason: string } | { kind: 'malformed'; error: string } | { kind: 'reconnect'; reason: string };
+export type PolymarketFeedEvent = FeedEvent;
 
-export interface PolymarketFeedOptions {
+export interface PolymarketFeedOptions extends FeedOptions<PolymarketFeedEvent> {
   markets: PolymarketMarketRef[];
-  depth: number;
-  maxQuoteAgeMs: number;
-  crossedGraceMs?: number;
-  /** A resync not answered with a book within this long → reconnect. */
-  resyncTimeoutMs?: number;
-  /** A book changed: `build` makes its quote (lazily, when it is sent; see QuotePublisher.publishLazy). */
-  publish(key: string, build: () => Quote): void;
   send(text: string): void;
-  event(event: PolymarketFeedEvent): void;
-  nextSeq(): number;
 }
 
-interface TokenState {
-  tokenId: string;
+interface TokenState extends BookSync {
   marketId: string;
   outcome: Outcome;
   book: TokenBook;
-  exchangeTs: number;
-  receivedMs: number;
   key: string;
   tickSize: string | undefined;
-  crossedSince: number | undefined;
-  resyncSince: number | undefined;
-  everSynced: boolean;
 }
 
-export class PolymarketFeed {
-  private readonly tokens = new Map<string, TokenState>();
-  readonly freshness: StalenessTracker<string>;
-  private connected = false;
-  private subscribed = false;
-  private readonly crossedGraceMs: number;
-  private readonly resyncTimeoutMs: number;
+export class PolymarketFeed extends BookFeed<TokenState, PolymarketFeedEvent> {
+  private subscribedNow = false;
   /** Events of other tokens or types we do not use. */
   ignored = 0;
 
-  constructor(private readonly options: PolymarketFeedOptions) {
-    this.crossedGraceMs = options.crossedGraceMs ?? 1_000;
-    this.resyncTimeoutMs = options.resyncTimeoutMs ?? 15_000;
-    this.freshness = new StalenessTracker(options.maxQuoteAgeMs);
-    for (const ref of options.markets) {
+  constructor(private readonly poly: PolymarketFeedOptions) {
+    super(poly, { venue: 'Polymarket', books: 'token books', snapshot: 'a book message' });
+    for (const ref of poly.markets) {
       for (const outcome of ['yes', 'no'] as const) {
         const tokenId = outcome === 'yes' ? ref.yesTokenId : ref.noTokenId;
-        this.tokens.set(tokenId, {
-          tokenId,
+        this.track({
+          ...newBookSync(tokenId),
           marketId: ref.marketId,
           outcome,
           book: new TokenBook(),
-          exchangeTs: 0,
-          receivedMs: 0,
           key: bookKey('polymarket', ref.marketId, outcome),
           tickSize: undefined,
-          crossedSince: undefined,
-          resyncSince: undefined,
-          everSynced: false,
         });
-        this.freshness.add(tokenId);
       }
     }
   }
 
-  ready(): { ready: boolean; reason?: string } {
-    if (!this.connected) return { ready: false, reason: 'not connected to Polymarket' };
-    if (!this.subscribed) return { ready: false, reason: 'not subscribed' };
-    const { resyncing, total } = this.freshness.counts();
-    if (resyncing > 0) return { ready: false, reason: `${resyncing} of ${total} token books waiting for a book message` };
-    return { ready: true };
-  }
-
   book(tokenId: string): TokenBook | undefined {
-    return this.tokens.get(tokenId)?.book;
+    return this.books.get(tokenId)?.book;
   }
 
   tickSize(tokenId: string): string | undefined {
-    return this.tokens.get(tokenId)?.tickSize;
+    return this.books.get(tokenId)?.tickSize;
   }
 
   onOpen(nowMs: number): void {
     this.connected = true;
     this.markAllResyncing();
-    for (const t of this.tokens.values()) t.resyncSince = nowMs;
-    this.options.send(
-      JSON.stringify({ assets_ids: [...this.tokens.keys()], type: 'market', initial_dump: true, custom_feature_enabled: false }),
+    for (const t of this.books.values()) t.resyncSince = nowMs;
+    this.poly.send(
+      JSON.stringify({ assets_ids: [...this.books.keys()], type: 'market', initial_dump: true, custom_feature_enabled: false }),
     );
-    this.subscribed = true;
+    this.subscribedNow = true;
   }
 
   onClose(_nowMs?: number): void {
     this.connected = false;
-    this.subscribed = false;
+    this.subscribedNow = false;
     this.markAllResyncing();
   }
 
@@ -141,39 +104,18 @@ export class PolymarketFeed {
     }
   }
 
-  tick(nowMs: number): void {
-    for (const tokenId of this.freshness.sweep(nowMs)) this.publish(this.tokens.get(tokenId)!);
-    if (!this.connected) return;
-    const crossed: string[] = [];
-    for (const t of this.tokens.values()) {
-      if (t.crossedSince !== undefined && nowMs - t.crossedSince >= this.crossedGraceMs) crossed.push(t.tokenId);
-      if (t.resyncSince !== undefined && nowMs - t.resyncSince > this.resyncTimeoutMs) {
-        for (const other of this.tokens.values()) other.resyncSince = undefined;
-        this.options.event({ kind: 'reconnect', reason: `no book for token ${t.tokenId.slice(0, 12)}… after subscribing` });
-        return;
-      }
-    }
-    if (crossed.length > 0) this.resync(crossed, 'crossed book', nowMs);
+  protected override subscribed(): boolean {
+    return this.subscribedNow;
   }
 
-  private markAllResyncing(): void {
-    for (const t of this.tokens.values()) {
-      t.crossedSince = undefined;
-      t.resyncSince = undefined;
-      if (this.freshness.startResync(t.tokenId) && t.everSynced) this.publish(t);
-    }
+  protected override unanswered(t: TokenState): string {
+    return `no book for token ${t.id.slice(0, 12)}… after subscribing`;
   }
 
-  private resync(tokenIds: string[], reason: string, nowMs: number): void {
-    for (const id of tokenIds) {
-      const t = this.tokens.get(id)!;
-      t.crossedSince = undefined;
-      t.resyncSince = nowMs;
-      if (this.freshness.startResync(id) && t.everSynced) this.publish(t);
-    }
-    this.options.event({ kind: 'resync', tokens: tokenIds, reason });
-    this.options.send(JSON.stringify({ assets_ids: tokenIds, operation: 'unsubscribe' }));
-    this.options.send(JSON.stringify({ assets_ids: tokenIds, operation: 'subscribe', initial_dump: true, custom_feature_enabled: false }));
+  /** Unsubscribing and resubscribing a token brings a fresh `book`. */
+  protected override requestSnapshots(tokenIds: string[]): void {
+    this.poly.send(JSON.stringify({ assets_ids: tokenIds, operation: 'unsubscribe' }));
+    this.poly.send(JSON.stringify({ assets_ids: tokenIds, operation: 'subscribe', initial_dump: true, custom_feature_enabled: false }));
   }
 
   private dispatch(event: Record<string, unknown>, receivedMs: number): void {
@@ -183,7 +125,7 @@ export class PolymarketFeed {
       case 'price_change':
         return this.onPriceChange(event, receivedMs);
       case 'tick_size_change': {
-        const t = typeof event.asset_id === 'string' ? this.tokens.get(event.asset_id) : undefined;
+        const t = typeof event.asset_id === 'string' ? this.books.get(event.asset_id) : undefined;
         if (!t) return void this.ignored++;
         venuePrice(event.new_tick_size, 'new_tick_size');
         t.tickSize = String(event.new_tick_size);
@@ -203,18 +145,12 @@ export class PolymarketFeed {
 
   private onBook(event: Record<string, unknown>, receivedMs: number): void {
     if (typeof event.asset_id !== 'string') throw new MalformedMessage('book without asset_id');
-    const t = this.tokens.get(event.asset_id);
+    const t = this.books.get(event.asset_id);
     const bids = polymarketLevels(event.bids, 'bids');
     const asks = polymarketLevels(event.asks, 'asks');
     if (!t) return void this.ignored++;
     t.book.replace(bids, asks);
-    t.everSynced = true;
-    t.resyncSince = undefined;
-    t.exchangeTs = epochMs(event.timestamp, receivedMs);
-    t.receivedMs = receivedMs;
-    this.freshness.touch(t.tokenId, receivedMs);
-    this.checkCrossed(t, receivedMs);
-    this.publish(t);
+    this.synced(t, epochMs(event.timestamp, receivedMs), receivedMs);
   }
 
   private onPriceChange(event: Record<string, unknown>, receivedMs: number): void {
@@ -238,31 +174,24 @@ export class PolymarketFeed {
     const exchangeTs = epochMs(event.timestamp, receivedMs);
     const touched = new Set<TokenState>();
     for (const change of changes) {
-      const t = this.tokens.get(change.assetId);
+      const t = this.books.get(change.assetId);
       if (!t) {
         this.ignored++;
         continue;
       }
-      if (this.freshness.isResyncing(t.tokenId)) continue; // no book yet to apply it to
+      if (this.freshness.isResyncing(t.id)) continue; // no book yet to apply it to
       t.book.set(change.side, change.level[0], change.level[1]);
       touched.add(t);
     }
-    for (const t of touched) {
-      t.exchangeTs = exchangeTs;
-      t.receivedMs = receivedMs;
-      this.freshness.touch(t.tokenId, receivedMs);
-      this.checkCrossed(t, receivedMs);
-      this.publish(t);
-    }
+    for (const t of touched) this.changed(t, exchangeTs, receivedMs);
   }
 
-  private checkCrossed(t: TokenState, nowMs: number): void {
-    if (t.book.crossed()) t.crossedSince ??= nowMs;
-    else t.crossedSince = undefined;
+  protected override crossed(t: TokenState): boolean {
+    return t.book.crossed();
   }
 
   /** The token's quote, built when sent: the book, stale flag and times as they are then. */
-  private publish(t: TokenState): void {
+  protected override publish(t: TokenState): void {
     this.options.publish(t.key, () =>
       toQuote(t.book.view(this.options.depth), {
         venue: 'polymarket',
@@ -271,7 +200,7 @@ export class PolymarketFeed {
         seq: this.options.nextSeq(),
         exchangeTs: t.exchangeTs,
         receivedTs: t.receivedMs,
-        stale: this.freshness.isStale(t.tokenId),
+        stale: this.freshness.isStale(t.id),
       }),
     );
   }
