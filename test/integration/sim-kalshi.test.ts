@@ -206,15 +206,13 @@ describe('Kalshi simulator', function () {
       error = e as typeof error;
     }
     expect(error?.status).to.equal(401);
+    // Nested under `error`, as the venue sends auth errors.
     expect(JSON.parse(error!.body!)).to.deep.equal({
-      code: 'authentication_error',
-      message: 'authentication error',
-      details: 'INCORRECT_API_KEY_SIGNATURE',
-      service: 'exchange',
+      error: { code: 'authentication_error', message: 'authentication error', details: 'INCORRECT_API_KEY_SIGNATURE', service: 'exchange' },
     });
     const bad = await rest(sim, 'GET', '/portfolio/positions', undefined, other);
     expect(bad.status).to.equal(401);
-    expect(bad.body.details).to.equal('INCORRECT_API_KEY_SIGNATURE');
+    expect((bad.body.error as Record<string, unknown>).details).to.equal('INCORRECT_API_KEY_SIGNATURE');
     const missing = await rest(sim, 'GET', '/portfolio/fills', undefined, null);
     expect(missing.status).to.equal(401);
     // A timestamp in seconds instead of milliseconds is refused too.
@@ -261,7 +259,7 @@ describe('Kalshi simulator', function () {
 
       const again = await rest(sim, 'POST', '/portfolio/events/orders', order);
       expect(again.status).to.equal(409);
-      expect(again.body).to.include({ code: 'order_already_exists' });
+      expect(again.body.error).to.include({ code: 'order_already_exists' });
 
       const fills = await rest(sim, 'GET', '/portfolio/fills');
       const list = fills.body.fills as Array<Record<string, unknown>>;
@@ -392,7 +390,6 @@ describe('Kalshi simulator: market resolution', function () {
       expect(bought.body.fill_count).to.equal('3.00');
       const resting = await rest(sim, 'POST', '/portfolio/events/orders', order(randomUUID(), '0.0100', 'good_till_canceled'));
       expect(resting.body.remaining_count).to.equal('3.00');
-      const cashBefore = (await rest(sim, 'GET', '/portfolio/balance')).body.balance as number;
 
       sim.resume();
       await client.waitFor((m) => m.some((x) => x.type === 'market_lifecycle_v2'));
@@ -421,11 +418,13 @@ describe('Kalshi simulator: market resolution', function () {
       expect(cancelled).to.include({ status: 'canceled', remaining_count_fp: '0.00' });
       const refused = await rest(sim, 'POST', '/portfolio/events/orders', order(randomUUID(), '0.5000', 'good_till_canceled'));
       expect(refused.status).to.equal(400);
-      expect(refused.body).to.include({ code: 'market_closed' });
+      expect(refused.body.error).to.include({ code: 'market_closed' });
       expect(sim.orderbook(TICKER)).to.deep.equal({ yes: [], no: [] });
       const deltas = client.messages.filter((x) => x.type === 'orderbook_delta');
       expect(deltas.length).to.be.greaterThan(0);
       expect((await rest(sim, 'GET', '/portfolio/settlements')).body.settlements).to.deep.equal([]);
+      // Read once the resting bid is cancelled: it no longer holds cash back.
+      const cashBefore = (await rest(sim, 'GET', '/portfolio/balance')).body.balance as number;
 
       sim.resume();
       await client.waitFor((m) => m.filter((x) => x.type === 'market_lifecycle_v2').length >= 2);
@@ -452,4 +451,150 @@ describe('Kalshi simulator: market resolution', function () {
       client.ws.close();
     },
   );
+});
+
+describe('Kalshi simulator: fees, rounding and balances', function () {
+  this.timeout(20_000);
+  const MAKER_ID = randomUUID();
+  const makerKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const makerPem = makerKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  let sim: KalshiSimHandle;
+  afterEach(async () => sim?.stop());
+
+  const call = async (id: string, pem: string, method: string, path: string, body?: unknown) => {
+    const full = `/trade-api/v2${path}`;
+    const headers: Record<string, string> = kalshiSignedHeaders(id, createPrivateKey(pem), method, full);
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`http://127.0.0.1:${sim.port}${full}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  /** Cash in ten-thousandths. */
+  const cash = async (id: string, pem: string) => P((await call(id, pem, 'GET', '/portfolio/balance')).body.balance_dollars as string);
+
+  // The documented mechanics, restated here on their own (docs.kalshi.com/getting_started/fee_rounding):
+  // trade fee up to $0.0001, balance change floored to the cent, rounding owed back a cent at a time.
+  const expectedFills = (price: number, sizes: number[], rateBp: number) => {
+    let credit = 0;
+    return sizes.map((size) => {
+      const trade = Math.ceil((rateBp * size * price * (10_000 - price)) / 1e10);
+      const exact = -Math.ceil((price * size) / 100) - trade;
+      const aligned = Math.floor(exact / 100) * 100;
+      credit += exact - aligned;
+      const rebate = Math.min(Math.floor(credit / 100), Math.floor((trade + exact - aligned) / 100)) * 100;
+      credit -= rebate;
+      return { trade, change: aligned + rebate };
+    });
+  };
+
+  it('charges takers and makers per the series, rounds each fill to the cent and rebates the rounding per order', async () => {
+    const fractional = scenario({ tradeProbability: 0, defaults: { depth: 6, levelSize: 200, spreadTicks: 4 } });
+    fractional.games[0]!.kalshi.fractionalTrading = true;
+    sim = await startKalshiSim({
+      scenario: fractional,
+      apiKeys: [
+        { id: KEY_ID, publicKeyPem: publicPem },
+        { id: MAKER_ID, publicKeyPem: makerKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString() },
+      ],
+      port: 0,
+      autoStart: false,
+    });
+    const book = sim.orderbook(TICKER);
+    const bestBid = Math.max(...book.yes.map(([p]) => P(p)));
+    const price = bestBid + 100; // inside the spread: the maker's asks are the best
+    const dollarsOf = (p: number) => (p / 10_000).toFixed(4);
+    const order = (side: string, count: string, tif: string) => ({
+      ticker: TICKER,
+      side,
+      count,
+      price: dollarsOf(price),
+      time_in_force: tif,
+      self_trade_prevention_type: 'taker_at_cross',
+      client_order_id: randomUUID(),
+    });
+    const [takerBefore, makerBefore] = [await cash(KEY_ID, privatePem), await cash(MAKER_ID, makerPem)];
+    for (let i = 0; i < 3; i++)
+      expect(
+        (await call(MAKER_ID, makerPem, 'POST', '/portfolio/events/orders', order('ask', '0.30', 'good_till_canceled'))).status,
+      ).to.equal(201);
+    const taken = await call(KEY_ID, privatePem, 'POST', '/portfolio/events/orders', order('bid', '0.90', 'immediate_or_cancel'));
+    expect(taken.body).to.include({ fill_count: '0.90' });
+
+    const taker = expectedFills(price, [30, 30, 30], 700);
+    const fills = ((await call(KEY_ID, privatePem, 'GET', '/portfolio/fills')).body.fills as Array<{ fee_cost: string }>).reverse();
+    expect(fills.map((f) => f.fee_cost)).to.deep.equal(taker.map((f) => `${dollarsOf(f.trade)}00`));
+    const takerChange = (await cash(KEY_ID, privatePem)) - takerBefore;
+    expect(takerChange).to.equal(taker.reduce((s, f) => s + f.change, 0));
+    expect(takerChange % 100).to.equal(0); // the balance stays on the cent grid
+    // The rebate makes three fills cost what one fill of 0.90 would, give or take a cent.
+    const single = expectedFills(price, [90], 700)[0]!.change;
+    expect(Math.abs(takerChange - single)).to.be.at.most(100);
+
+    // Each maker order filled once at the maker rate (quadratic_with_maker_fees: 0.0175), buying NO at 1 − p.
+    const maker = expectedFills(10_000 - price, [30], 175)[0]!;
+    const makerFills = (await call(MAKER_ID, makerPem, 'GET', '/portfolio/fills')).body.fills as Array<{
+      fee_cost: string;
+      is_taker: boolean;
+    }>;
+    expect(makerFills.map((f) => [f.is_taker, f.fee_cost])).to.deep.equal(
+      Array(3).fill([false, `${dollarsOf(Math.ceil((175 * 30 * price * (10_000 - price)) / 1e10))}00`]),
+    );
+    expect((await cash(MAKER_ID, makerPem)) - makerBefore).to.equal(3 * maker.change);
+  });
+
+  it('nets a YES against a NO of the same market: the pair pays $1 at once, and the position closes', async () => {
+    sim = await startKalshiSim({
+      scenario: scenario({ tradeProbability: 0 }),
+      apiKeys: [{ id: KEY_ID, publicKeyPem: publicPem }],
+      port: 0,
+      autoStart: false,
+    });
+    const before = await cash(KEY_ID, privatePem);
+    const ioc = (side: string, price: string) => ({
+      ticker: TICKER,
+      side,
+      count: '2.00',
+      price,
+      time_in_force: 'immediate_or_cancel',
+      self_trade_prevention_type: 'taker_at_cross',
+      client_order_id: randomUUID(),
+    });
+    await call(KEY_ID, privatePem, 'POST', '/portfolio/events/orders', ioc('bid', '0.9900'));
+    await call(KEY_ID, privatePem, 'POST', '/portfolio/events/orders', ioc('ask', '0.0100'));
+    const fills = (await call(KEY_ID, privatePem, 'GET', '/portfolio/fills')).body.fills as Array<{
+      yes_price_dollars: string;
+      count_fp: string;
+      fee_cost: string;
+    }>;
+    // Bought YES at a, sold it at b: the cash moved by the difference and both fees, nothing is held.
+    const [sold, bought] = fills;
+    const fees = fills.reduce((s, f) => s + Math.ceil(P(f.fee_cost.slice(0, -2)) / 100) * 100, 0);
+    expect((await cash(KEY_ID, privatePem)) - before).to.equal(2 * (P(sold!.yes_price_dollars) - P(bought!.yes_price_dollars)) - fees);
+    const positions = (await call(KEY_ID, privatePem, 'GET', '/portfolio/positions')).body.market_positions as Array<
+      Record<string, string>
+    >;
+    expect(positions[0]).to.include({ position_fp: '0.00', market_exposure_dollars: '0.0000' });
+    expect((await call(KEY_ID, privatePem, 'GET', '/portfolio/balance')).body.portfolio_value).to.equal(0);
+  });
+
+  it('serves the series fees and their scheduled changes, which take effect when due', async () => {
+    const changing = scenario({ kalshiFeeChanges: [{ series: 'KXNBAGAME', at: '1s', feeType: 'quadratic', feeMultiplier: 0.5 }] });
+    sim = await startKalshiSim({ scenario: changing, apiKeys: [{ id: KEY_ID, publicKeyPem: publicPem }], port: 0 });
+    const series = async () => (await call(KEY_ID, privatePem, 'GET', '/series/KXNBAGAME')).body.series as Record<string, unknown>;
+    expect(await series()).to.include({ fee_type: 'quadratic_with_maker_fees', fee_multiplier: 1 });
+    const changes = (await call(KEY_ID, privatePem, 'GET', '/series/fee_changes?series_ticker=KXNBAGAME')).body
+      .series_fee_change_arr as unknown[];
+    expect(changes).to.have.length(1);
+    expect(changes[0]).to.include({ series_ticker: 'KXNBAGAME', fee_type: 'quadratic', fee_multiplier: 0.5 });
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(await series()).to.include({ fee_type: 'quadratic', fee_multiplier: 0.5 });
+    expect((await call(KEY_ID, privatePem, 'GET', '/series/fee_changes')).body.series_fee_change_arr).to.deep.equal([]);
+    // The legacy order endpoint answers with an error body.
+    const legacy = await call(KEY_ID, privatePem, 'POST', '/portfolio/orders', { ticker: TICKER });
+    expect(legacy.status).to.equal(400);
+    expect(legacy.body.error).to.include({ code: 'deprecated_endpoint' });
+  });
 });

@@ -9,6 +9,9 @@ import { z } from 'zod';
 import { packageInfo } from '../../lib/package-root.js';
 
 export type Venue = 'kalshi' | 'polymarket';
+/** Kalshi's `Series.fee_type` values. */
+export const kalshiFeeTypes = ['quadratic', 'quadratic_with_maker_fees', 'quadratic_with_combo_maker_fees', 'flat'] as const;
+export type KalshiFeeType = (typeof kalshiFeeTypes)[number];
 /** Polymarket's price grid: a cent, or a tenth of one near 0 and 1. */
 export type TickSize = '0.01' | '0.001';
 
@@ -63,7 +66,15 @@ const gameSchema = z.object({
   title: z.string().optional(),
   /** Offset from scenario start (the scenario's t = 0). */
   startsAt: duration.default(0),
-  kalshi: z.object({ eventTicker: z.string().min(1), seriesTicker: z.string().optional() }),
+  kalshi: z.object({
+    eventTicker: z.string().min(1),
+    seriesTicker: z.string().optional(),
+    /** The series' fee schedule (`Series.fee_type`, `fee_multiplier`); games of one series must agree. */
+    feeType: z.enum(kalshiFeeTypes).default('quadratic_with_maker_fees'),
+    feeMultiplier: z.number().nonnegative().default(1),
+    /** `fractional_trading_enabled`: counts with cents of a contract accepted. */
+    fractionalTrading: z.boolean().default(false),
+  }),
   polymarket: z
     .object({
       conditionId: z
@@ -73,8 +84,11 @@ const gameSchema = z.object({
       slug: z.string().optional(),
       /** Matching delay for marketable orders (sports markets' `sd`), in ms of real time. */
       matchingDelayMs: z.number().int().nonnegative().default(0),
+      /** The market's taker fee `fd {r, e}`: fee = C × r × (p(1 − p))^e; rate 0 is fee-free. */
+      feeRate: z.number().min(0).max(1).default(0.03),
+      feeExponent: z.number().int().min(1).max(4).default(1),
     })
-    .default({ matchingDelayMs: 0 }),
+    .default({ matchingDelayMs: 0, feeRate: 0.03, feeExponent: 1 }),
   markets: z.array(marketSchema).min(1),
 });
 
@@ -99,6 +113,21 @@ const faultSchema = z.object({
   duration: duration.default(0),
   /** slow: added latency per REST response. */
   delayMs: z.number().int().nonnegative().default(500),
+});
+
+/** A scheduled change of a Kalshi series' fees (`GET /series/fee_changes`), in force from `at`. */
+const feeChangeSchema = z.object({
+  series: z.string().min(1),
+  at: duration,
+  feeType: z.enum(kalshiFeeTypes),
+  feeMultiplier: z.number().nonnegative(),
+});
+
+/** A Polymarket trade that goes wrong on chain: retried (RETRYING, then CONFIRMED) or FAILED. */
+const chainFaultSchema = z.object({
+  /** The n-th trade of a user's taker order on the venue (1 = the first), counted over the run. */
+  trade: z.number().int().positive(),
+  outcome: z.enum(['failed', 'retried']),
 });
 
 const resolutionSchema = z.object({
@@ -128,6 +157,9 @@ export const scenarioSchema = z
     faults: z.array(faultSchema).default([]),
     /** Markets resolved during the scenario; the books of a resolved market stop moving. */
     resolutions: z.array(resolutionSchema).default([]),
+    kalshiFeeChanges: z.array(feeChangeSchema).default([]),
+    /** Polymarket trades of simulator users that fail on chain or are retried (MATCHED → …). */
+    polymarketChain: z.array(chainFaultSchema).default([]),
   })
   .superRefine((s, ctx) => {
     const ids = new Set<string>();
@@ -139,6 +171,14 @@ export const scenarioSchema = z
     for (const arb of s.arbitrage) {
       if (!ids.has(arb.market))
         ctx.addIssue({ code: 'custom', path: ['arbitrage'], message: `arbitrage "${arb.id}": unknown market "${arb.market}"` });
+    }
+    const seriesFees = new Map<string, string>();
+    for (const game of s.games) {
+      const series = game.kalshi.seriesTicker ?? game.kalshi.eventTicker.split('-')[0]!;
+      const fees = `${game.kalshi.feeType} ${game.kalshi.feeMultiplier}`;
+      if ((seriesFees.get(series) ?? fees) !== fees)
+        ctx.addIssue({ code: 'custom', path: ['games'], message: `games of series ${series} disagree on its fees` });
+      seriesFees.set(series, fees);
     }
     const resolved = new Set<string>();
     for (const r of s.resolutions) {
@@ -159,6 +199,7 @@ export type MarketSpec = GameSpec['markets'][number];
 export type ArbSpec = Scenario['arbitrage'][number];
 export type FaultSpec = Scenario['faults'][number];
 export type ResolutionSpec = Scenario['resolutions'][number];
+export type FeeChangeSpec = Scenario['kalshiFeeChanges'][number];
 
 export class ScenarioError extends Error {}
 

@@ -2,9 +2,9 @@
 // orderbook_delta sid) and what the simulator publishes to them: book snapshots and deltas, the
 // ticker when the top of book moves, trades, the key's own fills, and market lifecycle.
 import { WebSocket } from 'ws';
-import type { BookSide, LevelChange } from '../book.js';
+import type { LevelChange } from '../book.js';
 import type { SimClock } from '../clock.js';
-import type { KMarket } from './state.js';
+import type { KMarket, KTrade } from './state.js';
 import { deltaMsg, fillMsg, snapshotMsg, tickerMsg, tradeMsg, type KalshiFill } from './wire.js';
 
 export const CHANNELS = [
@@ -86,8 +86,8 @@ export class KalshiFeed {
     this.send(conn, { type: 'ticker', sid: sub.sid, msg: tickerMsg(m, this.clock.now()) });
   }
 
-  trade(m: KMarket, price: number, size: number, takerSide: BookSide): void {
-    const msg = tradeMsg(m, price, size, takerSide, this.clock.now());
+  trade(m: KMarket, trade: KTrade): void {
+    const msg = tradeMsg(m, trade);
     for (const [conn, sub] of this.subscribers('trade', m.sim.kalshiTicker)) this.send(conn, { type: 'trade', sid: sub.sid, msg });
   }
 

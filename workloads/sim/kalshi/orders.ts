@@ -1,7 +1,9 @@
 // Kalshi order entry and matching: CreateOrderV2's checks (body, market open, the cent grid, price
-// range, expiration only with good_till_canceled), 409 on a reused client_order_id, post-only and
-// fill-or-kill, self-trade prevention, cancel; a taker's run against the book publishes the
-// deltas, then the trades, then the ticker. When the game is over, resting orders are cancelled.
+// range, whole contracts unless fractional trading is on, expiration only with good_till_canceled),
+// 409 on a reused client_order_id, the balance, post-only (refused at create when it would cross,
+// as recorded on demo) and fill-or-kill, self-trade prevention, cancel (404 once nothing rests);
+// the batched forms of both. A taker's run against the book publishes the deltas, then the trades,
+// then the ticker. When the game is over, resting orders are cancelled.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -13,7 +15,7 @@ import { HttpError, parseJson } from '../http.js';
 import type { KalshiFeed } from './feed.js';
 import type { KalshiPortfolio, Match } from './portfolio.js';
 import { SCENARIO_OWNER, type KalshiState, type KMarket, type KOrder } from './state.js';
-import { createdJson, errorBody } from './wire.js';
+import { createdJson, errorBody, notJsonBody } from './wire.js';
 
 const orderBody = z.object({
   ticker: z.string().min(1),
@@ -35,6 +37,17 @@ type OrderBody = z.output<typeof orderBody>;
 
 const invalid = (message: string, details = '') => new HttpError(400, errorBody('invalid_parameters', message, details));
 
+/** One item of a batch: its answer, or the error it would have had alone (the flat ErrorResponse). */
+function batchItem(run: () => Record<string, unknown>): Record<string, unknown> {
+  try {
+    return run();
+  } catch (error) {
+    if (!(error instanceof HttpError)) throw error;
+    const body = error.body as { error?: unknown };
+    return { error: typeof body.error === 'object' ? body.error : body };
+  }
+}
+
 export class KalshiOrders {
   constructor(
     private readonly state: KalshiState,
@@ -46,11 +59,56 @@ export class KalshiOrders {
 
   /** POST /portfolio/events/orders. */
   create(owner: string, raw: string): Record<string, unknown> {
-    const { body, m, price, count } = this.validate(raw);
+    return this.createOne(owner, parseJson(raw, new HttpError(400, notJsonBody('invalid JSON body'))));
+  }
+
+  /** POST /portfolio/events/orders/batched: each order as if alone, in order. */
+  createBatch(owner: string, raw: string): { orders: Array<Record<string, unknown>> } {
+    const body = parseJson(raw, new HttpError(400, notJsonBody('invalid JSON body'))) as { orders?: unknown };
+    if (!Array.isArray(body?.orders) || body.orders.length === 0) throw invalid('orders must be a non-empty array');
+    if (body.orders.length > 20) throw invalid('at most 20 orders per batch');
+    return { orders: body.orders.map((item: unknown) => batchItem(() => this.createOne(owner, item))) };
+  }
+
+  /** DELETE /portfolio/events/orders/batched. */
+  cancelBatch(owner: string, raw: string): { orders: Array<Record<string, unknown>> } {
+    const parsed = z
+      .object({
+        orders: z
+          .array(z.object({ order_id: z.string() }))
+          .min(1)
+          .max(20),
+      })
+      .safeParse(parseJson(raw, new HttpError(400, notJsonBody('invalid JSON body'))));
+    if (!parsed.success) throw invalid('orders must be 1 to 20 {order_id}');
+    return {
+      orders: parsed.data.orders.map(({ order_id }) => ({
+        order_id,
+        reduced_by: '0.00',
+        ...batchItem(() => this.cancel(owner, order_id)),
+      })),
+    };
+  }
+
+  private createOne(owner: string, input: unknown): Record<string, unknown> {
+    const { body, m, price, count } = this.validate(input);
     const cid = body.client_order_id ?? randomUUID();
     const dedupeKey = `${owner}\u0000${cid}`;
     if (this.state.byClientId.has(dedupeKey))
       throw new HttpError(409, errorBody('order_already_exists', 'an order with this client_order_id already exists', cid));
+    if (body.post_only && m.book.crosses(body.side, price))
+      throw new HttpError(400, errorBody('invalid_order', 'invalid order', 'post only cross'));
+    const needed = this.portfolio.required(owner, m, body.side, price, count);
+    const available = this.portfolio.available(owner);
+    if (needed > available)
+      throw new HttpError(
+        400,
+        errorBody(
+          'insufficient_balance',
+          'insufficient balance',
+          `order needs ${dollars(needed)}, available ${dollars(Math.max(0, available))}`,
+        ),
+      );
     const now = this.clock.now();
     const order: KOrder = {
       orderId: randomUUID(),
@@ -71,15 +129,13 @@ export class KalshiOrders {
       makerFees: 0,
       takerCost: 0,
       makerCost: 0,
+      roundingCredit: 0,
     };
     this.state.orders.set(order.orderId, order);
     this.state.byClientId.set(dedupeKey, order.orderId);
     let filledNow = 0;
     let notional = 0;
-    if (body.post_only && m.book.crosses(body.side, price)) {
-      order.status = 'canceled';
-      order.remaining = 0;
-    } else if (body.time_in_force === 'fill_or_kill' && m.book.available(body.side === 'bid' ? 'buy' : 'sell', price) < count) {
+    if (body.time_in_force === 'fill_or_kill' && m.book.available(body.side === 'bid' ? 'buy' : 'sell', price) < count) {
       order.status = 'canceled';
       order.remaining = 0;
     } else {
@@ -99,18 +155,16 @@ export class KalshiOrders {
     return createdJson(order, filledNow, notional, now);
   }
 
-  /** DELETE /portfolio/events/orders/{order_id}. */
+  /** DELETE /portfolio/events/orders/{order_id}: an order already cancelled or executed is not found, as on the venue. */
   cancel(owner: string, orderId: string): Record<string, unknown> {
     const order = this.state.orders.get(orderId);
-    if (!order || order.owner !== owner) throw new HttpError(404, errorBody('not_found', 'order not found', orderId));
-    let reducedBy = 0;
-    if (order.status === 'resting' && order.resting) {
-      const m = this.state.markets.get(order.ticker)!;
-      const change = m.book.cancel(order.resting);
-      reducedBy = order.remaining;
-      cancelResting(order, this.clock.now());
-      if (change) this.feed.changes(m, [change]);
-    }
+    if (!order || order.owner !== owner || order.status !== 'resting' || !order.resting)
+      throw new HttpError(404, errorBody('not_found', 'order not found', orderId));
+    const m = this.state.markets.get(order.ticker)!;
+    const change = m.book.cancel(order.resting);
+    const reducedBy = order.remaining;
+    cancelResting(order, this.clock.now());
+    if (change) this.feed.changes(m, [change]);
     return { order_id: order.orderId, client_order_id: order.clientOrderId, reduced_by: fp(reducedBy), ts_ms: this.clock.now() };
   }
 
@@ -139,8 +193,8 @@ export class KalshiOrders {
     this.log?.info({ ticker: m.sim.kalshiTicker, result }, 'market determined');
   }
 
-  private validate(raw: string): { body: OrderBody; m: KMarket; price: number; count: number } {
-    const parsed = orderBody.safeParse(parseJson(raw, invalid('invalid JSON body')));
+  private validate(input: unknown): { body: OrderBody; m: KMarket; price: number; count: number } {
+    const parsed = orderBody.safeParse(input);
     if (!parsed.success) throw invalid('invalid order', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     const body = parsed.data;
     const m = this.state.markets.get(body.ticker);
@@ -163,6 +217,8 @@ export class KalshiOrders {
     if (price < 100 || price > PRICE_ONE - 100)
       throw new HttpError(400, errorBody('invalid_price', 'price out of range', 'price must be between 0.01 and 0.99'));
     if (count <= 0) throw invalid('count must be positive');
+    if (count % 100 !== 0 && !m.sim.game.kalshi.fractionalTrading)
+      throw new HttpError(400, errorBody('invalid_order', 'invalid order', 'fractional trading is not enabled on this market'));
     if (body.expiration_time !== undefined && body.time_in_force !== 'good_till_canceled')
       throw invalid('expiration_time is only allowed with good_till_canceled');
     return { body, m, price, count };
@@ -177,8 +233,10 @@ export class KalshiOrders {
     }
     let filled = 0;
     let notional = 0;
+    const now = this.clock.now();
     for (const fill of result.fills) {
       const tradeId = randomUUID();
+      m.trades.push({ id: tradeId, price: fill.price, size: fill.size, takerSide, tsMs: now });
       filled += fill.size;
       notional += fill.price * fill.size;
       m.volume += fill.size;
@@ -190,7 +248,7 @@ export class KalshiOrders {
       this.portfolio.record(owner, order, { ...match, side: takerSide, isTaker: true });
       if (fill.maker) this.fillMaker(fill.maker, match);
     }
-    this.publish(m, result.changes, result.fills, takerSide);
+    this.publish(m, result.changes, result.fills.length);
     return { ...result, filled, notional };
   }
 
@@ -206,11 +264,11 @@ export class KalshiOrders {
     this.portfolio.record(order.owner, order, { ...match, side: order.side, isTaker: false });
   }
 
-  /** The book's changes first (deltas), then the prints. */
-  private publish(m: KMarket, changes: LevelChange[], fills: Array<{ price: number; size: number }>, takerSide: BookSide): void {
+  /** The book's changes first (deltas), then the prints (the market's last `prints` trades). */
+  private publish(m: KMarket, changes: LevelChange[], prints: number): void {
     this.feed.changes(m, changes);
-    for (const fill of fills) this.feed.trade(m, fill.price, fill.size, takerSide);
-    if (fills.length > 0) this.feed.tickerIfMoved(m, true);
+    for (const trade of m.trades.slice(m.trades.length - prints)) this.feed.trade(m, trade);
+    if (prints > 0) this.feed.tickerIfMoved(m, true);
   }
 }
 

@@ -23,6 +23,8 @@ export interface KalshiSimOptions extends ExchangeOptions, Heartbeat {
   rateLimits?: KalshiRateLimits;
   /** Starting cash per API key, in cents. */
   balanceCents?: number;
+  /** Honour the undocumented `client_order_id` filter of `GET /portfolio/orders` (default true). */
+  clientOrderIdFilter?: boolean;
 }
 
 export interface KalshiSimHandle extends ExchangeHandle {
@@ -34,11 +36,14 @@ export async function startKalshiSim(options: KalshiSimOptions): Promise<KalshiS
   const exchange = new SimExchange<Conn>('kalshi', options);
   const { clock, log } = exchange;
   const auth = new KalshiAuthenticator(options.apiKeys, options.maxSkewMs ?? 60_000);
-  const state = new KalshiState(exchange.engine, (options.balanceCents ?? 1_000_000) * 100);
+  const state = new KalshiState(exchange.engine, (options.balanceCents ?? 1_000_000) * 100, exchange.schedule.startMs);
   const feed = new KalshiFeed(exchange.connections, clock);
   const portfolio = new KalshiPortfolio(state, feed, clock, log);
   const orders = new KalshiOrders(state, feed, portfolio, clock, log);
-  const rest = new KalshiRest(exchange, state, orders, auth, options.rateLimits ?? basicTier);
+  const rest = new KalshiRest(exchange, state, orders, portfolio, auth, {
+    limits: options.rateLimits ?? basicTier,
+    clientOrderIdFilter: options.clientOrderIdFilter ?? true,
+  });
   const socket = new KalshiSocket(exchange, state, feed, auth, options);
 
   const handle = await exchange.start({

@@ -1,18 +1,26 @@
-// Kalshi's JSON shapes, built from the simulator's state: REST bodies (markets, events, orders,
-// fills, positions, settlements, errors) and WebSocket messages. Kalshi's fixed-point API writes
-// prices as dollar strings with four decimals (`*_dollars`, "0.0800") and counts with two
-// (`*_fp`, "3.00"); the book's asks are NO bids at 1 − p.
+// Kalshi's JSON shapes, built from the simulator's state: the portfolio's REST bodies (orders,
+// fills, positions, settlements), error bodies and WebSocket messages (market data: market-wire.ts).
+// Kalshi's fixed-point API writes prices as dollar strings with four decimals (`*_dollars`,
+// "0.0800") and counts with two (`*_fp`, "3.00"); the book's asks are NO bids at 1 − p.
 import { randomUUID } from 'node:crypto';
 import { PRICE_ONE, type BookSide, type LadderBook, type LevelChange } from '../book.js';
-import type { Schedule } from '../core/venue.js';
 import { dollars, fp, isoTime } from '../format.js';
-import type { GameSpec } from '../scenario.js';
-import type { KMarket, KOrder, Position } from './state.js';
+import type { KMarket, KOrder, KTrade, Position } from './state.js';
 
-/** Kalshi's ErrorResponse body (the code catalogue is unpublished; codes here are ours). */
-export function errorBody(code: string, message: string, details = ''): Record<string, string> {
-  return { code, message, details, service: 'exchange' };
+/**
+ * Kalshi's error body for order, auth and exchange errors: nested under `error`, as the venue sends
+ * 17 of 19 recorded 4xx (docs/venue-conformance.md, error body). The code catalogue is unpublished;
+ * codes not recorded there are ours.
+ */
+export function errorBody(code: string, message: string, details = ''): { error: Record<string, string> } {
+  return { error: { code, message, details, service: 'exchange' } };
 }
+
+/** A body that is not JSON: the venue's flat shape for decode errors. */
+export const notJsonBody = (details: string) => ({ code: 'bad_request', message: 'bad request', details });
+
+/** A query parameter out of range: the bare shape of the venue's parameter validation. */
+export const paramErrorBody = (msg: string) => ({ msg });
 
 export const UNAVAILABLE = errorBody('service_unavailable', 'service unavailable');
 
@@ -80,18 +88,18 @@ export function tickerMsg(m: KMarket, tsMs: number) {
   };
 }
 
-export function tradeMsg(m: KMarket, price: number, size: number, takerSide: BookSide, tsMs: number) {
+export function tradeMsg(m: KMarket, t: KTrade) {
   return {
-    trade_id: randomUUID(),
+    trade_id: t.id,
     market_ticker: m.sim.kalshiTicker,
-    yes_price_dollars: dollars(price),
-    no_price_dollars: dollars(PRICE_ONE - price),
-    count_fp: fp(size),
-    taker_outcome_side: takerSide === 'bid' ? 'yes' : 'no',
-    taker_book_side: takerSide,
-    taker_side: takerSide === 'bid' ? 'yes' : 'no',
-    ts: Math.floor(tsMs / 1000),
-    ts_ms: tsMs,
+    yes_price_dollars: dollars(t.price),
+    no_price_dollars: dollars(PRICE_ONE - t.price),
+    count_fp: fp(t.size),
+    taker_outcome_side: t.takerSide === 'bid' ? 'yes' : 'no',
+    taker_book_side: t.takerSide,
+    taker_side: t.takerSide === 'bid' ? 'yes' : 'no',
+    ts: Math.floor(t.tsMs / 1000),
+    ts_ms: t.tsMs,
   };
 }
 
@@ -115,65 +123,7 @@ export function fillMsg(fill: KalshiFill, postPosition: number) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// REST bodies
-
-/** REST answers in one vocabulary (active, determined, finalized) and filters in another (open, closed, settled). */
-export function marketStatus(m: KMarket): 'active' | 'determined' | 'finalized' {
-  return !m.resolution ? 'active' : m.resolution.settledMs === undefined ? 'determined' : 'finalized';
-}
-
-const statusFilters: Record<string, string[]> = { open: ['active'], closed: ['closed', 'determined'], settled: ['finalized'] };
-export const statusFilter = (status: string): string[] => statusFilters[status] ?? [];
-
-export const seriesOf = (game: GameSpec): string => game.kalshi.seriesTicker ?? game.kalshi.eventTicker.split('-')[0]!;
-
-export function marketJson(m: KMarket, schedule: Schedule) {
-  const bid = m.book.best('bid');
-  const ask = m.book.best('ask');
-  const game = m.sim.game;
-  const open = schedule.startMs + game.startsAt;
-  return {
-    ticker: m.sim.kalshiTicker,
-    event_ticker: game.kalshi.eventTicker,
-    market_type: 'binary',
-    title: `${game.title ?? `${game.away} at ${game.home}`} Winner?`,
-    subtitle: '',
-    yes_sub_title: m.sim.team,
-    no_sub_title: m.sim.team,
-    open_time: isoTime(schedule.startMs),
-    close_time: isoTime(open + schedule.durationMs),
-    expected_expiration_time: isoTime(open + schedule.durationMs),
-    status: marketStatus(m),
-    yes_bid_dollars: dollars(bid?.[0] ?? 0),
-    yes_ask_dollars: dollars(ask?.[0] ?? PRICE_ONE),
-    no_bid_dollars: dollars(ask ? PRICE_ONE - ask[0] : 0),
-    no_ask_dollars: dollars(bid ? PRICE_ONE - bid[0] : PRICE_ONE),
-    yes_bid_size_fp: fp(bid?.[1] ?? 0),
-    yes_ask_size_fp: fp(ask?.[1] ?? 0),
-    last_price_dollars: dollars(m.lastPrice ?? 0),
-    volume_fp: fp(m.volume),
-    volume_24h_fp: fp(m.volume),
-    open_interest_fp: fp(m.openInterest),
-    result: m.resolution?.result ?? '',
-    ...(m.resolution ? { settlement_value_dollars: dollars(m.resolution.result === 'yes' ? PRICE_ONE : 0) } : {}),
-    ...(m.resolution?.settledMs !== undefined ? { settlement_ts: isoTime(m.resolution.settledMs) } : {}),
-    can_close_early: true,
-    price_level_structure: 'linear_cent',
-    price_ranges: [{ start: '0.0000', end: '1.0000', step: '0.0100' }],
-  };
-}
-
-export function eventJson(ticker: string, game: GameSpec, markets: KMarket[], schedule: Schedule, nested: boolean) {
-  return {
-    event_ticker: ticker,
-    series_ticker: seriesOf(game),
-    title: game.title ?? `${game.away} at ${game.home}`,
-    sub_title: '',
-    category: 'Sports',
-    mutually_exclusive: true,
-    ...(nested ? { markets: markets.map((m) => marketJson(m, schedule)) } : {}),
-  };
-}
+// REST bodies (market data: market-wire.ts)
 
 export function orderJson(o: KOrder) {
   return {
@@ -248,7 +198,10 @@ export function fillJson({ order, m, side, price, size, isTaker, fee, tradeId, t
     yes_price_dollars: dollars(price),
     no_price_dollars: dollars(PRICE_ONE - price),
     is_taker: isTaker,
-    fee_cost: dollars(fee),
+    // The trade fee (rounded up to $0.0001), six decimals as recorded on the venue (docs/venue-conformance.md K12);
+    // rounding fees and rebates move the balance but not fee_cost.
+    fee_cost: `${dollars(fee)}00`,
+    exchange_index: 0,
     created_time: new Date(tsMs).toISOString(),
     ts: Math.floor(tsMs / 1000),
     ts_ms: tsMs,
@@ -259,13 +212,27 @@ export type KalshiFill = ReturnType<typeof fillJson>;
 export function positionJson(ticker: string, p: Position, restingOrders: number) {
   return {
     ticker,
+    exchange_index: 0,
     position_fp: fp(p.position),
-    market_exposure_dollars: dollars(p.traded),
+    market_exposure_dollars: dollars(p.exposure),
     total_traded_dollars: dollars(p.traded),
     fees_paid_dollars: dollars(p.fees),
-    realized_pnl_dollars: '0.0000',
+    realized_pnl_dollars: dollars(p.realized),
     resting_orders_count: restingOrders,
     last_updated_ts: new Date(p.updatedMs).toISOString(),
+  };
+}
+
+/** One event's positions summed (a game's markets together). */
+export function eventPositionJson(eventTicker: string, positions: Position[]) {
+  const sum = (f: (p: Position) => number) => positions.reduce((s, p) => s + f(p), 0);
+  return {
+    event_ticker: eventTicker,
+    total_cost_dollars: dollars(sum((p) => p.traded)),
+    total_cost_shares_fp: fp(sum((p) => Math.abs(p.position))),
+    event_exposure_dollars: dollars(sum((p) => p.exposure)),
+    realized_pnl_dollars: dollars(sum((p) => p.realized)),
+    fees_paid_dollars: dollars(sum((p) => p.fees)),
   };
 }
 
