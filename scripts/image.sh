@@ -24,6 +24,7 @@ arbees   arbees:dev             Dockerfile                          .
 pause    arbees-rig/pause:1     scripts/images/pause.Dockerfile     scripts/images
 redis    arbees-rig/redis:7     scripts/images/redis.Dockerfile     scripts/images
 postgres arbees-rig/postgres:15 scripts/images/postgres.Dockerfile  scripts/images
+vpn-standin arbees-rig/vpn-standin:1 scripts/images/vpn-standin.Dockerfile scripts/images
 "
 
 die() { echo "image.sh: $*" >&2; exit 1; }
