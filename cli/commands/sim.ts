@@ -59,9 +59,10 @@ export const simKalshiCommand: Command = {
   help: `Usage: arbees sim kalshi --key-id ID --public-key FILE [options]
 
 Serves Kalshi's Trade API v2 on one port, driven by a seeded scenario:
-  REST       http://HOST:PORT/trade-api/v2   (markets, events, orderbook, exchange
-             status; signed portfolio endpoints: V2 order entry, cancel, orders,
-             positions, fills, balance; token-bucket rate limits with 429)
+  REST       http://HOST:PORT/trade-api/v2   (markets, events, series and fee
+             changes, orderbooks, trades, exchange status; signed portfolio
+             endpoints: V2 order entry and cancel (single and batched), orders,
+             positions, fills, settlements, balance; token-bucket rate limits)
   WebSocket  ws://HOST:PORT/trade-api/ws/v2  (orderbook_delta with per-sid seq,
              ticker, trade, fill; pings every 10 s)
 Every request that needs auth and every WebSocket handshake is checked against the
@@ -76,6 +77,10 @@ ${commonHelp}
   -p, --port N           listen port (default 8701; 0 = any free port)
   --ping-interval-ms N   WebSocket ping interval (default 10000)
   --max-skew-ms N        accepted signature timestamp skew (default 60000)
+  --balance-cents N      each key's starting balance (default 1000000: $10 000)
+  --ignore-client-order-id-filter
+                         GET /portfolio/orders ignores client_order_id (an
+                         undocumented filter), as a venue without it would
   --log-level LEVEL      pino level (default info)
   -h, --help             show this help`,
   run(args, io) {
@@ -85,6 +90,8 @@ ${commonHelp}
       'public-key': { type: 'string', multiple: true },
       'ping-interval-ms': { type: 'string' },
       'max-skew-ms': { type: 'string' },
+      'balance-cents': { type: 'string' },
+      'ignore-client-order-id-filter': { type: 'boolean' },
     });
     const ids = values['key-id'] ?? [];
     const pems = values['public-key'] ?? [];
@@ -101,6 +108,8 @@ ${commonHelp}
         port: number('port', values.port, 8701),
         pingIntervalMs: number('ping-interval-ms', values['ping-interval-ms']),
         maxSkewMs: number('max-skew-ms', values['max-skew-ms']),
+        balanceCents: number('balance-cents', values['balance-cents']),
+        clientOrderIdFilter: !values['ignore-client-order-id-filter'],
         logger: log,
       });
       log.info({ rest: sim.url, ws: sim.wsUrl, scenario: sim.engine.scenario.name, seed: sim.engine.seed }, 'kalshi simulator ready');
@@ -118,9 +127,12 @@ export const simPolymarketCommand: Command = {
   help: `Usage: arbees sim polymarket --creds FILE [options]
 
 Serves Polymarket's CLOB V2 on one port, driven by a seeded scenario:
-  CLOB REST  http://HOST:PORT/             (/book, /books, /price, /midpoint,
-             /tick-size, /markets, /time, /version; L2-authenticated POST/DELETE
-             /order, DELETE /orders, /data/order/{id}, /data/orders)
+  CLOB REST  http://HOST:PORT/             (books, prices, midpoints, spreads, last
+             trades, /tick-size, /neg-risk, /fee-rate, /markets (and sampling,
+             simplified), /clob-markets/{id}, /markets-by-token/{id}, /time;
+             L1 API keys /auth/api-key, /auth/derive-api-key; L2-authenticated
+             orders and cancels, /data/order/{id}, /data/orders, /data/trades
+             (MATCHED → MINED → CONFIRMED), /balance-allowance)
   Gamma      http://HOST:PORT/gamma/       (/gamma/events, /gamma/markets,
              /gamma/events/slug/{slug}, /gamma/markets/slug/{slug}; the real
              Gamma is a separate host with the same paths minus /gamma)
@@ -141,6 +153,7 @@ ${commonHelp}
                          on the real venue)
   --legacy-price-change  emit the pre-2025-09-15 price_change schema
   --ping-timeout-ms N    drop a WebSocket without PING for this long (default 12000)
+  --balance-usd N        each wallet's starting pUSD (default 100000)
   --log-level LEVEL      pino level (default info)
   -h, --help             show this help`,
   run(args, io) {
@@ -151,6 +164,7 @@ ${commonHelp}
       'geoblock-scope': { type: 'string' },
       'legacy-price-change': { type: 'boolean' },
       'ping-timeout-ms': { type: 'string' },
+      'balance-usd': { type: 'string' },
     });
     if (!values.creds) throw new UsageError('--creds FILE is required');
     const scope = values['geoblock-scope'] ?? 'all';
@@ -172,6 +186,7 @@ ${commonHelp}
         geoblock: { allowedCidrs: values['allow-cidr'], scope },
         legacyPriceChange: values['legacy-price-change'] ?? scenario.polymarketLegacyPriceChange,
         pingTimeoutMs: number('ping-timeout-ms', values['ping-timeout-ms']),
+        balanceUsd: number('balance-usd', values['balance-usd']),
         logger: log,
       });
       log.info(

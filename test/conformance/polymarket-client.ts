@@ -396,7 +396,16 @@ async function main(): Promise<void> {
   await call(
     'getTrades (id): MATCHED → MINED → CONFIRMED with transaction_hash',
     'GET /data/trades?id',
-    () => client.getTrades({ id: tradeId }),
+    // Read again, as a client waiting for finality does, until the trade is final (a mined trade is
+    // confirmed some blocks later) or 15 s have passed.
+    async () => {
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const trades = await client.getTrades({ id: tradeId });
+        if (['CONFIRMED', 'FAILED'].includes(trades[0]?.status ?? '') || Date.now() > deadline) return trades;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    },
     {
       check: (trades) => {
         const t = trades[0];

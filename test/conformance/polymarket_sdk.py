@@ -10,6 +10,7 @@ passphrase, privateKey), POLY_YES_TOKEN / POLY_NO_TOKEN (the scenario's market),
 from __future__ import annotations
 
 import json
+import time
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -108,7 +109,7 @@ def main() -> None:
     )
     trade_ids = taken.get("tradeIDs") if isinstance(taken, dict) else None
     rec.call("get_trades", "GET /data/trades", client.get_trades, check=expect_shape("Trade"), needs=trade_ids)
-    rec.call("get_trades (id): MATCHED → MINED → CONFIRMED with transaction_hash", "GET /data/trades?id", lambda: client.get_trades(TradeParams(id=trade_ids[0])), check=confirmed, needs=trade_ids)
+    rec.call("get_trades (id): MATCHED → MINED → CONFIRMED with transaction_hash", "GET /data/trades?id", lambda: until_confirmed(client, trade_ids[0]), check=confirmed, needs=trade_ids)
 
     market_buy = lambda order_type: lambda: client.create_and_post_market_order(MarketOrderArgsV2(token_id=yes, amount=5, side="BUY", order_type=order_type), order_type=order_type)  # noqa: E731
     rec.call("create_and_post_market_order (BUY FAK)", "GET /markets-by-token, POST /order", market_buy(OrderType.FAK), check=settled_match)
@@ -288,6 +289,18 @@ def settled_match(value: Any) -> str:
             f"matched, but no transactionsHashes after the client's 30 s wait: trades {value.get('tradeIDs')} never reached a transaction_hash (MINED/CONFIRMED) or FAILED"
         )
     return f"takingAmount={value['takingAmount']} makingAmount={value['makingAmount']}"
+
+
+def until_confirmed(client: ClobClient, trade_id: str, timeout: float = 15.0) -> Any:
+    """The trade, read again (as a client waiting for finality does) until it is final or the time is up:
+    a mined trade is confirmed some blocks later."""
+    deadline = time.monotonic() + timeout
+    while True:
+        trades = client.get_trades(TradeParams(id=trade_id))
+        status = trades[0].get("status") if isinstance(trades, list) and trades else None
+        if status in ("CONFIRMED", "FAILED") or time.monotonic() > deadline:
+            return trades
+        time.sleep(0.25)
 
 
 def confirmed(value: Any) -> str:

@@ -389,3 +389,104 @@ describe('Polymarket simulator: market resolution', function () {
     client.ws.close();
   });
 });
+
+describe('Polymarket simulator: wallets, fees and trades on chain', function () {
+  this.timeout(20_000);
+  let sim: PolymarketSimHandle;
+  afterEach(async () => sim?.stop());
+
+  const quiet = (extra: Record<string, unknown> = {}) => scenario({ messageRate: 20, tradeProbability: 0, ...extra });
+  /** pUSD, or one token's shares, in 6-decimal units. */
+  const balance = async (token?: string) =>
+    Number(
+      (
+        await call(
+          sim,
+          'GET',
+          token ? `/balance-allowance?asset_type=CONDITIONAL&token_id=${token}` : '/balance-allowance?asset_type=COLLATERAL',
+        )
+      ).body.balance,
+    );
+  const tradeOf = async (id: string) => ((await call(sim, 'GET', `/data/trades?id=${id}`)).body.data as Array<Record<string, unknown>>)[0]!;
+  const until = async (id: string, status: string) => {
+    const seen: unknown[] = [];
+    for (let i = 0; i < 200; i++) {
+      const t = await tradeOf(id);
+      if (seen.at(-1) !== t.status) seen.push(t.status);
+      if (t.status === status) return { trade: t, seen };
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`trade ${id} never reached ${status}: ${JSON.stringify(seen)}`);
+  };
+
+  it("charges the taker the market's fd fee from pUSD, reports it as live fills do, and declares the fee alike everywhere", async () => {
+    const feed = quiet();
+    feed.games[0]!.polymarket.feeRate = 0.05;
+    feed.games[1]!.polymarket.feeRate = 0;
+    sim = await start({ scenario: feed });
+    sim.pause();
+    const [cash0, shares0] = [await balance(), await balance(YES)];
+    const ask = Number(sim.book(YES).asks.at(-1)!.price);
+    const taken = await call(sim, 'POST', '/order', await orderJson(YES, 'BUY', ask, 10, 'FAK'));
+    expect(taken.body).to.include({ status: 'matched', takingAmount: '10' });
+    const { trade } = await until((taken.body.tradeIDs as string[])[0]!, 'CONFIRMED');
+    expect(trade).to.include({ fee_rate_bps: '0', status: 'CONFIRMED' });
+    expect(trade.transaction_hash).to.match(/^0x[0-9a-f]{64}$/);
+    // fee = C × r × p(1 − p), up to $0.0001; in 6-decimal units.
+    const p = Math.round(ask * 10_000);
+    const fee = Math.ceil((1000 * 500 * p * (10_000 - p)) / 1e10) * 100; // 10 shares × 0.05, in $0.0001 then 6-decimal units
+    expect(cash0 - (await balance())).to.equal(Math.round(ask * 10 * 1e6) + fee);
+    expect((await balance(YES)) - shares0).to.equal(10e6);
+    const condition = sim.book(YES).market;
+    const info = (await call(sim, 'GET', `/clob-markets/${condition}`, undefined, null)).body as Record<string, unknown>;
+    expect(info).to.deep.include({ c: condition, fd: { r: 0.05, e: 1, to: true }, tbf: 1000, mts: 0.01 });
+    expect((await call(sim, 'GET', `/fee-rate?token_id=${YES}`, undefined, null)).body).to.deep.equal({ base_fee: 1000 });
+    expect((await call(sim, 'GET', `/markets/${condition}`, undefined, null)).body).to.include({ taker_base_fee: 1000 });
+    // The fee-free game says so on all three.
+    expect((await call(sim, 'GET', '/fee-rate?token_id=3', undefined, null)).body).to.deep.equal({ base_fee: 0 });
+    const free = (await call(sim, 'GET', `/clob-markets/${sim.book('3').market}`, undefined, null)).body as Record<string, unknown>;
+    expect(free).to.deep.include({ fd: { r: 0, e: 1, to: true }, tbf: 0 });
+  });
+
+  it('a trade failed on chain ends FAILED without a hash and is undone; a retried one goes RETRYING, then CONFIRMED', async () => {
+    sim = await start({
+      scenario: quiet({
+        polymarketChain: [
+          { trade: 1, outcome: 'failed' },
+          { trade: 2, outcome: 'retried' },
+        ],
+      }),
+    });
+    sim.pause();
+    const [cash0, shares0] = [await balance(), await balance(YES)];
+    const ask = Number(sim.book(YES).asks.at(-1)!.price);
+    const first = await call(sim, 'POST', '/order', await orderJson(YES, 'BUY', ask, 5, 'FAK'));
+    const failed = await until((first.body.tradeIDs as string[])[0]!, 'FAILED');
+    expect(failed.seen).to.deep.equal(['MATCHED', 'FAILED']);
+    expect(failed.trade.transaction_hash).to.equal(undefined);
+    expect(failed.trade.err_msg).to.be.a('string').and.not.equal('');
+    expect([await balance(), await balance(YES)]).to.deep.equal([cash0, shares0]);
+    expect((await call(sim, 'GET', `/data/order/${first.body.orderID as string}`)).body).to.include({ size_matched: '0' });
+
+    const second = await call(sim, 'POST', '/order', await orderJson(YES, 'BUY', ask, 5, 'FAK'));
+    const retried = await until((second.body.tradeIDs as string[])[0]!, 'CONFIRMED');
+    expect(retried.seen).to.include.members(['RETRYING', 'CONFIRMED']);
+    expect(retried.seen.indexOf('RETRYING')).to.be.below(retried.seen.indexOf('CONFIRMED'));
+    expect(retried.trade.transaction_hash).to.match(/^0x[0-9a-f]{64}$/);
+    expect((await balance(YES)) - shares0).to.equal(5e6);
+  });
+
+  it("refuses what the wallet cannot cover with the venue's message: pUSD for a buy (resting ones count), shares for a sell", async () => {
+    sim = await start({ scenario: quiet(), balanceUsd: 20 });
+    sim.pause();
+    const refused = await call(sim, 'POST', '/order', await orderJson(YES, 'BUY', 0.5, 50));
+    expect(refused.status).to.equal(400);
+    expect(refused.body).to.deep.equal({ error: 'not enough balance / allowance' });
+    expect((await call(sim, 'POST', '/order', await orderJson(YES, 'BUY', 0.1, 150))).body).to.include({ status: 'live' });
+    // $15 of the $20 rests in that bid: $10 more is too much.
+    expect((await call(sim, 'POST', '/order', await orderJson(YES, 'BUY', 0.1, 100))).status).to.equal(400);
+    const sell = await call(sim, 'POST', '/order', await orderJson(NO, 'SELL', 0.9, 5));
+    expect(sell.status).to.equal(400);
+    expect(sell.body).to.deep.equal({ error: 'not enough balance / allowance' });
+  });
+});

@@ -1,4 +1,4 @@
-// Polymarket CLOB L2 authentication: POLY_ADDRESS, POLY_SIGNATURE, POLY_TIMESTAMP (Unix seconds),
+// Polymarket CLOB authentication. L2: POLY_ADDRESS, POLY_SIGNATURE, POLY_TIMESTAMP (Unix seconds),
 // POLY_API_KEY, POLY_PASSPHRASE. Signature = HMAC-SHA256 keyed with base64-decoded secret (URL-safe
 // alphabet accepted) over timestamp + METHOD + path (no query) + body, encoded as base64 with
 // + → - and / → _ and the '=' padding kept.
@@ -7,6 +7,7 @@
 // the signer's mistakes.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { verifyTypedData, type Hex } from 'viem';
 
 export interface PolymarketApiCreds {
   apiKey: string;
@@ -57,6 +58,11 @@ export class PolymarketL2Auth {
     for (const c of creds) this.byKey.set(c.apiKey, c);
   }
 
+  /** A key created through L1 authenticates from now on. */
+  add(creds: PolymarketApiCreds): void {
+    this.byKey.set(creds.apiKey, creds);
+  }
+
   /** Returns the API key on success. */
   verify(headers: IncomingHttpHeaders, method: string, path: string, body: string): string | undefined {
     const get = (name: string) => {
@@ -76,4 +82,62 @@ export class PolymarketL2Auth {
     const given = Buffer.from(signature);
     return expected.length === given.length && timingSafeEqual(expected, given) ? apiKey : undefined;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// L1: a wallet proves itself with an EIP-712 ClobAuth signature (POLY_ADDRESS, POLY_SIGNATURE,
+// POLY_TIMESTAMP, POLY_NONCE) to create or derive its API key for that nonce.
+
+const CLOB_AUTH_MESSAGE = 'This message attests that I control the given wallet';
+
+export type L1Result = { ok: true; address: string; nonce: bigint } | { ok: false };
+
+/** Verifies L1 headers: a ClobAuth signature by POLY_ADDRESS over its timestamp and nonce, the timestamp within the skew. */
+export async function verifyL1(headers: IncomingHttpHeaders, maxSkewSec: number, chainId = 137): Promise<L1Result> {
+  const get = (name: string) => {
+    const v = headers[name.toLowerCase()];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const address = get('POLY_ADDRESS');
+  const signature = get('POLY_SIGNATURE');
+  const timestamp = get('POLY_TIMESTAMP');
+  const nonceText = get('POLY_NONCE') ?? '0';
+  if (!address || !signature || !timestamp || !/^0x[0-9a-fA-F]{40}$/.test(address) || !/^\d{1,20}$/.test(nonceText)) return { ok: false };
+  if (!/^\d{1,11}$/.test(timestamp) || Math.abs(Date.now() / 1000 - Number(timestamp)) > maxSkewSec) return { ok: false };
+  const nonce = BigInt(nonceText);
+  try {
+    const good = await verifyTypedData({
+      address: address as Hex,
+      domain: { name: 'ClobAuthDomain', version: '1', chainId },
+      types: {
+        ClobAuth: [
+          { name: 'address', type: 'address' },
+          { name: 'timestamp', type: 'string' },
+          { name: 'nonce', type: 'uint256' },
+          { name: 'message', type: 'string' },
+        ],
+      },
+      primaryType: 'ClobAuth',
+      message: { address: address as Hex, timestamp, nonce, message: CLOB_AUTH_MESSAGE },
+      signature: signature as Hex,
+    });
+    return good ? { ok: true, address, nonce } : { ok: false };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/**
+ * The API key of a wallet and nonce: the same every time (derive returns what create made), its
+ * secret URL-safe base64 with the '=' padding the venue issues.
+ */
+export function derivedCreds(serverSecret: Buffer, address: string, nonce: bigint): PolymarketApiCreds {
+  const part = (label: string) => createHmac('sha256', serverSecret).update(`${label}:${address.toLowerCase()}:${nonce}`).digest();
+  const id = part('key').toString('hex');
+  return {
+    apiKey: `${id.slice(0, 8)}-${id.slice(8, 12)}-4${id.slice(13, 16)}-a${id.slice(17, 20)}-${id.slice(20, 32)}`,
+    secret: part('secret').toString('base64').replace(/\+/g, '-').replace(/\//g, '_'),
+    passphrase: part('passphrase').toString('hex'),
+    address,
+  };
 }

@@ -1,10 +1,13 @@
 // Polymarket order entry and matching on the YES ladder (buying NO at q is selling YES at 1 − q):
 // the order's id is its EIP-712 struct hash (a resend of the same bytes is a duplicate), the
-// signature must recover to the API key's address, the price must sit on the market's tick,
-// size ≥ 5 shares; post-only, FOK and FAK; self-trade prevention cancels the resting order;
-// sports markets may delay marketable orders. Cancels, and the market's end: closed (resting
-// orders cancelled, book emptied), then resolved (winner declared).
-import { randomUUID } from 'node:crypto';
+// signature must recover to the API key's address, a limit price must sit on the market's tick (a
+// market order's implied price is taken to the tick in the taker's favour), size ≥ 5 shares, and
+// the wallet must cover it; post-only, FOK and FAK; self-trade prevention cancels the resting
+// order; sports markets may delay marketable orders. Each match of a user's order is a trade that
+// moves the wallets and goes on chain (chain.ts). Cancels (one, some, all, a market's), and the
+// market's end: closed (resting orders cancelled, book emptied), then resolved (winner declared,
+// winning shares redeemed).
+import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { polymarketOrderHash, polymarketOrderSigner } from '../../../venues/polymarket/order.js';
@@ -12,10 +15,14 @@ import { PRICE_ONE, type RestingOrder } from '../book.js';
 import type { SimClock } from '../clock.js';
 import { polyPrice, polySize } from '../format.js';
 import { HttpError, parseJson } from '../http.js';
+import type { PolymarketChain } from './chain.js';
 import type { PolymarketFeed } from './feed.js';
-import { SCENARIO_OWNER, type Outcome, type PMarket, type POrder, type PolymarketState, type Token } from './state.js';
+import { SCENARIO_OWNER, type MakerFill, type Outcome, type PMarket, type POrder, type PolymarketState, type Token } from './state.js';
+import { takerFee, type Wallets } from './wallets.js';
 
 const MIN_ORDER_SIZE = 500; // 5 shares, in hundredths
+/** Who rests the scenario's liquidity, as trades name the maker. */
+const MM_ADDRESS = '0x00000000000000000000000000000000000000aa';
 
 const orderSchema = z.object({
   order: z.object({
@@ -57,6 +64,8 @@ export class PolymarketOrders {
   constructor(
     private readonly state: PolymarketState,
     private readonly feed: PolymarketFeed,
+    private readonly wallets: Wallets,
+    private readonly chain: PolymarketChain,
     private readonly clock: SimClock,
     private readonly log: Logger | undefined,
   ) {}
@@ -70,6 +79,7 @@ export class PolymarketOrders {
     if (body.postOnly && crosses) throw bad('invalid post-only order: order crosses book');
     if (body.orderType === 'FOK' && m.book.available(takerBuysYes ? 'buy' : 'sell', yesPrice) < size)
       throw bad("order couldn't be fully filled, FOK orders are fully filled/killed");
+    this.wallets.check(body.order.maker, m, body.order.tokenId, body.order.side, checked.price, size);
     const order: POrder = {
       id,
       owner: apiKey,
@@ -135,6 +145,20 @@ export class PolymarketOrders {
     if (m?.resolution) throw bad(`market ${m.sim.conditionId} is closed: not accepting orders`);
   }
 
+  /** DELETE /cancel-all, DELETE /cancel-market-orders: the key's resting orders, or those of one market and/or token. */
+  cancelWhere(apiKey: string, where: { market?: string; asset_id?: string } = {}): ReturnType<PolymarketOrders['cancel']> {
+    const ids = [...this.state.orders.values()]
+      .filter(
+        (o) =>
+          o.owner === apiKey &&
+          o.resting &&
+          (!where.market || o.market.sim.conditionId.toLowerCase() === where.market.toLowerCase()) &&
+          (!where.asset_id || o.assetId === where.asset_id),
+      )
+      .map((o) => o.id);
+    return this.cancel(apiKey, ids);
+  }
+
   /** DELETE /order and /orders. */
   cancel(apiKey: string, ids: string[]): { canceled: string[]; not_canceled: Record<string, string> } {
     const canceled: string[] = [];
@@ -178,6 +202,7 @@ export class PolymarketOrders {
   settle(m: PMarket): void {
     const resolution = m.resolution!;
     resolution.resolvedMs = this.clock.now();
+    this.wallets.redeem(m, resolution.winner);
     this.feed.resolved(m, resolution.winner, resolution.resolvedMs);
     this.log?.info({ market: m.sim.conditionId, winner: resolution.winner }, 'market resolved');
   }
@@ -212,10 +237,14 @@ export class PolymarketOrders {
     const [num, den] = buy ? [maker, taker] : [taker, maker];
     const shares6 = buy ? taker : maker;
     const priceText = (Number(num) / Number(den)).toString();
-    const tickUnits = m.tick === '0.01' ? 100 : 10;
-    const exact = (num * 10_000n) % den === 0n;
-    const price = Number((num * 10_000n) / den);
-    if (!exact || price % tickUnits !== 0 || price < tickUnits || price > PRICE_ONE - tickUnits) {
+    const tickUnits = BigInt(m.tick === '0.01' ? 100 : 10);
+    // A limit order's price is exact; a market order's (FOK/FAK sized in dollars or shares) is
+    // what its amounts imply, taken to the tick in the taker's favour: down for a buy, up for a sell.
+    const market = body.orderType === 'FOK' || body.orderType === 'FAK';
+    const exact = (num * 10_000n) % den === 0n && ((num * 10_000n) / den) % tickUnits === 0n;
+    const implied = buy ? (num * 10_000n) / den : (num * 10_000n + den - 1n) / den;
+    const price = Number(buy ? (implied / tickUnits) * tickUnits : ((implied + tickUnits - 1n) / tickUnits) * tickUnits);
+    if ((!exact && !market) || price < tickUnits || price > PRICE_ONE - Number(tickUnits)) {
       throw bad(`order ${id} is invalid. Price (${priceText}) breaks minimum tick size rule: ${m.tick}`);
     }
     const size = Number(shares6 / 10_000n); // hundredths of a share
@@ -252,13 +281,16 @@ export class PolymarketOrders {
     }
     let filled = 0;
     let notional = 0;
+    const makers: MakerFill[] = [];
     for (const fill of result.fills) {
       filled += fill.size;
       notional += fill.price * fill.size;
       const maker = fill.maker;
       const makerOrder = maker && this.state.orders.get(maker.id);
+      makers.push(this.makerFill(m, fill.price, fill.size, makerOrder));
       if (!maker || !makerOrder) continue;
       makerOrder.sizeMatched += fill.size;
+      this.wallets.makerFill(makerOrder, fill.size);
       if (maker.remaining === 0) {
         makerOrder.status = 'MATCHED';
         makerOrder.resting = undefined;
@@ -266,23 +298,42 @@ export class PolymarketOrders {
     }
     if (order) {
       order.sizeMatched += filled;
-      for (const fill of result.fills) {
-        this.state.trades.push({
+      const matchSec = Math.floor(this.clock.now() / 1000);
+      result.fills.forEach((fill, bucket) => {
+        const price = order.outcome === 'yes' ? fill.price : PRICE_ONE - fill.price;
+        const trade = {
           id: randomUUID(),
           owner: order.owner,
+          address: order.makerAddress,
           takerOrderId: order.id,
           market: m,
           assetId: order.assetId,
           outcome: order.outcome,
           side: order.side,
-          price: order.outcome === 'yes' ? fill.price : PRICE_ONE - fill.price,
+          price,
           size: fill.size,
-          matchSec: Math.floor(this.clock.now() / 1000),
-        });
-      }
+          fee: takerFee(m, price, fill.size),
+          // The scenario's liquidity is quoted at the trade's own price; a user's order at its own.
+          maker: makers[bucket]!.owner === '' ? { ...makers[bucket]!, price } : makers[bucket]!,
+          matchSec,
+          bucket,
+          status: 'MATCHED' as const,
+          lastUpdateSec: matchSec,
+        };
+        this.state.trades.push(trade);
+        this.wallets.trade(trade);
+        this.chain.matched(trade);
+      });
     }
     if (result.fills.length > 0) this.feed.trade(m, result.fills[result.fills.length - 1]!.price, filled, takerBuysYes);
     else if (result.changes.length > 0) this.feed.changes(m, result.changes);
     return { ...result, filled, notional };
+  }
+
+  /** The resting side of a match: a user's order, or the scenario's liquidity (an order of no one's, named by the match). */
+  private makerFill(m: PMarket, yesPrice: number, size: number, o: POrder | undefined): MakerFill {
+    if (o) return { orderId: o.id, owner: o.owner, makerAddress: o.makerAddress, price: o.price, size };
+    const id = `0x${createHash('sha256').update(`mm:${m.sim.conditionId}:${yesPrice}:${randomUUID()}`).digest('hex')}`;
+    return { orderId: id, owner: '', makerAddress: MM_ADDRESS, price: yesPrice, size };
   }
 }

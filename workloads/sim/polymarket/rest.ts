@@ -1,59 +1,61 @@
 // Polymarket's CLOB REST API at the root. The gate, in order: GET /api/geoblock (answered even to
 // blocked sources), the geoblock (every request, or only order placement), an outage, a slow
-// fault, rate limiting. Then public market data (/book, /books, /markets, prices …, Gamma under
-// /gamma), or the trading endpoints (/order, /orders, /data/…) behind L2 authentication, whose
-// HMAC covers the exact body bytes.
+// fault, rate limiting. Then public market data (market-routes.ts, Gamma under /gamma), API keys
+// from a wallet's L1 signature (/auth/…), or the trading and account endpoints (/order, /orders,
+// cancels, /data/…, /balance-allowance) behind L2 authentication, whose HMAC covers the exact body
+// bytes.
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { SimExchange } from '../core/exchange.js';
 import { Routes } from '../core/routes.js';
 import type { RoutedRequest, SimRequest, VenueRest } from '../core/venue.js';
-import { HttpError, readBody, TokenBucket } from '../http.js';
-import type { PolymarketL2Auth } from './auth.js';
+import { HttpError, readBody } from '../http.js';
+import { derivedCreds, verifyL1, type PolymarketApiCreds, type PolymarketL2Auth } from './auth.js';
 import type { PConn } from './feed.js';
 import { gammaRoutes } from './gamma.js';
 import { GEOBLOCK_ERROR, type Geoblock } from './geoblock.js';
+import { MarketData, TOO_MANY } from './market-routes.js';
 import type { PolymarketOrders } from './orders.js';
-import type { PolymarketState, Token } from './state.js';
-import { bestOf, clobMarketJson, cursorOf, END_CURSOR, offsetOf, orderJson, summary, tradeJson, UNAVAILABLE } from './wire.js';
-
-const TOO_MANY = { error: 'Too Many Requests' };
+import type { PolymarketState } from './state.js';
+import type { Wallets } from './wallets.js';
+import { END_CURSOR, offsetOf, cursorOf, orderJson, tradeJson, UNAVAILABLE } from './wire.js';
 
 type Handler = (request: RoutedRequest) => unknown;
 /** `apiKey`: the key that signed the request; `body`: the bytes it signed. */
 type TradingHandler = (request: RoutedRequest, apiKey: string, body: string) => unknown;
 
-const needsAuth = (path: string) => path === '/order' || path === '/orders' || path.startsWith('/data/');
+const TRADING = ['/order', '/orders', '/cancel-all', '/cancel-market-orders', '/balance-allowance'];
+const needsAuth = (path: string) => TRADING.some((p) => path === p || path.startsWith(`${p}/`)) || path.startsWith('/data/');
+const L1_ERROR = { error: 'Invalid L1 Request headers' };
 
 export class PolymarketRest implements VenueRest {
   readonly path = '';
   readonly internalError = { error: 'Internal server error' };
-  private readonly bookBucket = new TokenBucket(150, 1500); // /book: 1 500 per 10 s
   private readonly market: Routes<Handler>;
   private readonly trading: Routes<TradingHandler>;
+  /** Keys are derived from the wallet and nonce under this run's secret: the same on every derive. */
+  private readonly keySecret = randomBytes(32);
+  private readonly issued = new Set<string>();
 
   constructor(
     private readonly exchange: SimExchange<PConn>,
     private readonly state: PolymarketState,
     orders: PolymarketOrders,
+    wallets: Wallets,
     private readonly auth: PolymarketL2Auth,
     private readonly geo: Geoblock,
+    private readonly maxSkewSec: number,
   ) {
-    const conditionId = ':conditionId(0x[0-9a-fA-F]{64})';
     this.market = new Routes<Handler>()
       .get('/', () => 'OK')
       .get('/ok', () => 'OK')
       .get('/time', () => Math.floor(exchange.clock.now() / 1000))
       .get('/version', () => ({ version: 2 }))
-      .get('/book', ({ query }) => this.book(query))
-      .post('/books', async ({ req }) => this.books(await readBody(req)))
-      .get('/tick-size', ({ query }) => ({ minimum_tick_size: Number(this.token(query).market.tick) }))
-      .get('/neg-risk', ({ query }) => ({ neg_risk: (this.token(query), false) }))
-      .get('/midpoint', ({ query }) => this.midpoint(this.token(query)))
-      .get('/price', ({ query }) => this.price(this.token(query), query.get('side')))
-      .get('/markets', ({ query }) => this.markets(query))
-      .get(`/markets/${conditionId}`, ({ params }) => this.marketByCondition(params.conditionId!))
-      .get(`/clob-markets/${conditionId}`, ({ params }) => this.marketByCondition(params.conditionId!));
+      .post('/auth/api-key', ({ req }) => this.apiKey(req, true))
+      .get('/auth/derive-api-key', ({ req }) => this.apiKey(req, false));
+    new MarketData(state, exchange.schedule).routes(this.market);
     gammaRoutes(this.market, state.markets, exchange.schedule);
+    const address = (apiKey: string) => state.addressOf.get(apiKey) ?? '';
     this.trading = new Routes<TradingHandler>()
       .post('/order', async (_, apiKey, body) => {
         orders.refuseClosedMarket(body);
@@ -61,6 +63,16 @@ export class PolymarketRest implements VenueRest {
       })
       .delete('/order', (_, apiKey, body) => orders.cancel(apiKey, [parse(z.object({ orderID: z.string() }), body || '{}').orderID]))
       .delete('/orders', (_, apiKey, body) => orders.cancel(apiKey, parse(z.array(z.string()), body || '[]')))
+      .delete('/cancel-all', (_, apiKey) => orders.cancelWhere(apiKey))
+      .delete('/cancel-market-orders', (_, apiKey, body) =>
+        orders.cancelWhere(apiKey, parse(z.object({ market: z.string().optional(), asset_id: z.string().optional() }), body || '{}')),
+      )
+      .get('/balance-allowance', ({ query }, apiKey) =>
+        wallets.balanceAllowance(address(apiKey), query.get('asset_type'), query.get('token_id')),
+      )
+      .get('/balance-allowance/update', ({ query }, apiKey) =>
+        wallets.balanceAllowance(address(apiKey), query.get('asset_type'), query.get('token_id')),
+      )
       .get('/data/order/:id', ({ params }, apiKey) => {
         const o = state.orders.get(params.id!);
         return o && o.owner === apiKey ? orderJson(o) : null;
@@ -97,56 +109,19 @@ export class PolymarketRest implements VenueRest {
     return route.handler({ ...request, params: route.params }, apiKey, body);
   }
 
-  private token(query: URLSearchParams): Token {
-    const id = query.get('token_id');
-    if (!id || !/^\d+$/.test(id)) throw new HttpError(400, { error: 'Invalid token id' });
-    const token = this.state.tokens.get(id);
-    if (!token) throw new HttpError(404, { error: 'No orderbook exists for the requested token id' });
-    return token;
-  }
-
-  private book(query: URLSearchParams) {
-    if (!this.bookBucket.take(1)) throw new HttpError(429, TOO_MANY);
-    const token = this.token(query);
-    return summary(token.market, token.outcome);
-  }
-
-  private books(raw: string) {
-    const items = JSON.parse(raw || '[]') as Array<{ token_id?: string }>;
-    if (!Array.isArray(items)) throw new HttpError(400, { error: 'Invalid payload' });
-    return items.map((item) => {
-      const token = this.state.tokens.get(String(item.token_id));
-      if (!token) throw new HttpError(400, { error: 'Invalid token id' });
-      return summary(token.market, token.outcome);
-    });
-  }
-
-  private midpoint(token: Token) {
-    const best = bestOf(token.market, token.outcome);
-    return { mid: String((Number(best.best_bid) + Number(best.best_ask)) / 2) };
-  }
-
-  /** BUY: the price a seller gets (best bid); SELL: the best ask. */
-  private price(token: Token, side: string | null) {
-    if (side !== 'BUY' && side !== 'SELL') throw new HttpError(400, { error: 'Invalid side' });
-    const best = bestOf(token.market, token.outcome);
-    return { price: side === 'BUY' ? best.best_bid : best.best_ask };
-  }
-
-  /** 500 a page. */
-  private markets(query: URLSearchParams) {
-    const all = [...this.state.markets.values()].map((m) => clobMarketJson(m, this.exchange.schedule));
-    const start = offsetOf(query.get('next_cursor'));
-    const limit = 500;
-    const data = start < 0 ? [] : all.slice(start, start + limit);
-    const next = start >= 0 && start + limit < all.length ? cursorOf(start + limit) : END_CURSOR;
-    return { limit, count: data.length, next_cursor: next, data };
-  }
-
-  private marketByCondition(conditionId: string) {
-    const m = [...this.state.markets.values()].find((x) => x.sim.conditionId.toLowerCase() === conditionId.toLowerCase());
-    if (!m) throw new HttpError(404, { error: 'market not found' });
-    return clobMarketJson(m, this.exchange.schedule);
+  /**
+   * `POST /auth/api-key` (create) and `GET /auth/derive-api-key`: the wallet's key for the nonce,
+   * the same each time; deriving one never created is refused.
+   */
+  private async apiKey(req: RoutedRequest['req'], create: boolean): Promise<Record<string, string>> {
+    const l1 = await verifyL1(req.headers, this.maxSkewSec);
+    if (!l1.ok) throw new HttpError(401, L1_ERROR);
+    const creds: PolymarketApiCreds = derivedCreds(this.keySecret, l1.address, l1.nonce);
+    if (create) this.issued.add(creds.apiKey);
+    else if (!this.issued.has(creds.apiKey)) throw new HttpError(400, { error: 'Could not derive api key!' });
+    this.auth.add(creds);
+    this.state.addressOf.set(creds.apiKey, creds.address);
+    return { apiKey: creds.apiKey, secret: creds.secret, passphrase: creds.passphrase };
   }
 
   /** The key's resting orders, all on one page. */
@@ -178,12 +153,7 @@ export class PolymarketRest implements VenueRest {
     );
     const page = list.slice(offset, offset + 100);
     const next = offset + 100 < list.length ? cursorOf(offset + 100) : END_CURSOR;
-    return {
-      limit: 100,
-      count: page.length,
-      next_cursor: next,
-      data: page.map((t) => tradeJson(t, this.state.addressOf.get(t.owner) ?? '')),
-    };
+    return { limit: 100, count: page.length, next_cursor: next, data: page.map(tradeJson) };
   }
 }
 

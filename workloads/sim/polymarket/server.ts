@@ -1,17 +1,20 @@
 // Polymarket CLOB V2 simulator: CLOB REST at the root (/book, /markets, /order …), Gamma-style
 // discovery under /gamma, the geoblock check at /api/geoblock, and the market WebSocket at
 // /ws/market, serving books driven by a scenario on the simulated-exchange core
-// (core/exchange.ts). The pieces: state.ts (markets, tokens, orders, trades), wire.ts (CLOB JSON
-// shapes), orders.ts (order entry, matching, the market's end), feed.ts (what the market channel
-// sends), ws.ts (its connections), rest.ts (the CLOB routes and gate), gamma.ts (discovery).
+// (core/exchange.ts). The pieces: state.ts (markets, tokens, orders, trades, wallets), wire.ts (CLOB
+// JSON shapes), orders.ts (order entry, matching, the market's end), wallets.ts (balances, fees),
+// chain.ts (trades on chain), feed.ts (what the market channel sends), ws.ts (its connections),
+// rest.ts (the gate, API keys, trading), market-routes.ts (market data), gamma.ts (discovery).
 import { SimExchange, type ExchangeHandle, type ExchangeOptions } from '../core/exchange.js';
 import { PolymarketL2Auth, type PolymarketApiCreds } from './auth.js';
+import { PolymarketChain, type ChainTiming } from './chain.js';
 import { PolymarketFeed, type PConn } from './feed.js';
 import { POLY_GAMMA_PREFIX } from './gamma.js';
 import { Geoblock, type GeoblockOptions } from './geoblock.js';
 import { PolymarketOrders } from './orders.js';
 import { PolymarketRest } from './rest.js';
 import { PolymarketState } from './state.js';
+import { Wallets } from './wallets.js';
 import { summary, type BookSummary } from './wire.js';
 import { MarketChannel, POLY_WS_MARKET_PATH, type MarketChannelTimeouts } from './ws.js';
 
@@ -22,8 +25,12 @@ export interface PolymarketSimOptions extends ExchangeOptions, MarketChannelTime
   geoblock?: GeoblockOptions;
   /** Emit the pre-2025-09-15 price_change schema (default from the scenario). */
   legacyPriceChange?: boolean;
-  /** Accepted L2 timestamp skew, seconds. */
+  /** Accepted L1/L2 timestamp skew, seconds. */
   maxSkewSec?: number;
+  /** Each wallet's pUSD when first seen, in dollars (default 100 000). */
+  balanceUsd?: number;
+  /** How long trades take on chain. */
+  chain?: ChainTiming;
 }
 
 export interface PolymarketSimHandle extends ExchangeHandle {
@@ -36,10 +43,13 @@ export async function startPolymarketSim(options: PolymarketSimOptions): Promise
   const exchange = new SimExchange<PConn>('polymarket', options);
   const { clock, log } = exchange;
   const geo = new Geoblock(options.geoblock);
-  const state = new PolymarketState(exchange.engine, options.creds, clock.now());
+  const state = new PolymarketState(exchange.engine, options.creds, clock.now(), (options.balanceUsd ?? 100_000) * 10_000);
   const feed = new PolymarketFeed(exchange.connections, clock, options.legacyPriceChange ?? options.scenario.polymarketLegacyPriceChange);
-  const orders = new PolymarketOrders(state, feed, clock, log);
-  const rest = new PolymarketRest(exchange, state, orders, new PolymarketL2Auth(options.creds, options.maxSkewSec ?? 30), geo);
+  const wallets = new Wallets(state);
+  const chain = new PolymarketChain(state, wallets, exchange.engine.scenario, clock, log, options.chain);
+  const orders = new PolymarketOrders(state, feed, wallets, chain, clock, log);
+  const maxSkewSec = options.maxSkewSec ?? 30;
+  const rest = new PolymarketRest(exchange, state, orders, wallets, new PolymarketL2Auth(options.creds, maxSkewSec), geo, maxSkewSec);
   const socket = new MarketChannel(exchange, state.tokens, feed, geo, options);
 
   const handle = await exchange.start({
@@ -50,6 +60,10 @@ export async function startPolymarketSim(options: PolymarketSimOptions): Promise
   });
   return {
     ...handle,
+    stop: async () => {
+      chain.stop();
+      await handle.stop();
+    },
     gammaUrl: handle.url + POLY_GAMMA_PREFIX,
     book(tokenId) {
       const token = state.tokens.get(tokenId);

@@ -1,6 +1,7 @@
 // What the Polymarket simulator holds: each market's YES ladder (the NO token is its mirror), its
 // tick size, last trade and resolution; both tokens of every market; every order by its hash; the
-// trades of our takers. Units: price in ten-thousandths of $1, size in hundredths of a share.
+// trades of our takers and where each is on chain; each wallet's pUSD and shares. Units: price in
+// ten-thousandths of $1, size in hundredths of a share, pUSD in ten-thousandths of $1.
 import { LadderBook, type RestingOrder } from '../book.js';
 import type { ScenarioEngine } from '../engine.js';
 import type { SimMarket, TickSize } from '../scenario.js';
@@ -49,10 +50,24 @@ export interface POrder {
   resting?: RestingOrder;
 }
 
+/** Where a trade is on chain: sent for execution, mined, final; or retried, or failed for good. */
+export type TradeStatus = 'MATCHED' | 'MINED' | 'CONFIRMED' | 'RETRYING' | 'FAILED';
+
+/** The resting side of one match, as the trade's `maker_orders` lists it. */
+export interface MakerFill {
+  orderId: string;
+  owner: string;
+  makerAddress: string;
+  price: number;
+  size: number;
+}
+
 /** One match of one of our taker orders, as GET /data/trades reports it. */
 export interface PTrade {
   id: string;
   owner: string;
+  /** The wallet whose pUSD and shares the trade moves. */
+  address: string;
   takerOrderId: string;
   market: PMarket;
   assetId: string;
@@ -61,7 +76,22 @@ export interface PTrade {
   /** Token price. */
   price: number;
   size: number;
+  /** The taker fee charged, in pUSD. */
+  fee: number;
+  maker: MakerFill;
   matchSec: number;
+  /** Position among the trades of one match (a match split into several trades). */
+  bucket: number;
+  status: TradeStatus;
+  lastUpdateSec: number;
+  transactionHash?: string;
+  error?: string;
+}
+
+/** A wallet on the venue: pUSD (collateral) and outcome shares by token id. */
+export interface Wallet {
+  collateral: number;
+  shares: Map<string, number>;
 }
 
 /** The owner of the scenario's own taker trades. */
@@ -74,10 +104,18 @@ export class PolymarketState {
   /** By order hash. */
   readonly orders = new Map<string, POrder>();
   readonly trades: PTrade[] = [];
-  /** API key → the signer address it belongs to. */
+  /** API key → the signer address it belongs to (keys created through L1 are added). */
   readonly addressOf: Map<string, string>;
+  /** By lower-case address. */
+  readonly wallets = new Map<string, Wallet>();
 
-  constructor(engine: ScenarioEngine, creds: PolymarketApiCreds[], nowMs: number) {
+  /** `startCollateral`: each wallet's pUSD when first seen. */
+  constructor(
+    engine: ScenarioEngine,
+    creds: PolymarketApiCreds[],
+    nowMs: number,
+    private readonly startCollateral: number,
+  ) {
     for (const [index, sim] of engine.markets.entries()) {
       const book = new LadderBook();
       book.setLevels(engine.initialLevels('polymarket', sim.id));
@@ -100,6 +138,18 @@ export class PolymarketState {
 
   market(marketId: string): PMarket {
     return this.markets.get(marketId)!;
+  }
+
+  wallet(address: string): Wallet {
+    const key = address.toLowerCase();
+    let w = this.wallets.get(key);
+    if (!w) this.wallets.set(key, (w = { collateral: this.startCollateral, shares: new Map() }));
+    return w;
+  }
+
+  /** The market whose condition id this is (any case). */
+  byCondition(conditionId: string): PMarket | undefined {
+    return [...this.markets.values()].find((m) => m.sim.conditionId.toLowerCase() === conditionId.toLowerCase());
   }
 }
 

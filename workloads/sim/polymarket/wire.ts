@@ -21,8 +21,14 @@ export interface BookSummary {
   last_trade_price: string;
 }
 
-/** The taker fee rate Polymarket charges on sports markets, in bps, as each trade reports it. */
-const SPORTS_FEE_RATE_BPS = 300;
+/**
+ * What the venue's `base_fee`, `taker_base_fee` and `tbf` say: 1000 where takers pay, 0 where the
+ * market is fee-free; a flag, not the rate, which is `fd.r` (docs/venue-conformance.md P6).
+ */
+export const baseFee = (m: PMarket): number => (m.sim.game.polymarket.feeRate > 0 ? 1000 : 0);
+
+/** Liquidity rewards: none in the scenario's markets. */
+const rewards = { max_spread: 0, min_size: 0, rates: null };
 
 export const UNAVAILABLE = { error: 'service unavailable' };
 
@@ -123,30 +129,84 @@ export function yesPrice(m: PMarket): number {
   return (Number(yes.best_bid) + Number(yes.best_ask)) / 2;
 }
 
-export function clobMarketJson(m: PMarket, schedule: Schedule) {
+function clobTokens(m: PMarket) {
   const mid = yesPrice(m);
+  return [
+    { token_id: m.sim.yesTokenId, outcome: m.sim.team, price: mid, winner: resolvedTo(m) === 'yes' },
+    { token_id: m.sim.noTokenId, outcome: otherTeam(m), price: 1 - mid, winner: resolvedTo(m) === 'no' },
+  ];
+}
+
+/** A CLOB market as `GET /simplified-markets` lists it. */
+export function simplifiedMarketJson(m: PMarket) {
   return {
     condition_id: m.sim.conditionId,
-    question_id: questionId(m),
-    tokens: [
-      { token_id: m.sim.yesTokenId, outcome: m.sim.team, price: mid, winner: resolvedTo(m) === 'yes' },
-      { token_id: m.sim.noTokenId, outcome: otherTeam(m), price: 1 - mid, winner: resolvedTo(m) === 'no' },
-    ],
-    minimum_order_size: 5,
-    minimum_tick_size: Number(m.tick),
+    tokens: clobTokens(m),
+    rewards,
     active: true,
     closed: m.resolution !== undefined,
     archived: false,
     accepting_orders: m.resolution === undefined,
+  };
+}
+
+/** A CLOB market as `GET /markets` and `GET /markets/{condition_id}` give it. */
+export function clobMarketJson(m: PMarket, schedule: Schedule) {
+  return {
+    ...simplifiedMarketJson(m),
+    question_id: questionId(m),
     enable_order_book: true,
+    accepting_order_timestamp: isoTime(schedule.startMs),
+    minimum_order_size: 5,
+    minimum_tick_size: Number(m.tick),
     neg_risk: false,
+    neg_risk_market_id: '',
+    neg_risk_request_id: '',
     market_slug: slugOf(m),
     question: question(m),
+    description: `${question(m)}: resolves to the winner of the game.`,
     end_date_iso: endDate(schedule),
     game_start_time: gameStart(m, schedule),
     seconds_delay: Math.round(m.sim.game.polymarket.matchingDelayMs / 1000),
+    fpmm: '',
+    icon: '',
+    image: '',
+    is_50_50_outcome: false,
+    notifications_enabled: true,
+    tags: ['Sports', m.sim.game.sport.toUpperCase()],
     maker_base_fee: 0,
-    taker_base_fee: 0,
+    taker_base_fee: baseFee(m),
+  };
+}
+
+/**
+ * `GET /clob-markets/{condition_id}` in its compact form, as the official clients read it: tokens,
+ * tick, minimum size, neg risk, and the fee block `fd {r, e, to}` they price fees with.
+ */
+export function compactMarketJson(m: PMarket, schedule: Schedule) {
+  const { feeRate, feeExponent, matchingDelayMs } = m.sim.game.polymarket;
+  return {
+    c: m.sim.conditionId,
+    t: [
+      { t: m.sim.yesTokenId, o: m.sim.team },
+      { t: m.sim.noTokenId, o: otherTeam(m) },
+    ],
+    mts: Number(m.tick),
+    mos: 5,
+    nr: false,
+    fd: { r: feeRate, e: feeExponent, to: true },
+    mbf: 0,
+    tbf: baseFee(m),
+    gst: gameStart(m, schedule),
+    r: null,
+    ao: m.resolution === undefined,
+    aot: isoTime(schedule.startMs),
+    sd: Math.round(matchingDelayMs / 1000),
+    cbos: false,
+    rfqe: false,
+    itode: false,
+    ibce: false,
+    oas: 0,
   };
 }
 
@@ -170,7 +230,11 @@ export function orderJson(o: POrder) {
   };
 }
 
-export function tradeJson(t: PTrade, makerAddress: string) {
+/**
+ * A trade as `GET /data/trades` reports it. `fee_rate_bps` is "0" as live fills have shown it while
+ * a fee was charged (py-clob-client-v2 issue #107): clients price fees from the market's `fd`.
+ */
+export function tradeJson(t: PTrade) {
   return {
     id: t.id,
     taker_order_id: t.takerOrderId,
@@ -178,15 +242,30 @@ export function tradeJson(t: PTrade, makerAddress: string) {
     asset_id: t.assetId,
     side: t.side,
     size: polySize(t.size),
-    fee_rate_bps: String(SPORTS_FEE_RATE_BPS),
+    fee_rate_bps: '0',
     price: polyPrice(t.price),
-    status: 'MATCHED',
+    status: t.status,
     match_time: String(t.matchSec),
-    last_update: String(t.matchSec),
+    last_update: String(t.lastUpdateSec),
     outcome: outcomeName(t.market, t.outcome),
+    bucket_index: t.bucket,
     owner: t.owner,
-    maker_address: makerAddress,
+    maker_address: t.address,
+    maker_orders: [
+      {
+        order_id: t.maker.orderId,
+        owner: t.maker.owner,
+        maker_address: t.maker.makerAddress,
+        matched_amount: polySize(t.maker.size),
+        price: polyPrice(t.maker.price),
+        fee_rate_bps: '0',
+        asset_id: t.assetId,
+        outcome: outcomeName(t.market, t.outcome),
+        side: t.side === 'BUY' ? 'SELL' : 'BUY',
+      },
+    ],
+    ...(t.transactionHash ? { transaction_hash: t.transactionHash } : {}),
+    err_msg: t.error ?? null,
     trader_side: 'TAKER',
-    maker_orders: [],
   };
 }
