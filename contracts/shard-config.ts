@@ -22,6 +22,12 @@ export const credentialEnv = {
   },
 } as const;
 
+/**
+ * Set to "true" by the operator only for a live shard in a namespace the cluster owner authorized:
+ * the executor trades live only with it and spec.executor.mode live together.
+ */
+export const liveTradingAuthorizedEnv = 'ARBEES_LIVE_TRADING_AUTHORIZED';
+
 /** The VPN pod's HTTP proxy the live executor sends every Polymarket request through. */
 export const polymarketProxyEnv = 'ARBEES_POLYMARKET_PROXY_URL';
 

@@ -43,6 +43,7 @@ export interface ResourceRequirements {
 }
 
 export interface ComponentOverride {
+  /** The name of an image the cluster owner allowed (never an image reference). */
   image?: string;
   resources?: ResourceRequirements;
 }
@@ -63,7 +64,13 @@ export interface TradingShardSpec {
   markets?: MarketSpec[];
   discovery?: DiscoverySpec;
   venues: {
-    kalshi: { environment: 'demo' | 'production'; credentialsSecretRef?: SecretRef };
+    kalshi: {
+      environment: 'demo' | 'production';
+      /** The monitor's read-only API key (keyId, privateKey): market data only. */
+      marketDataSecretRef: SecretRef;
+      /** The trading key (keyId, privateKey): mounted only into a live executor. */
+      credentialsSecretRef?: SecretRef;
+    };
     polymarket: {
       credentialsSecretRef?: SecretRef;
       vpn: {
@@ -93,7 +100,7 @@ export interface TradingShardSpec {
     halfOpenAfter: string;
     onPrometheusUnavailable: 'hold' | 'open';
   };
-  /** Image for every component unless overridden per component. */
+  /** The name of an image the cluster owner allowed for every component (never an image reference). */
   image?: string;
   overrides?: Partial<Record<'kalshiMonitor' | 'polymarketMonitor' | 'detector' | 'executor' | 'vpn', ComponentOverride>>;
 }

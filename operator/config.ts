@@ -6,6 +6,22 @@ import { defaultVpnImage, publicVenueEndpoints, type OperatorSettings } from './
 
 const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/, 'must be a CIDR such as 10.244.0.0/16');
 const url = z.string().refine((v) => URL.canParse(v), 'must be a URL');
+const imageName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'image names are DNS labels')
+  .max(63);
+
+/** A JSON object in an environment variable, checked by `schema`. */
+function jsonObjectOf<T extends z.ZodType>(schema: T, shape: string) {
+  return z.string().transform((text, ctx) => {
+    try {
+      return schema.parse(JSON.parse(text));
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `must be JSON of ${shape}: ${(error as Error).message.split('\n')[0]}` });
+      return z.NEVER;
+    }
+  });
+}
 const kalshiEndpoints = z.object({ restUrl: url, wsUrl: url }).strict();
 const venueEndpointsSchema = z
   .object({
@@ -34,6 +50,19 @@ export const operatorConfigSchema = z.object({
   podCidr: cidr,
   serviceCidr: cidr,
   vpnImage: z.string().min(1).default(defaultVpnImage),
+  /** JSON {name: image} of the images a shard may pick by name, besides the default. */
+  workloadImages: jsonObjectOf(z.record(imageName, z.string().min(1)), '{"name": "registry/image:tag", ...}').optional(),
+  vpnImages: jsonObjectOf(z.record(imageName, z.string().min(1)), '{"name": "registry/image:tag", ...}').optional(),
+  /** Comma-separated namespaces where live trading is authorized. */
+  liveTradingNamespaces: z
+    .string()
+    .transform((text) =>
+      text
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
+    )
+    .optional(),
   connectionsSecret: z.string().min(1).default('arbees-connections'),
   postgresPort: z.coerce.number().int().min(1).max(65535).default(5432),
   /** JSON of VenueEndpoints, to point shards at the simulators (kind demo) or a venue's staging. */
@@ -74,6 +103,9 @@ export const operatorEnv: Record<keyof OperatorConfig, string> = {
   podCidr: 'ARBEES_POD_CIDR',
   serviceCidr: 'ARBEES_SERVICE_CIDR',
   vpnImage: 'ARBEES_VPN_IMAGE',
+  workloadImages: 'ARBEES_WORKLOAD_IMAGES',
+  vpnImages: 'ARBEES_VPN_IMAGES',
+  liveTradingNamespaces: 'ARBEES_LIVE_TRADING_NAMESPACES',
   connectionsSecret: 'ARBEES_CONNECTIONS_SECRET',
   postgresPort: 'ARBEES_POSTGRES_PORT',
   venueEndpoints: 'ARBEES_VENUE_ENDPOINTS',
@@ -104,6 +136,9 @@ export function settingsFromConfig(config: OperatorConfig): OperatorSettings {
   return {
     workloadImage: config.workloadImage,
     vpnImage: config.vpnImage,
+    allowedImages: config.workloadImages ?? {},
+    allowedVpnImages: config.vpnImages ?? {},
+    liveTradingNamespaces: config.liveTradingNamespaces ?? [],
     connectionsSecret: config.connectionsSecret,
     // Workloads share the operator's Redis; its port is what their NetworkPolicies open.
     redisPort: Number(new URL(config.redisUrl).port || 6379),

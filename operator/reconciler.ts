@@ -2,7 +2,7 @@
 // server-side apply (writing only what differs), stale children pruned, the finalizer honoured,
 // and the status brought up to date. Level-triggered: it only reads the informers' caches.
 import type { Logger } from 'pino';
-import { components, type TradingShard, type TradingShardStatus } from '../contracts/trading-shard.js';
+import { components, type Component, type TradingShard, type TradingShardStatus } from '../contracts/trading-shard.js';
 import { buildShardObjects } from './builders/index.js';
 import { shardLabel } from './builders/meta.js';
 import type { OperatorSettings } from './builders/settings.js';
@@ -11,6 +11,7 @@ import type { EventRecorder } from './events.js';
 import { KubeApiError, resourceOf, resources, type KubeClient, type KubeObject } from './kube/client.js';
 import type { Informer } from './kube/informer.js';
 import { nameHolder } from './naming.js';
+import { preflight, secretsInUse, type Preflight, type Refusal } from './preflight.js';
 import { computeStatus, type DeploymentObservation } from './status.js';
 
 export const fieldManager = 'arbees-operator';
@@ -74,15 +75,18 @@ export class Reconciler {
     }
 
     let reconcileError: string | undefined;
+    let refusals: Refusal[] = [];
     try {
-      await this.applyChildren(shard, outcome);
+      const verdict = await this.preflight(shard);
+      refusals = [...verdict.refusals, ...(await this.applyChildren(shard, verdict, outcome))];
     } catch (error) {
       reconcileError = error instanceof Error ? error.message : String(error);
       await this.deps.events.record(shard, 'Warning', 'ReconcileFailed', reconcileError);
-      outcome.statusWritten = await this.writeStatus(shard, reconcileError);
+      outcome.statusWritten = await this.writeStatus(shard, reconcileError, refusals);
       throw error;
     }
-    outcome.statusWritten = await this.writeStatus(shard, reconcileError);
+    for (const refusal of refusals) await this.deps.events.record(shard, 'Warning', refusal.reason, refusal.message);
+    outcome.statusWritten = await this.writeStatus(shard, reconcileError, refusals);
     const previousPaused = cached.status?.conditions?.find((c) => c.type === 'TradingPaused')?.status;
     if (previousPaused !== undefined && (previousPaused === 'True') !== shard.spec.paused) {
       await this.deps.events.record(
@@ -95,15 +99,41 @@ export class Reconciler {
     return outcome;
   }
 
-  private async applyChildren(shard: TradingShard & KubeObject, outcome: ReconcileOutcome): Promise<void> {
-    const desired = buildShardObjects(shard, this.deps.settings) as KubeObject[];
+  /** The cluster owner's verdict on the shard: images, Secrets (labels only, never data), live trading. */
+  private async preflight(shard: TradingShard & KubeObject): Promise<Preflight> {
+    const labels = new Map<string, Record<string, string> | undefined>();
+    for (const { name } of secretsInUse(shard)) {
+      if (labels.has(name)) continue;
+      const found = await this.deps.client.metadataOf(resources.secrets, shard.metadata.namespace, name);
+      labels.set(name, found ? (found.metadata.labels ?? {}) : undefined);
+    }
+    return preflight(shard, this.deps.settings, labels);
+  }
+
+  /** Applies what the shard wants; returns the objects it refused to take over. */
+  private async applyChildren(shard: TradingShard & KubeObject, verdict: Preflight, outcome: ReconcileOutcome): Promise<Refusal[]> {
+    const desired = buildShardObjects(shard, this.deps.settings, verdict) as KubeObject[];
     const createdKinds = new Set<string>();
     const updatedKinds = new Set<string>();
+    const notOwned: Refusal[] = [];
     // Children are independent of one another: apply them at once, not one round trip each.
     await Promise.all(
       desired.map(async (object) => {
         const live = this.deps.children.get(object.kind)?.get(object.metadata.namespace, object.metadata.name);
         if (live && containsDesired(object, live)) return;
+        // Not in our caches (which hold only what we manage): an object of that name made by
+        // someone else must not be taken over by a forced apply.
+        const existing =
+          live ?? (await this.deps.client.metadataOf(resourceOf(object.kind), object.metadata.namespace, object.metadata.name));
+        if (existing && !existing.metadata.ownerReferences?.some((o) => o.uid === shard.metadata.uid)) {
+          const component = object.metadata.labels?.['app.kubernetes.io/component'] as Component | undefined;
+          notOwned.push({
+            reason: 'ObjectNotOwned',
+            message: `${object.kind} ${object.metadata.name} exists and was not made for this shard; it is left alone`,
+            components: component ? [component] : [],
+          });
+          return;
+        }
         await this.deps.client.apply(object, fieldManager);
         if (live) {
           outcome.updated += 1;
@@ -134,6 +164,7 @@ export class Reconciler {
         `updated ${[...updatedKinds].join(', ') || 'nothing'}; deleted ${outcome.deleted} stale object(s)`,
       );
     }
+    return notOwned;
   }
 
   private observeDeployments(shard: TradingShard): DeploymentObservation[] {
@@ -157,10 +188,15 @@ export class Reconciler {
   }
 
   /** Applies the status when it differs from what is stored; returns whether it wrote. */
-  private async writeStatus(shard: TradingShard & KubeObject, reconcileError: string | undefined): Promise<boolean> {
+  private async writeStatus(
+    shard: TradingShard & KubeObject,
+    reconcileError: string | undefined,
+    refusals: Refusal[] = [],
+  ): Promise<boolean> {
     const status = computeStatus(shard, {
       deployments: this.observeDeployments(shard),
       reconcileError,
+      refusals,
       now: this.deps.now?.() ?? new Date(),
     });
     if (statusUnchanged(status, shard.status)) return false;

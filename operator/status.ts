@@ -2,6 +2,7 @@
 // phase and conditions is unit-tested without a cluster.
 import { shardMarkets } from './builders/config-map.js';
 import type { Component, Condition, TradingShard, TradingShardStatus } from '../contracts/trading-shard.js';
+import type { Refusal } from './preflight.js';
 
 export interface DeploymentObservation {
   component: Component;
@@ -16,6 +17,8 @@ export interface Observation {
   deployments: DeploymentObservation[];
   /** The last reconcile's failure, if it failed. */
   reconcileError?: string;
+  /** What the cluster owner's rules refused (those components are not run). */
+  refusals?: Refusal[];
   now: Date;
 }
 
@@ -38,11 +41,13 @@ export function computeStatus(shard: TradingShard, observation: Observation): Tr
   const generation = shard.metadata.generation ?? 0;
   const previous = shard.status?.conditions;
   const { deployments, reconcileError, now } = observation;
+  const refusals = observation.refusals ?? [];
+  const refused = refusals.map((r) => r.message).join('; ');
   const expected = 4;
   const notReady = deployments.filter((d) => d.readyReplicas < d.replicas || d.replicas === 0).map((d) => d.component);
   const rolling = deployments.filter((d) => d.observedGeneration < d.generation || d.updatedReplicas < d.replicas).map((d) => d.component);
   const allPresent = deployments.length === expected;
-  const ready = allPresent && notReady.length === 0 && rolling.length === 0 && !reconcileError;
+  const ready = allPresent && notReady.length === 0 && rolling.length === 0 && !reconcileError && refusals.length === 0;
 
   const conditions: Condition[] = [
     ready
@@ -50,8 +55,15 @@ export function computeStatus(shard: TradingShard, observation: Observation): Tr
       : condition(
           'Ready',
           'False',
-          reconcileError ? 'ReconcileFailed' : !allPresent ? 'ComponentsMissing' : 'ComponentsNotReady',
+          reconcileError
+            ? 'ReconcileFailed'
+            : refusals.length > 0
+              ? refusals[0]!.reason
+              : !allPresent
+                ? 'ComponentsMissing'
+                : 'ComponentsNotReady',
           reconcileError ??
+            (refusals.length > 0 ? `not run: ${refused}` : undefined) ??
             (!allPresent
               ? `${deployments.length} of ${expected} components exist`
               : `not ready: ${[...new Set([...notReady, ...rolling])].join(', ')}`),
@@ -72,7 +84,9 @@ export function computeStatus(shard: TradingShard, observation: Observation): Tr
       : condition('Progressing', 'False', 'RolloutComplete', 'every component runs the current spec', generation, now, previous),
     reconcileError
       ? condition('Degraded', 'True', 'ReconcileFailed', reconcileError, generation, now, previous)
-      : condition('Degraded', 'False', 'ReconcileSucceeded', 'the last reconcile succeeded', generation, now, previous),
+      : refusals.length > 0
+        ? condition('Degraded', 'True', refusals[0]!.reason, refused, generation, now, previous)
+        : condition('Degraded', 'False', 'ReconcileSucceeded', 'the last reconcile succeeded', generation, now, previous),
     shard.spec.paused
       ? condition(
           'TradingPaused',
@@ -85,7 +99,25 @@ export function computeStatus(shard: TradingShard, observation: Observation): Tr
         )
       : condition('TradingPaused', 'False', 'NotPaused', 'trading is allowed by spec', generation, now, previous),
   ];
-  const phase: TradingShardStatus['phase'] = shard.spec.paused ? 'Halted' : reconcileError ? 'Degraded' : ready ? 'Running' : 'Pending';
+  // Status is also computed for shards read back partially (tests, old objects): no executor, no live.
+  if (shard.spec.executor?.mode === 'live') {
+    const notAuthorized = refusals.find((r) => r.reason === 'LiveTradingNotAuthorized');
+    conditions.push(
+      notAuthorized
+        ? condition('LiveTradingAuthorized', 'False', 'NamespaceNotAuthorized', notAuthorized.message, generation, now, previous)
+        : condition(
+            'LiveTradingAuthorized',
+            'True',
+            'NamespaceAuthorized',
+            'the cluster owner authorized live trading here',
+            generation,
+            now,
+            previous,
+          ),
+    );
+  }
+  const degraded = reconcileError !== undefined || refusals.length > 0;
+  const phase: TradingShardStatus['phase'] = shard.spec.paused ? 'Halted' : degraded ? 'Degraded' : ready ? 'Running' : 'Pending';
   return {
     observedGeneration: generation,
     phase,

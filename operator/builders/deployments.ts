@@ -1,13 +1,12 @@
 // One Deployment per component. Every Arbees container runs non-root on a read-only root
 // filesystem with no capabilities; only the gluetun sidecar (vpn.ts) gets NET_ADMIN.
 import type { Component, ComponentOverride, TradingShard } from '../../contracts/trading-shard.js';
-import { credentialEnv, defaultShardConfigPath, polymarketProxyEnv } from '../../contracts/shard-config.js';
+import { credentialEnv, defaultShardConfigPath, liveTradingAuthorizedEnv, polymarketProxyEnv } from '../../contracts/shard-config.js';
+import type { Preflight } from '../preflight.js';
 import { shardConfigKey } from './config-map.js';
 import { childMeta, childName, configHashAnnotation, labels, selectorLabels } from './meta.js';
 import type { OperatorSettings } from './settings.js';
 import { vpnProxyPort, vpnSidecar, vpnVolumes } from './vpn.js';
-
-/** HTTP proxy URL the live executor sends every Polymarket request through. */
 
 const overrideKeys: Record<Component, 'kalshiMonitor' | 'polymarketMonitor' | 'detector' | 'executor'> = {
   'kalshi-monitor': 'kalshiMonitor',
@@ -39,18 +38,22 @@ type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef: { name
 
 const fromSecret = (name: string, secret: string, key: string): EnvVar => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } });
 
-function credentialVars(shard: TradingShard, component: Component): EnvVar[] {
+function credentialVars(shard: TradingShard, component: Component, verdict: Preflight): EnvVar[] {
   const vars: EnvVar[] = [];
-  const kalshi = shard.spec.venues.kalshi.credentialsSecretRef;
-  const polymarket = shard.spec.venues.polymarket.credentialsSecretRef;
-  if (kalshi && (component === 'kalshi-monitor' || component === 'executor')) {
-    vars.push(
-      fromSecret(credentialEnv.kalshi.keyId, kalshi.name, 'keyId'),
-      fromSecret(credentialEnv.kalshi.privateKey, kalshi.name, 'privateKey'),
-    );
-  }
-  if (component === 'executor' && shard.spec.executor.mode === 'live' && polymarket) {
-    for (const [key, variable] of Object.entries(credentialEnv.polymarket)) vars.push(fromSecret(variable, polymarket.name, key));
+  const { kalshi, polymarket } = shard.spec.venues;
+  const kalshiKey = (secret: string) => [
+    fromSecret(credentialEnv.kalshi.keyId, secret, 'keyId'),
+    fromSecret(credentialEnv.kalshi.privateKey, secret, 'privateKey'),
+  ];
+  // The monitor reads market data with a key of its own; trading keys reach only a live executor.
+  if (component === 'kalshi-monitor') vars.push(...kalshiKey(kalshi.marketDataSecretRef.name));
+  if (component === 'executor' && verdict.liveAuthorized) {
+    vars.push({ name: liveTradingAuthorizedEnv, value: 'true' });
+    if (kalshi.credentialsSecretRef) vars.push(...kalshiKey(kalshi.credentialsSecretRef.name));
+    if (polymarket.credentialsSecretRef) {
+      for (const [key, variable] of Object.entries(credentialEnv.polymarket))
+        vars.push(fromSecret(variable, polymarket.credentialsSecretRef.name, key));
+    }
   }
   if (component === 'executor') {
     // Kalshi is reached directly (a VPN exit abroad would be refused there); Polymarket (orders,
@@ -60,7 +63,7 @@ function credentialVars(shard: TradingShard, component: Component): EnvVar[] {
   return vars;
 }
 
-function container(shard: TradingShard, component: Component, settings: OperatorSettings) {
+function container(shard: TradingShard, component: Component, settings: OperatorSettings, verdict: Preflight) {
   const override = shard.spec.overrides?.[overrideKeys[component]];
   const env: EnvVar[] = [
     { name: 'ARBEES_SHARD', value: shard.metadata.name },
@@ -68,12 +71,12 @@ function container(shard: TradingShard, component: Component, settings: Operator
     { name: 'ARBEES_SHARD_CONFIG', value: defaultShardConfigPath },
     fromSecret('ARBEES_REDIS_URL', settings.connectionsSecret, 'redisUrl'),
     ...(component === 'executor' ? [fromSecret('ARBEES_POSTGRES_URL', settings.connectionsSecret, 'postgresUrl')] : []),
-    ...credentialVars(shard, component),
+    ...credentialVars(shard, component, verdict),
   ];
   const probe = (path: string) => ({ httpGet: { path, port: 'metrics' }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 });
   return {
     name: component,
-    image: override?.image ?? shard.spec.image ?? settings.workloadImage,
+    image: verdict.images[component],
     args: [component],
     env,
     ports: [{ name: 'metrics', containerPort: settings.metricsPort, protocol: 'TCP' }],
@@ -88,7 +91,13 @@ function container(shard: TradingShard, component: Component, settings: Operator
   };
 }
 
-export function buildDeployment(shard: TradingShard, component: Component, settings: OperatorSettings, configHash: string): object {
+export function buildDeployment(
+  shard: TradingShard,
+  component: Component,
+  settings: OperatorSettings,
+  configHash: string,
+  verdict: Preflight,
+): object {
   const vpn = component === vpnComponent;
   // Two executors at once could both trade; Recreate guarantees the old one is gone first.
   const strategy =
@@ -109,8 +118,8 @@ export function buildDeployment(shard: TradingShard, component: Component, setti
           enableServiceLinks: false,
           terminationGracePeriodSeconds: 30,
           securityContext: podSecurity,
-          ...(vpn ? { initContainers: [vpnSidecar(shard, settings)] } : {}),
-          containers: [container(shard, component, settings)],
+          ...(vpn ? { initContainers: [vpnSidecar(shard, settings, verdict.vpnImage)] } : {}),
+          containers: [container(shard, component, settings, verdict)],
           volumes: [
             { name: 'config', configMap: { name: childName(shard, 'config'), items: [{ key: shardConfigKey, path: shardConfigKey }] } },
             { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },

@@ -1,5 +1,6 @@
 // TradingShard → every object the shard needs, as plain data. Pure: the reconciler applies it.
-import { components, type TradingShard } from '../../contracts/trading-shard.js';
+import type { TradingShard } from '../../contracts/trading-shard.js';
+import { admittedComponents, type Preflight } from '../preflight.js';
 import { buildConfigMap } from './config-map.js';
 import { buildDeployment } from './deployments.js';
 import { childMeta, childName, selectorLabels } from './meta.js';
@@ -20,11 +21,12 @@ function buildDisruptionBudget(shard: TradingShard): object {
   };
 }
 
-export function buildShardObjects(shard: TradingShard, settings: OperatorSettings): object[] {
+/** Every object of the shard; components the preflight refused get no Deployment. */
+export function buildShardObjects(shard: TradingShard, settings: OperatorSettings, verdict: Preflight): object[] {
   const config = buildConfigMap(shard, settings);
   return [
     config.object,
-    ...components.map((component) => buildDeployment(shard, component, settings, config.hash)),
+    ...admittedComponents(verdict).map((component) => buildDeployment(shard, component, settings, config.hash, verdict)),
     ...buildServices(shard, settings),
     ...buildNetworkPolicies(shard, settings),
     buildDisruptionBudget(shard),

@@ -7,10 +7,18 @@ export interface VenueEndpoints {
 }
 
 export interface OperatorSettings {
-  /** Image of every Arbees component unless the shard overrides it. */
+  /** Image of every Arbees component unless the shard picks another allowed one. */
   workloadImage: string;
   /** gluetun, pinned: the VPN sidecar of every pod that talks to Polymarket. */
   vpnImage: string;
+  /**
+   * Other images the cluster owner allows, by the names a shard may pick (spec.image,
+   * spec.overrides.*.image); a shard never gives an image reference itself.
+   */
+  allowedImages: Record<string, string>;
+  allowedVpnImages: Record<string, string>;
+  /** Namespaces where a live shard's executor is authorized to trade; anywhere else it is not started. */
+  liveTradingNamespaces: string[];
   /**
    * A Secret in each shard's namespace holding the connection URLs (they may carry passwords, so
    * never plain env): key `redisUrl` for every component, `postgresUrl` for the executor.

@@ -10,13 +10,33 @@ export const vpnProxyPort = 8888;
 
 export const vpnVolumes = [{ name: 'dev-net-tun', hostPath: { path: '/dev/net/tun', type: 'CharDevice' } }];
 
-export function vpnSidecar(shard: TradingShard, settings: OperatorSettings): object {
+/**
+ * The provider's keys under gluetun's names, per VPN type: only these are mounted from the shard's
+ * VPN Secret (never the whole Secret), the optional ones only when present.
+ */
+export const vpnSecretKeys: Record<'wireguard' | 'openvpn', Array<{ key: string; optional: boolean }>> = {
+  wireguard: [
+    { key: 'WIREGUARD_PRIVATE_KEY', optional: false },
+    { key: 'WIREGUARD_PRESHARED_KEY', optional: true },
+    { key: 'WIREGUARD_ADDRESSES', optional: true },
+    // gluetun's custom provider: the server's key and endpoint.
+    { key: 'WIREGUARD_PUBLIC_KEY', optional: true },
+    { key: 'WIREGUARD_ENDPOINT_IP', optional: true },
+    { key: 'WIREGUARD_ENDPOINT_PORT', optional: true },
+  ],
+  openvpn: [
+    { key: 'OPENVPN_USER', optional: false },
+    { key: 'OPENVPN_PASSWORD', optional: false },
+  ],
+};
+
+export function vpnSidecar(shard: TradingShard, settings: OperatorSettings, image: string): object {
   const { vpn } = shard.spec.venues.polymarket;
   const override = shard.spec.overrides?.vpn;
   const healthcheck = { exec: { command: ['/gluetun-entrypoint', 'healthcheck'] } };
   return {
     name: 'vpn',
-    image: override?.image ?? settings.vpnImage,
+    image,
     restartPolicy: 'Always',
     env: [
       { name: 'VPN_SERVICE_PROVIDER', value: vpn.provider },
@@ -31,9 +51,11 @@ export function vpnSidecar(shard: TradingShard, settings: OperatorSettings): obj
       // proxy traffic and the monitor's /metrics and probes (kubelet and Prometheus reach 9464).
       { name: 'FIREWALL_INPUT_PORTS', value: `${vpnProxyPort},${settings.metricsPort}` },
       { name: 'HEALTH_SERVER_ADDRESS', value: '127.0.0.1:9999' },
+      ...vpnSecretKeys[vpn.type].map(({ key, optional }) => ({
+        name: key,
+        valueFrom: { secretKeyRef: { name: vpn.secretRef.name, key, ...(optional ? { optional: true } : {}) } },
+      })),
     ],
-    // The provider's keys (WIREGUARD_PRIVATE_KEY, OPENVPN_USER, ...) under gluetun's own names.
-    envFrom: [{ secretRef: { name: vpn.secretRef.name } }],
     startupProbe: { ...healthcheck, periodSeconds: 2, failureThreshold: 90 },
     readinessProbe: { ...healthcheck, periodSeconds: 10, failureThreshold: 2 },
     livenessProbe: { ...healthcheck, periodSeconds: 15, failureThreshold: 4 },

@@ -62,6 +62,7 @@ export const resources = {
   serviceAccounts: { kind: 'ServiceAccount', group: '', version: 'v1', plural: 'serviceaccounts', namespaced: true },
   events: { kind: 'Event', group: '', version: 'v1', plural: 'events', namespaced: true },
   leases: { kind: 'Lease', group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespaced: true },
+  secrets: { kind: 'Secret', group: '', version: 'v1', plural: 'secrets', namespaced: true },
 } satisfies Record<string, Resource>;
 
 const kindToResource: Record<string, Resource> = Object.fromEntries(Object.values(resources).map((r) => [r.kind, r]));
@@ -100,6 +101,8 @@ export function resourceOfPath(path: string): string {
   return rest.length === 0 ? 'namespaces' : rest.length >= 3 ? `${rest[0]}/${rest[2]}` : rest[0]!;
 }
 
+const partialMetadata = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+
 export class KubeClient {
   private readonly server: URL;
 
@@ -134,9 +137,10 @@ export class KubeClient {
     body?: unknown,
     contentType = 'application/json',
     timeoutMs = 30_000,
+    accept = 'application/json',
   ): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const options = await this.options(method, path, payload ? { 'content-type': contentType } : {}, timeoutMs);
+    const options = await this.options(method, path, { accept, ...(payload ? { 'content-type': contentType } : {}) }, timeoutMs);
     const send = options.protocol === 'http:' ? httpRequest : request;
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = send(options, (res) => {
@@ -161,6 +165,19 @@ export class KubeClient {
 
   get<T = KubeObject>(resource: Resource, namespace: string | undefined, name: string): Promise<T> {
     return this.request<T>('GET', objectPath(resource, namespace, name));
+  }
+
+  /**
+   * An object's metadata only (PartialObjectMetadata), or undefined on 404: how the operator checks
+   * a Secret's labels without ever receiving its data.
+   */
+  async metadataOf(resource: Resource, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
+    try {
+      return await this.request<KubeObject>('GET', objectPath(resource, namespace, name), undefined, undefined, undefined, partialMetadata);
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 404) return undefined;
+      throw error;
+    }
   }
 
   /** get, or undefined on 404. */

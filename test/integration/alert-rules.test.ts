@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { requireBinary } from '../../cli/local/binaries.js';
 import { components, type TradingShard } from '../../contracts/trading-shard.js';
-import { buildShardObjects } from '../../operator/builders/index.js';
+import { expectedObjects } from '../support/shard-objects.js';
 import { publicVenueEndpoints, type OperatorSettings } from '../../operator/builders/settings.js';
 import { packageInfo } from '../../lib/package-root.js';
 import { tool } from '../rig/tools.js';
@@ -265,6 +265,9 @@ const settings: OperatorSettings = {
   serviceCidr: '10.96.0.0/12',
   metricsPort: 9464,
   venues: publicVenueEndpoints,
+  allowedImages: {},
+  allowedVpnImages: {},
+  liveTradingNamespaces: [],
 };
 // Live; the polymarket-proxy Service exists in every mode (it must yield no target).
 const shard: TradingShard = {
@@ -282,7 +285,7 @@ const shard: TradingShard = {
       },
     ],
     venues: {
-      kalshi: { environment: 'production', credentialsSecretRef: { name: 'kalshi' } },
+      kalshi: { environment: 'production', credentialsSecretRef: { name: 'kalshi' }, marketDataSecretRef: { name: 'kalshi-market-data' } },
       polymarket: {
         credentialsSecretRef: { name: 'polymarket' },
         vpn: { provider: 'mullvad', type: 'wireguard', serverCountries: ['Netherlands'], secretRef: { name: 'vpn' } },
@@ -301,7 +304,7 @@ const shard: TradingShard = {
 describe('chart monitoring: scrape targets match what the operator builds', function () {
   this.timeout(120_000);
 
-  const built = buildShardObjects(shard, settings) as Obj[];
+  const built = expectedObjects(shard, settings) as Obj[];
 
   /** A Kubernetes label selector (matchLabels, matchExpressions In/NotIn/Exists/DoesNotExist). */
   function selects(selector: Obj, labels: Record<string, string>): boolean {
@@ -426,7 +429,7 @@ describe('chart monitoring: plain Prometheus scrape config', function () {
       regex: 'true',
       action: 'keep',
     });
-    const [service] = (buildShardObjects(shard, settings) as Obj[]).filter((o) => o.kind === 'Service');
+    const [service] = (expectedObjects(shard, settings) as Obj[]).filter((o) => o.kind === 'Service');
     expect(service.metadata.labels).to.include({
       'app.kubernetes.io/part-of': 'arbees',
       'app.kubernetes.io/managed-by': 'arbees-operator',

@@ -24,6 +24,7 @@ import {
   eventually,
   installCrd,
   kubectl,
+  applyShard,
   sampleShard,
   startTestOperator,
   type RunningOperator,
@@ -175,10 +176,6 @@ function breakerShard(name: string, namespace: string, breaker: Partial<CircuitB
       },
     },
   };
-}
-
-async function applyShard(shard: Shard): Promise<void> {
-  await (await adminClient()).apply(shard, 'arbees-tests');
 }
 
 async function getShard(namespace: string, name: string): Promise<Shard> {

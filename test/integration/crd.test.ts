@@ -57,7 +57,10 @@ function baseShard(name: string) {
           '50936160842510755070937162545576885937597378396825619074543738745709062080304',
         ),
       ],
-      venues: { polymarket: { vpn: { provider: 'mullvad', serverCountries: ['Netherlands'], secretRef: { name: 'vpn' } } } },
+      venues: {
+        kalshi: { marketDataSecretRef: { name: 'kalshi-market-data' } },
+        polymarket: { vpn: { provider: 'mullvad', serverCountries: ['Netherlands'], secretRef: { name: 'vpn' } } },
+      },
       executor: {
         bankrollUsd: 1000,
         limits: { perGameUsd: 100, perSportUsd: 500, dailyLossUsd: 100, maxOpenPositions: 10, maxOrderUsd: 50 },
@@ -118,9 +121,14 @@ const refusals: Refusal[] = [
       'venues.polymarket.credentialsSecretRef',
   },
   {
-    name: 'production-without-credentials',
-    edits: { 'spec.venues.kalshi.environment': 'production' },
-    message: 'spec.venues.kalshi: Invalid value: "object": environment production requires credentialsSecretRef',
+    name: 'kalshi-without-a-market-data-key',
+    edits: { 'spec.venues.kalshi': { environment: 'production', credentialsSecretRef: { name: 'kalshi' } } },
+    message: 'spec.venues.kalshi.marketDataSecretRef: Required value',
+  },
+  {
+    name: 'an-image-reference-instead-of-an-allowed-name',
+    edits: { 'spec.overrides': { vpn: { image: 'evil.example/gluetun:latest' } } },
+    message: `spec.overrides.vpn.image in body should match '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'`,
   },
   {
     name: 'per-game-over-per-sport',
@@ -367,10 +375,8 @@ const refusals: Refusal[] = [
 /** Valid edge cases the rules must not refuse. */
 const acceptances: Array<{ name: string; edits: Edits }> = [
   { name: 'live-with-credentials', edits: { 'spec.executor.mode': 'live', 'spec.venues.kalshi.environment': 'production', ...creds } },
-  {
-    name: 'paper-on-production',
-    edits: { 'spec.venues.kalshi.environment': 'production', 'spec.venues.kalshi.credentialsSecretRef': { name: 'kalshi' } },
-  },
+  // Paper trading needs no trading key, on either environment.
+  { name: 'paper-on-production', edits: { 'spec.venues.kalshi.environment': 'production' } },
   { name: 'markets-and-discovery', edits: { 'spec.discovery': { sports: ['nba', 'nhl'] } } },
   {
     name: 'limits-at-their-bounds',
@@ -395,9 +401,9 @@ const acceptances: Array<{ name: string; edits: Edits }> = [
   {
     name: 'overrides',
     edits: {
-      'spec.image': 'ghcr.io/arbees/arbees:0.1.0',
+      'spec.image': 'canary',
       'spec.overrides': {
-        vpn: { image: 'qmcgaw/gluetun:v3.40.0', resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } } },
+        vpn: { image: 'gluetun-3-40', resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } } },
       },
     },
   },
@@ -443,7 +449,11 @@ describe('TradingShard CRD (real apiserver)', function () {
     expect(out).to.include('secret/nfl-live-kalshi serverside-applied').and.include('secret/nfl-live-polymarket serverside-applied');
     const shard = await getShard('nfl-live');
     expect(shard.spec.executor.mode).to.equal('live');
-    expect(shard.spec.venues.kalshi).to.deep.equal({ environment: 'production', credentialsSecretRef: { name: 'nfl-live-kalshi' } });
+    expect(shard.spec.venues.kalshi).to.deep.equal({
+      environment: 'production',
+      credentialsSecretRef: { name: 'nfl-live-kalshi' },
+      marketDataSecretRef: { name: 'nfl-live-kalshi-market-data' },
+    });
     expect(shard.spec.detector).to.deep.equal({ minEdgeBps: 100, maxQuoteAgeMs: 2000, cooldownMs: 5000 });
     expect(shard.spec.venues.polymarket.vpn.type).to.equal('wireguard');
   });
@@ -456,7 +466,10 @@ describe('TradingShard CRD (real apiserver)', function () {
     expect(shard.spec.paused).to.equal(false);
     expect(shard.spec.detector).to.deep.equal({ minEdgeBps: 50, maxQuoteAgeMs: 2000, cooldownMs: 5000 });
     expect(shard.spec.executor.mode).to.equal('paper');
-    expect(shard.spec.venues.kalshi).to.deep.equal({ environment: 'demo' });
+    expect(shard.spec.venues.kalshi).to.deep.equal({
+      environment: 'demo',
+      marketDataSecretRef: { name: 'nhl-nfl-discovery-kalshi-market-data' },
+    });
     expect(shard.spec.circuitBreaker).to.deep.include({ cooldown: '5m', halfOpenAfter: '2m', onPrometheusUnavailable: 'open' });
     expect(shard.spec.circuitBreaker.rules[0]!.for).to.equal('0s');
   });
@@ -467,7 +480,7 @@ describe('TradingShard CRD (real apiserver)', function () {
     expect(spec.paused).to.equal(false);
     expect(spec.detector).to.deep.equal({ minEdgeBps: 50, maxQuoteAgeMs: 2000, cooldownMs: 5000 });
     expect(spec.executor.mode).to.equal('paper');
-    expect(spec.venues.kalshi).to.deep.equal({ environment: 'demo' });
+    expect(spec.venues.kalshi).to.deep.equal({ environment: 'demo', marketDataSecretRef: { name: 'kalshi-market-data' } });
     expect(spec.venues.polymarket.vpn.type).to.equal('wireguard');
     expect(spec.circuitBreaker).to.deep.equal({ rules: [], cooldown: '5m', halfOpenAfter: '2m', onPrometheusUnavailable: 'open' });
     expect(spec.discovery).to.deep.equal({ sports: ['mlb'], lookaheadHours: 24 });

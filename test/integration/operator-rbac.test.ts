@@ -86,12 +86,14 @@ describe('operator RBAC (real apiserver)', function () {
     };
     expect(await canI('rbac-shards')).to.deep.equal(
       [
-        'configmaps [list watch create patch delete]',
-        'deployments.apps [list watch create patch delete]',
+        'configmaps [get list watch create patch delete]',
+        'deployments.apps [get list watch create patch delete]',
         'events [create]',
-        'networkpolicies.networking.k8s.io [list watch create patch delete]',
-        'poddisruptionbudgets.policy [list watch create patch delete]',
-        'services [list watch create patch delete]',
+        'networkpolicies.networking.k8s.io [get list watch create patch delete]',
+        'poddisruptionbudgets.policy [get list watch create patch delete]',
+        // Read as metadata only, for the Arbees label; the operator never lists or watches Secrets.
+        'secrets [get]',
+        'services [get list watch create patch delete]',
         'tradingshards.arbees.io [list watch patch]',
         'tradingshards.arbees.io/finalizers [update]',
         'tradingshards.arbees.io/status [patch]',
@@ -99,7 +101,7 @@ describe('operator RBAC (real apiserver)', function () {
     );
     expect(await canI('arbees-rbac')).to.include('leases.coordination.k8s.io [get create update]');
     expect(
-      await kubectl('auth', 'can-i', 'get', 'secrets', '--as=system:serviceaccount:arbees-rbac:rbac-operator', '-n', 'rbac-shards').catch(
+      await kubectl('auth', 'can-i', 'list', 'secrets', '--as=system:serviceaccount:arbees-rbac:rbac-operator', '-n', 'rbac-shards').catch(
         (e: { stdout: string }) => e.stdout,
       ),
     ).to.match(/^no/);

@@ -3,7 +3,6 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import type { TradingShard } from '../../contracts/trading-shard.js';
-import { buildShardObjects } from '../../operator/builders/index.js';
 import { KubeApiError, resourceOf, resources, type KubeObject } from '../../operator/kube/client.js';
 import { finalizer } from '../../operator/reconciler.js';
 import { rig } from '../rig/index.js';
@@ -14,16 +13,13 @@ import {
   installCrd,
   kubectl,
   sampleShard,
+  applyShard,
   startTestOperator,
   type RunningOperator,
 } from '../support/operator-harness.js';
+import { expectedObjects } from '../support/shard-objects.js';
 
 type Shard = TradingShard & KubeObject;
-
-async function applyShard(shard: Shard): Promise<void> {
-  const client = await adminClient();
-  await client.apply(shard, 'arbees-tests');
-}
 
 async function getShard(namespace: string, name: string): Promise<Shard> {
   return (await adminClient()).get<Shard>(resources.tradingShards, namespace, name);
@@ -46,7 +42,7 @@ async function reconciled(namespace: string, name: string): Promise<Shard> {
 async function children(shard: Shard, settings: RunningOperator['settings']): Promise<Map<string, KubeObject>> {
   const client = await adminClient();
   const found = new Map<string, KubeObject>();
-  for (const desired of buildShardObjects(shard, settings) as KubeObject[]) {
+  for (const desired of expectedObjects(shard, settings)) {
     const live = await client.find(resourceOf(desired.kind), desired.metadata.namespace, desired.metadata.name);
     if (live) found.set(`${desired.kind}/${desired.metadata.name}`, live);
   }
@@ -70,7 +66,7 @@ describe('operator (real apiserver)', function () {
     op = await startTestOperator();
     await applyShard(sampleShard('nba-east', 'op-create'));
     const shard = await reconciled('op-create', 'nba-east');
-    const desired = buildShardObjects(shard, op.settings) as KubeObject[];
+    const desired = expectedObjects(shard, op.settings);
     const live = await eventually(
       async () => {
         const got = await children(shard, op!.settings);
@@ -111,7 +107,7 @@ describe('operator (real apiserver)', function () {
     const before = await eventually(
       async () => {
         const got = await children(first, op!.settings);
-        return got.size === (buildShardObjects(first, op!.settings) as KubeObject[]).length ? got : undefined;
+        return got.size === expectedObjects(first, op!.settings).length ? got : undefined;
       },
       30_000,
       'children',

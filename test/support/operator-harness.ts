@@ -16,6 +16,7 @@ import { Operator } from '../../operator/manager.js';
 import { KubeClient, type KubeObject } from '../../operator/kube/client.js';
 import { createLogger } from '../../lib/log.js';
 import { packageInfo } from '../../lib/package-root.js';
+import { credentialsLabel, secretsInUse } from '../../operator/preflight.js';
 import { rig } from '../rig/index.js';
 import { tool } from '../rig/tools.js';
 
@@ -174,6 +175,26 @@ export async function eventually<T>(probe: () => Promise<T | undefined> | T | un
 
 export async function adminClient(): Promise<KubeClient> {
   return new KubeClient((await rig.kube()).kubeConfig);
+}
+
+/**
+ * Applies the shard after the Secrets it names, labelled for Arbees with placeholder keys (the
+ * operator checks a Secret's label, never its data, before it builds a pod that mounts it).
+ */
+export async function applyShard(shard: TradingShard & KubeObject): Promise<void> {
+  const client = await adminClient();
+  for (const { name } of secretsInUse(shard)) {
+    await client.apply(
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name, namespace: shard.metadata.namespace, labels: { [credentialsLabel]: 'true' } },
+        stringData: { keyId: 'test', privateKey: 'test' },
+      },
+      'arbees-tests',
+    );
+  }
+  await client.apply(shard, 'arbees-tests');
 }
 
 /** The paper-trading sample shard, renamed into a namespace. */

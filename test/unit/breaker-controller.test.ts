@@ -22,7 +22,7 @@ function shard(): Shard {
     spec: {
       paused: false,
       venues: {
-        kalshi: { environment: 'demo' },
+        kalshi: { environment: 'demo', marketDataSecretRef: { name: 'kalshi-market-data' } },
         polymarket: { vpn: { provider: 'mullvad', type: 'wireguard', serverCountries: ['Netherlands'], secretRef: { name: 'vpn' } } },
       },
       detector: { minEdgeBps: 50, maxQuoteAgeMs: 1500, cooldownMs: 5000 },

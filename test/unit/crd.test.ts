@@ -312,7 +312,7 @@ describe('TradingShard samples', () => {
   type Doc = {
     apiVersion: string;
     kind: string;
-    metadata: { name: string; namespace?: string };
+    metadata: { name: string; namespace?: string; labels?: Record<string, string> };
     stringData?: Record<string, string>;
     spec?: Record<string, unknown>;
   };
@@ -320,7 +320,7 @@ describe('TradingShard samples', () => {
     markets?: Array<{ id: string; polymarket: { yesTokenId: string; noTokenId: string } }>;
     discovery?: { sports: string[] };
     venues: {
-      kalshi?: { credentialsSecretRef?: { name: string } };
+      kalshi?: { marketDataSecretRef: { name: string }; credentialsSecretRef?: { name: string } };
       polymarket: { credentialsSecretRef?: { name: string }; vpn: { secretRef: { name: string } } };
     };
     executor: { mode?: string };
@@ -344,6 +344,13 @@ describe('TradingShard samples', () => {
       const spec = shard.spec as unknown as SampleSpec;
       const secret = (name: string) => docs.find((d) => d.kind === 'Secret' && d.metadata.name === name);
       expect(secret(spec.venues.polymarket.vpn.secretRef.name), 'the VPN secret').not.to.equal(undefined);
+      // The operator uses only Secrets marked for Arbees.
+      for (const doc of docs.slice(0, -1)) expect(doc.metadata.labels?.['arbees.io/credentials'], doc.metadata.name).to.equal('true');
+      const marketDataRef = spec.venues.kalshi!.marketDataSecretRef.name;
+      expect(Object.keys(secret(marketDataRef)?.stringData ?? {}), "the monitor's own Kalshi key").to.have.members(
+        Object.keys(credentialEnv.kalshi),
+      );
+      expect(marketDataRef).not.to.equal(spec.venues.kalshi?.credentialsSecretRef?.name);
       const kalshiRef = spec.venues.kalshi?.credentialsSecretRef?.name;
       const polymarketRef = spec.venues.polymarket.credentialsSecretRef?.name;
       if (kalshiRef) expect(Object.keys(secret(kalshiRef)?.stringData ?? {})).to.have.members(Object.keys(credentialEnv.kalshi));

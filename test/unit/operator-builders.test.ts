@@ -2,7 +2,7 @@
 // promises those objects keep.
 import { expect } from 'chai';
 import type { TradingShard } from '../../contracts/trading-shard.js';
-import { buildShardObjects } from '../../operator/builders/index.js';
+import { expectedObjects } from '../support/shard-objects.js';
 import { configHashAnnotation } from '../../operator/builders/meta.js';
 import { publicVenueEndpoints, type OperatorSettings } from '../../operator/builders/settings.js';
 import { shardConfigSchema } from '../../contracts/shard-config.js';
@@ -17,6 +17,9 @@ const settings: OperatorSettings = {
   serviceCidr: '10.96.0.0/12',
   metricsPort: 9464,
   venues: publicVenueEndpoints,
+  allowedImages: {},
+  allowedVpnImages: {},
+  liveTradingNamespaces: [],
 };
 
 function shard(overrides: (s: TradingShard) => void = () => {}): TradingShard {
@@ -35,7 +38,11 @@ function shard(overrides: (s: TradingShard) => void = () => {}): TradingShard {
         },
       ],
       venues: {
-        kalshi: { environment: 'demo', credentialsSecretRef: { name: 'kalshi-creds' } },
+        kalshi: {
+          environment: 'demo',
+          credentialsSecretRef: { name: 'kalshi-creds' },
+          marketDataSecretRef: { name: 'kalshi-market-data' },
+        },
         polymarket: { vpn: { provider: 'mullvad', type: 'wireguard', serverCountries: ['Netherlands'], secretRef: { name: 'vpn' } } },
       },
       detector: { minEdgeBps: 50, maxQuoteAgeMs: 2000, cooldownMs: 5000 },
@@ -60,7 +67,7 @@ function shard(overrides: (s: TradingShard) => void = () => {}): TradingShard {
   @typescript-eslint/no-unsafe-assignment -- Kubernetes objects are walked as plain JSON here
 */
 type Obj = any;
-const build = (s: TradingShard): Obj[] => buildShardObjects(s, settings) as Obj[];
+const build = (s: TradingShard): Obj[] => expectedObjects(s, settings) as Obj[];
 const byName = (objects: Obj[], kind: string, name: string): Obj => {
   const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
   if (!found) throw new Error(`no ${kind}/${name} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
@@ -158,7 +165,16 @@ describe('operator builders', () => {
       FIREWALL_OUTBOUND_SUBNETS: '10.244.0.0/16,10.96.0.0/12',
       FIREWALL_INPUT_PORTS: '8888,9464',
     });
-    expect(vpn.envFrom).to.deep.equal([{ secretRef: { name: 'vpn' } }]);
+    // Only the VPN type's keys, each by name: never the whole Secret.
+    expect(vpn.envFrom).to.equal(undefined);
+    const fromSecret = vpn.env.filter((e: Obj) => e.valueFrom).map((e: Obj) => e.valueFrom.secretKeyRef);
+    expect(fromSecret.map((r: Obj) => r.name)).to.satisfy((names: string[]) => names.every((n) => n === 'vpn'));
+    expect(fromSecret.filter((r: Obj) => !r.optional).map((r: Obj) => r.key)).to.deep.equal(['WIREGUARD_PRIVATE_KEY']);
+    const openvpn = podSpec(build(shard((s) => (s.spec.venues.polymarket.vpn.type = 'openvpn'))), 'polymarket-monitor').initContainers[0];
+    expect(openvpn.env.filter((e: Obj) => e.valueFrom).map((e: Obj) => e.valueFrom.secretKeyRef.key)).to.deep.equal([
+      'OPENVPN_USER',
+      'OPENVPN_PASSWORD',
+    ]);
     expect(vpn.volumeMounts).to.deep.include({ name: 'dev-net-tun', mountPath: '/dev/net/tun' });
     expect(spec.volumes).to.deep.include({ name: 'dev-net-tun', hostPath: { path: '/dev/net/tun', type: 'CharDevice' } });
     for (const component of ['kalshi-monitor', 'detector', 'executor'])
@@ -210,24 +226,31 @@ describe('operator builders', () => {
         s.spec.venues.polymarket.credentialsSecretRef = { name: 'poly-creds' };
       }),
     );
-    const secretVars = (component: string) =>
-      podSpec(live, component)
+    const secretVars = (objects: Obj[], component: string) =>
+      podSpec(objects, component)
         .containers[0].env.filter((e: Obj) => e.valueFrom)
         .map((e: Obj) => `${e.name}<-${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`);
-    expect(secretVars('kalshi-monitor')).to.deep.equal([
+    // The monitor's own market-data key, never the trading key.
+    expect(secretVars(live, 'kalshi-monitor')).to.deep.equal([
       'ARBEES_REDIS_URL<-arbees-connections/redisUrl',
-      'ARBEES_KALSHI_KEY_ID<-kalshi-creds/keyId',
-      'ARBEES_KALSHI_PRIVATE_KEY<-kalshi-creds/privateKey',
+      'ARBEES_KALSHI_KEY_ID<-kalshi-market-data/keyId',
+      'ARBEES_KALSHI_PRIVATE_KEY<-kalshi-market-data/privateKey',
     ]);
-    expect(secretVars('polymarket-monitor')).to.deep.equal(['ARBEES_REDIS_URL<-arbees-connections/redisUrl']);
-    expect(secretVars('detector')).to.deep.equal(['ARBEES_REDIS_URL<-arbees-connections/redisUrl']);
-    expect(secretVars('executor')).to.include.members([
+    expect(secretVars(live, 'polymarket-monitor')).to.deep.equal(['ARBEES_REDIS_URL<-arbees-connections/redisUrl']);
+    expect(secretVars(live, 'detector')).to.deep.equal(['ARBEES_REDIS_URL<-arbees-connections/redisUrl']);
+    expect(secretVars(live, 'executor')).to.include.members([
       'ARBEES_POSTGRES_URL<-arbees-connections/postgresUrl',
       'ARBEES_POLYMARKET_PRIVATE_KEY<-poly-creds/privateKey',
       'ARBEES_KALSHI_PRIVATE_KEY<-kalshi-creds/privateKey',
     ]);
-    // Paper executors get no Polymarket keys at all.
-    expect(podSpec(build(shard()), 'executor').containers[0].env.map((e: Obj) => e.name)).not.to.include('ARBEES_POLYMARKET_PRIVATE_KEY');
+    expect(podSpec(live, 'executor').containers[0].env).to.deep.include({ name: 'ARBEES_LIVE_TRADING_AUTHORIZED', value: 'true' });
+    // A paper executor gets no trading key of either venue, and no authorization.
+    const paper = build(shard());
+    expect(secretVars(paper, 'executor')).to.deep.equal([
+      'ARBEES_REDIS_URL<-arbees-connections/redisUrl',
+      'ARBEES_POSTGRES_URL<-arbees-connections/postgresUrl',
+    ]);
+    expect(podSpec(paper, 'executor').containers[0].env.map((e: Obj) => e.name)).not.to.include('ARBEES_LIVE_TRADING_AUTHORIZED');
   });
 
   it("renders a shard config the workloads accept, with the environment's venue endpoints", () => {
@@ -251,18 +274,19 @@ describe('operator builders', () => {
     expect(others(shard((s) => (s.spec.detector.minEdgeBps = 57)))).to.deep.equal(others(shard()));
   });
 
-  it('honours per-component image and resource overrides', () => {
-    const objects = build(
-      shard((s) => {
-        s.spec.image = 'registry.example/arbees:2.0.0';
-        s.spec.overrides = { detector: { image: 'registry.example/arbees:2.0.1', resources: { requests: { cpu: '1', memory: '256Mi' } } } };
-      }),
-    );
+  it('resolves images by the names the cluster owner allowed, and per-component resource overrides', () => {
+    const owner = { ...settings, allowedImages: { canary: 'registry.example/arbees:2.0.0', patched: 'registry.example/arbees:2.0.1' } };
+    const named = shard((s) => {
+      s.spec.image = 'canary';
+      s.spec.overrides = { detector: { image: 'patched', resources: { requests: { cpu: '1', memory: '256Mi' } } } };
+    });
+    const objects = expectedObjects(named, owner) as Obj[];
     expect(podSpec(objects, 'detector').containers[0]).to.deep.include({
       image: 'registry.example/arbees:2.0.1',
       resources: { requests: { cpu: '1', memory: '256Mi' } },
     });
     expect(podSpec(objects, 'executor').containers[0].image).to.equal('registry.example/arbees:2.0.0');
     expect(podSpec(objects, 'executor').containers[0].args).to.deep.equal(['executor']);
+    expect(podSpec(build(shard()), 'executor').containers[0].image).to.equal(settings.workloadImage);
   });
 });

@@ -4,12 +4,13 @@
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { Venue } from '../../contracts/messages.js';
-import { credentialEnv, polymarketProxyEnv, type ShardConfig } from '../../contracts/shard-config.js';
+import { credentialEnv, polymarketProxyEnv, type ShardConfig, liveTradingAuthorizedEnv } from '../../contracts/shard-config.js';
 import { loadKalshiPrivateKey } from '../../venues/kalshi/auth.js';
 import { KalshiClient } from '../../venues/kalshi/orders.js';
 import type { VenueClient } from '../../venues/orders.js';
 
-export const LIVE_AUTHORIZED_ENV = 'ARBEES_LIVE_TRADING_AUTHORIZED';
+/** Set by the operator only where the cluster owner authorized live trading. */
+export const LIVE_AUTHORIZED_ENV = liveTradingAuthorizedEnv;
 
 export class LiveTradingRefused extends Error {}
 

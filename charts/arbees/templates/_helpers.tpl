@@ -252,6 +252,15 @@ ARBEES_WORKLOAD_IMAGE: {{ $o.workloadImage | default (include "arbees.image" .) 
 {{- with $o.vpnImage }}
 ARBEES_VPN_IMAGE: {{ . | quote }}
 {{- end }}
+{{- with $o.images }}
+ARBEES_WORKLOAD_IMAGES: {{ toJson . | quote }}
+{{- end }}
+{{- with $o.vpnImages }}
+ARBEES_VPN_IMAGES: {{ toJson . | quote }}
+{{- end }}
+{{- with .Values.liveTrading.namespaces }}
+ARBEES_LIVE_TRADING_NAMESPACES: {{ join "," . | quote }}
+{{- end }}
 ARBEES_POD_CIDR: {{ $o.podCidr | quote }}
 ARBEES_SERVICE_CIDR: {{ $o.serviceCidr | quote }}
 ARBEES_CONNECTIONS_SECRET: {{ .Values.connections.secretName | quote }}
