@@ -44,3 +44,6 @@ export const formatSize = (value: number) => formatDecimal(value, SIZE_SCALE);
 export function notionalCeil(price: number, size: number): number {
   return Math.ceil((price * size) / 10 ** SIZE_SCALE);
 }
+
+/** The largest size we accept anywhere, in hundredths: 10^9 contracts, far above any venue's limit. */
+export const MAX_SIZE = 10 ** 9 * 10 ** SIZE_SCALE;

@@ -2,6 +2,7 @@
 // boundary. Units: prices and money are integers in ten-thousandths of $1 (4800 = $0.48), sizes
 // integers in hundredths of a contract (30000 = 300.00 contracts), times epoch milliseconds.
 import { z } from 'zod';
+import { MAX_SIZE, PRICE_ONE } from './decimal.js';
 
 export const venues = ['kalshi', 'polymarket'] as const;
 export type Venue = (typeof venues)[number];
@@ -13,19 +14,27 @@ export const streamKeys = {
   control: (shard: string) => `arbees:${shard}:control`,
 };
 
-const price = z.number().int().min(0).max(10_000);
-const size = z.number().int().positive();
+/** A price something can trade at: strictly between $0 and $1 (either is a fault, never a market). */
+const price = z
+  .number()
+  .int()
+  .min(1)
+  .max(PRICE_ONE - 1);
+const size = z.number().int().positive().max(MAX_SIZE);
 /** [price, size] best first: bids descending, asks ascending. */
 const level = z.tuple([price, size]);
 const millis = z.number().int().nonnegative();
+/** Levels per side a quote may carry (monitors publish 10 by default). */
+export const MAX_QUOTE_LEVELS = 100;
 
 export const quoteSchema = z
   .object({
     venue: z.enum(venues),
     marketId: z.string().min(1),
     outcome: z.enum(['yes', 'no']),
-    bids: z.array(level),
-    asks: z.array(level),
+    /** Empty in a stale marker: a book that cannot be shown is still marked stale. */
+    bids: z.array(level).max(MAX_QUOTE_LEVELS),
+    asks: z.array(level).max(MAX_QUOTE_LEVELS),
     /** Per venue subscription/stream; monotonically increasing within one connection. */
     seq: z.number().int().nonnegative(),
     exchangeTs: millis,

@@ -28,6 +28,9 @@ export const credentialEnv = {
  */
 export const liveTradingAuthorizedEnv = 'ARBEES_LIVE_TRADING_AUTHORIZED';
 
+/** The key (from the connections Secret) the detector signs signals with and the executor checks them by. */
+export const signalKeyEnv = 'ARBEES_SIGNAL_KEY';
+
 /** The VPN pod's HTTP proxy the live executor sends every Polymarket request through. */
 export const polymarketProxyEnv = 'ARBEES_POLYMARKET_PROXY_URL';
 

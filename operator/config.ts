@@ -64,6 +64,8 @@ export const operatorConfigSchema = z.object({
     )
     .optional(),
   connectionsSecret: z.string().min(1).default('arbees-connections'),
+  /** "true": each component reads its own Redis URL (redisUrl.<component>) from the connections Secret. */
+  redisAclUsers: z.enum(['true', 'false']).default('false'),
   postgresPort: z.coerce.number().int().min(1).max(65535).default(5432),
   /** JSON of VenueEndpoints, to point shards at the simulators (kind demo) or a venue's staging. */
   venueEndpoints: z
@@ -107,6 +109,7 @@ export const operatorEnv: Record<keyof OperatorConfig, string> = {
   vpnImages: 'ARBEES_VPN_IMAGES',
   liveTradingNamespaces: 'ARBEES_LIVE_TRADING_NAMESPACES',
   connectionsSecret: 'ARBEES_CONNECTIONS_SECRET',
+  redisAclUsers: 'ARBEES_REDIS_ACL_USERS',
   postgresPort: 'ARBEES_POSTGRES_PORT',
   venueEndpoints: 'ARBEES_VENUE_ENDPOINTS',
 };
@@ -140,6 +143,7 @@ export function settingsFromConfig(config: OperatorConfig): OperatorSettings {
     allowedVpnImages: config.vpnImages ?? {},
     liveTradingNamespaces: config.liveTradingNamespaces ?? [],
     connectionsSecret: config.connectionsSecret,
+    redisAclUsers: config.redisAclUsers === 'true',
     // Workloads share the operator's Redis; its port is what their NetworkPolicies open.
     redisPort: Number(new URL(config.redisUrl).port || 6379),
     postgresPort: config.postgresPort,

@@ -1,7 +1,13 @@
 // One Deployment per component. Every Arbees container runs non-root on a read-only root
 // filesystem with no capabilities; only the gluetun sidecar (vpn.ts) gets NET_ADMIN.
 import type { Component, ComponentOverride, TradingShard } from '../../contracts/trading-shard.js';
-import { credentialEnv, defaultShardConfigPath, liveTradingAuthorizedEnv, polymarketProxyEnv } from '../../contracts/shard-config.js';
+import {
+  credentialEnv,
+  defaultShardConfigPath,
+  liveTradingAuthorizedEnv,
+  polymarketProxyEnv,
+  signalKeyEnv,
+} from '../../contracts/shard-config.js';
 import type { Preflight } from '../preflight.js';
 import { shardConfigKey } from './config-map.js';
 import { childMeta, childName, configHashAnnotation, labels, selectorLabels } from './meta.js';
@@ -69,8 +75,11 @@ function container(shard: TradingShard, component: Component, settings: Operator
     { name: 'ARBEES_SHARD', value: shard.metadata.name },
     { name: 'ARBEES_HTTP_PORT', value: String(settings.metricsPort) },
     { name: 'ARBEES_SHARD_CONFIG', value: defaultShardConfigPath },
-    fromSecret('ARBEES_REDIS_URL', settings.connectionsSecret, 'redisUrl'),
+    fromSecret('ARBEES_REDIS_URL', settings.connectionsSecret, settings.redisAclUsers ? `redisUrl.${component}` : 'redisUrl'),
     ...(component === 'executor' ? [fromSecret('ARBEES_POSTGRES_URL', settings.connectionsSecret, 'postgresUrl')] : []),
+    // Signals are signed by the detector and checked by the executor: a process without this key
+    // (a monitor) cannot make the executor trade by writing to the signals stream.
+    ...(component === 'detector' || component === 'executor' ? [fromSecret(signalKeyEnv, settings.connectionsSecret, 'signalKey')] : []),
     ...credentialVars(shard, component, verdict),
   ];
   const probe = (path: string) => ({ httpGet: { path, port: 'metrics' }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 });

@@ -21,9 +21,13 @@ export interface OperatorSettings {
   liveTradingNamespaces: string[];
   /**
    * A Secret in each shard's namespace holding the connection URLs (they may carry passwords, so
-   * never plain env): key `redisUrl` for every component, `postgresUrl` for the executor.
+   * never plain env): `redisUrl` for every component (or, with redisAclUsers, `redisUrl.<component>`:
+   * each component its own Redis user), `postgresUrl` for the executor, and `signalKey`, the key
+   * the detector signs its signals with and the executor checks them by.
    */
   connectionsSecret: string;
+  /** Redis ACL users per component: a monitor's password can write quotes and nothing else. */
+  redisAclUsers: boolean;
   /** TCP ports the NetworkPolicies open towards Redis and PostgreSQL. */
   redisPort: number;
   postgresPort: number;

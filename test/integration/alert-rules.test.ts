@@ -259,6 +259,7 @@ const settings: OperatorSettings = {
   workloadImage: 'ghcr.io/arbees/arbees:1.0.0',
   vpnImage: 'qmcgaw/gluetun:v3.40.0',
   connectionsSecret: 'arbees-connections',
+  redisAclUsers: false,
   redisPort: 6379,
   postgresPort: 5432,
   podCidr: '10.244.0.0/16',

@@ -11,6 +11,7 @@ const settings: OperatorSettings = {
   workloadImage: 'ghcr.io/arbees/arbees:1.0.0',
   vpnImage: 'qmcgaw/gluetun:v3.40.0',
   connectionsSecret: 'arbees-connections',
+  redisAclUsers: false,
   redisPort: 6379,
   postgresPort: 5432,
   podCidr: '10.244.0.0/16',
@@ -237,7 +238,10 @@ describe('operator builders', () => {
       'ARBEES_KALSHI_PRIVATE_KEY<-kalshi-market-data/privateKey',
     ]);
     expect(secretVars(live, 'polymarket-monitor')).to.deep.equal(['ARBEES_REDIS_URL<-arbees-connections/redisUrl']);
-    expect(secretVars(live, 'detector')).to.deep.equal(['ARBEES_REDIS_URL<-arbees-connections/redisUrl']);
+    expect(secretVars(live, 'detector')).to.deep.equal([
+      'ARBEES_REDIS_URL<-arbees-connections/redisUrl',
+      'ARBEES_SIGNAL_KEY<-arbees-connections/signalKey',
+    ]);
     expect(secretVars(live, 'executor')).to.include.members([
       'ARBEES_POSTGRES_URL<-arbees-connections/postgresUrl',
       'ARBEES_POLYMARKET_PRIVATE_KEY<-poly-creds/privateKey',
@@ -249,7 +253,13 @@ describe('operator builders', () => {
     expect(secretVars(paper, 'executor')).to.deep.equal([
       'ARBEES_REDIS_URL<-arbees-connections/redisUrl',
       'ARBEES_POSTGRES_URL<-arbees-connections/postgresUrl',
+      'ARBEES_SIGNAL_KEY<-arbees-connections/signalKey',
     ]);
+    // With Redis ACL users, each component connects as its own user.
+    const acl = expectedObjects(shard(), { ...settings, redisAclUsers: true }) as Obj[];
+    for (const component of ['kalshi-monitor', 'polymarket-monitor', 'detector', 'executor']) {
+      expect(secretVars(acl, component)[0]).to.equal(`ARBEES_REDIS_URL<-arbees-connections/redisUrl.${component}`);
+    }
     expect(podSpec(paper, 'executor').containers[0].env.map((e: Obj) => e.name)).not.to.include('ARBEES_LIVE_TRADING_AUTHORIZED');
   });
 

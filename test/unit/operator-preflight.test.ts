@@ -15,6 +15,7 @@ const settings: OperatorSettings = {
   allowedVpnImages: {},
   liveTradingNamespaces: ['trading-live'],
   connectionsSecret: 'arbees-connections',
+  redisAclUsers: false,
   redisPort: 6379,
   postgresPort: 5432,
   podCidr: '10.244.0.0/16',

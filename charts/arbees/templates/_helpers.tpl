@@ -102,6 +102,18 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- get $cache $which -}}
 {{- end -}}
 
+{{- /*
+  The key the detector signs signals with and the executor checks them by: the one an earlier
+  install stored in the connections Secret, else a new random one; once per render.
+*/ -}}
+{{- define "arbees.signalKey" -}}
+{{- if not (hasKey .Values "__arbeesSignalKey") -}}
+{{- $existing := include "arbees.secretKey" (list . .Values.connections.secretName "signalKey") -}}
+{{- $_ := set .Values "__arbeesSignalKey" ($existing | default (randAlphaNum 48)) -}}
+{{- end -}}
+{{- get .Values "__arbeesSignalKey" -}}
+{{- end -}}
+
 {{- /* Percent-encoding for the user-info part of a URL (urlquery writes a space as "+"). */ -}}
 {{- define "arbees.urlUserinfo" -}}
 {{ urlquery . | replace "+" "%20" }}
