@@ -5,6 +5,7 @@ export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 MOCHA := mocha
 UNIT := 'test/unit/**/*.test.ts'
 INTEGRATION := 'test/integration/**/*.test.ts'
+CONFORMANCE := 'test/conformance/**/*.test.ts'
 
 .PHONY: fmt help setup setup-system build lint test test-unit test-integration test-conformance bench demo clean kind-up kind-load deploy kind-down image cluster-up cluster-down
 
@@ -25,8 +26,9 @@ node_modules/.package-lock.json: package.json package-lock.json
 setup-system: ## install system packages the rig runs (redis, prometheus, postgresql) when missing
 	bash scripts/setup-system.sh
 
-setup: setup-system node_modules/.package-lock.json .tools/bin/helm ## install everything: npm packages, helm/kubectl, control-plane binaries
+setup: setup-system node_modules/.package-lock.json .tools/bin/helm ## install everything: npm packages, helm/kubectl, control-plane binaries, the venues' official SDKs (Python 3.13 venv)
 	@if [ -z "$$KUBEBUILDER_ASSETS" ]; then bash scripts/build-control-plane.sh >/dev/null; fi
+	bash scripts/setup-conformance.sh >/dev/null
 
 build: node_modules/.package-lock.json ## compile TypeScript to dist/ (then: bin/arbees --help)
 	tsc -p tsconfig.build.json
@@ -42,8 +44,8 @@ lint: node_modules/.package-lock.json .tools/bin/actionlint ## type-check, forma
 	dockerfile-utils lint Dockerfile
 	actionlint
 
-test: setup ## unit + integration tests against real services (one run, one summary line)
-	$(MOCHA) $(UNIT) $(INTEGRATION)
+test: setup ## unit + integration + conformance tests against real services (one run, one summary line)
+	$(MOCHA) $(UNIT) $(INTEGRATION) $(CONFORMANCE)
 
 test-unit: node_modules/.package-lock.json ## unit tests only (no services)
 	$(MOCHA) $(UNIT)
@@ -51,8 +53,8 @@ test-unit: node_modules/.package-lock.json ## unit tests only (no services)
 test-integration: setup ## integration tests only (real kube-apiserver, Redis, PostgreSQL, Prometheus)
 	$(MOCHA) $(INTEGRATION)
 
-test-conformance: node_modules/.package-lock.json ## the venues' official clients against both simulators (makes a Python 3.13 venv once); not in `test` until it passes
-	$(MOCHA) 'test/conformance/**/*.test.ts'
+test-conformance: node_modules/.package-lock.json ## the venues' official clients against both simulators (makes a Python 3.13 venv once)
+	$(MOCHA) $(CONFORMANCE)
 
 bench: setup build ## benchmarks; each prints its figures
 	@for b in bench/*.bench.ts; do echo "== $$b"; node --import tsx "$$b" || exit 1; done

@@ -37,7 +37,12 @@ export interface VenueOrderReport {
   /** Every fill so far (may be empty when none). */
   fills: VenueFill[];
   reason?: string;
+  /** Matches that failed to settle (a Polymarket trade FAILED on chain): not fills, counted in none of the above. */
+  failedTrades?: Array<{ tradeId: string; size: number; reason: string }>;
 }
+
+/** Why the venue said no, where it matters to more than the order: an account that cannot pay. */
+export type RefusalKind = 'insufficient-balance';
 
 // Both errors are recognised by name rather than by class identity: the live Polymarket client is
 // imported lazily, and where a module graph is loaded twice (a test runner mixing require and
@@ -52,6 +57,7 @@ export class VenueRejected extends Error {
   constructor(
     message: string,
     readonly status?: number,
+    readonly kind?: RefusalKind,
   ) {
     super(message);
     this.name = 'VenueRejected';

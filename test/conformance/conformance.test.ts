@@ -16,7 +16,7 @@ function failure(r: CallResult): string {
 }
 
 describe('venue conformance: official clients against the simulators', function () {
-  // Each client waits up to 30 s for trades that never settle; the clients run side by side.
+  // The clients run side by side; a matched order waits (up to 30 s) for its trades to settle on chain.
   this.timeout(360_000);
   let ran: Array<{ client: string; exitCode: number | null; stderrTail: string }> = [];
 

@@ -2,7 +2,9 @@
 // with RSA-PSS (SHA-256, MGF1 SHA-256, salt = digest length) over timestamp-ms + METHOD + the full
 // path including /trade-api/v2 and without the query. Orders go to V2 POST /portfolio/events/orders
 // as immediate-or-cancel limits under our client_order_id (a reuse is refused with 409, which is
-// the idempotency we rely on); reconciliation finds them with GET /portfolio/orders?client_order_id=.
+// the idempotency we rely on). Reconciliation finds an order by its client_order_id among the
+// ticker's orders since just before our intent, paging through GET /portfolio/orders: the venue
+// documents no client_order_id filter there, so none is relied on.
 //
 // Kalshi books everything on the YES leg: buying YES is a `bid` at p, buying NO at q is an `ask`
 // at 1 − q (and selling the other way round). Reports here are converted back to the outcome's
@@ -11,6 +13,13 @@ import type { KeyObject } from 'node:crypto';
 import { kalshiSignedHeaders } from './auth.js';
 import { PRICE_ONE, formatPrice, formatSize, parsePrice, parseSize } from '../../contracts/decimal.js';
 import { VenueAmbiguous, VenueRejected, type OrderRequest, type VenueClient, type VenueFill, type VenueOrderReport } from '../orders.js';
+import { isInsufficientBalance, kalshiErrorText } from './errors.js';
+
+/** How far before our intent the venue's clock may put the order (clock skew between us and it). */
+const FIND_SLACK_S = 300;
+/** Orders per page (the venue's maximum) and pages read before reconciliation gives up as ambiguous. */
+const PAGE = 1000;
+const MAX_PAGES = 100;
 
 export interface KalshiCredentials {
   keyId: string;
@@ -119,11 +128,12 @@ export class KalshiClient implements VenueClient {
       if (existing) return existing;
       throw new VenueAmbiguous('kalshi 409 for a client_order_id it cannot find');
     }
-    if (res.status >= 500) throw new VenueAmbiguous(`kalshi ${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`);
+    if (res.status >= 500) throw new VenueAmbiguous(`kalshi ${res.status}: ${kalshiErrorText(res.body)}`);
     if (res.status !== 201 && res.status !== 200) {
       throw new VenueRejected(
-        `kalshi ${res.status}: ${text(res.body.message ?? res.body.error)} ${text(res.body.details)}`.trim(),
+        `kalshi ${res.status}: ${kalshiErrorText(res.body)}`,
         res.status,
+        isInsufficientBalance(res.body) ? 'insufficient-balance' : undefined,
       );
     }
     const orderId = text(res.body.order_id);
@@ -155,15 +165,29 @@ export class KalshiClient implements VenueClient {
   }
 
   async find(order: OrderRequest): Promise<VenueOrderReport | undefined> {
-    const res = await this.request('GET', `/portfolio/orders?client_order_id=${encodeURIComponent(order.clientOrderId)}`);
-    if (res.status !== 200) throw new VenueAmbiguous(`kalshi orders ${res.status}`);
-    const found = ((res.body.orders ?? []) as KalshiOrder[]).find((o) => o.client_order_id === order.clientOrderId);
+    const found = await this.byClientOrderId(order);
     if (!found) return undefined;
     const filled = parseSize(found.fill_count_fp);
     const fills = filled > 0 ? await this.fills(order, found.order_id) : [];
     const status =
       found.status === 'resting' || found.status === 'pending' ? 'resting' : found.status === 'executed' ? 'filled' : 'cancelled';
     return { venueOrderId: found.order_id, status, filledSize: filled, fills };
+  }
+
+  /** Our order among the ticker's orders created since just before its intent, every page read. */
+  private async byClientOrderId(order: OrderRequest): Promise<KalshiOrder | undefined> {
+    const since = Math.floor(order.createdTs / 1000) - FIND_SLACK_S;
+    let cursor = '';
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const query = `ticker=${encodeURIComponent(order.venueMarket)}&min_ts=${since}&limit=${PAGE}`;
+      const res = await this.request('GET', `/portfolio/orders?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      if (res.status !== 200) throw new VenueAmbiguous(`kalshi orders ${res.status}: ${kalshiErrorText(res.body)}`);
+      const found = ((res.body.orders ?? []) as KalshiOrder[]).find((o) => o.client_order_id === order.clientOrderId);
+      if (found) return found;
+      cursor = text(res.body.cursor);
+      if (!cursor) return undefined;
+    }
+    throw new VenueAmbiguous(`kalshi orders of ${order.venueMarket}: more than ${MAX_PAGES} pages since ${since}`);
   }
 
   async cancel(_order: OrderRequest, venueOrderId: string): Promise<void> {

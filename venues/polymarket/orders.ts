@@ -45,6 +45,8 @@ export interface PolymarketClientOptions {
   timeoutMs?: number;
   /** How long a `delayed` order (sports matching delay) is followed before it counts as resting. */
   delayedWaitMs?: number;
+  /** How long an order's trades are followed to CONFIRMED or FAILED before its outcome counts as unknown (default 30 s). */
+  settleWaitMs?: number;
   /** How long a token's tick size and neg-risk flag are reused. */
   marketInfoTtlMs?: number;
 }
@@ -65,7 +67,13 @@ export interface PolyTrade {
   size: string;
   fee_rate_bps: string;
   match_time: string;
+  /** MATCHED, MINED, CONFIRMED, RETRYING or FAILED. */
+  status?: string;
+  err_msg?: string | null;
 }
+
+/** A trade's last word: CONFIRMED is settled on chain; FAILED will never be. */
+const FINAL_TRADE = new Set(['CONFIRMED', 'FAILED']);
 
 interface Stored {
   hash: string;
@@ -101,6 +109,7 @@ export class PolymarketClient implements VenueClient {
   private readonly builder: OrderBuilder;
   private readonly timeoutMs: number;
   private readonly delayedWaitMs: number;
+  private readonly settleWaitMs: number;
   private readonly infoTtlMs: number;
   private readonly marketInfo = new Map<string, { tickSize: TickSize; negRisk: boolean; until: number }>();
 
@@ -116,6 +125,7 @@ export class PolymarketClient implements VenueClient {
     this.proxy = new ProxyAgent(options.proxyUrl);
     this.timeoutMs = options.timeoutMs ?? 5_000;
     this.delayedWaitMs = options.delayedWaitMs ?? 15_000;
+    this.settleWaitMs = options.settleWaitMs ?? 30_000;
     this.infoTtlMs = options.marketInfoTtlMs ?? 60_000;
   }
 
@@ -234,7 +244,12 @@ export class PolymarketClient implements VenueClient {
     }
     if (res.status >= 500) throw new VenueAmbiguous(`polymarket ${res.status}: ${text}`);
     // 425 (matching engine restarting), 429, 401/403 (auth, geoblock), 400: not taken.
-    if (res.status !== 200) throw new VenueRejected(`polymarket ${res.status}: ${text}`, res.status);
+    if (res.status !== 200)
+      throw new VenueRejected(
+        `polymarket ${res.status}: ${text}`,
+        res.status,
+        res.status === 400 && /not enough balance/i.test(text) ? 'insufficient-balance' : undefined,
+      );
     const answer = res.body as { success?: boolean; status?: string; orderID?: string };
     if (answer.success !== true) throw new VenueRejected(`polymarket refused the order: ${text}`, res.status);
     if (answer.orderID && answer.orderID.toLowerCase() !== hash)
@@ -249,35 +264,55 @@ export class PolymarketClient implements VenueClient {
     return stored ? this.lookup(order, stored.hash) : undefined;
   }
 
-  /** The venue's view of one order, following a `delayed` one until it matches or not. */
+  /**
+   * The venue's view of one order, following a `delayed` one until it matches or not, and its trades
+   * until each is settled on chain: only CONFIRMED trades are fills; a FAILED one is reported apart
+   * (it never happened), and trades still on their way after `settleWaitMs` leave the outcome unknown.
+   */
   private async lookup(order: OrderRequest, hash: string): Promise<VenueOrderReport | undefined> {
     const deadline = Date.now() + this.delayedWaitMs;
+    let found: PolyOrder;
     for (;;) {
       const res = await this.call('GET', `/data/order/${hash}`, { auth: true });
       if (res.status === 404 || (res.status === 200 && !res.body)) return undefined;
       if (res.status !== 200) throw new VenueAmbiguous(`polymarket order ${hash}: ${res.status} ${errorText(res.body)}`);
-      const found = res.body as PolyOrder;
-      if (found.status === 'DELAYED' && Date.now() < deadline) {
-        await sleep(100);
-        continue;
-      }
-      const filled = parseSize(found.size_matched);
-      const fills = filled > 0 ? await this.fills(order, hash) : [];
-      // FAK: what did not match right away is cancelled, so MATCHED short of the size is final too.
-      const status =
-        found.status === 'LIVE' || found.status === 'DELAYED'
-          ? 'resting'
-          : found.status === 'MATCHED' && filled >= order.size
-            ? 'filled'
-            : 'cancelled';
-      return { venueOrderId: hash, status, filledSize: filled, fills };
+      found = res.body as PolyOrder;
+      if (found.status !== 'DELAYED' || Date.now() >= deadline) break;
+      await sleep(100);
     }
+    const settleBy = Date.now() + this.settleWaitMs;
+    let trades: PolyTrade[];
+    for (;;) {
+      trades = await this.trades(order, hash);
+      const pending = trades.filter((t) => !FINAL_TRADE.has(t.status ?? 'CONFIRMED'));
+      if (pending.length === 0) break;
+      if (Date.now() >= settleBy)
+        throw new VenueAmbiguous(`polymarket order ${hash}: ${pending.length} trades not settled on chain (${pending[0]!.status})`);
+      await sleep(100);
+    }
+    const confirmed = trades.filter((t) => t.status !== 'FAILED');
+    const fills = confirmed.map((t) => this.fill(t));
+    const filled = fills.reduce((sum, f) => sum + f.size, 0);
+    const failedTrades = trades
+      .filter((t) => t.status === 'FAILED')
+      .map((t) => ({ tradeId: t.id, size: parseSize(t.size), reason: t.err_msg || 'FAILED on chain' }));
+    // FAK: what did not match right away is cancelled, so matched short of the size is final too.
+    const status = found.status === 'LIVE' || found.status === 'DELAYED' ? 'resting' : filled >= order.size ? 'filled' : 'cancelled';
+    return { venueOrderId: hash, status, filledSize: filled, fills, ...(failedTrades.length > 0 ? { failedTrades } : {}) };
   }
 
-  /** Our trades as the taker of this order; the fee is the venue's taker fee at the trade's rate. */
-  private async fills(order: OrderRequest, hash: string): Promise<VenueFill[]> {
+  /** One settled trade as a fill; the fee is the venue's taker fee at the trade's rate. */
+  private fill(t: PolyTrade): VenueFill {
+    const price = parsePrice(t.price);
+    const size = parseSize(t.size);
+    const rate = Number(t.fee_rate_bps) / 10_000;
+    return { fillId: t.id, price, size, fee: rate > 0 ? polymarketFee(price, size, { rate }) : 0, ts: Number(t.match_time) * 1000 };
+  }
+
+  /** Every trade of ours as the taker of this order, whatever its status. */
+  private async trades(order: OrderRequest, hash: string): Promise<PolyTrade[]> {
     const after = Math.floor(order.createdTs / 1000) - 60;
-    const fills: VenueFill[] = [];
+    const trades: PolyTrade[] = [];
     let cursor = 'MA==';
     for (let page = 0; page < 100; page++) {
       const res = await this.call(
@@ -287,20 +322,8 @@ export class PolymarketClient implements VenueClient {
       );
       if (res.status !== 200) throw new VenueAmbiguous(`polymarket trades ${res.status}: ${errorText(res.body)}`);
       const answer = res.body as { data?: PolyTrade[]; next_cursor?: string };
-      for (const t of answer.data ?? []) {
-        if (t.taker_order_id.toLowerCase() !== hash) continue;
-        const price = parsePrice(t.price);
-        const size = parseSize(t.size);
-        const rate = Number(t.fee_rate_bps) / 10_000;
-        fills.push({
-          fillId: t.id,
-          price,
-          size,
-          fee: rate > 0 ? polymarketFee(price, size, { rate }) : 0,
-          ts: Number(t.match_time) * 1000,
-        });
-      }
-      if (!answer.next_cursor || answer.next_cursor === 'LTE=') return fills;
+      for (const t of answer.data ?? []) if (t.taker_order_id.toLowerCase() === hash) trades.push(t);
+      if (!answer.next_cursor || answer.next_cursor === 'LTE=') return trades;
       cursor = answer.next_cursor;
     }
     throw new VenueAmbiguous(`polymarket trades for ${hash}: more than 100 pages`);

@@ -18,6 +18,10 @@ export interface ExecutorMetrics {
   leggingLoss: Counter;
   reconciled: Counter<'result'>;
   settlements: Counter<'venue'>;
+  /** Orders the venue refused because the account cannot pay for them. */
+  balanceRefusals: Counter<'venue'>;
+  /** Matches that failed to settle on chain (Polymarket FAILED trades): not fills. */
+  failedTrades: Counter<'venue'>;
   /** The executor's own breakers, read at scrape time from the given source. */
   onCollectLocalBreakers(source: () => Record<string, 0 | 1>): void;
 }
@@ -95,9 +99,25 @@ export function createExecutorMetrics(shard: string, options: { defaultMetrics?:
       labelNames: ['venue'],
       registers,
     }),
+    balanceRefusals: new Counter({
+      name: 'arbees_balance_refusals_total',
+      help: 'Orders the venue refused for want of balance (or allowance), by venue',
+      labelNames: ['venue'],
+      registers,
+    }),
+    failedTrades: new Counter({
+      name: 'arbees_failed_trades_total',
+      help: 'Matched trades that failed on chain and so are not fills (Polymarket FAILED), by venue',
+      labelNames: ['venue'],
+      registers,
+    }),
     onCollectLocalBreakers: (source) => (localBreakers = source),
   };
   for (const rule of riskRules) metrics.riskRejections.inc({ rule }, 0);
-  for (const venue of venues) metrics.settlements.inc({ venue }, 0);
+  for (const venue of venues) {
+    metrics.settlements.inc({ venue }, 0);
+    metrics.balanceRefusals.inc({ venue }, 0);
+    metrics.failedTrades.inc({ venue }, 0);
+  }
   return metrics;
 }

@@ -64,7 +64,8 @@ export class OrderSender {
         localBreakers.venueAnswered();
         await ledger.markStatus(order.clientOrderId, 'rejected', error.message.slice(0, 500));
         metrics.orders.inc({ venue: order.venue, status: 'rejected' });
-        log?.warn({ order: order.clientOrderId, venue: order.venue, err: error.message }, 'order rejected by the venue');
+        if (error.kind === 'insufficient-balance') await this.balanceRefused(order, error.message);
+        else log?.warn({ order: order.clientOrderId, venue: order.venue, err: error.message }, 'order rejected by the venue');
         return { filled: 0, order };
       }
       if (!(error instanceof VenueAmbiguous)) throw error;
@@ -117,7 +118,38 @@ export class OrderSender {
     return (await client.find(order)) ?? report;
   }
 
+  /**
+   * The account cannot pay: a rejection like any other for the order, but one an operator must hear
+   * of (fund the account or lower the limits), so it is counted, kept as a risk event and logged as
+   * an event (`event: InsufficientBalance`, the reason a Kubernetes Event would carry).
+   */
+  private async balanceRefused(order: OrderRow, detail: string): Promise<void> {
+    this.deps.metrics.balanceRefusals.inc({ venue: order.venue });
+    await this.deps.ledger.riskEvent(order.signalId, 'insufficient-balance', `${order.venue} order ${order.clientOrderId}: ${detail}`);
+    this.deps.log?.error(
+      { event: 'InsufficientBalance', venue: order.venue, order: order.clientOrderId, signal: order.signalId, detail },
+      `${order.venue} refused an order for want of balance: fund the account or lower the shard's limits`,
+    );
+  }
+
+  /** Trades that matched and then failed on chain: no fill, counted, kept as a risk event, logged. */
+  private async tradesFailed(order: OrderRow, failed: NonNullable<VenueOrderReport['failedTrades']>): Promise<void> {
+    const { metrics, ledger, log } = this.deps;
+    metrics.failedTrades.inc({ venue: order.venue }, failed.length);
+    const size = failed.reduce((s, t) => s + t.size, 0);
+    await ledger.riskEvent(
+      order.signalId,
+      'trade-failed',
+      `${order.venue} order ${order.clientOrderId}: ${failed.length} trades (${size}) failed on chain: ${failed[0]!.reason}`.slice(0, 1000),
+    );
+    log?.warn(
+      { event: 'TradeFailed', venue: order.venue, order: order.clientOrderId, trades: failed.map((t) => t.tradeId), size },
+      'matched trades failed on chain: they are not fills (the leg is short by their size)',
+    );
+  }
+
   private async record(order: OrderRow, report: VenueOrderReport): Promise<void> {
+    if (report.failedTrades?.length) await this.tradesFailed(order, report.failedTrades);
     const effects = await this.deps.ledger.recordReport(order, report, this.deps.portfolio.tradingDay());
     this.deps.portfolio.apply(effects);
     if (report.status !== 'resting') {
