@@ -2,7 +2,7 @@
 // the downward API, validated with zod so a bad install fails at start with a readable list.
 import { z } from 'zod';
 import { ConfigError } from '../contracts/config-error.js';
-import { defaultVpnImage, publicVenueEndpoints, type OperatorSettings } from './builders/settings.js';
+import { defaultShardNetwork, defaultVpnImage, publicVenueEndpoints, type OperatorSettings } from './builders/settings.js';
 
 const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/, 'must be a CIDR such as 10.244.0.0/16');
 const url = z.string().refine((v) => URL.canParse(v), 'must be a URL');
@@ -10,6 +10,35 @@ const imageName = z
   .string()
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'image names are DNS labels')
   .max(63);
+
+const labels = z.record(z.string(), z.string());
+const peer = z.union([
+  z.object({ ipBlock: z.object({ cidr, except: z.array(cidr).optional() }).strict() }).strict(),
+  z
+    .object({
+      podSelector: z.object({ matchLabels: labels }).strict().optional(),
+      namespaceSelector: z.object({ matchLabels: labels }).strict().optional(),
+    })
+    .strict()
+    .refine((p) => p.podSelector || p.namespaceSelector, 'a peer needs ipBlock, podSelector or namespaceSelector'),
+]);
+const portRule = z.object({ protocol: z.enum(['TCP', 'UDP']), port: z.number().int().min(1).max(65535).optional() }).strict();
+const shardNetworkSchema = z
+  .object({
+    dns: z.array(peer).min(1).optional(),
+    redis: z.array(peer).optional(),
+    postgres: z.array(peer).optional(),
+    kalshi: z
+      .object({ peers: z.array(peer).optional(), ports: z.array(portRule).min(1).optional() })
+      .strict()
+      .optional(),
+    vpnServers: z
+      .object({ peers: z.array(peer).optional(), ports: z.array(portRule).min(1).optional() })
+      .strict()
+      .optional(),
+    metricsFrom: z.array(peer).optional(),
+  })
+  .strict();
 
 /** A JSON object in an environment variable, checked by `schema`. */
 function jsonObjectOf<T extends z.ZodType>(schema: T, shape: string) {
@@ -53,6 +82,11 @@ export const operatorConfigSchema = z.object({
   /** JSON {name: image} of the images a shard may pick by name, besides the default. */
   workloadImages: jsonObjectOf(z.record(imageName, z.string().min(1)), '{"name": "registry/image:tag", ...}').optional(),
   vpnImages: jsonObjectOf(z.record(imageName, z.string().min(1)), '{"name": "registry/image:tag", ...}').optional(),
+  /** JSON: where the shards' components may connect (see ShardNetwork); unset parts keep their defaults. */
+  shardNetwork: jsonObjectOf(
+    shardNetworkSchema,
+    '{dns, redis, postgres, kalshi: {peers, ports}, vpnServers: {peers, ports}, metricsFrom}',
+  ).optional(),
   /** Comma-separated namespaces where live trading is authorized. */
   liveTradingNamespaces: z
     .string()
@@ -108,6 +142,7 @@ export const operatorEnv: Record<keyof OperatorConfig, string> = {
   workloadImages: 'ARBEES_WORKLOAD_IMAGES',
   vpnImages: 'ARBEES_VPN_IMAGES',
   liveTradingNamespaces: 'ARBEES_LIVE_TRADING_NAMESPACES',
+  shardNetwork: 'ARBEES_SHARD_NETWORK',
   connectionsSecret: 'ARBEES_CONNECTIONS_SECRET',
   redisAclUsers: 'ARBEES_REDIS_ACL_USERS',
   postgresPort: 'ARBEES_POSTGRES_PORT',
@@ -142,6 +177,14 @@ export function settingsFromConfig(config: OperatorConfig): OperatorSettings {
     allowedImages: config.workloadImages ?? {},
     allowedVpnImages: config.vpnImages ?? {},
     liveTradingNamespaces: config.liveTradingNamespaces ?? [],
+    network: {
+      dns: config.shardNetwork?.dns ?? defaultShardNetwork.dns,
+      redis: config.shardNetwork?.redis,
+      postgres: config.shardNetwork?.postgres,
+      kalshi: { peers: config.shardNetwork?.kalshi?.peers, ports: config.shardNetwork?.kalshi?.ports ?? defaultShardNetwork.kalshi.ports },
+      vpnServers: { peers: config.shardNetwork?.vpnServers?.peers, ports: config.shardNetwork?.vpnServers?.ports },
+      metricsFrom: config.shardNetwork?.metricsFrom ?? [],
+    },
     connectionsSecret: config.connectionsSecret,
     redisAclUsers: config.redisAclUsers === 'true',
     // Workloads share the operator's Redis; its port is what their NetworkPolicies open.

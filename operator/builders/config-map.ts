@@ -1,5 +1,7 @@
 // The shard's ConfigMap: the TradingShard rendered into the shard config every component reads
-// (contracts/shard-config.ts), and a hash of it that rolls the pods when it changes.
+// (contracts/shard-config.ts), and a hash of it that rolls the pods when it changes. The pause
+// switch is rendered too (so a forged control key in Redis cannot un-pause the executor) but left
+// out of the hash: pausing rolls no pod; the executor re-reads the mounted file.
 import { createHash } from 'node:crypto';
 import type { MarketSpec, TradingShard } from '../../contracts/trading-shard.js';
 import type { ShardConfig } from '../../contracts/shard-config.js';
@@ -23,6 +25,7 @@ export function renderShardConfig(shard: TradingShard, settings: OperatorSetting
   const { spec } = shard;
   return {
     shard: shard.metadata.name,
+    paused: spec.paused === true,
     markets: shardMarkets(shard).map((m) => ({
       id: m.id,
       sport: m.sport,
@@ -42,8 +45,10 @@ export function renderShardConfig(shard: TradingShard, settings: OperatorSetting
 }
 
 export function buildConfigMap(shard: TradingShard, settings: OperatorSettings): { object: object; hash: string } {
-  const text = `${JSON.stringify(renderShardConfig(shard, settings), null, 2)}\n`;
-  const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
+  const config = renderShardConfig(shard, settings);
+  const text = `${JSON.stringify(config, null, 2)}\n`;
+  const { paused: _paused, ...rolling } = config;
+  const hash = createHash('sha256').update(`${JSON.stringify(rolling, null, 2)}\n`).digest('hex').slice(0, 16);
   return {
     object: {
       apiVersion: 'v1',

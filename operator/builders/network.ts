@@ -4,7 +4,7 @@
 // reaches Polymarket directly.
 import { components, type Component, type TradingShard } from '../../contracts/trading-shard.js';
 import { childMeta, childName, selectorLabels } from './meta.js';
-import type { OperatorSettings } from './settings.js';
+import type { NetworkPeer, OperatorSettings, PortRule } from './settings.js';
 import { vpnProxyPort } from './vpn.js';
 
 export function buildServices(shard: TradingShard, settings: OperatorSettings): object[] {
@@ -33,49 +33,57 @@ export function buildServices(shard: TradingShard, settings: OperatorSettings): 
   return [...metrics, proxy];
 }
 
-type Peer = { ipBlock: { cidr: string; except?: string[] } } | { podSelector: { matchLabels: Record<string, string> } };
-type Port = { protocol: 'TCP' | 'UDP'; port?: number };
 interface Rule {
-  to?: Peer[];
-  from?: Peer[];
-  ports: Port[];
+  to?: NetworkPeer[];
+  from?: NetworkPeer[];
+  ports: PortRule[];
 }
 
-const anywhere: Peer = { ipBlock: { cidr: '0.0.0.0/0' } };
+/**
+ * A rule to `peers`; with none configured, to `fallback`: for a venue or the VPN any address outside
+ * the cluster's ranges, for a store any address (it may be a pod, or a managed service).
+ */
+function ruleTo(peers: NetworkPeer[] | undefined, ports: PortRule[], fallback: NetworkPeer): Rule {
+  return { to: peers && peers.length > 0 ? peers : [fallback], ports };
+}
 
 function egressRules(shard: TradingShard, component: Component, settings: OperatorSettings): Rule[] {
-  const internet: Peer = { ipBlock: { cidr: '0.0.0.0/0', except: [settings.podCidr, settings.serviceCidr] } };
+  const net = settings.network;
+  const outside: NetworkPeer = { ipBlock: { cidr: '0.0.0.0/0', except: [settings.podCidr, settings.serviceCidr] } };
+  const anywhere: NetworkPeer = { ipBlock: { cidr: '0.0.0.0/0' } };
+  const tcp = (port: number): PortRule[] => [{ protocol: 'TCP', port }];
   const rules: Rule[] = [
     {
+      to: net.dns,
       ports: [
         { protocol: 'UDP', port: 53 },
         { protocol: 'TCP', port: 53 },
       ],
     },
-    // Redis may be in the cluster or a managed service (ElastiCache): any address, one port.
-    { to: [anywhere], ports: [{ protocol: 'TCP', port: settings.redisPort }] },
+    ruleTo(net.redis, tcp(settings.redisPort), anywhere),
   ];
-  if (component === 'kalshi-monitor' || component === 'executor') rules.push({ to: [internet], ports: [{ protocol: 'TCP', port: 443 }] });
+  if (component === 'kalshi-monitor' || component === 'executor') rules.push(ruleTo(net.kalshi.peers, net.kalshi.ports, outside));
   if (component === 'executor') {
-    rules.push({ to: [anywhere], ports: [{ protocol: 'TCP', port: settings.postgresPort }] });
-    rules.push({
-      to: [{ podSelector: { matchLabels: selectorLabels(shard, 'polymarket-monitor') } }],
-      ports: [{ protocol: 'TCP', port: vpnProxyPort }],
-    });
+    rules.push(ruleTo(net.postgres, tcp(settings.postgresPort), anywhere));
+    rules.push({ to: [{ podSelector: { matchLabels: selectorLabels(shard, 'polymarket-monitor') } }], ports: tcp(vpnProxyPort) });
   }
   if (component === 'polymarket-monitor') {
     // Only the tunnel itself: WireGuard is UDP on a provider-chosen port; OpenVPN UDP or TCP.
-    const tunnel: Port[] =
-      shard.spec.venues.polymarket.vpn.type === 'wireguard'
+    const tunnel: PortRule[] =
+      net.vpnServers.ports ??
+      (shard.spec.venues.polymarket.vpn.type === 'wireguard'
         ? [{ protocol: 'UDP' }]
-        : [{ protocol: 'UDP' }, { protocol: 'TCP', port: 1194 }, { protocol: 'TCP', port: 443 }];
-    rules.push({ to: [internet], ports: tunnel });
+        : [{ protocol: 'UDP' }, { protocol: 'TCP', port: 1194 }, { protocol: 'TCP', port: 443 }]);
+    rules.push(ruleTo(net.vpnServers.peers, tunnel, outside));
   }
   return rules;
 }
 
 function ingressRules(shard: TradingShard, component: Component, settings: OperatorSettings): Rule[] {
-  const rules: Rule[] = [{ ports: [{ protocol: 'TCP', port: settings.metricsPort }] }];
+  const metricsFrom = settings.network.metricsFrom;
+  const rules: Rule[] = [
+    { ...(metricsFrom.length > 0 ? { from: metricsFrom } : {}), ports: [{ protocol: 'TCP', port: settings.metricsPort }] },
+  ];
   if (component === 'polymarket-monitor') {
     rules.push({
       from: [{ podSelector: { matchLabels: selectorLabels(shard, 'executor') } }],

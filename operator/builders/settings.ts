@@ -6,6 +6,48 @@ export interface VenueEndpoints {
   polymarket: { clobUrl: string; wsUrl: string; gammaUrl: string };
 }
 
+/** A NetworkPolicy peer: an address range, or pods (and their namespaces) by label. */
+export type NetworkPeer =
+  | { ipBlock: { cidr: string; except?: string[] } }
+  | { podSelector?: { matchLabels: Record<string, string> }; namespaceSelector?: { matchLabels: Record<string, string> } };
+
+export interface PortRule {
+  protocol: 'TCP' | 'UDP';
+  /** Absent: every port of the protocol. */
+  port?: number;
+}
+
+/**
+ * Where each shard component may connect, set by the chart from its values: a destination
+ * outside the cluster is a CIDR list; one inside is pods by label. `undefined` peers mean any
+ * address outside the cluster's own ranges.
+ */
+export interface ShardNetwork {
+  /** Cluster DNS (default: kube-system's kube-dns pods). */
+  dns: NetworkPeer[];
+  /** Redis and PostgreSQL: the chart's in-cluster pods, or the external stores' CIDRs. */
+  redis?: NetworkPeer[];
+  postgres?: NetworkPeer[];
+  /** Kalshi's REST and WebSocket endpoints (monitor and executor). */
+  kalshi: { peers?: NetworkPeer[]; ports: PortRule[] };
+  /** The VPN servers the Polymarket pod's tunnel reaches (its only way out). */
+  vpnServers: { peers?: NetworkPeer[]; ports?: PortRule[] };
+  /** Who may scrape /metrics (empty: any pod; probes come from the node). */
+  metricsFrom: NetworkPeer[];
+}
+
+export const defaultShardNetwork: ShardNetwork = {
+  dns: [
+    {
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+      podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+    },
+  ],
+  kalshi: { ports: [{ protocol: 'TCP', port: 443 }] },
+  vpnServers: {},
+  metricsFrom: [],
+};
+
 export interface OperatorSettings {
   /** Image of every Arbees component unless the shard picks another allowed one. */
   workloadImage: string;
@@ -31,6 +73,8 @@ export interface OperatorSettings {
   /** TCP ports the NetworkPolicies open towards Redis and PostgreSQL. */
   redisPort: number;
   postgresPort: number;
+  /** Where the shards' components may connect (their NetworkPolicies). */
+  network: ShardNetwork;
   /** Cluster ranges the VPN firewall must let through so Redis stays reachable. */
   podCidr: string;
   serviceCidr: string;

@@ -13,7 +13,7 @@ import { parse, parseAllDocuments, stringify } from 'yaml';
 import { requireBinary } from '../../cli/local/binaries.js';
 import { components, type TradingShard } from '../../contracts/trading-shard.js';
 import { expectedObjects } from '../support/shard-objects.js';
-import { publicVenueEndpoints, type OperatorSettings } from '../../operator/builders/settings.js';
+import { defaultShardNetwork, publicVenueEndpoints, type OperatorSettings } from '../../operator/builders/settings.js';
 import { packageInfo } from '../../lib/package-root.js';
 import { tool } from '../rig/tools.js';
 
@@ -266,6 +266,7 @@ const settings: OperatorSettings = {
   serviceCidr: '10.96.0.0/12',
   metricsPort: 9464,
   venues: publicVenueEndpoints,
+  network: defaultShardNetwork,
   allowedImages: {},
   allowedVpnImages: {},
   liveTradingNamespaces: [],

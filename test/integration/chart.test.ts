@@ -802,6 +802,8 @@ describe('chart (real apiserver)', function () {
           sslMode: 'disable',
           auth: { existingSecret: 'chart-postgres-auth' },
         },
+        // The external stores are on this machine: their ports open to it only.
+        networkPolicy: { storeCidrs: ['127.0.0.1/32'] },
         sampleShard: { enabled: true, name: shard, namespace: shardNamespace },
       });
     };

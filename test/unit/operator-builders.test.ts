@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import type { TradingShard } from '../../contracts/trading-shard.js';
 import { expectedObjects } from '../support/shard-objects.js';
 import { configHashAnnotation } from '../../operator/builders/meta.js';
-import { publicVenueEndpoints, type OperatorSettings } from '../../operator/builders/settings.js';
+import { defaultShardNetwork, publicVenueEndpoints, type OperatorSettings } from '../../operator/builders/settings.js';
 import { shardConfigSchema } from '../../contracts/shard-config.js';
 
 const settings: OperatorSettings = {
@@ -18,6 +18,7 @@ const settings: OperatorSettings = {
   serviceCidr: '10.96.0.0/12',
   metricsPort: 9464,
   venues: publicVenueEndpoints,
+  network: defaultShardNetwork,
   allowedImages: {},
   allowedVpnImages: {},
   liveTradingNamespaces: [],
@@ -191,6 +192,46 @@ describe('operator builders', () => {
     const kalshi = byName(build(shard()), 'NetworkPolicy', 'nba-east-kalshi-monitor');
     expect(kalshi.spec.egress.flatMap((r: Obj) => r.ports)).to.deep.include({ protocol: 'TCP', port: 443 });
     expect(kalshi.spec.egress.flatMap((r: Obj) => r.ports)).not.to.deep.include({ protocol: 'TCP', port: 5432 });
+  });
+
+  it('opens each egress only to the destinations the cluster owner configured', () => {
+    const stores = {
+      podSelector: { matchLabels: { 'app.kubernetes.io/component': 'redis' } },
+      namespaceSelector: { matchLabels: { x: 'y' } },
+    };
+    const network = {
+      dns: [{ ipBlock: { cidr: '10.200.0.1/32' } }],
+      redis: [stores],
+      postgres: [{ ipBlock: { cidr: '10.0.5.0/24' } }],
+      kalshi: { peers: [{ ipBlock: { cidr: '203.0.113.0/24' } }], ports: [{ protocol: 'TCP' as const, port: 443 }] },
+      vpnServers: { peers: [{ ipBlock: { cidr: '198.51.100.7/32' } }], ports: [{ protocol: 'UDP' as const, port: 51820 }] },
+      metricsFrom: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+    };
+    const built = expectedObjects(shard(), { ...settings, network }) as Obj[];
+    const egress = (component: string) => byName(built, 'NetworkPolicy', `nba-east-${component}`).spec.egress as Obj[];
+    for (const component of ['kalshi-monitor', 'polymarket-monitor', 'detector', 'executor']) {
+      const policy = byName(built, 'NetworkPolicy', `nba-east-${component}`);
+      // Nothing anywhere: every rule names its destination, and nothing is open to 0.0.0.0/0.
+      expect(
+        egress(component).every((r) => r.to?.length > 0),
+        component,
+      ).to.equal(true);
+      expect(JSON.stringify(egress(component)), component).not.to.contain('0.0.0.0/0');
+      expect(egress(component)[0]).to.deep.equal({
+        to: network.dns,
+        ports: [
+          { protocol: 'UDP', port: 53 },
+          { protocol: 'TCP', port: 53 },
+        ],
+      });
+      expect(egress(component)[1]).to.deep.equal({ to: [stores], ports: [{ protocol: 'TCP', port: 6379 }] });
+      expect(policy.spec.ingress[0]).to.deep.equal({ from: network.metricsFrom, ports: [{ protocol: 'TCP', port: 9464 }] });
+    }
+    expect(egress('executor')).to.deep.include({ to: network.postgres, ports: [{ protocol: 'TCP', port: 5432 }] });
+    expect(egress('executor')).to.deep.include({ to: network.kalshi.peers, ports: network.kalshi.ports });
+    expect(egress('kalshi-monitor')).to.deep.include({ to: network.kalshi.peers, ports: network.kalshi.ports });
+    expect(egress('polymarket-monitor').slice(2)).to.deep.equal([{ to: network.vpnServers.peers, ports: network.vpnServers.ports }]);
+    expect(egress('detector')).to.have.length(2); // DNS and Redis only
   });
 
   it("routes the executor's Polymarket traffic through the VPN pod in every mode: a proxy Service reachable only from the executor", () => {

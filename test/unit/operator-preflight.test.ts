@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import type { TradingShard } from '../../contracts/trading-shard.js';
 import { buildShardObjects } from '../../operator/builders/index.js';
-import { publicVenueEndpoints, type OperatorSettings } from '../../operator/builders/settings.js';
+import { defaultShardNetwork, publicVenueEndpoints, type OperatorSettings } from '../../operator/builders/settings.js';
 import { credentialsLabel, preflight, secretsInUse } from '../../operator/preflight.js';
 import { computeStatus } from '../../operator/status.js';
 
@@ -22,6 +22,7 @@ const settings: OperatorSettings = {
   serviceCidr: '10.96.0.0/12',
   metricsPort: 9464,
   venues: publicVenueEndpoints,
+  network: defaultShardNetwork,
 };
 
 function shard(namespace = 'trading', edit: (s: TradingShard) => void = () => {}): TradingShard {

@@ -212,12 +212,15 @@ postgresUrl: {{ $postgresUrl | quote }}
 
 {{- /*
   NetworkPolicy of the in-cluster Redis or PostgreSQL (list $ component port): its port is open to
-  Arbees pods only (the operator and every shard's, which carry app.kubernetes.io/part-of: arbees),
-  in any namespace; it reaches nothing (it needs no egress, not even DNS).
+  the operator (Redis only) and to the shard components that use it (Redis: all four; PostgreSQL:
+  the executor), made by the operator (the label app.kubernetes.io/managed-by: arbees-operator,
+  which the chart's admission policy lets only the operator's Deployments carry), in the shard
+  namespaces; it reaches nothing (it needs no egress, not even DNS).
 */ -}}
 {{- define "arbees.datastoreNetworkPolicy" -}}
 {{- $root := index . 0 -}}
 {{- $component := index . 1 -}}
+{{- $users := ternary (list "kalshi-monitor" "polymarket-monitor" "detector" "executor") (list "executor") (eq $component "redis") -}}
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
@@ -233,14 +236,74 @@ spec:
   policyTypes: [Ingress, Egress]
   ingress:
     - from:
-        - namespaceSelector: {}
+        {{- if eq $component "redis" }}
+        - podSelector:
+            matchLabels:
+              {{- include "arbees.selectorLabels" (list $root "operator") | nindent 14 }}
+        {{- end }}
+        - namespaceSelector:
+            {{- with $root.Values.shardNamespaces }}
+            matchExpressions:
+              - key: kubernetes.io/metadata.name
+                operator: In
+                values: {{ toJson . }}
+            {{- end }}
           podSelector:
             matchLabels:
-              app.kubernetes.io/part-of: arbees
+              app.kubernetes.io/managed-by: arbees-operator
+            matchExpressions:
+              - key: app.kubernetes.io/component
+                operator: In
+                values: {{ toJson $users }}
       ports:
         - protocol: TCP
           port: {{ index . 2 }}
   egress: []
+{{- end -}}
+
+{{- /*
+  Who may reach an in-cluster store, or where an external one is (list $ component enabled):
+  NetworkPolicyPeer objects. An external store the chart is told of needs networkPolicy.storeCidrs;
+  with stores the chart knows nothing of (a connections Secret made by hand) and no storeCidrs,
+  nothing is rendered and the shards may reach the store's port at any address.
+*/ -}}
+{{- define "arbees.storePeers" -}}
+{{- $root := index . 0 -}}
+{{- if index . 2 -}}
+- namespaceSelector:
+    matchLabels:
+      kubernetes.io/metadata.name: {{ $root.Release.Namespace }}
+  podSelector:
+    matchLabels:
+      {{- include "arbees.selectorLabels" (list $root (index . 1)) | nindent 6 }}
+{{- else -}}
+{{- $np := $root.Values.networkPolicy -}}
+{{- $external := ternary $root.Values.externalRedis.host $root.Values.externalPostgresql.host (eq (index . 1) "redis") -}}
+{{- if and $np.enabled $external (not $np.storeCidrs) -}}
+{{- fail (printf "networkPolicy.storeCidrs is required with an external %s (%s): the CIDRs it lives in (e.g. the VPC's data subnets)" (index . 1) $external) -}}
+{{- end -}}
+{{- range $np.storeCidrs }}
+- ipBlock:
+    cidr: {{ . }}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* The shards' NetworkPolicy destinations, as operator/builders/settings.ts ShardNetwork (JSON). */ -}}
+{{- define "arbees.shardNetwork" -}}
+{{- $n := .Values.networkPolicy.shards -}}
+{{- $network := dict "dns" $n.dns "metricsFrom" $n.metricsFrom -}}
+{{- $_ := set $network "redis" (include "arbees.storePeers" (list . "redis" .Values.redis.enabled) | fromYamlArray) -}}
+{{- $_ := set $network "postgres" (include "arbees.storePeers" (list . "postgresql" .Values.postgresql.enabled) | fromYamlArray) -}}
+{{- $kalshi := dict "ports" list -}}
+{{- range $n.kalshi.ports }}{{ $_ := set $kalshi "ports" (append $kalshi.ports (dict "protocol" "TCP" "port" .)) }}{{ end -}}
+{{- with $n.kalshi.cidrs }}{{ $_ := set $kalshi "peers" list }}{{ range . }}{{ $_ := set $kalshi "peers" (append $kalshi.peers (dict "ipBlock" (dict "cidr" .))) }}{{ end }}{{ end -}}
+{{- $_ := set $network "kalshi" $kalshi -}}
+{{- $vpn := dict -}}
+{{- with $n.vpnServers.cidrs }}{{ $_ := set $vpn "peers" list }}{{ range . }}{{ $_ := set $vpn "peers" (append $vpn.peers (dict "ipBlock" (dict "cidr" .))) }}{{ end }}{{ end -}}
+{{- with $n.vpnServers.ports }}{{ $_ := set $vpn "ports" . }}{{ end -}}
+{{- $_ := set $network "vpnServers" $vpn -}}
+{{- toJson $network -}}
 {{- end -}}
 
 {{- /*
@@ -272,6 +335,9 @@ ARBEES_VPN_IMAGES: {{ toJson . | quote }}
 {{- end }}
 {{- with .Values.liveTrading.namespaces }}
 ARBEES_LIVE_TRADING_NAMESPACES: {{ join "," . | quote }}
+{{- end }}
+{{- if .Values.networkPolicy.enabled }}
+ARBEES_SHARD_NETWORK: {{ include "arbees.shardNetwork" . | quote }}
 {{- end }}
 ARBEES_POD_CIDR: {{ $o.podCidr | quote }}
 ARBEES_SERVICE_CIDR: {{ $o.serviceCidr | quote }}
