@@ -86,11 +86,8 @@ async function main() {
   try {
     under = underlay();
     firewall(s, under);
-    log(
-      'INFO',
-      'firewall',
-      `enabled: default drop; ${under.dev} carries only the tunnel, ${[...new Set([...s.outboundSubnets, ...under.localNetworks])].join(', ')}`,
-    );
+    const cluster = [...new Set([...s.outboundSubnets, ...under.localNetworks])].join(', ');
+    log('INFO', 'firewall', `enabled: default drop; ${under.dev} carries only the tunnel and ${cluster}`);
     underlayRoutes(s, under);
     tunnelUp(s, under);
     log('INFO', 'vpn', `tunnel ${s.interface} up (VXLAN ${under.ip} → ${s.endpoint.ip}:${s.endpoint.port}), default route through it`);
