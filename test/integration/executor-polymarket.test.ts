@@ -338,7 +338,8 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
       const atVenue = await polyGet<{ status: string; size_matched: string } | null>(polymarket, `/data/order/${signed!.order_hash}`);
       expect(atVenue).to.include({ status: 'MATCHED', size_matched: '12' });
 
-      // Ledger fills = the venue's trades, fees at the trade's rate to the ten-thousandth.
+      // Ledger fills = the venue's trades, each fee the documented formula at the market's fd
+      // (the trades say fee_rate_bps "0", as live ones do while charging).
       const trades = (await polyGet<{ data: PolyTrade[] }>(polymarket, `/data/trades?asset_id=${YES}`)).data.filter(
         (t) => t.taker_order_id === signed!.order_hash,
       );
@@ -346,14 +347,19 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
         `select venue_fill_id, price, size, fee from fills where venue = 'polymarket'`,
       );
       expect(fills.map((f) => f.venue_fill_id).sort()).to.deep.equal(trades.map((t) => t.id).sort());
+      expect(trades.every((t) => t.fee_rate_bps === '0')).to.be.true;
       const expectedFees = trades.reduce(
-        (sum, t) => sum + polymarketFee(parseDecimal(t.price, 4), parseDecimal(t.size, 2), { rate: Number(t.fee_rate_bps) / 10_000 }),
+        (sum, t) => sum + polymarketFee(parseDecimal(t.price, 4), parseDecimal(t.size, 2), { rate: '0.03', exponent: 1 }),
         0,
       );
       expect(expectedFees).to.be.greaterThan(0);
       expect(fills.reduce((sum, f) => sum + Number(f.fee), 0))
         .to.equal(expectedFees)
         .and.to.equal(Number(orders[0]!.fees));
+      // Checked against the venue's balance: what left the wallet is what the ledger says it cost.
+      const [polyCost] = await rows<{ cost: string }>(`select cost from positions where venue = 'polymarket'`);
+      const pusd = await polyGet<{ balance: string }>(polymarket, '/balance-allowance?asset_type=COLLATERAL');
+      expect(100_000 * 1e6 - Number(pusd.balance)).to.equal(Number(polyCost!.cost) * 100);
       const positions = await rows<{ venue: string; outcome: string; size: string }>(
         'select venue, outcome, size from positions order by venue',
       );

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { FeeTable } from '../../venues/fee-table.js';
-import { polymarketModel, polymarketFee } from '../../venues/polymarket/fees.js';
-import { kalshiModel, kalshiFee } from '../../venues/kalshi/fees.js';
+import { feesFromClobMarket, polymarketModel, polymarketFee } from '../../venues/polymarket/fees.js';
+import { kalshiBalanceChanges, kalshiModel, kalshiFee } from '../../venues/kalshi/fees.js';
+import { prng } from '../support/prng.js';
 import { floorDiv, ceilDiv } from '../../venues/fee-math.js';
 
 // Units: prices in ten-thousandths of $1, sizes in hundredths of a contract, fees in ten-thousandths of $1.
@@ -141,5 +142,55 @@ describe('detector fees: per-market table and integer helpers', () => {
     expect(floorDiv(-1, 100)).to.equal(-1);
     expect(floorDiv(-100, 100)).to.equal(-1);
     expect(floorDiv(199, 100)).to.equal(1);
+  });
+});
+
+describe('Kalshi balance changes: fee rounding to the cent with the per-order accumulator', () => {
+  // The worked examples of docs.kalshi.com/getting_started/fee_rounding, in millionths of $1.
+  const micros = (dollars: number) => Math.round(dollars * 1e6);
+  const fills = (revenue: number, fee: number) => Array.from({ length: 3 }, () => ({ revenue: micros(revenue), tradeFee: micros(fee) }));
+
+  it('subpenny price: three 1-lot buys at $0.055 pay 1.5¢, 0.5¢, 1.5¢ of fees (the second gets the cent back)', () => {
+    const changes = kalshiBalanceChanges(fills(-0.055, 0.0085));
+    expect(changes).to.deep.equal([micros(-0.07), micros(-0.06), micros(-0.07)]);
+    expect(changes.map((c) => -c - micros(0.055))).to.deep.equal([micros(0.015), micros(0.005), micros(0.015)]);
+  });
+
+  it('fractional contracts: three 0.30 buys at $0.50, the second fee-free', () => {
+    expect(kalshiBalanceChanges(fills(-0.15, 0.0041))).to.deep.equal([micros(-0.16), micros(-0.15), micros(-0.16)]);
+  });
+
+  it('both at once: three 0.03 buys at $0.3301, rebates on the second and the third', () => {
+    expect(kalshiBalanceChanges(fills(-0.009903, 0.0005))).to.deep.equal([micros(-0.02), micros(-0.01), micros(-0.01)]);
+  });
+
+  it('never rebates more than a fill paid, whole contracts at whole cents round only the fee', () => {
+    // 1 contract at $0.50: $0.0175 of fee costs $0.02; 100 contracts cost exactly $1.75.
+    expect(kalshiBalanceChanges([{ revenue: micros(-0.5), tradeFee: micros(0.0175) }])).to.deep.equal([micros(-0.52)]);
+    expect(kalshiBalanceChanges([{ revenue: micros(-50), tradeFee: micros(1.75) }])).to.deep.equal([micros(-51.75)]);
+    const random = prng(7);
+    for (let run = 0; run < 500; run++) {
+      const list = Array.from({ length: 1 + Math.floor(random() * 6) }, () => ({
+        revenue: -Math.floor(random() * 1e6),
+        tradeFee: Math.floor(random() * 2e4),
+      }));
+      kalshiBalanceChanges(list).forEach((change, i) => {
+        expect(change % 10_000, 'on the cent grid').to.equal(0);
+        expect(-change - -list[i]!.revenue, 'net fee ≥ 0').to.be.at.least(0);
+      });
+    }
+  });
+});
+
+describe('Polymarket fee parameters from /clob-markets', () => {
+  it('reads fd as the official client does; fee-free without fd only where tbf says so; anything else is unknown', () => {
+    expect(feesFromClobMarket({ fd: { r: 0.03, e: 1, to: true }, tbf: 1000 })).to.deep.equal({ rate: '0.03', exponent: 1 });
+    expect(feesFromClobMarket({ fd: { r: 0.25, e: 2 } })).to.deep.equal({ rate: '0.25', exponent: 2 });
+    expect(feesFromClobMarket({ fd: { r: 0, e: 1 } })).to.deep.equal({ feesEnabled: false });
+    expect(feesFromClobMarket({ tbf: 0 })).to.deep.equal({ feesEnabled: false });
+    expect(feesFromClobMarket({ tbf: 1000 })).to.equal(undefined);
+    expect(feesFromClobMarket({ fd: { r: '0.03' } })).to.equal(undefined);
+    expect(feesFromClobMarket({ fd: { r: 0.03, e: 1.5 } })).to.equal(undefined);
+    expect(feesFromClobMarket(null)).to.equal(undefined);
   });
 });

@@ -9,6 +9,7 @@ import {
   bigCeilDiv,
   ceilDiv,
   checkArgs,
+  floorDiv,
   marginalTable,
   MAX_SAFE,
   pq,
@@ -114,4 +115,33 @@ export function kalshiModel(params: KalshiFeeParams = {}, role: FeeRole = 'taker
     modelCache.set(key, model);
   }
   return model;
+}
+
+/** One fill of an order as the balance sees it, in millionths of $1: revenue (negative for a buy) and the trade fee. */
+export interface KalshiFillMoney {
+  revenue: number;
+  tradeFee: number;
+}
+
+const CENT_MICROS = 10_000;
+
+/**
+ * What each fill of one order does to the balance, in millionths of $1, fills in the order they
+ * happened. Kalshi's Fee Rounding rules (docs.kalshi.com/getting_started/fee_rounding; the version
+ * with trade fees to $0.0001 that the demo venue's fills show, docs/venue-conformance.md): the
+ * balance moves by revenue − trade fee floored to the cent (non-direct members); what the floor
+ * took is a rounding fee, kept per order, and given back a cent at a time once it adds up to one,
+ * but never so much that a fill's net fee goes below zero.
+ */
+export function kalshiBalanceChanges(fills: readonly KalshiFillMoney[]): number[] {
+  let owed = 0;
+  return fills.map(({ revenue, tradeFee }) => {
+    const exact = revenue - tradeFee;
+    const aligned = floorDiv(exact, CENT_MICROS) * CENT_MICROS;
+    const rounding = exact - aligned;
+    owed += rounding;
+    const cents = Math.min(Math.floor(owed / CENT_MICROS), Math.floor((tradeFee + rounding) / CENT_MICROS));
+    owed -= cents * CENT_MICROS;
+    return aligned + cents * CENT_MICROS;
+  });
 }

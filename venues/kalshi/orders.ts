@@ -11,9 +11,22 @@
 // own price.
 import type { KeyObject } from 'node:crypto';
 import { kalshiSignedHeaders } from './auth.js';
-import { PRICE_ONE, formatPrice, formatSize, parsePrice, parseSize } from '../../contracts/decimal.js';
+import {
+  PRICE_ONE,
+  SIZE_SCALE,
+  formatPrice,
+  formatSize,
+  notionalCeil,
+  parseDecimal,
+  parsePrice,
+  parseSize,
+} from '../../contracts/decimal.js';
 import { VenueAmbiguous, VenueRejected, type OrderRequest, type VenueClient, type VenueFill, type VenueOrderReport } from '../orders.js';
 import { isInsufficientBalance, kalshiErrorText } from './errors.js';
+import { kalshiBalanceChanges } from './fees.js';
+
+/** What selling `size` at `price` brings in, rounded down (ten-thousandths of $1). */
+const proceedsFloor = (price: number, size: number) => Math.floor((price * size) / 10 ** SIZE_SCALE);
 
 /** How far before our intent the venue's clock may put the order (clock skew between us and it). */
 const FIND_SLACK_S = 300;
@@ -148,19 +161,30 @@ export class KalshiClient implements VenueClient {
     };
   }
 
+  /**
+   * The order's fills, each with what it cost us in fees: the balance change Kalshi's rounding rules
+   * give it (kalshiBalanceChanges, fills oldest first) less its price, so that what the ledger books
+   * is what left or reached the balance.
+   */
   private async fills(order: OrderRequest, orderId: string): Promise<VenueFill[]> {
     const res = await this.request('GET', `/portfolio/fills?order_id=${encodeURIComponent(orderId)}&limit=1000`);
-    if (res.status !== 200) throw new VenueAmbiguous(`kalshi fills ${res.status}`);
-    const list = (res.body.fills ?? []) as KalshiFill[];
-    return list.map((f) => {
+    if (res.status !== 200) throw new VenueAmbiguous(`kalshi fills ${res.status}: ${kalshiErrorText(res.body)}`);
+    // Newest first on the wire; the rounding accumulator runs oldest first.
+    const list = ((res.body.fills ?? []) as KalshiFill[]).slice().reverse();
+    const fills = list.map((f) => {
       const yes = parsePrice(f.yes_price_dollars);
-      return {
-        fillId: f.fill_id,
-        price: order.outcome === 'yes' ? yes : PRICE_ONE - yes,
-        size: parseSize(f.count_fp),
-        fee: parsePrice(f.fee_cost),
-        ts: f.ts_ms ?? (f.ts ?? Math.floor(Date.now() / 1000)) * 1000,
-      };
+      const price = order.outcome === 'yes' ? yes : PRICE_ONE - yes;
+      const size = parseSize(f.count_fp);
+      // Trade fees come with up to six decimals.
+      const tradeFee = parseDecimal(f.fee_cost, 6);
+      return { fillId: f.fill_id, price, size, tradeFee, ts: f.ts_ms ?? (f.ts ?? Math.floor(Date.now() / 1000)) * 1000 };
+    });
+    const buy = order.side === 'buy';
+    const changes = kalshiBalanceChanges(fills.map((f) => ({ revenue: (buy ? -1 : 1) * f.price * f.size, tradeFee: f.tradeFee })));
+    return fills.map(({ fillId, price, size, ts }, i) => {
+      const moved = changes[i]! / 100; // millionths → ten-thousandths: the change is on the cent grid
+      const fee = buy ? -moved - notionalCeil(price, size) : proceedsFloor(price, size) - moved;
+      return { fillId, price, size, fee, ts };
     });
   }
 

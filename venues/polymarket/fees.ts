@@ -88,3 +88,19 @@ export function polymarketModel(params: PolymarketFeeParams = {}): FeeModel {
   }
   return model;
 }
+
+/**
+ * A market's taker fee parameters from `GET /clob-markets/{condition_id}` (compact form): `fd {r, e}`
+ * as the official clients read it; no `fd` with a zero `tbf` is a fee-free market; anything else
+ * (no `fd` on a market that charges, a rate or exponent that is not a number) is unknown.
+ */
+export function feesFromClobMarket(body: unknown): PolymarketFeeParams | undefined {
+  if (!body || typeof body !== 'object') return undefined;
+  const { fd, tbf } = body as { fd?: { r?: unknown; e?: unknown }; tbf?: unknown };
+  if (fd === undefined || fd === null) return tbf === 0 ? { feesEnabled: false } : undefined;
+  const { r, e } = fd;
+  if (typeof r !== 'number' || !(r >= 0 && r < 1) || !/^\d+(\.\d{1,6})?$/.test(String(r))) return undefined;
+  const exponent = e === undefined ? 1 : e;
+  if (typeof exponent !== 'number' || !Number.isInteger(exponent) || exponent < 1 || exponent > 4) return undefined;
+  return r === 0 ? { feesEnabled: false } : { rate: String(r), exponent };
+}

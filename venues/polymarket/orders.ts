@@ -10,19 +10,12 @@
 //
 // Every order is fill-and-kill (FAK), in the terms of the outcome's own token: buying NO is buying
 // the NO token, so prices need no conversion.
-import {
-  OrderBuilder,
-  Side,
-  SignatureTypeV2,
-  createL2Headers,
-  orderToJsonV2,
-  type OrderType,
-  type TickSize,
-} from '@polymarket/clob-client-v2';
+import { OrderBuilder, Side, SignatureTypeV2, createL2Headers, orderToJsonV2, type OrderType } from '@polymarket/clob-client-v2';
 import type pg from 'pg';
 import { ProxyAgent, request } from 'undici';
 import { privateKeyToAccount } from 'viem/accounts';
-import { polymarketFee } from './fees.js';
+import { feesFromClobMarket, polymarketFee, type PolymarketFeeParams } from './fees.js';
+import { isTick, limitOnTick, type PolymarketTick } from './ticks.js';
 import { formatPrice, formatSize, parsePrice, parseSize } from '../../contracts/decimal.js';
 import { POLYGON_CHAIN_ID, polymarketOrderHash, type PolymarketSignedOrder } from './order.js';
 import { VenueAmbiguous, VenueRejected, type OrderRequest, type VenueClient, type VenueFill, type VenueOrderReport } from '../orders.js';
@@ -47,7 +40,7 @@ export interface PolymarketClientOptions {
   delayedWaitMs?: number;
   /** How long an order's trades are followed to CONFIRMED or FAILED before its outcome counts as unknown (default 30 s). */
   settleWaitMs?: number;
-  /** How long a token's tick size and neg-risk flag are reused. */
+  /** How long a token's tick size, neg-risk flag and fee parameters are reused. */
   marketInfoTtlMs?: number;
 }
 
@@ -80,12 +73,19 @@ interface Stored {
   body: string;
 }
 
+interface MarketInfo {
+  tickSize: PolymarketTick;
+  negRisk: boolean;
+  /** Undefined: the venue did not say what the market charges. */
+  fees: PolymarketFeeParams | undefined;
+  until: number;
+}
+
 interface Response {
   status: number;
   body: unknown;
 }
 
-const tickSizes: readonly TickSize[] = ['0.1', '0.01', '0.005', '0.0025', '0.001', '0.0001'];
 const PRIVATE_KEY = /^0x[0-9a-fA-F]{64}$/;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -111,7 +111,8 @@ export class PolymarketClient implements VenueClient {
   private readonly delayedWaitMs: number;
   private readonly settleWaitMs: number;
   private readonly infoTtlMs: number;
-  private readonly marketInfo = new Map<string, { tickSize: TickSize; negRisk: boolean; until: number }>();
+  private readonly marketInfo = new Map<string, MarketInfo>();
+  private readonly conditions = new Map<string, string>();
 
   constructor(private readonly options: PolymarketClientOptions) {
     if (!PRIVATE_KEY.test(options.credentials.privateKey))
@@ -167,21 +168,37 @@ export class PolymarketClient implements VenueClient {
     }
   }
 
-  private async info(tokenId: string): Promise<{ tickSize: TickSize; negRisk: boolean }> {
+  /**
+   * A token's market as the official client reads it: its condition id (`/markets-by-token`, fixed),
+   * then `/clob-markets/{condition_id}`: tick, neg risk and the fee block `fd` (reused for a while).
+   */
+  private async info(tokenId: string): Promise<MarketInfo> {
     const cached = this.marketInfo.get(tokenId);
     if (cached && cached.until > Date.now()) return cached;
-    const [tick, negRisk] = await Promise.all([
-      this.call('GET', `/tick-size?token_id=${tokenId}`),
-      this.call('GET', `/neg-risk?token_id=${tokenId}`),
-    ]);
-    if (tick.status !== 200 || negRisk.status !== 200) {
-      const status = tick.status !== 200 ? tick.status : negRisk.status;
-      const message = `polymarket market info for token ${tokenId}: ${status} ${errorText(tick.status !== 200 ? tick.body : negRisk.body)}`;
-      throw status === 404 || status === 400 ? new VenueRejected(message, status) : new VenueAmbiguous(message);
+    const failed = (what: string, res: Response) => {
+      const message = `polymarket ${what} for token ${tokenId}: ${res.status} ${errorText(res.body)}`;
+      return res.status === 404 || res.status === 400 ? new VenueRejected(message, res.status) : new VenueAmbiguous(message);
+    };
+    let conditionId = this.conditions.get(tokenId);
+    if (!conditionId) {
+      const byToken = await this.call('GET', `/markets-by-token/${tokenId}`);
+      if (byToken.status !== 200) throw failed('market', byToken);
+      const found = (byToken.body as { condition_id?: unknown } | undefined)?.condition_id;
+      conditionId = typeof found === 'string' ? found : '';
+      if (!/^0x[0-9a-fA-F]{64}$/.test(conditionId)) throw new VenueAmbiguous(`polymarket token ${tokenId}: no condition id`);
+      this.conditions.set(tokenId, conditionId);
     }
-    const tickSize = String((tick.body as { minimum_tick_size?: unknown }).minimum_tick_size) as TickSize;
-    if (!tickSizes.includes(tickSize)) throw new VenueAmbiguous(`polymarket token ${tokenId}: unknown tick size ${tickSize}`);
-    const info = { tickSize, negRisk: (negRisk.body as { neg_risk?: unknown }).neg_risk === true, until: Date.now() + this.infoTtlMs };
+    const res = await this.call('GET', `/clob-markets/${conditionId}`);
+    if (res.status !== 200) throw failed('market info', res);
+    const market = res.body as { mts?: unknown; nr?: unknown };
+    const tickSize = String(market.mts);
+    if (!isTick(tickSize)) throw new VenueAmbiguous(`polymarket token ${tokenId}: unknown tick size ${tickSize}`);
+    const info: MarketInfo = {
+      tickSize,
+      negRisk: market.nr === true,
+      fees: feesFromClobMarket(res.body),
+      until: Date.now() + this.infoTtlMs,
+    };
     this.marketInfo.set(tokenId, info);
     return info;
   }
@@ -199,12 +216,16 @@ export class PolymarketClient implements VenueClient {
     const existing = await this.stored(order.clientOrderId);
     if (existing) return existing;
     const { tickSize, negRisk } = await this.info(order.venueMarket);
+    // On the tick in our favour (a buy never pays more than decided), or not sent at all.
+    const limit = limitOnTick(order.limitPrice, tickSize, order.side);
+    if (limit === undefined)
+      throw new VenueRejected(`polymarket order at ${formatPrice(order.limitPrice)} is outside [${tickSize}, 1 - ${tickSize}]`);
     let signed;
     try {
       signed = await this.builder.buildOrder(
         {
           tokenID: order.venueMarket,
-          price: Number(formatPrice(order.limitPrice)),
+          price: Number(formatPrice(limit)),
           size: Number(formatSize(order.size)),
           side: order.side === 'buy' ? Side.BUY : Side.SELL,
         },
@@ -291,7 +312,9 @@ export class PolymarketClient implements VenueClient {
       await sleep(100);
     }
     const confirmed = trades.filter((t) => t.status !== 'FAILED');
-    const fills = confirmed.map((t) => this.fill(t));
+    const { fees } = confirmed.length > 0 ? await this.info(order.venueMarket) : { fees: undefined };
+    if (confirmed.length > 0 && !fees) throw new VenueAmbiguous(`polymarket token ${order.venueMarket}: fee parameters unknown`);
+    const fills = confirmed.map((t) => this.fill(t, fees!));
     const filled = fills.reduce((sum, f) => sum + f.size, 0);
     const failedTrades = trades
       .filter((t) => t.status === 'FAILED')
@@ -301,12 +324,15 @@ export class PolymarketClient implements VenueClient {
     return { venueOrderId: hash, status, filledSize: filled, fills, ...(failedTrades.length > 0 ? { failedTrades } : {}) };
   }
 
-  /** One settled trade as a fill; the fee is the venue's taker fee at the trade's rate. */
-  private fill(t: PolyTrade): VenueFill {
+  /**
+   * One settled trade as a fill. Its fee is the taker fee of the documented formula with the
+   * market's `fd` (docs/exchange-protocols.md §2.9), not the trade's `fee_rate_bps`, which live
+   * fills have reported as "0" while charging (py-clob-client-v2 issue #107).
+   */
+  private fill(t: PolyTrade, fees: PolymarketFeeParams): VenueFill {
     const price = parsePrice(t.price);
     const size = parseSize(t.size);
-    const rate = Number(t.fee_rate_bps) / 10_000;
-    return { fillId: t.id, price, size, fee: rate > 0 ? polymarketFee(price, size, { rate }) : 0, ts: Number(t.match_time) * 1000 };
+    return { fillId: t.id, price, size, fee: polymarketFee(price, size, fees), ts: Number(t.match_time) * 1000 };
   }
 
   /** Every trade of ours as the taker of this order, whatever its status. */
