@@ -37,7 +37,8 @@ function ports(value, name) {
   });
 }
 
-const on = (value, fallback) => ((value ?? fallback).trim().toLowerCase() === 'on' ? true : (value ?? fallback).trim() === 'true');
+/** gluetun's booleans: on/off (yes/no and true/false also pass). */
+const on = (value) => ['on', 'yes', 'true'].includes((value ?? '').trim().toLowerCase());
 
 /**
  * The control server's auth, from HTTP_CONTROL_SERVER_AUTH_DEFAULT_ROLE (gluetun ≥ 3.41:
@@ -109,7 +110,7 @@ export function readSettings(env) {
     inputPorts: ports(env.FIREWALL_INPUT_PORTS, 'FIREWALL_INPUT_PORTS'),
     vpnInputPorts: ports(env.FIREWALL_VPN_INPUT_PORTS, 'FIREWALL_VPN_INPUT_PORTS'),
     nameservers: nameservers(),
-    proxy: on(env.HTTPPROXY, 'off') ? { ...proxy, user: env.HTTPPROXY_USER ?? '', password: env.HTTPPROXY_PASSWORD ?? '' } : undefined,
+    proxy: on(env.HTTPPROXY) ? { ...proxy, user: env.HTTPPROXY_USER ?? '', password: env.HTTPPROXY_PASSWORD ?? '' } : undefined,
     control: { ...listenAddress(env.HTTP_CONTROL_SERVER_ADDRESS || ':8000', 'HTTP_CONTROL_SERVER_ADDRESS'), auth: controlAuth(env) },
     health: listenAddress(env.HEALTH_SERVER_ADDRESS || '127.0.0.1:9999', 'HEALTH_SERVER_ADDRESS'),
     // gluetun dials cloudflare.com:443; here the exit's own service answers inside the tunnel.
