@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { CoreV1Api, type V1Container, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, NetworkingV1Api, type V1Container, type V1Pod } from '@kubernetes/client-node';
 import type { TradingShard } from '../../contracts/trading-shard.js';
 import { packageInfo } from '../../lib/package-root.js';
 import { restrictedContainerSecurity } from '../../operator/builders/deployments.js';
@@ -232,6 +232,24 @@ describe('cluster: the VPN stand-in sidecar and its exit', function () {
       body: {
         metadata: { name: 'poly-proxy' },
         spec: { selector: { app: 'poly' }, ports: [{ name: 'vpn-proxy', port: vpnProxyPort, targetPort: 'vpn-proxy' }] },
+      },
+    });
+    // Enforced around the pod, as the operator's NetworkPolicy does: out, only the tunnel's UDP to
+    // the endpoint and DNS; in, only the proxy from the client. (The exit's packets back come from
+    // the node, which NetworkPolicies always admit.)
+    await cluster.kube.kubeConfig.makeApiClient(NetworkingV1Api).createNamespacedNetworkPolicy({
+      namespace,
+      body: {
+        metadata: { name: 'poly' },
+        spec: {
+          podSelector: { matchLabels: { app: 'poly' } },
+          policyTypes: ['Ingress', 'Egress'],
+          ingress: [{ _from: [{ podSelector: { matchLabels: { app: 'client' } } }], ports: [{ protocol: 'TCP', port: vpnProxyPort }] }],
+          egress: [
+            { to: [{ ipBlock: { cidr: `${exit.endpoint.ip}/32` } }], ports: [{ protocol: 'UDP', port: exit.endpoint.port }] },
+            { ports: ['UDP', 'TCP'].map((protocol) => ({ protocol, port: 53 })) },
+          ],
+        },
       },
     });
     await timed('pods ready (venue, poly with its sidecar, client)', async () => {
