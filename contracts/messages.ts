@@ -2,7 +2,7 @@
 // boundary. Units: prices and money are integers in ten-thousandths of $1 (4800 = $0.48), sizes
 // integers in hundredths of a contract (30000 = 300.00 contracts), times epoch milliseconds.
 import { z } from 'zod';
-import { MAX_SIZE, PRICE_ONE } from './decimal.js';
+import { MAX_SIZE, PRICE_ONE, SIZE_SCALE } from './decimal.js';
 
 export const venues = ['kalshi', 'polymarket'] as const;
 export type Venue = (typeof venues)[number];
@@ -56,20 +56,43 @@ export const legSchema = z
   .strict();
 export type Leg = z.infer<typeof legSchema>;
 
+/** Bounds of a signal's fields (a signal the detector would never write is refused, not guessed at). */
+export const signalLimits = {
+  /** `<kind>:<marketId>:<direction>:<16 hex digits>` (detector/signal-id.ts), a market id of ≤ 128 characters. */
+  idLength: 256,
+  marketIdLength: 128,
+  /** One age per triggering book: two for a set, one for model edge. */
+  quoteAges: 2,
+  /** A book this old triggers nothing anyway (the detector's maxQuoteAgeMs is seconds). */
+  quoteAgeMs: 3_600_000,
+  /** Net profit per contract in basis points of the $1 payout: a contract pays at most $1. */
+  edgeBps: 10_000,
+} as const;
+
 export const signalSchema = z
   .object({
     /** Deterministic from the market, direction and triggering books, so a replay dedupes. */
-    id: z.string().min(1),
+    id: z.string().min(1).max(signalLimits.idLength),
     kind: z.enum(['arbitrage', 'edge']),
-    marketId: z.string().min(1),
+    marketId: z.string().min(1).max(signalLimits.marketIdLength),
     legs: z.array(legSchema).min(1).max(2),
-    edgeBps: z.number().int(),
-    /** Net of fees, ten-thousandths of $1. */
-    expectedProfit: z.number().int(),
-    quoteAgesMs: z.array(millis),
+    edgeBps: z.number().int().min(0).max(signalLimits.edgeBps),
+    /** Net of fees, ten-thousandths of $1; never more than $1 a contract (checked against the legs below). */
+    expectedProfit: z.number().int().nonnegative(),
+    quoteAgesMs: z.array(millis.max(signalLimits.quoteAgeMs)).min(1).max(signalLimits.quoteAges),
+    /** The detector's clock; the executor refuses one from the future (beyond a small clock skew). */
     createdTs: millis,
+    /** HMAC-SHA256 by the detector (contracts/signal-auth.ts); the executor trades no signal without a good one. */
+    sig: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
   })
-  .strict();
+  .strict()
+  .refine((s) => s.expectedProfit <= Math.max(...s.legs.map((leg) => (leg.size * PRICE_ONE) / 10 ** SIZE_SCALE)), {
+    message: 'expectedProfit is more than $1 a contract',
+    path: ['expectedProfit'],
+  });
 export type Signal = z.infer<typeof signalSchema>;
 
 export const controlSchema = z

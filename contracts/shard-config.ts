@@ -2,8 +2,9 @@
 // TradingShard into the `<shard>-config` ConfigMap (key shard.json, mounted at
 // /etc/arbees/shard.json); `make demo` and the tests write the same file by hand. Secrets never
 // appear here: they reach the workloads as environment variables from Kubernetes Secrets
-// (see credentialEnv). Pausing is not here on purpose: it travels through the control key in
-// Redis, so a pause reaches the executor at once without restarting any pod.
+// (see credentialEnv). Pausing is here (`paused`) and in the control key in Redis: the control key
+// reaches the executor at once, the file within seconds (the executor re-reads it; the operator
+// leaves it out of the hash that rolls the pods), and a write to Redis alone cannot un-pause.
 import { z } from 'zod';
 import { sports } from './trading-shard.js';
 import { ConfigError } from './config-error.js';
@@ -52,6 +53,8 @@ export type ShardMarket = z.infer<typeof shardMarketSchema>;
 export const shardConfigSchema = z
   .object({
     shard: z.string().min(1),
+    /** spec.paused: no new position while true, whatever the control key says. Absent: not paused. */
+    paused: z.boolean().optional(),
     markets: z.array(shardMarketSchema),
     discovery: z
       .object({ sports: z.array(z.enum(sports)).min(1), lookaheadHours: z.number().int().positive() })
