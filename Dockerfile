@@ -31,6 +31,8 @@ COPY --from=build --chown=root:root /src/package.json ./
 COPY --from=build --chown=root:root /src/node_modules ./node_modules
 COPY --from=build --chown=root:root /src/dist ./dist
 COPY --from=build --chown=root:root /src/crds ./crds
+# The simulators' built-in scenarios (`arbees sim`, `arbees demo`) are read at run time.
+COPY --from=build --chown=root:root /src/workloads/sim/scenarios ./workloads/sim/scenarios
 # The code is owned by root and read-only to the process; it runs unprivileged (uid 1000, the
 # node image's `node` user) and writes nowhere, so the pod can use a read-only root filesystem.
 USER 1000:1000

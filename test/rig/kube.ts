@@ -248,6 +248,9 @@ export async function startKube(dir: string, options: KubeOptions = {}): Promise
         ? // Every controller a cluster with pods needs, service-account tokens signed with our key.
           [
             '--controllers=*',
+            // Each controller acts as its own ServiceAccount, as on a real cluster (admission
+            // policies tell the replicaset-controller from an administrator).
+            '--use-service-account-credentials=true',
             `--service-account-private-key-file=${join(dir, 'sa.key')}`,
             `--root-ca-file=${join(certDir, 'apiserver.crt')}`,
             '--allocate-node-cidrs=true',
