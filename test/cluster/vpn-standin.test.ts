@@ -123,21 +123,14 @@ describe('cluster: the VPN stand-in sidecar and its exit', function () {
     return { code: result.status ?? -1, out: `${result.stdout ?? ''}${result.stderr ?? ''}`.trim() };
   };
   const inPod = (podName: string, container: string, ...command: string[]) => kubectl(['exec', podName, '-c', container, '--', ...command]);
-  const node = (podName: string, container: string, script: string, ...args: string[]) => {
-    const { code, out } = inPod(
-      podName,
-      container,
-      '/usr/local/bin/node',
-      ...(script.includes('await import') ? ['--input-type=module'] : []),
-      '-e',
-      script,
-      ...args,
-    );
+  /** Runs node with `args` in a pod's container; its last line of output, as JSON. */
+  const node = (podName: string, container: string, ...args: string[]) => {
+    const { code, out } = inPod(podName, container, '/usr/local/bin/node', ...args);
     if (code !== 0) throw new Error(`node in ${podName}/${container} exited ${code}: ${out}`);
     return JSON.parse(out.split('\n').pop() ?? '') as unknown;
   };
   const request = (from: string, container: string, r: Request) =>
-    node(from, container, client, JSON.stringify({ timeoutMs: 5000, ...r })) as Outcome;
+    node(from, container, '-e', client, JSON.stringify({ timeoutMs: 5000, ...r })) as Outcome;
   const geoblock = (outcome: Outcome): Geoblock => {
     expect(outcome.status, JSON.stringify(outcome)).to.equal(200);
     return JSON.parse(outcome.body ?? '') as Geoblock;
@@ -158,7 +151,11 @@ describe('cluster: the VPN stand-in sidecar and its exit', function () {
   const dropped = () =>
     Number(/packets (\d+)/.exec(inPod('poly', 'vpn', 'nft', 'list', 'counter', 'inet', 'gluetun', 'out_dropped').out)?.[1]);
   const monitorProbe = () =>
-    node('poly', 'app', probe, venueUrl, 'http://127.0.0.1:8000', apiKey) as { up: boolean; reason: string; ip?: string };
+    node('poly', 'app', '--input-type=module', '-e', probe, venueUrl, 'http://127.0.0.1:8000', apiKey) as {
+      up: boolean;
+      reason: string;
+      ip?: string;
+    };
   const vpnStatus = async () =>
     (await core.readNamespacedPod({ name: 'poly', namespace })).status?.initContainerStatuses?.find((c) => c.name === 'vpn');
   const proxyUrl = `http://poly-proxy.${namespace}.svc.cluster.local:${vpnProxyPort}`;
