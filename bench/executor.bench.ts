@@ -17,6 +17,7 @@ import { evaluateRisk, type RiskContext } from '../workloads/executor/risk.js';
 import { startExecutorService } from '../workloads/executor/start.js';
 import { streamKeys, type Leg, type Quote, type Signal } from '../contracts/messages.js';
 import type { ShardConfig } from '../contracts/shard-config.js';
+import { signalKeyVars, signedJson } from '../test/support/signals.js';
 
 const MARKETS = 20;
 const DIRECT = Number(process.env.BENCH_SIGNALS ?? 2_000);
@@ -186,7 +187,7 @@ async function main(): Promise<void> {
   const service = await startExecutorService({
     runtime: { shard, redis: { url: redisServer.url }, postgres: { url: databaseUrl }, http: { port: 0 }, log: { level: 'silent' } },
     shardConfig: config(shard),
-    env: {},
+    env: signalKeyVars,
     log: pino({ level: 'silent' }),
     settings: { concurrency: 8, claimIdleMs: 600_000 },
     risk: { marketCooldownMs: 0 },
@@ -247,7 +248,7 @@ async function main(): Promise<void> {
     const key = streamKeys.signals(shard);
     const t0 = performance.now();
     const pipeline = redis.pipeline();
-    for (const s of burst) pipeline.xadd(key, '*', 'data', JSON.stringify(s));
+    for (const s of burst) pipeline.xadd(key, '*', 'data', signedJson(s, shard));
     await pipeline.exec();
     const ids = burst.map((s) => s.id);
     for (;;) {

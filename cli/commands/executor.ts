@@ -4,7 +4,7 @@ import type { Command } from '../command.js';
 import { parseOptions, UsageError } from '../command.js';
 import { untilSignal } from '../signals.js';
 import { ConfigError } from '../../contracts/config-error.js';
-import { credentialEnv, defaultShardConfigPath, shardConfigPathEnv } from '../../contracts/shard-config.js';
+import { credentialEnv, defaultShardConfigPath, shardConfigPathEnv, signalKeyEnv } from '../../contracts/shard-config.js';
 import { redactUrl } from '../../lib/log.js';
 import { LIVE_AUTHORIZED_ENV, LiveTradingRefused } from '../../workloads/executor/live-venues.js';
 import { executorOptions, startExecutorService, type ExecutorSources } from '../../workloads/executor/start.js';
@@ -34,6 +34,8 @@ advisory lock); a second one waits. Serves /metrics, /healthz, /readyz.
 Configuration:
   runtime   --config FILE or $ARBEES_CONFIG_FILE, and ARBEES_SHARD,
             ARBEES_REDIS_URL, ARBEES_POSTGRES_URL, ARBEES_HTTP_PORT, ARBEES_LOG_LEVEL
+  signals   ${signalKeyEnv} (required): the key the detector signs signals
+            with; an entry of the stream not signed with it is refused, never traded
   shard     --shard-config FILE or $${shardConfigPathEnv} (default ${defaultShardConfigPath});
             re-read when it changes (limits, markets)
   live      ${LIVE_AUTHORIZED_ENV}=true, ${credentialEnv.kalshi.keyId},
@@ -75,7 +77,7 @@ Options:
     try {
       service = await startExecutorService(options);
     } catch (error) {
-      if (error instanceof LiveTradingRefused) {
+      if (error instanceof LiveTradingRefused || error instanceof ConfigError) {
         log.error(error.message);
         return 1;
       }

@@ -9,8 +9,8 @@ import { startKalshiSim, type KalshiSimHandle } from '../../workloads/sim/kalshi
 import { startPolymarketSim, type PolymarketSimHandle } from '../../workloads/sim/polymarket/server.js';
 import type { Scenario } from '../../workloads/sim/scenario.js';
 import { createLogger } from '../../lib/log.js';
-import { credentialEnv, shardConfigPathEnv, type ShardConfig } from '../../contracts/shard-config.js';
-import { freePort, startProcess, type ManagedProcess } from '../local/process.js';
+import { credentialEnv, shardConfigPathEnv, signalKeyEnv, type ShardConfig } from '../../contracts/shard-config.js';
+import { childEnv, freePort, startProcess, type ManagedProcess } from '../local/process.js';
 import { startPostgres, type PostgresService } from '../local/postgres.js';
 import { startRedis, type RedisService } from '../local/redis.js';
 import { demoShardConfig } from './shard.js';
@@ -72,38 +72,58 @@ export async function startStores(
 }
 
 /**
- * The shard's four processes, each `arbees <component>` with the env its pod would get, reading
- * the shard config from `<workDir>/shard.json` as the pods read their ConfigMap.
+ * What one component's pod would get, and nothing else of this process's environment: the shard,
+ * Redis, metrics port, log level and shard config for all; PostgreSQL for the executor; the signal
+ * key for the detector and the executor; the Kalshi key for the Kalshi monitor.
+ */
+export function workloadEnv(
+  component: Component,
+  o: { shard: string; redisUrl: string; postgresUrl: string; port: number; shardPath: string; signalKey: string; kalshi: KalshiKey },
+): NodeJS.ProcessEnv {
+  return childEnv({
+    ARBEES_SHARD: o.shard,
+    ARBEES_REDIS_URL: o.redisUrl,
+    ARBEES_HTTP_PORT: String(o.port),
+    ARBEES_LOG_LEVEL: 'info',
+    [shardConfigPathEnv]: o.shardPath,
+    ...(component === 'executor' ? { ARBEES_POSTGRES_URL: o.postgresUrl } : {}),
+    ...(component === 'detector' || component === 'executor' ? { [signalKeyEnv]: o.signalKey } : {}),
+    ...(component === 'kalshi-monitor'
+      ? { [credentialEnv.kalshi.keyId]: o.kalshi.keyId, [credentialEnv.kalshi.privateKey]: o.kalshi.privateKeyPem }
+      : {}),
+  });
+}
+
+interface KalshiKey {
+  keyId: string;
+  privateKeyPem: string;
+}
+
+/**
+ * The shard's four processes, each `arbees <component>` with the env its pod would get (workloadEnv),
+ * reading the shard config from `<workDir>/shard.json` as the pods read their ConfigMap.
  */
 export async function startWorkloads(o: {
   shardConfig: ShardConfig;
   workDir: string;
   redisUrl: string;
   postgresUrl: string;
-  kalshi: { keyId: string; privateKeyPem: string };
+  kalshi: KalshiKey;
   logDir: string;
   arbees: { command: string; args: string[]; cwd?: string };
   paperLatencyMs?: number;
+  /** The detector's and executor's signal key (default: a new random one). */
+  signalKey?: string;
 }): Promise<Workload[]> {
   const shardPath = join(o.workDir, 'shard.json');
   writeFileSync(shardPath, JSON.stringify(o.shardConfig, null, 2));
+  const signalKey = o.signalKey ?? randomBytes(32).toString('hex');
   const workloads: Workload[] = [];
   try {
     for (const component of components) {
       const port = await freePort();
-      const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        ARBEES_SHARD: o.shardConfig.shard,
-        ARBEES_REDIS_URL: o.redisUrl,
-        ARBEES_POSTGRES_URL: o.postgresUrl,
-        ARBEES_HTTP_PORT: String(port),
-        ARBEES_LOG_LEVEL: 'info',
-        [shardConfigPathEnv]: shardPath,
-      };
-      if (component === 'kalshi-monitor') {
-        env[credentialEnv.kalshi.keyId] = o.kalshi.keyId;
-        env[credentialEnv.kalshi.privateKey] = o.kalshi.privateKeyPem;
-      }
+      const { shard } = o.shardConfig;
+      const env = workloadEnv(component, { ...o, shard, port, shardPath, signalKey });
       const extra = component === 'executor' ? ['--paper-latency-ms', String(o.paperLatencyMs ?? 15)] : [];
       const proc = startProcess(component, o.arbees.command, [...o.arbees.args, component, ...extra], {
         logFile: join(o.logDir, `${component}.log`),

@@ -1,6 +1,8 @@
 // Local child processes (the test rig's services, `arbees demo`'s Redis, PostgreSQL and
 // workloads): logged to a file, killed when this process exits, and reported with the tail of
-// their log when they fail to start.
+// their log when they fail to start. A child gets only the environment it is given, on top of
+// the few variables any program needs (childEnv): never this process's whole environment, which
+// may hold credentials meant for it alone.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -32,6 +34,16 @@ export class LocalServiceError extends Error {
   override name = 'LocalServiceError';
 }
 
+/** What every child may see of this process's environment: where programs and home are, locale, time zone, temp. */
+export const inheritedVariables = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'] as const;
+
+/** The inherited variables (those set here) plus `extra`. */
+export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of inheritedVariables) if (process.env[name] !== undefined) env[name] = process.env[name];
+  return { ...env, ...extra };
+}
+
 export interface ManagedProcess {
   readonly name: string;
   readonly logFile: string;
@@ -46,11 +58,12 @@ export function startProcess(
   name: string,
   command: string,
   args: string[],
+  /** `env`: the child's whole environment (default: childEnv(), nothing more). */
   options: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string; uid?: number; gid?: number },
 ): ManagedProcess {
   const log = createWriteStream(options.logFile, { flags: 'a' });
   const child = spawn(command, args, {
-    env: options.env ?? process.env,
+    env: options.env ?? childEnv(),
     cwd: options.cwd,
     uid: options.uid,
     gid: options.gid,

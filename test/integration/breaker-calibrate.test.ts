@@ -47,6 +47,7 @@ import {
   startTestOperator,
   type RunningOperator,
 } from '../support/operator-harness.js';
+import { signalKeyVars, xaddSignal } from '../support/signals.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const CLI = join(REPO, 'cli', 'arbees.ts');
@@ -155,7 +156,8 @@ function startShardProcesses(o: {
   const flags: Record<string, string[]> = { 'polymarket-monitor': ['--vpn-probe-interval-ms', '1000'] };
   const secrets: Record<string, NodeJS.ProcessEnv> = {
     'kalshi-monitor': o.kalshiEnv,
-    executor: { ...o.kalshiEnv, [LIVE_AUTHORIZED_ENV]: 'true' },
+    detector: signalKeyVars,
+    executor: { ...o.kalshiEnv, ...signalKeyVars, [LIVE_AUTHORIZED_ENV]: 'true' },
   };
   return components.map((component, i) => {
     const port = o.ports[i]!;
@@ -192,7 +194,7 @@ function orderFlow(redis: Redis, config: ShardConfig): () => void {
       quoteAgesMs: [5],
       createdTs: Date.now(),
     };
-    redis.xadd(streamKeys.signals(SHARD), '*', 'data', JSON.stringify(signal)).catch(() => undefined);
+    xaddSignal(redis, SHARD, signal).catch(() => undefined);
   }, 500);
   return () => clearInterval(timer);
 }

@@ -15,6 +15,8 @@ import { Registry } from 'prom-client';
 import { rig } from '../rig/index.js';
 import { freePort } from '../../cli/local/process.js';
 import { ScenarioQuotes, type TimedQuote } from '../support/scenario-quotes.js';
+import { signalKeyVars, testSignalKey } from '../support/signals.js';
+import { signatureProblem } from '../../contracts/signal-auth.js';
 import { defaultDetectorConfig } from '../../workloads/detector/core.js';
 import { loadFairValues } from '../../workloads/detector/fair-source.js';
 import { polymarketFee } from '../../venues/polymarket/fees.js';
@@ -287,7 +289,12 @@ async function readSignals(redis: Redis, shard: string): Promise<Signal[]> {
   let from = '-';
   for (;;) {
     const entries = (await redis.xrange(streamKeys.signals(shard), from, '+', 'COUNT', 5_000)) as [string, string[]][];
-    for (const [, fields] of entries) out.push(signalSchema.parse(JSON.parse(fields[fields.indexOf(MESSAGE_FIELD) + 1]!)));
+    for (const [, fields] of entries) {
+      const json = JSON.parse(fields[fields.indexOf(MESSAGE_FIELD) + 1]!) as unknown;
+      // Every signal is signed with the shard's key, as the executor requires.
+      expect(signatureProblem(json, testSignalKey, shard), 'signature').to.equal(undefined);
+      out.push(signalSchema.parse(json));
+    }
     if (entries.length < 5_000) return out;
     from = `(${entries[entries.length - 1]![0]}`;
   }
@@ -400,6 +407,7 @@ describe('detector service (real Redis, scenario-driven)', function () {
       const service = new DetectorService({
         shard: liveShard,
         redisUrl,
+        signalKey: testSignalKey,
         now: () => Math.floor(startMs + elapsed()),
         registry,
         blockMs: 200,
@@ -574,7 +582,7 @@ describe('detector service (real Redis, scenario-driven)', function () {
       const ids: string[][] = [];
       for (const shard of replays) {
         // Event time: a replay's decisions must not depend on how fast it runs.
-        const service = new DetectorService({ shard, redisUrl, timeSource: 'quote', blockMs: 200 });
+        const service = new DetectorService({ shard, redisUrl, signalKey: testSignalKey, timeSource: 'quote', blockMs: 200 });
         await service.start();
         try {
           const lastId = await publish(redis, shard, recorded);
@@ -625,7 +633,15 @@ describe('detector service (real Redis, scenario-driven)', function () {
 
     it('gates stale and too-old books, refuses invalid entries, counts why, and keeps serving /metrics, /healthz and /readyz', async () => {
       const shard = shardName('gating');
-      const running = await startDetector({ shard, redisUrl, httpPort: 0, httpHost: '127.0.0.1', markets: [market], blockMs: 200 });
+      const running = await startDetector({
+        shard,
+        redisUrl,
+        signalKey: testSignalKey,
+        httpPort: 0,
+        httpHost: '127.0.0.1',
+        markets: [market],
+        blockMs: 200,
+      });
       try {
         const port = running.ops.port;
         expect((await get(port, '/healthz')).status).to.equal(200);
@@ -672,7 +688,7 @@ describe('detector service (real Redis, scenario-driven)', function () {
 
     it('resumes from the newest quote after a restart: warm books, but never a signal from history', async () => {
       const shard = shardName('restart');
-      const options: DetectorServiceOptions = { shard, redisUrl, blockMs: 200 };
+      const options: DetectorServiceOptions = { shard, redisUrl, signalKey: testSignalKey, blockMs: 200 };
       const first = new DetectorService(options);
       await first.start();
       let last = await publish(redis, shard, [book('kalshi', 'yes', 4000, Date.now()), book('polymarket', 'no', 5200, Date.now())]);
@@ -707,7 +723,7 @@ describe('detector service (real Redis, scenario-driven)', function () {
       this.timeout(60_000);
       const shard = shardName('outage');
       const server = await rig.redis();
-      const running = await startDetector({ shard, redisUrl, httpPort: 0, httpHost: '127.0.0.1', blockMs: 200 });
+      const running = await startDetector({ shard, redisUrl, signalKey: testSignalKey, httpPort: 0, httpHost: '127.0.0.1', blockMs: 200 });
       try {
         await server.stop();
         await until('the detector to report not ready', async () => (await get(running.ops.port, '/readyz')).status === 503, 20_000);
@@ -735,6 +751,7 @@ describe('detector service (real Redis, scenario-driven)', function () {
         const running = await startDetector({
           shard,
           redisUrl,
+          signalKey: testSignalKey,
           httpPort: 0,
           httpHost: '127.0.0.1',
           blockMs: 200,
@@ -788,6 +805,7 @@ describe('detector service (real Redis, scenario-driven)', function () {
           ARBEES_HTTP_PORT: String(port),
           ARBEES_SHARD_CONFIG: join(dir, 'shard.json'),
           ARBEES_LOG_LEVEL: 'info',
+          ...signalKeyVars,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });

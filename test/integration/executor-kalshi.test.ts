@@ -29,6 +29,7 @@ import { clientOrderId } from '../../workloads/executor/ids.js';
 import { LIVE_AUTHORIZED_ENV } from '../../workloads/executor/live-venues.js';
 import { startExecutorService, type ExecutorService } from '../../workloads/executor/start.js';
 import type { ExecutorHooks } from '../../workloads/executor/order-sender.js';
+import { askingBooks, keepBooks, signalKeyVars, xaddSignal } from '../support/signals.js';
 
 const TICKER = 'KXNBAGAME-26NOV24PHILAL-LAL';
 const KEY_ID = randomUUID();
@@ -80,6 +81,7 @@ function shardConfig(shard: string, restUrl: string): ShardConfig {
 
 const liveEnv = (): NodeJS.ProcessEnv => ({
   [LIVE_AUTHORIZED_ENV]: 'true',
+  ...signalKeyVars,
   [credentialEnv.kalshi.keyId]: KEY_ID,
   [credentialEnv.kalshi.privateKey]: privatePem,
 });
@@ -199,6 +201,7 @@ describe('executor live against the Kalshi simulator', function () {
   let shard: string;
   let shardCounter = 0;
   const services: ExecutorService[] = [];
+  let books: { stop(): Promise<void> };
 
   beforeEach(async () => {
     sim = await startKalshiSim({
@@ -218,10 +221,13 @@ describe('executor live against the Kalshi simulator', function () {
     proxy = await ledgerCheckingProxy(sim, db);
     shard = `live-${process.pid}-${++shardCounter}`;
     await redis.set(streamKeys.control(shard), JSON.stringify({ state: 'closed', reason: 'ok', since: Date.now() }));
+    // The executor's own books must support a signal's limits (no monitor runs here).
+    books = keepBooks(redis, shard, askingBooks('m0', 9_900));
   });
 
   afterEach(async () => {
     for (const s of services.splice(0)) await s.stop().catch(() => undefined);
+    await books.stop();
     await proxy.close();
     redis.disconnect();
     await db.end();
@@ -455,9 +461,9 @@ describe('executor live against the Kalshi simulator', function () {
           const size = contracts(1 + Math.floor(next() * 5));
           const s = next() < 0.5 ? signal([buy('yes', size)]) : signal([buy('yes', size), buy('no', size)]);
           produced.push(s);
-          await redis.xadd(key, '*', 'data', JSON.stringify(s));
+          await xaddSignal(redis, shard, s);
           // Now and then the detector replays a signal: it must be ignored.
-          if (next() < 0.1) await redis.xadd(key, '*', 'data', JSON.stringify(s));
+          if (next() < 0.1) await xaddSignal(redis, shard, s);
         }
         await new Promise((r) => setTimeout(r, 50 + next() * 150));
       }
@@ -515,7 +521,7 @@ describe('executor live against the Kalshi simulator', function () {
       while (running) {
         pending ??= ++n % 2 === 0 ? signal([buy('yes', contracts(2))]) : signal([buy('yes', contracts(1)), buy('no', contracts(1))]);
         try {
-          await client.xadd(streamKeys.signals(shard), '*', 'data', JSON.stringify(pending));
+          await xaddSignal(client, shard, pending);
           produced.push(pending);
           pending = undefined;
         } catch {
@@ -575,6 +581,7 @@ describe('executor live against the Kalshi simulator', function () {
       const persistent = await startRedis(dir, { persistent: true });
       const client = new Redis(persistent.url, { maxRetriesPerRequest: 1 });
       client.on('error', () => undefined);
+      const persistentBooks = keepBooks(client, shard, askingBooks('m0', 9_900));
       try {
         redisUrl = persistent.url;
         await client.set(streamKeys.control(shard), JSON.stringify({ state: 'closed', reason: 'ok', since: Date.now() }));
@@ -593,6 +600,7 @@ describe('executor live against the Kalshi simulator', function () {
         await waitFor('every signal decided', () => allDecided(client, producer.produced), 60_000);
         await expectLedgerMatchesVenue(producer.produced);
       } finally {
+        await persistentBooks.stop();
         client.disconnect();
         await persistent.stop();
       }
@@ -607,7 +615,7 @@ describe('executor live against the Kalshi simulator', function () {
     // The key still says closed: only the channel says open.
     await redis.publish(streamKeys.control(shard), JSON.stringify({ state: 'open', reason: 'operator tripped', since: Date.now() }));
     const next = signal([buy('yes', contracts(1))]);
-    await redis.xadd(streamKeys.signals(shard), '*', 'data', JSON.stringify(next));
+    await xaddSignal(redis, shard, next);
     const decision = await waitFor(
       'the next signal decided',
       async () => (await rows<{ status: string; outcome: string }>('select status, outcome from signals where id = $1', [next.id]))[0],

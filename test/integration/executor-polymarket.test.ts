@@ -33,6 +33,7 @@ import { startKalshiSim, type KalshiSimHandle } from '../../workloads/sim/kalshi
 import { polyL2Headers, type PolymarketApiCreds } from '../../workloads/sim/polymarket/auth.js';
 import { startPolymarketSim, type PolymarketSimHandle } from '../../workloads/sim/polymarket/server.js';
 import { parseScenario } from '../../workloads/sim/scenario.js';
+import { askingBooks, keepBooks, signalKeyVars, xaddSignal } from '../support/signals.js';
 
 const TICKER = 'KXNBAGAME-26NOV24PHILAL-LAL';
 const YES = '71321045679252212594626385532706912750332728571942532289631379312455583992563';
@@ -74,6 +75,7 @@ const scenario = (extra: Record<string, unknown> = {}) =>
 
 const liveEnv = (proxyUrl?: string): NodeJS.ProcessEnv => ({
   [LIVE_AUTHORIZED_ENV]: 'true',
+  ...signalKeyVars,
   [credentialEnv.kalshi.keyId]: KALSHI_KEY,
   [credentialEnv.kalshi.privateKey]: kalshiPrivate,
   [credentialEnv.polymarket.apiKey]: poly.apiKey,
@@ -199,6 +201,7 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
   let shard: string;
   let shardCounter = 0;
   const services: ExecutorService[] = [];
+  let books: { stop(): Promise<void> };
   const clients: PolymarketClient[] = [];
   /** Whether Kalshi honours GET /portfolio/orders?client_order_id= (undocumented: the executor must not need it). */
   let clientOrderIdFilter = true;
@@ -238,10 +241,13 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
     redis.on('error', () => undefined);
     shard = `poly-${process.pid}-${shardCounter}`;
     await redis.set(streamKeys.control(shard), JSON.stringify({ state: 'closed', reason: 'ok', since: Date.now() }));
+    // The executor's own books must support a signal's limits (no monitor runs here).
+    books = keepBooks(redis, shard, askingBooks('m0', 9_900));
   });
 
   afterEach(async () => {
     for (const s of services.splice(0)) await s.stop().catch(() => undefined);
+    await books.stop();
     for (const c of clients.splice(0)) await c.close().catch(() => undefined);
     redis.disconnect();
     await front.close();
@@ -707,7 +713,6 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
       args: ['--market-cooldown-ms', '0'],
     });
     const random = prng(23);
-    const key = streamKeys.signals(shard);
     const produced: Signal[] = [];
     let producing = true;
     const producer = (async () => {
@@ -721,7 +726,7 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
               ? signal([polyLeg])
               : signal([polyLeg, { venue: 'kalshi', outcome: yes ? 'no' : 'yes', side: 'buy', limitPrice: 9_900, size }]);
           produced.push(s);
-          await redis.xadd(key, '*', 'data', JSON.stringify(s));
+          await xaddSignal(redis, shard, s);
         }
         await new Promise((r) => setTimeout(r, 50 + random() * 150));
       }

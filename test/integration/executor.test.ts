@@ -12,8 +12,10 @@ import { migrate, migrations } from '../../workloads/executor/migrations.js';
 import { startExecutorService, type ExecutorService } from '../../workloads/executor/start.js';
 import type { ExecutorSettings, RiskTuning } from '../../workloads/executor/settings.js';
 import type { PaperSettings } from '../../workloads/executor/paper.js';
+import type { ExecutorHooks } from '../../workloads/executor/order-sender.js';
 import { streamKeys, type ControlState, type Leg, type Outcome, type Quote, type Signal, type Venue } from '../../contracts/messages.js';
 import type { ShardConfig } from '../../contracts/shard-config.js';
+import { signalKeyVars, signedJson, xaddSignal } from '../support/signals.js';
 import { waitFor as waitUntil } from '../support/wait.js';
 
 const $ = (dollars: number) => Math.round(dollars * 10_000);
@@ -95,6 +97,7 @@ async function harness(
     control?: ControlState | null;
     shard?: string;
     databaseUrl?: string;
+    hooks?: ExecutorHooks;
   } = {},
 ): Promise<Harness> {
   const redisServer = await rig.redis();
@@ -122,11 +125,12 @@ async function harness(
   const service = await startExecutorService({
     runtime: { shard, redis: { url: redisServer.url }, postgres: { url: databaseUrl }, http: { port: 0 }, log: { level: 'silent' } },
     shardConfig: shardConfig(shard, options.limits),
-    env: {},
+    env: signalKeyVars,
     log,
     settings: { claimIdleMs: 60_000, ...options.settings },
     risk: { marketCooldownMs: 0, ...options.risk },
     ...(options.paper ? { paper: options.paper } : {}),
+    ...(options.hooks ? { hooks: options.hooks } : {}),
     ops: false,
   });
   return {
@@ -268,12 +272,17 @@ describe('executor (paper) against real PostgreSQL and Redis', function () {
   it(
     'legging, close policy: the second leg finds no depth, the first leg is sold back in bounded steps and the cost ' + 'is measured',
     async () => {
-      const h = await start({
+      // The Kalshi ask is at the signal's limit when it is decided, and gone (moved to 0.45) by the
+      // time the second leg goes out: the way a set gets legged.
+      const h: Harness = await start({
         quotes: [
           quote('polymarket', 'm0', 'no', [[5500, contracts(100)]], [[5300, contracts(100)]]),
-          quote('kalshi', 'm0', 'yes', [[4500, contracts(100)]]),
+          quote('kalshi', 'm0', 'yes', [[4000, contracts(100)]]),
         ],
         settings: { unwind: { policy: 'close', steps: 3, stepTicks: 100 } },
+        hooks: {
+          beforeSend: (order) => void (order.leg === 'b' && h.service.books.update(quote('kalshi', 'm0', 'yes', [[4500, contracts(100)]]))),
+        },
       });
       await waitFor('books', () => h.service.books.size === 2);
       const s = signal('m0', [buy('kalshi', 'yes', 4000, contracts(50)), buy('polymarket', 'no', 5500, contracts(50))]);
@@ -307,9 +316,13 @@ describe('executor (paper) against real PostgreSQL and Redis', function () {
   );
 
   it('legging, hedge policy: the missing leg is bought up to N ticks worse, the extra paid is measured', async () => {
-    const h = await start({
-      quotes: [quote('polymarket', 'm0', 'no', [[5500, contracts(100)]]), quote('kalshi', 'm0', 'yes', [[4200, contracts(100)]])],
+    const h: Harness = await start({
+      quotes: [quote('polymarket', 'm0', 'no', [[5500, contracts(100)]]), quote('kalshi', 'm0', 'yes', [[4100, contracts(100)]])],
       settings: { unwind: { policy: 'hedge', steps: 3, stepTicks: 100 } },
+      // Moved up a cent by the time the second leg goes out (see the close policy).
+      hooks: {
+        beforeSend: (order) => void (order.leg === 'b' && h.service.books.update(quote('kalshi', 'm0', 'yes', [[4200, contracts(100)]]))),
+      },
     });
     await waitFor('books', () => h.service.books.size === 2);
     const s = signal('m0', [buy('kalshi', 'yes', 4100, contracts(50)), buy('polymarket', 'no', 5500, contracts(50))]);
@@ -420,7 +433,7 @@ describe('executor (paper) against real PostgreSQL and Redis', function () {
       // Half straight in (all at once), half through the consumer group.
       const direct = signals.slice(0, 20);
       const viaStream = signals.slice(20);
-      for (const s of viaStream) await h.redis.xadd(streamKeys.signals(h.shard), '*', 'data', JSON.stringify(s));
+      for (const s of viaStream) await xaddSignal(h.redis, h.shard, s);
       await Promise.all(direct.map((s) => h.service.executor.handleSignal(s)));
       await waitFor(
         'every signal decided',
@@ -475,9 +488,10 @@ describe('executor (paper) against real PostgreSQL and Redis', function () {
       const key = streamKeys.signals(shard);
       await raw.xgroup('CREATE', key, 'executor', '0', 'MKSTREAM');
       const signals = Array.from({ length: 6 }, () => signal('m0', [buy('kalshi', 'yes', 4000, contracts(1))]));
-      for (const s of signals) await raw.xadd(key, '*', 'data', JSON.stringify(s));
-      await raw.xadd(key, '*', 'data', JSON.stringify(signals[0])); // a replay
-      await raw.xadd(key, '*', 'data', '{"not":"a signal"}');
+      for (const s of signals) await xaddSignal(raw, shard, s);
+      await xaddSignal(raw, shard, signals[0]!); // a replay
+      await raw.xadd(key, '*', 'data', signedJson({ not: 'a signal' } as unknown as Signal, shard)); // signed, but no signal: a bug
+      await raw.xadd(key, '*', 'data', '{"not":"a signal"}'); // not signed: not ours, not stored
       // A consumer takes three entries and dies without acknowledging them.
       await raw.xreadgroup('GROUP', 'executor', 'dead-consumer', 'COUNT', 3, 'STREAMS', key, '>');
       const h = await start({ shard, quotes: [quote('kalshi', 'm0', 'yes', [[4000, contracts(1000)]])] });
@@ -494,6 +508,7 @@ describe('executor (paper) against real PostgreSQL and Redis', function () {
       expect(rules.filter((r) => r.rule === 'invalid-signal')).to.have.length(1);
       const orders = await rows<{ n: number }>(h.db, 'select count(*)::int as n from orders');
       expect(orders[0]!.n).to.equal(6);
+      expect(await h.metric('arbees_signals_refused_total', { reason: 'unsigned' })).to.equal(1);
     } finally {
       raw.disconnect();
     }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProcess, type ManagedProcess } from '../../cli/local/process.js';
 import type { ShardConfig } from '../../contracts/shard-config.js';
+import { signalKeyVars } from './signals.js';
 import { waitFor } from './wait.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
@@ -26,6 +27,7 @@ export function executorSpawner(o: {
   writeFileSync(shardFile, JSON.stringify(o.shardConfig));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    ...signalKeyVars,
     ...o.env,
     ARBEES_SHARD: o.shardConfig.shard,
     ARBEES_REDIS_URL: o.redisUrl,

@@ -13,6 +13,7 @@ import { loadRuntimeConfigWithoutPostgres } from '../../lib/config.js';
 import { ConfigError } from '../../contracts/config-error.js';
 import type { Outcome, Quote, Venue } from '../../contracts/messages.js';
 import type { ShardConfig } from '../../contracts/shard-config.js';
+import { signalKeyVars, testSignalKey } from '../support/signals.js';
 
 const shardConfig = {
   shard: 'nba-east',
@@ -103,9 +104,13 @@ describe('detector configuration', () => {
     const io = {
       out: (t: string) => out.push(t),
       err: (t: string) => err.push(t),
-      env: { ARBEES_SHARD: 'nba-east', ARBEES_REDIS_URL: 'redis://u:secret@r:6379' },
+      env: { ARBEES_SHARD: 'nba-east', ARBEES_REDIS_URL: 'redis://u:secret@r:6379', ...signalKeyVars },
     };
+    // Without the signal key it does not start: a config error naming the variable.
+    expect(await main(['detector', '--check', '--shard-config', path], { ...io, env: { ...io.env, ARBEES_SIGNAL_KEY: '' } })).to.equal(1);
+    expect(err.splice(0).join('\n')).to.match(/the detector needs ARBEES_SIGNAL_KEY:\n.*is not set/);
     expect(await main(['detector', '--check', '--shard-config', path], io)).to.equal(0);
+    expect(out.join('\n')).to.not.include(testSignalKey);
     const printed = JSON.parse(out.join('\n')) as { redis: string; markets: string[]; detector: { arbitrage: { minEdgeBps: number } } };
     expect(printed.markets).to.deep.equal(['lal']);
     expect(printed.detector.arbitrage.minEdgeBps).to.equal(50);

@@ -15,13 +15,15 @@
 // first fresh quote can pair with a still-fresh book of the other venue.
 //
 // Wire format: each stream entry carries the message as JSON in one field: `data` (MESSAGE_FIELD,
-// what the detector writes and the executor reads) or `quote` (what workloads/market-data's
+// what the detector writes and the executor reads; a signal carries its HMAC in `sig`,
+// contracts/signal-auth.ts) or `quote` (what workloads/market-data's
 // publisher writes); an entry with a single differently named field is read too.
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { createLogger, redactUrl } from '../../lib/log.js';
 import { quoteSchema, signalSchema, streamKeys, type Quote, type Signal } from '../../contracts/messages.js';
+import { signSignal } from '../../contracts/signal-auth.js';
 import { DetectorCore, type DetectorConfigInput } from './core.js';
 import type { FairValueSource } from './edge.js';
 import type { FeeTable } from '../../venues/fee-table.js';
@@ -35,6 +37,8 @@ export type InvalidQuoteReason = 'missing_field' | 'json' | 'schema' | 'unknown_
 export interface DetectorServiceOptions {
   shard: string;
   redisUrl: string;
+  /** The shard's signal key (ARBEES_SIGNAL_KEY): every signal is signed with it, the executor trades no other. */
+  signalKey: string;
   /** Core settings (gating, arbitrage, model edge, spam control); defaults from core.ts. */
   detector?: DetectorConfigInput;
   fees?: FeeTable;
@@ -355,7 +359,7 @@ export class DetectorService {
     for (const s of out.suppressed) this.metrics.suppressed.inc({ reason: s.reason });
     for (const signal of out.signals) {
       const checked = signalSchema.safeParse(signal);
-      if (checked.success) signals.push(checked.data);
+      if (checked.success) signals.push(signSignal(checked.data, this.options.signalKey, this.options.shard));
       else {
         // A bug in the core, never a market condition: do not publish, and make it loud.
         this.metrics.suppressed.inc({ reason: 'invalid' });

@@ -4,6 +4,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ConfigError } from '../../contracts/config-error.js';
 import type { ShardConfig } from '../../contracts/shard-config.js';
+import { signalKeyFrom } from '../../contracts/signal-auth.js';
 import { loadRuntimeConfigWithoutPostgres, loadShardConfig } from '../../lib/config.js';
 import { createLogger } from '../../lib/log.js';
 import { startOpsServer, type OpsServer } from '../../lib/ops-server.js';
@@ -47,6 +48,8 @@ export function detectorOptions(sources: DetectorSources): DetectorStartOptions 
   return {
     shard: runtime.shard,
     redisUrl: runtime.redis.url,
+    // Refuses to start without it: an unsigned signal would be refused by the executor anyway.
+    signalKey: signalKeyFrom(sources.env, 'detector'),
     httpPort: runtime.http.port,
     log: createLogger({ name: 'arbees-detector', level: runtime.log.level, bindings: { shard: runtime.shard } }),
     registry: detectorRegistry(runtime.shard),

@@ -6,6 +6,10 @@
 // Exactly once, end to end:
 // - One executor trades a shard at a time (shard-lock.ts), and stops trading the moment its lock's
 //   connection is lost.
+// - A stream entry is taken as a signal only when the detector signed it with the shard's signal key
+//   (signal-vetting.ts); anything else is counted, logged (rate-limited) and acknowledged, and never
+//   trades. A signal created in the future, or whose limits our own books (from the quotes stream)
+//   do not support, is refused before the decision.
 // - A signal is decided (control state, pause, pure risk) and the decision written in one
 //   statement: a refusal with its risk event, or an acceptance with its plan and the intent of its
 //   first order. The signal id is the primary key, so a replayed signal is refused as a duplicate.
@@ -25,7 +29,7 @@ import { signalSchema, type ControlState, type Leg, type Signal, type Venue } fr
 import type { ShardConfig } from '../../contracts/shard-config.js';
 import { venueModel, FeeTable } from '../../venues/fee-table.js';
 import type { VenueClient } from '../../venues/orders.js';
-import { BookCache, entryJson } from './books.js';
+import type { BookCache } from './books.js';
 import { SignalIntake, type StreamEntry } from './intake.js';
 import { LegExecution, planLegs } from './leg-execution.js';
 import { Ledger, type SettlementEffects } from './ledger.js';
@@ -36,6 +40,7 @@ import { Portfolio, type PortfolioSnapshot } from './portfolio.js';
 import { evaluateRisk, type RiskRule } from './risk.js';
 import type { ExecutorSettings } from './settings.js';
 import { ShardLock } from './shard-lock.js';
+import { authenticEntry, vetSignal, type RefusalReason, type VettingRule } from './signal-vetting.js';
 import { sleep } from './sleep.js';
 
 export interface ControlSource {
@@ -48,6 +53,8 @@ export interface ExecutorDeps {
   pool: pg.Pool;
   /** Redis for the signals stream (a connection of its own: XREADGROUP blocks it). */
   redisUrl: string;
+  /** The key the detector signs signals with (contracts/signal-auth.ts): an entry not signed with it never trades. */
+  signalKey: string;
   control: ControlSource;
   venues: Partial<Record<Venue, VenueClient>>;
   books: BookCache;
@@ -86,6 +93,8 @@ export class Executor {
   private loop: Promise<void> | undefined;
   private needRecovery = true;
   private lastClaim = 0;
+  /** Refused entries logged per reason: when last, and how many since (one line per reason every 10 s). */
+  private readonly refusalLog = new Map<RefusalReason, { at: number; unlogged: number }>();
   ready = false;
 
   constructor(private readonly deps: ExecutorDeps) {
@@ -227,18 +236,23 @@ export class Executor {
       await this.intake!.ack(entry.id);
       return;
     }
-    let signal: Signal;
-    try {
-      const parsed = signalSchema.safeParse(entryJson(entry.fields));
-      if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-      signal = parsed.data;
-    } catch (error) {
-      await this.ledger.riskEvent(undefined, 'invalid-signal', `stream entry ${entry.id}: ${(error as Error).message}`.slice(0, 1000));
+    const decoded = authenticEntry(entry.fields, this.deps.signalKey, this.shard);
+    if (!decoded.ok) {
+      this.refuseEntry(entry.id, decoded.reason, decoded.detail);
+      await this.intake!.ack(entry.id);
+      return;
+    }
+    const parsed = signalSchema.safeParse(decoded.value);
+    if (!parsed.success) {
+      // Signed, so the detector wrote it: a bug there, recorded.
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      await this.ledger.riskEvent(undefined, 'invalid-signal', `stream entry ${entry.id}: ${issues}`.slice(0, 1000));
       this.metrics.riskRejections.inc({ rule: 'invalid-signal' });
       this.metrics.signals.inc({ outcome: 'invalid' });
       await this.intake!.ack(entry.id);
       return;
     }
+    const signal = parsed.data;
     const outcome = await this.handleSignal(signal, received);
     // A replay (another stream entry) of a signal this process is handling: acknowledge it once
     // that handling is over. Left pending instead, replays waited for the idle-claim sweep, a
@@ -248,6 +262,22 @@ export class Executor {
       await this.noteDuplicate(signal, 'in flight');
     }
     await this.intake!.ack(entry.id);
+  }
+
+  /** An entry that is not an authentic signal: counted, logged at most once per reason every 10 s, never stored. */
+  private refuseEntry(id: string, reason: RefusalReason, detail: string): void {
+    this.metrics.signalsRefused.inc({ reason });
+    const now = this.now();
+    const last = this.refusalLog.get(reason);
+    if (last && now - last.at < 10_000) {
+      last.unlogged++;
+      return;
+    }
+    this.refusalLog.set(reason, { at: now, unlogged: 0 });
+    this.log?.warn(
+      { entry: id, reason, detail, refusedUnlogged: last?.unlogged ?? 0 },
+      'refused a stream entry that is not a signal signed by the detector: not traded',
+    );
   }
 
   /** Graceful stop: no new signals; waits for signals in flight; releases the shard lock. */
@@ -299,12 +329,17 @@ export class Executor {
     if (missing) return this.reject(signal, 'venue-unavailable', `no ${this.config.executor.mode} client for ${missing.venue}`);
     if (signal.legs.some((leg) => leg.side !== 'buy'))
       return this.reject(signal, 'invalid-signal', 'signals may only buy (sells are the executor’s own unwinds)');
+    const implausible = vetSignal(signal, this.deps.books, this.now(), {
+      maxClockSkewMs: this.settings.maxClockSkewMs,
+      maxBookAgeMs: this.settings.risk.maxQuoteAgeMs,
+    });
+    if (implausible) return this.reject(signal, implausible.rule, implausible.reason);
 
     const control = this.lockLost || !this.running ? undefined : await this.deps.control.current();
-    // spec.paused reaches us in the shard config (when rendered there) and through the control key,
-    // which the operator holds open with reason "paused by spec.paused".
-    const paused =
-      (this.config as { paused?: unknown }).paused === true || (control?.state === 'open' && control.reason.startsWith('paused'));
+    // spec.paused reaches us in the shard config (re-read when the mounted file changes) and through
+    // the control key, which the operator holds open with reason "paused by spec.paused". Either is
+    // enough: a control key forged "closed" cannot un-pause a shard whose config says paused.
+    const paused = this.config.paused === true || (control?.state === 'open' && control.reason.startsWith('paused'));
     if (paused) return this.reject(signal, 'paused', control?.reason.startsWith('paused') ? control.reason : 'shard paused by spec.paused');
     this.portfolio.rollDay();
     // Everything from here to the reservation is synchronous: concurrent decisions see each other.
@@ -354,7 +389,7 @@ export class Executor {
     }
   }
 
-  private async reject(signal: Signal, rule: RiskRule, reason: string): Promise<SignalOutcome> {
+  private async reject(signal: Signal, rule: RiskRule | VettingRule, reason: string): Promise<SignalOutcome> {
     const stored = await this.ledger.insertRejected(signal, rule, reason);
     if (!stored.inserted) return this.duplicate(signal, stored.status);
     this.metrics.riskRejections.inc({ rule });

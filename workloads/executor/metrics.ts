@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { venues } from '../../contracts/messages.js';
 import { riskRules } from './risk.js';
+import { refusalReasons, vettingRules } from './signal-vetting.js';
 
 export interface ExecutorMetrics {
   registry: Registry;
@@ -14,6 +15,8 @@ export interface ExecutorMetrics {
   dailyLoss: Gauge;
   exposure: Gauge;
   riskRejections: Counter<'rule'>;
+  /** Stream entries that are not a signal signed by the detector (malformed, oversized, unsigned, bad_signature): never traded. */
+  signalsRefused: Counter<'reason'>;
   leggingUnwinds: Counter<'policy' | 'result'>;
   leggingLoss: Counter;
   reconciled: Counter<'result'>;
@@ -76,6 +79,12 @@ export function createExecutorMetrics(shard: string, options: { defaultMetrics?:
       labelNames: ['rule'],
       registers,
     }),
+    signalsRefused: new Counter({
+      name: 'arbees_signals_refused_total',
+      help: 'Signal stream entries refused before any decision, by reason (malformed, oversized, unsigned, bad_signature)',
+      labelNames: ['reason'],
+      registers,
+    }),
     leggingUnwinds: new Counter({
       name: 'arbees_legging_unwinds_total',
       help: 'One-legged fills unwound (hedge: buy the missing leg; close: sell the filled excess), by result',
@@ -113,7 +122,8 @@ export function createExecutorMetrics(shard: string, options: { defaultMetrics?:
     }),
     onCollectLocalBreakers: (source) => (localBreakers = source),
   };
-  for (const rule of riskRules) metrics.riskRejections.inc({ rule }, 0);
+  for (const rule of [...riskRules, ...vettingRules]) metrics.riskRejections.inc({ rule }, 0);
+  for (const reason of refusalReasons) metrics.signalsRefused.inc({ reason }, 0);
   for (const venue of venues) {
     metrics.settlements.inc({ venue }, 0);
     metrics.balanceRefusals.inc({ venue }, 0);

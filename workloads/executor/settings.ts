@@ -31,6 +31,8 @@ export interface ExecutorSettings {
   claimIdleMs: number;
   /** Signals handled at once (their decisions are serialized; venue round trips overlap). */
   concurrency: number;
+  /** How far in the future a signal's createdTs may be (the detector's clock against ours); beyond it, refused. */
+  maxClockSkewMs: number;
 }
 
 export type RiskTuning = Partial<Pick<RiskSettings, 'marketCooldownMs' | 'maxQuoteAgeMs' | 'minLegSize'>>;
@@ -66,6 +68,7 @@ export function defaultExecutorSettings(
     intake: { group: 'executor', consumer: `${hostname()}-${process.pid}`, batch: 32, blockMs: 1_000 },
     claimIdleMs: 30_000,
     concurrency: 8,
+    maxClockSkewMs: 1_000,
     ...overrides,
   };
 }

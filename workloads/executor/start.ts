@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { Venue } from '../../contracts/messages.js';
 import { polymarketProxyEnv, type ShardConfig } from '../../contracts/shard-config.js';
+import { signalKeyFrom } from '../../contracts/signal-auth.js';
 import { loadRuntimeConfig, loadShardConfig, type RuntimeConfig } from '../../lib/config.js';
 import { createLogger } from '../../lib/log.js';
 import { startOpsServer, type OpsServer } from '../../lib/ops-server.js';
@@ -75,6 +76,7 @@ export interface ExecutorService {
 export function executorOptions(sources: ExecutorSources): ExecutorServiceOptions {
   const runtime = loadRuntimeConfig({ file: sources.configFile, env: sources.env });
   const shardConfig = loadShardConfig(sources.shardConfigPath);
+  signalKeyFrom(sources.env, 'executor'); // a missing key is a configuration error, reported as one
   const settings: Partial<ExecutorSettings> = {
     ...(sources.unwind ? { unwind: { policy: sources.unwind, steps: 3, stepTicks: 100 } } : {}),
     ...(sources.firstVenue ? { firstVenue: sources.firstVenue } : {}),
@@ -101,6 +103,8 @@ export async function startExecutorService(options: ExecutorServiceOptions): Pro
   const { runtime, shardConfig, log } = options;
   if (shardConfig.shard !== runtime.shard)
     throw new Error(`shard config is for "${shardConfig.shard}" but this process runs shard "${runtime.shard}"`);
+  // Without the detector's key no signal could be told from a forgery: refuse to start (fail safe).
+  const signalKey = signalKeyFrom(options.env, 'executor');
   const live = shardConfig.executor.mode === 'live';
   const pool = createPool(runtime.postgres.url);
   const metrics = createExecutorMetrics(runtime.shard, { defaultMetrics: options.ops !== false });
@@ -134,6 +138,7 @@ export async function startExecutorService(options: ExecutorServiceOptions): Pro
       settings,
       pool,
       redisUrl: runtime.redis.url,
+      signalKey,
       control,
       venues,
       books,
