@@ -1,6 +1,8 @@
 // Venue wire numbers to our integer units (contracts/decimal.ts), shared by both venues' parsers.
-// Pure; throws MalformedMessage for anything that is not an exact non-negative decimal.
-import { parseDecimal, PRICE_ONE, PRICE_SCALE, SIZE_SCALE } from '../contracts/decimal.js';
+// Pure; throws MalformedMessage for anything that is not an exact non-negative decimal, and for
+// sizes above MAX_SIZE (10^9 contracts): no venue allows near that, and a bound far below 2^53
+// keeps every sum of sizes exact.
+import { MAX_SIZE, parseDecimal, PRICE_ONE, PRICE_SCALE, SIZE_SCALE } from '../contracts/decimal.js';
 
 /** A [price, size] level in our units. */
 export type WireLevel = [price: number, size: number];
@@ -21,6 +23,7 @@ function decimal(text: unknown, scale: number, what: string, extra: 'down' | 'er
   if (typeof text !== 'string' && typeof text !== 'number')
     throw new MalformedMessage(`${what}: expected a decimal string, got ${typeof text}`);
   let s = String(text).trim();
+  if (s.length > 40) throw new MalformedMessage(`${what}: ${s.length} characters is not a venue number`);
   if (s.startsWith('.')) s = `0${s}`; // Polymarket sends ".48"
   try {
     return parseDecimal(s, scale, extra);
@@ -36,9 +39,11 @@ export function venuePrice(text: unknown, what = 'price'): number {
   return value;
 }
 
-/** A non-negative size, e.g. "300.00", "219.217767" (extra decimals rounded down). */
+/** A non-negative size up to MAX_SIZE, e.g. "300.00", "219.217767" (extra decimals rounded down). */
 export function venueSize(text: unknown, what = 'size'): number {
-  return decimal(text, SIZE_SCALE, what, 'down');
+  const value = decimal(text, SIZE_SCALE, what, 'down');
+  if (value > MAX_SIZE) throw new MalformedMessage(`${what}: ${String(text)} is above ${MAX_SIZE / 10 ** SIZE_SCALE} contracts`);
+  return value;
 }
 
 /** A signed size change, e.g. "-54.00". */

@@ -215,7 +215,7 @@ describe('market-data quote publisher', () => {
     expect(pub.errors).to.equal(1);
   });
 
-  it('refuses (and reports) a quote that breaks the schema instead of sending it', async () => {
+  it('refuses (and reports) a quote that breaks the schema, and sends a stale marker of its book instead', async () => {
     const redis = new FakeRedis();
     const invalid: string[] = [];
     const pub = new QuotePublisher({ redis: redis as never, stream: 's', maxLen: 10, onInvalid: (_q, p) => invalid.push(p) });
@@ -223,6 +223,9 @@ describe('market-data quote publisher', () => {
     pub.publish(quote('m2', 2));
     expect(await pub.drain(1000)).to.equal(true);
     expect(invalid).to.have.length(1);
-    expect(redis.written).to.have.length(1);
+    expect(redis.written.map((w) => JSON.parse(String(w.at(-1))) as Quote)).to.deep.equal([
+      { ...quote('m1', 1), bids: [], asks: [], stale: true },
+      quote('m2', 2),
+    ]);
   });
 });

@@ -4,7 +4,9 @@
 // by the number of books. Entries may be lazy (a function that builds the quote when it is sent),
 // so a book that changes 50 times between two pipelines is normalized once, not 50 times. One
 // pipeline is in flight at a time; a failed pipeline is retried after a short backoff with
-// whatever is newest by then.
+// whatever is newest by then. A quote that fails validation is never dropped silently: a stale
+// marker of its book (no levels) goes out instead, so a book that cannot be shown is never left
+// fresh in the stream.
 import type { Redis } from 'ioredis';
 import { quoteSchema, type Quote } from '../../contracts/messages.js';
 import { Backoff } from './backoff.js';
@@ -26,7 +28,7 @@ export interface QuotePublisherOptions {
   /** A buffered quote was replaced by a newer one of the same book before it was sent. */
   onCoalesced?: () => void;
   onError?: (error: Error) => void;
-  /** Quotes refused by validation (a bug upstream; never sent). */
+  /** Quotes refused by validation (never sent: a stale marker of the book goes out instead). */
   onInvalid?: (quote: Quote, problem: string) => void;
 }
 
@@ -35,6 +37,25 @@ export const bookKey = (venue: string, marketId: string, outcome: string) => `${
 const keyOf = (q: Quote) => bookKey(q.venue, q.marketId, q.outcome);
 
 type Entry = Quote | (() => Quote);
+
+const validMillis = (ms: unknown): ms is number => Number.isSafeInteger(ms) && (ms as number) >= 0;
+
+/** The book of an invalid quote, marked stale with no levels; undefined if even that cannot be said (an unknown book). */
+export function staleMarker(quote: Quote): Quote | undefined {
+  const now = Date.now();
+  const marker: Quote = {
+    venue: quote.venue,
+    marketId: quote.marketId,
+    outcome: quote.outcome,
+    bids: [],
+    asks: [],
+    seq: validMillis(quote.seq) ? quote.seq : 0,
+    exchangeTs: validMillis(quote.exchangeTs) ? quote.exchangeTs : now,
+    receivedTs: validMillis(quote.receivedTs) ? quote.receivedTs : now,
+    stale: true,
+  };
+  return quoteSchema.safeParse(marker).success ? marker : undefined;
+}
 
 export class QuotePublisher {
   private pending = new Map<string, Entry>();
@@ -119,6 +140,8 @@ export class QuotePublisher {
         const result = quoteSchema.safeParse(quote);
         if (!result.success) {
           this.options.onInvalid?.(quote, result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+          const marker = staleMarker(quote);
+          if (marker) batch.push(marker);
           continue;
         }
       }
