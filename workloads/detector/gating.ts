@@ -1,5 +1,7 @@
 // Which books may trigger a signal: never a stale quote (flagged by the monitor or
-// older than maxQuoteAgeMs), never a crossed, empty or malformed book, and for a two-leg set both books
+// older than maxQuoteAgeMs), never a crossed, empty or malformed book (a price of $0 or $1 or
+// beyond, a size that is not a positive integer: the monitors refuse these too, and a quote
+// marked fresh gets no benefit of the doubt), and for a two-leg set both books
 // must have been received within maxLegSkewMs of each other, so the set is priced at one moment.
 import { PRICE_ONE } from '../../contracts/decimal.js';
 import type { Quote } from '../../contracts/messages.js';
@@ -27,22 +29,25 @@ export function bookProblem(quote: Quote | undefined, now: number, settings: Gat
   const { asks, bids } = quote;
   if (asks.length === 0) return 'empty';
   if (bids.length > 0 && bids[0]![0] >= asks[0]![0]) return 'crossed';
-  // Asks strictly ascending with a positive price, bids strictly descending: anything else is a
-  // delta mistaken for a snapshot or a parsing bug, and must not be priced.
+  // Asks strictly ascending, bids strictly descending, every price strictly between $0 and $1 and
+  // every size a positive integer: anything else is a delta mistaken for a snapshot, a parsing bug
+  // or a venue fault, and must not be priced.
   let previous = 0;
   for (let i = 0; i < asks.length; i++) {
-    const price = asks[i]![0];
-    if (price <= previous) return 'invalid';
+    const [price, size] = asks[i]!;
+    if (!(price > previous && price < PRICE_ONE) || !validSize(size)) return 'invalid';
     previous = price;
   }
-  previous = Infinity;
+  previous = PRICE_ONE;
   for (let i = 0; i < bids.length; i++) {
-    const price = bids[i]![0];
-    if (price >= previous) return 'invalid';
+    const [price, size] = bids[i]!;
+    if (!(price < previous && price > 0) || !validSize(size)) return 'invalid';
     previous = price;
   }
   return undefined;
 }
+
+const validSize = (size: number): boolean => Number.isSafeInteger(size) && size > 0;
 
 /** Why a two-leg set on books `a` and `b` cannot be traded now, or undefined if it can. */
 export function gateLegs(a: Quote | undefined, b: Quote | undefined, now: number, settings: GatingSettings): GateReason | undefined {

@@ -1,7 +1,7 @@
 // Pre-trade risk: every rule named, evaluated in order, pure. A signal either passes — sized down
 // as far as needed to fit every limit — or is refused by the first rule that cannot be met even
 // at the smallest size. Money in ten-thousandths of $1, sizes in hundredths of a contract.
-import { notionalCeil } from '../../contracts/decimal.js';
+import { notionalCeil, PRICE_ONE } from '../../contracts/decimal.js';
 import type { ControlState, Leg, Signal } from '../../contracts/messages.js';
 import { exposure, gameWorstLoss, type Holding } from './exposure.js';
 import type { LocalBreakerRule } from './local-breakers.js';
@@ -134,6 +134,9 @@ function sizeViolation(ctx: RiskContext, settings: RiskSettings, legs: Leg[]): {
 export function evaluateRisk(ctx: RiskContext, settings: RiskSettings): RiskDecision {
   const reject = (rule: RiskRule, reason: string): RiskDecision => ({ accept: false, rule, reason });
   const { signal } = ctx;
+  // A limit of $0 or $1 (or beyond) is no price a venue trades at: a fault upstream, whatever the schema let through.
+  const untradable = signal.legs.find((leg) => !(Number.isSafeInteger(leg.limitPrice) && leg.limitPrice > 0 && leg.limitPrice < PRICE_ONE));
+  if (untradable) return reject('invalid-signal', `leg limit price ${untradable.limitPrice} is outside (0, ${PRICE_ONE})`);
   if (!ctx.control) return reject('control-unknown', 'no readable control state for the shard: not trading');
   if (ctx.control.state === 'open') return reject('circuit-open', `circuit breaker open: ${ctx.control.reason}`);
   if (ctx.paused) return reject('paused', 'shard paused by spec.paused');
