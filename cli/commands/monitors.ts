@@ -17,6 +17,7 @@ const commonOptions = {
   depth: { type: 'string' },
   'max-quote-age-ms': { type: 'string' },
   'stream-maxlen': { type: 'string' },
+  'quiet-ms': { type: 'string' },
   'log-level': { type: 'string' },
 } as const;
 
@@ -29,6 +30,8 @@ const commonHelp = `  -c, --config FILE         runtime config (YAML/JSON; defau
   --max-quote-age-ms N      a book with no update for this long is published stale
                             (default: the shard's detector.maxQuoteAgeMs)
   --stream-maxlen N         approximate cap of the quotes stream, XADD MAXLEN ~ (default 100000)
+  --quiet-ms N              subscribed books that receive nothing for this long mean a dead
+                            subscription: not ready, resubscribe, else reconnect (default 60000)
   --log-level LEVEL         override the configured log level
   -h, --help                show this help`;
 
@@ -49,6 +52,7 @@ function sources(values: Record<string, string | boolean | undefined>, io: Comma
     depth: positiveInt('depth', str('depth'), 10),
     maxQuoteAgeMs: positiveInt('max-quote-age-ms', str('max-quote-age-ms')),
     streamMaxLen: positiveInt('stream-maxlen', str('stream-maxlen'), 100_000),
+    quietMs: positiveInt('quiet-ms', str('quiet-ms')),
     logLevel: str('log-level'),
   };
 }

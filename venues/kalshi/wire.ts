@@ -10,3 +10,6 @@ export function kalshiLevels(raw: unknown, what: string): WireLevel[] {
     return [venuePrice(level[0], `${what}[${i}].price`), venueSize(level[1], `${what}[${i}].size`)];
   });
 }
+
+/** Kalshi's finest tick is $0.001 (deci_cent): it trades within [0.001, 0.999], in ten-thousandths. */
+export const kalshiPriceBounds = { min: 10, max: 9_990 };

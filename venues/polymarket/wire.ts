@@ -11,3 +11,6 @@ export function polymarketLevels(raw: unknown, what: string): WireLevel[] {
     return [venuePrice(price, `${what}[${i}].price`), venueSize(size, `${what}[${i}].size`)];
   });
 }
+
+/** Polymarket's finest tick is 0.0001: it trades within [tick, 1 − tick], in ten-thousandths. */
+export const polymarketPriceBounds = { min: 1, max: 9_999 };

@@ -8,16 +8,22 @@
 // - seq is per sid and contiguous; a gap marks every book of the sid stale and asks for fresh
 //   snapshots (update_subscription get_snapshot); deltas for a resyncing book are dropped, since
 //   the snapshot, sent after them on the same connection, already contains them.
-// - a delta that would make a level negative, or a book that stays crossed (YES bid + NO bid > $1)
-//   for longer than `crossedGraceMs`, resyncs that market. The grace exists because one book change
-//   arrives as several deltas and may cross for a moment between two of them.
-// - errors 10/17/25 on the live sid mean the subscription is dead: resubscribe.
+// - a delta that would make a level negative, or a book that stays crossed or locked (YES bid + NO
+//   bid ≥ $1) for longer than `crossedGraceMs`, resyncs that market. The grace exists because one
+//   book change arrives as several deltas and may cross for a moment between two of them; meanwhile
+//   its quotes go out stale.
+// - a price outside Kalshi's [$0.001, $0.999], a size or depth past the bounds, or a message of a
+//   market that cannot be read: the market's book is refused (../market-data/feed.ts).
+// - errors 10/17/25 on the live sid mean the subscription is dead: resubscribe; so does an error
+//   answering one of our snapshot requests. An error with any other id is only reported.
+// - only the first acknowledgement of our subscribe is taken: a second one (another sid) must not
+//   turn the live sid's frames into ignored ones.
 import { PRICE_ONE } from '../../contracts/decimal.js';
 import { KalshiBook, SeqTracker, type Level } from '../market-data/book.js';
+import { BookFault, checkDepth, checkPrice, checkPrices } from '../market-data/bounds.js';
 import { BookFeed, newBookSync, type BookSync, type FeedEvent, type FeedOptions } from '../market-data/feed.js';
-import { toQuote } from '../market-data/normalize.js';
-import { kalshiLevels } from '../../venues/kalshi/wire.js';
-import { epochMs, venueSignedSize, venuePrice, MalformedMessage } from '../../venues/wire.js';
+import { kalshiLevels, kalshiPriceBounds } from '../../venues/kalshi/wire.js';
+import { venueSignedSize, venuePrice, MalformedMessage } from '../../venues/wire.js';
 import { bookKey } from '../market-data/publisher.js';
 
 export interface KalshiMarketRef {
@@ -40,6 +46,8 @@ export interface KalshiFeedOptions extends FeedOptions<KalshiFeedEvent> {
 
 /** Subscription-killing errors that arrive asynchronously on a live sid. */
 const DEAD_SUBSCRIPTION = new Set([10, 17, 25]);
+/** Snapshot requests remembered for their errors (a backstop: answers remove them). */
+const MAX_PENDING_REQUESTS = 1_024;
 
 interface MarketState extends BookSync {
   ref: KalshiMarketRef;
@@ -47,18 +55,22 @@ interface MarketState extends BookSync {
   keys: { yes: string; no: string };
 }
 
+type Parsed = { snapshot: { yes: Level[]; no: Level[] } } | { delta: { side: 'yes' | 'no'; price: number; change: number } };
+
 export class KalshiFeed extends BookFeed<MarketState, KalshiFeedEvent> {
   private readonly seq = new SeqTracker();
   private sid: number | undefined;
   private nextId = 1;
   private subscribeId: number | undefined;
   private subscribeSentMs: number | undefined;
+  /** Ids of our get_snapshot commands not answered yet: an error for one of them means the subscription is in trouble. */
+  private readonly snapshotRequests = new Set<number>();
   private readonly useYesPrice: boolean;
   /** Frames of sids we no longer hold (after a resubscribe), ignored. */
   oldSidMessages = 0;
 
   constructor(private readonly kalshi: KalshiFeedOptions) {
-    super(kalshi, { venue: 'Kalshi', books: 'books', snapshot: 'a snapshot' });
+    super(kalshi, { venue: 'Kalshi', books: 'books', snapshot: 'a snapshot', prices: kalshiPriceBounds });
     this.useYesPrice = kalshi.useYesPrice ?? true;
     for (const ref of kalshi.markets) {
       this.track({
@@ -83,36 +95,35 @@ export class KalshiFeed extends BookFeed<MarketState, KalshiFeedEvent> {
     this.connected = true;
     this.seq.clear();
     this.sid = undefined;
+    this.snapshotRequests.clear();
     this.markAllResyncing();
     this.subscribe(nowMs);
   }
 
   /** The connection is gone: every book is stale until the next snapshot. */
   onClose(_nowMs?: number): void {
-    this.connected = false;
+    this.disconnected();
     this.sid = undefined;
     this.subscribeId = undefined;
     this.subscribeSentMs = undefined;
+    this.snapshotRequests.clear();
     this.seq.clear();
     this.markAllResyncing();
   }
 
   /** One text frame. Never throws: malformed input is reported and skipped. */
   onFrame(text: string, receivedMs: number): void {
-    let message: Record<string, unknown>;
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new MalformedMessage('not a JSON object');
-      message = parsed as Record<string, unknown>;
-    } catch (error) {
-      this.options.event({ kind: 'malformed', error: (error as Error).message });
+    const parsed = this.parseFrame(text, receivedMs);
+    if (!parsed) return;
+    const message = parsed.value;
+    if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+      this.options.event({ kind: 'malformed', error: 'not a JSON object' });
       return;
     }
     try {
-      this.dispatch(message, receivedMs);
+      this.dispatch(message as Record<string, unknown>, receivedMs);
     } catch (error) {
-      if (error instanceof MalformedMessage) this.options.event({ kind: 'malformed', error: error.message });
-      else this.options.event({ kind: 'malformed', error: `unexpected: ${(error as Error).message}` });
+      this.malformed(error);
     }
   }
 
@@ -128,6 +139,11 @@ export class KalshiFeed extends BookFeed<MarketState, KalshiFeedEvent> {
       this.subscribeSentMs = undefined;
     }
     return false;
+  }
+
+  /** Silence on a sid that may be dead: a new subscription (its acknowledgement is waited for, else reconnect). */
+  protected override onQuiet(nowMs: number): void {
+    this.resubscribe(nowMs, `no book messages for ${this.quietMs} ms`);
   }
 
   protected override unanswered(m: MarketState): string {
@@ -146,11 +162,10 @@ export class KalshiFeed extends BookFeed<MarketState, KalshiFeedEvent> {
 
   /** Fresh snapshots on the live sid. */
   protected override requestSnapshots(tickers: string[]): void {
-    this.kalshi.send({
-      id: this.nextId++,
-      cmd: 'update_subscription',
-      params: { sids: [this.sid], market_tickers: tickers, action: 'get_snapshot' },
-    });
+    const id = this.nextId++;
+    if (this.snapshotRequests.size >= MAX_PENDING_REQUESTS) this.snapshotRequests.delete(this.snapshotRequests.values().next().value!);
+    this.snapshotRequests.add(id);
+    this.kalshi.send({ id, cmd: 'update_subscription', params: { sids: [this.sid], market_tickers: tickers, action: 'get_snapshot' } });
   }
 
   private resubscribe(nowMs: number, reason: string): void {
@@ -160,6 +175,7 @@ export class KalshiFeed extends BookFeed<MarketState, KalshiFeedEvent> {
       this.kalshi.send({ id: this.nextId++, cmd: 'unsubscribe', params: { sids: [old] } });
     }
     this.sid = undefined;
+    this.snapshotRequests.clear();
     this.markAllResyncing();
     this.options.event({ kind: 'resync', books: [...this.books.keys()], reason });
     this.subscribe(nowMs);
@@ -176,36 +192,44 @@ export class KalshiFeed extends BookFeed<MarketState, KalshiFeedEvent> {
         if (msg.channel !== 'orderbook_delta') return;
         const sid = msg.sid;
         if (typeof sid !== 'number') throw new MalformedMessage('subscribed without a numeric sid');
-        if (message.id !== this.subscribeId) return; // an answer to a subscribe we no longer wait for
+        // An answer to a subscribe we no longer wait for, or a second answer to the one we hold.
+        if (message.id !== this.subscribeId || this.sid !== undefined) return;
         this.sid = sid;
         this.subscribeSentMs = undefined;
         this.seq.open(sid);
+        this.subscriptionStarted(receivedMs);
         this.options.event({ kind: 'subscribed', sid });
         return;
       }
-      case 'error': {
-        const code = typeof msg.code === 'number' ? msg.code : -1;
-        const text = typeof msg.msg === 'string' ? msg.msg : 'unknown error';
-        const forSubscribe = message.id !== undefined && message.id === this.subscribeId && this.sid === undefined;
-        const dead = DEAD_SUBSCRIPTION.has(code) && message.id === undefined;
-        this.options.event({
-          kind: 'venue_error',
-          code,
-          message: `${text}${typeof msg.market_ticker === 'string' ? ` (${msg.market_ticker})` : ''}`,
-          fatal: forSubscribe,
-        });
-        if (dead && this.sid !== undefined) this.resubscribe(receivedMs, `subscription error ${code}`);
-        else if (forSubscribe) {
-          this.subscribeSentMs = undefined;
-          this.options.event({ kind: 'reconnect', reason: `subscribe refused: ${code} ${text}` });
-        } else if (message.id !== undefined) {
-          // A refused get_snapshot (or other command): fall back to a full resubscribe.
-          if (this.sid !== undefined) this.resubscribe(receivedMs, `command refused: ${code}`);
-        }
+      case 'ok':
+        if (typeof message.id === 'number') this.snapshotRequests.delete(message.id);
         return;
-      }
+      case 'error':
+        return this.onError(message, msg, receivedMs);
       default:
-        return; // ok, unsubscribed, ticker, trade …: nothing for the book
+        return; // unsubscribed, ticker, trade …: nothing for the book
+    }
+  }
+
+  private onError(message: Record<string, unknown>, msg: Record<string, unknown>, receivedMs: number): void {
+    const code = typeof msg.code === 'number' ? msg.code : -1;
+    const text = typeof msg.msg === 'string' ? msg.msg.slice(0, 200) : 'unknown error';
+    const forSubscribe = message.id !== undefined && message.id === this.subscribeId && this.sid === undefined;
+    const dead = DEAD_SUBSCRIPTION.has(code) && message.id === undefined;
+    const forSnapshot = typeof message.id === 'number' && this.snapshotRequests.delete(message.id);
+    this.options.event({
+      kind: 'venue_error',
+      code,
+      message: `${text}${typeof msg.market_ticker === 'string' ? ` (${msg.market_ticker.slice(0, 100)})` : ''}`,
+      fatal: forSubscribe,
+    });
+    if (dead && this.sid !== undefined) this.resubscribe(receivedMs, `subscription error ${code}`);
+    else if (forSubscribe) {
+      this.subscribeSentMs = undefined;
+      this.options.event({ kind: 'reconnect', reason: `subscribe refused: ${code} ${text}` });
+    } else if (forSnapshot && this.sid !== undefined) {
+      // A refused get_snapshot: fall back to a full resubscribe.
+      this.resubscribe(receivedMs, `command refused: ${code}`);
     }
   }
 
@@ -225,46 +249,68 @@ export class KalshiFeed extends BookFeed<MarketState, KalshiFeedEvent> {
     }
     const ticker = msg.market_ticker;
     const m = typeof ticker === 'string' ? this.books.get(ticker) : undefined;
-    // Parse fully before touching any state, so a malformed message changes nothing (but still counts for seq).
-    let snapshot: { yes: Level[]; no: Level[] } | undefined;
-    let delta: { side: 'yes' | 'no'; price: number; change: number } | undefined;
-    let parseError: MalformedMessage | undefined;
+    if (m) this.heard(receivedMs);
+    // Parse fully before touching any state, so a bad message changes nothing (but still counts for seq).
+    let parsed: Parsed | undefined;
+    let parseError: Error | undefined;
     try {
       if (typeof ticker !== 'string') throw new MalformedMessage(`${type} without market_ticker`);
-      if (type === 'orderbook_snapshot') {
-        snapshot = {
-          yes: kalshiLevels(msg.yes_dollars_fp, 'yes_dollars_fp'),
-          no: this.noScale(kalshiLevels(msg.no_dollars_fp, 'no_dollars_fp')),
-        };
-      } else {
-        const side = msg.side;
-        if (side !== 'yes' && side !== 'no') throw new MalformedMessage(`orderbook_delta side must be yes or no`);
-        const price = venuePrice(msg.price_dollars, 'price_dollars');
-        const change = venueSignedSize(msg.delta_fp, 'delta_fp');
-        delta = { side, price: side === 'no' && this.useYesPrice ? PRICE_ONE - price : price, change };
-      }
+      parsed = this.parse(type, msg);
     } catch (error) {
-      parseError = error as MalformedMessage;
+      parseError = error as Error;
     }
     const check = this.seq.check(sid, seq);
     if (check === 'gap') {
       this.options.event({ kind: 'gap', sid, seq });
       this.resync([...this.books.keys()], 'seq gap', receivedMs);
     }
-    if (parseError) throw parseError;
-    if (!m) return; // a market we did not ask for
-    if (snapshot) {
-      m.book.applySnapshot(snapshot.yes, snapshot.no);
-      this.synced(m, receivedMs, receivedMs);
+    if (!m) {
+      if (parseError) throw parseError;
+      return; // a market we did not ask for
+    }
+    // A delta for a book waiting for its snapshot is dropped, good or bad: the snapshot has it.
+    if (type === 'orderbook_delta' && this.freshness.isResyncing(m.id)) {
+      if (parseError instanceof MalformedMessage) throw parseError;
       return;
     }
-    if (!delta || this.freshness.isResyncing(m.id)) return;
-    const result = m.book.applyDelta(delta.side, delta.price, delta.change);
-    if (result === 'negative') {
-      this.resync([m.id], 'delta below zero', receivedMs);
+    if (parseError) {
+      this.refuse(m, parseError, receivedMs);
+      if (!(parseError instanceof BookFault)) throw parseError;
       return;
     }
-    this.changed(m, epochMs(msg.ts_ms, receivedMs), receivedMs);
+    if (parsed && 'snapshot' in parsed) {
+      const fault = m.book.applySnapshot(parsed.snapshot.yes, parsed.snapshot.no);
+      if (fault) this.reject(m, fault === 'too_deep' ? 'too_deep' : 'size_out_of_range', `snapshot: ${fault}`, receivedMs);
+      else this.synced(m, receivedMs, receivedMs);
+      return;
+    }
+    if (!parsed) return;
+    const { side, price, change } = parsed.delta;
+    const result = m.book.applyDelta(side, price, change);
+    if (result === 'negative') return this.resync([m.id], 'delta below zero', receivedMs);
+    if (result !== 'ok') return this.reject(m, result === 'too_deep' ? 'too_deep' : 'size_out_of_range', `delta: ${result}`, receivedMs);
+    this.changed(m, this.exchangeTime(msg.ts_ms, receivedMs), receivedMs);
+  }
+
+  /** A book message's levels in our units, on each side's own scale; throws MalformedMessage or BookFault. */
+  private parse(type: 'orderbook_snapshot' | 'orderbook_delta', msg: Record<string, unknown>): Parsed {
+    const bounds = kalshiPriceBounds;
+    if (type === 'orderbook_snapshot') {
+      checkDepth(msg.yes_dollars_fp, 'yes_dollars_fp');
+      checkDepth(msg.no_dollars_fp, 'no_dollars_fp');
+      const yes = kalshiLevels(msg.yes_dollars_fp, 'yes_dollars_fp');
+      const no = this.noScale(kalshiLevels(msg.no_dollars_fp, 'no_dollars_fp'));
+      checkPrices(yes, bounds, 'yes bids');
+      checkPrices(no, bounds, 'no bids');
+      return { snapshot: { yes, no } };
+    }
+    const side = msg.side;
+    if (side !== 'yes' && side !== 'no') throw new MalformedMessage(`orderbook_delta side must be yes or no`);
+    const wire = venuePrice(msg.price_dollars, 'price_dollars');
+    const change = venueSignedSize(msg.delta_fp, 'delta_fp');
+    const price = side === 'no' && this.useYesPrice ? PRICE_ONE - wire : wire;
+    checkPrice(price, bounds, `${side} bid`);
+    return { delta: { side, price, change } };
   }
 
   /** NO levels to the NO-leg scale. */
@@ -273,22 +319,18 @@ export class KalshiFeed extends BookFeed<MarketState, KalshiFeedEvent> {
   }
 
   protected override crossed(m: MarketState): boolean {
-    return m.book.crossed();
+    return m.book.crossed() || m.book.locked();
+  }
+
+  protected override clear(m: MarketState): void {
+    m.book.clear();
   }
 
   /** Both outcomes' quotes, built when sent: the book, stale flag and times as they are then. */
   protected override publish(m: MarketState): void {
     for (const outcome of ['yes', 'no'] as const) {
       this.options.publish(m.keys[outcome], () =>
-        toQuote(m.book.view(outcome, this.options.depth), {
-          venue: 'kalshi',
-          marketId: m.ref.marketId,
-          outcome,
-          seq: this.options.nextSeq(),
-          exchangeTs: m.exchangeTs,
-          receivedTs: m.receivedMs,
-          stale: this.freshness.isStale(m.id),
-        }),
+        this.quote(m, m.book.view(outcome, this.options.depth), { venue: 'kalshi', marketId: m.ref.marketId, outcome }),
       );
     }
   }

@@ -7,6 +7,12 @@ import { VenueMonitor, type VenueMonitorOptions } from '../market-data/venue-mon
 import { kalshiSignedHeaders } from '../../venues/kalshi/auth.js';
 import { KalshiFeed, type KalshiFeedEvent, type KalshiMarketRef } from './core.js';
 
+/**
+ * Kalshi's largest frame is a market's snapshot: at most 999 prices per side at its finest tick
+ * ($0.001), about 30 bytes a level, so about 60 KB. 2 MiB leaves a wide margin.
+ */
+export const KALSHI_MAX_PAYLOAD = 2 << 20;
+
 export interface KalshiMonitorOptions extends VenueMonitorOptions {
   markets: KalshiMarketRef[];
   /** Full WebSocket URL, e.g. wss://api.elections.kalshi.com/trade-api/ws/v2. */
@@ -33,6 +39,7 @@ export class KalshiMonitor extends VenueMonitor<KalshiFeed, KalshiFeedEvent> {
       ages: (feed, now) =>
         [...byTicker.entries()].map(([market, ticker]) => ({ market, seconds: feed.freshness.ageMs(ticker, now) / 1000 })),
       socket: { headers: () => kalshiSignedHeaders(options.keyId, options.privateKey, 'GET', wsPath) },
+      maxPayload: KALSHI_MAX_PAYLOAD,
     });
   }
 
@@ -40,10 +47,13 @@ export class KalshiMonitor extends VenueMonitor<KalshiFeed, KalshiFeedEvent> {
     this.log.info({ url: this.options.wsUrl, markets: this.options.markets.length }, 'connected to Kalshi; subscribing');
   }
 
+  /** Kalshi's error body, nested ({"error": {code, message, details}}) or flat (decode errors). */
   protected override refusalDetail(body: string): string | undefined {
+    type Detail = { code?: string; message?: string; details?: string };
     try {
-      const parsed = JSON.parse(body) as { code?: string; message?: string; details?: string };
-      return [parsed.code, parsed.message, parsed.details].filter(Boolean).join(': ');
+      const parsed = JSON.parse(body) as (Detail & { error?: Detail }) | null;
+      const e = typeof parsed?.error === 'object' && parsed.error !== null ? parsed.error : (parsed ?? {});
+      return [e.code, e.message, e.details].filter((part) => typeof part === 'string' && part).join(': ');
     } catch {
       return undefined; // not JSON
     }

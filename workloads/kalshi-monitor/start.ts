@@ -20,6 +20,7 @@ export async function startKalshiMonitor(sources: MonitorSources): Promise<Runni
     maxQuoteAgeMs: context.maxQuoteAgeMs,
     depth: context.depth,
     streamMaxLen: context.streamMaxLen,
+    quietMs: context.quietMs,
     registry: context.registry,
     log: context.log,
   });

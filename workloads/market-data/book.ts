@@ -7,7 +7,10 @@
 //   outcome's book is the mirror image.
 // - TokenBook: one Polymarket outcome token: bids and asks of that token.
 // - SeqTracker: Kalshi's `seq` is contiguous per subscription (sid); anything else is a gap.
-import { PRICE_ONE } from '../../contracts/decimal.js';
+// Changes report what would make a book unusable (a level above MAX_SIZE, a side deeper than
+// MAX_BOOK_LEVELS); the feeds decide what follows.
+import { MAX_SIZE, PRICE_ONE } from '../../contracts/decimal.js';
+import { MAX_BOOK_LEVELS } from './bounds.js';
 
 /** [price, size]. */
 export type Level = [number, number];
@@ -63,7 +66,22 @@ export class PriceLevels {
     this.levels.clear();
     for (const [price, size] of levels) if (size > 0) this.levels.set(price, (this.levels.get(price) ?? 0) + size);
   }
+
+  /** What makes this side unusable, if anything: O(levels), for whole snapshots. */
+  fault(): SizeFault | undefined {
+    if (this.levels.size > MAX_BOOK_LEVELS) return 'too_deep';
+    for (const size of this.levels.values()) if (size > MAX_SIZE) return 'too_large';
+    return undefined;
+  }
+
+  /** The fault a change just made at `price`, if any: O(1), for deltas. */
+  faultAt(price: number): SizeFault | undefined {
+    if (this.get(price) > MAX_SIZE) return 'too_large';
+    return this.levels.size > MAX_BOOK_LEVELS ? 'too_deep' : undefined;
+  }
 }
+
+export type SizeFault = 'too_large' | 'too_deep';
 
 export interface BookView {
   /** Best first (descending). */
@@ -73,7 +91,7 @@ export interface BookView {
 }
 
 export type KalshiSide = 'yes' | 'no';
-export type DeltaResult = 'ok' | 'negative';
+export type DeltaResult = 'ok' | 'negative' | SizeFault;
 
 /** One Kalshi market: YES bids and NO bids, each on its own leg's price scale. */
 export class KalshiBook {
@@ -81,14 +99,16 @@ export class KalshiBook {
   readonly no = new PriceLevels();
 
   /** Replaces both ladders. `no` levels are NO bids on the NO-leg scale. */
-  applySnapshot(yes: Iterable<Level>, no: Iterable<Level>): void {
+  applySnapshot(yes: Iterable<Level>, no: Iterable<Level>): SizeFault | undefined {
     this.yes.replace(yes);
     this.no.replace(no);
+    return this.yes.fault() ?? this.no.fault();
   }
 
   /** Applies a signed size change at a price of one side (`price` on that side's own scale). */
   applyDelta(side: KalshiSide, price: number, delta: number): DeltaResult {
-    return this[side].add(price, delta) < 0 ? 'negative' : 'ok';
+    if (this[side].add(price, delta) < 0) return 'negative';
+    return this[side].faultAt(price) ?? 'ok';
   }
 
   clear(): void {
@@ -98,9 +118,18 @@ export class KalshiBook {
 
   /** Best YES bid + best NO bid above $1: someone would sell YES below what another pays; the book is wrong. */
   crossed(): boolean {
+    return this.topSum() > PRICE_ONE;
+  }
+
+  /** Best YES bid + best NO bid exactly $1: the two would have matched on Kalshi, so the book is wrong too. */
+  locked(): boolean {
+    return this.topSum() === PRICE_ONE;
+  }
+
+  private topSum(): number {
     const yes = this.yes.best(true);
     const no = this.no.best(true);
-    return yes !== undefined && no !== undefined && yes[0] + no[0] > PRICE_ONE;
+    return yes !== undefined && no !== undefined ? yes[0] + no[0] : 0;
   }
 
   /** The book of one outcome: its bids are its own ladder, its asks the other ladder at 1 − p. */
@@ -116,14 +145,17 @@ export class TokenBook {
   readonly bids = new PriceLevels();
   readonly asks = new PriceLevels();
 
-  replace(bids: Iterable<Level>, asks: Iterable<Level>): void {
+  replace(bids: Iterable<Level>, asks: Iterable<Level>): SizeFault | undefined {
     this.bids.replace(bids);
     this.asks.replace(asks);
+    return this.bids.fault() ?? this.asks.fault();
   }
 
   /** `size` is the new total at the price (Polymarket `price_change`); 0 removes the level. */
-  set(side: 'bid' | 'ask', price: number, size: number): void {
-    (side === 'bid' ? this.bids : this.asks).set(price, size);
+  set(side: 'bid' | 'ask', price: number, size: number): SizeFault | undefined {
+    const levels = side === 'bid' ? this.bids : this.asks;
+    levels.set(price, size);
+    return levels.faultAt(price);
   }
 
   clear(): void {

@@ -22,6 +22,10 @@ export class MonitorMetrics {
   readonly connected: Gauge<'venue'>;
   readonly staleBooks: Gauge<'venue'>;
   readonly messages: Counter<'venue'>;
+  readonly booksRejected: Counter<'venue' | 'reason'>;
+  readonly framesRefused: Counter<'venue' | 'reason'>;
+  readonly stalls: Counter<'venue'>;
+  readonly clockRejected: Counter<'venue'>;
 
   constructor(
     readonly registry: Registry,
@@ -112,6 +116,32 @@ export class MonitorMetrics {
       labelNames: ['venue'],
       registers,
     });
+    this.booksRejected = new Counter({
+      name: 'arbees_book_rejected_total',
+      help:
+        'Books refused as unusable until a snapshot repairs them, by reason (price_out_of_range, size_out_of_range, ' +
+        'too_deep, crossed, malformed) or quotes replaced by a stale marker (invalid_quote)',
+      labelNames: ['venue', 'reason'],
+      registers,
+    });
+    this.framesRefused = new Counter({
+      name: 'arbees_ws_frames_refused_total',
+      help: 'Venue WebSocket frames refused unparsed: too_large (over maxPayload; the connection is dropped), too_deep, too_many_values',
+      labelNames: ['venue', 'reason'],
+      registers,
+    });
+    this.stalls = new Counter({
+      name: 'arbees_feed_stalls_total',
+      help: 'Subscriptions whose books received nothing for the quiet period (then resubscribed, else reconnected)',
+      labelNames: ['venue'],
+      registers,
+    });
+    this.clockRejected = new Counter({
+      name: 'arbees_exchange_ts_rejected_total',
+      help: 'Exchange timestamps unreadable or further than 5 minutes from our clock, replaced by the receive time',
+      labelNames: ['venue'],
+      registers,
+    });
     for (const c of [
       this.quotes,
       this.reconnects,
@@ -121,6 +151,8 @@ export class MonitorMetrics {
       this.coalesced,
       this.publishErrors,
       this.messages,
+      this.stalls,
+      this.clockRejected,
     ])
       c.inc({ venue }, 0);
     this.connected.set({ venue }, 0);

@@ -8,6 +8,11 @@ import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import type { Backoff } from './backoff.js';
 
+/** What we may have queued for a venue that does not read (our commands are a few hundred bytes). */
+const MAX_BUFFERED_BYTES = 1 << 20;
+/** How much of a refused handshake's body is kept. */
+const MAX_REFUSAL_BODY = 4_096;
+
 export interface Refusal {
   status: number;
   body: string;
@@ -26,6 +31,12 @@ export interface ReconnectingSocketOptions {
   /** A text frame sent every `intervalMs` (Polymarket's "PING"). */
   keepalive?: { intervalMs: number; text: string };
   handshakeTimeoutMs?: number;
+  /** The largest frame accepted, bytes (after decompression); larger ones drop the connection. */
+  maxPayload: number;
+  /** A frame above maxPayload was refused (the connection is dropped at once, unread). */
+  onOversized?(): void;
+  /** Checks a text frame's bytes before they are decoded; false drops it (the caller reports why). */
+  screen?(data: Buffer, receivedMs: number): boolean;
   onOpen(ws: WebSocket): void;
   onMessage(text: string, receivedMs: number): void;
   /** The connection (if it opened) is gone; `wasOpen` false means the attempt failed. */
@@ -63,6 +74,10 @@ export class ReconnectingSocket {
   /** Sends a text frame if connected; false when not. */
   send(text: string): boolean {
     if (this.ws?.readyState !== WebSocket.OPEN) return false;
+    if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.reconnect(`the venue is not reading: ${this.ws.bufferedAmount} bytes queued`);
+      return false;
+    }
     this.ws.send(text);
     return true;
   }
@@ -121,6 +136,7 @@ export class ReconnectingSocket {
         ws = new WebSocket(this.options.url, {
           headers: this.options.headers?.(),
           handshakeTimeout: this.options.handshakeTimeoutMs ?? 10_000,
+          maxPayload: this.options.maxPayload,
         });
       } catch (error) {
         this.options.onDown({ wasOpen: false, reason: (error as Error).message });
@@ -137,22 +153,31 @@ export class ReconnectingSocket {
         this.options.onDown({ wasOpen, reason });
         resolve(minPause);
       };
-      ws.on('error', (error: Error) => {
+      ws.on('error', (error: Error & { code?: string }) => {
         reason = error.message;
+        if (error.code !== 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return;
+        this.options.onOversized?.();
+        // `ws` would close gracefully, reading and discarding the rest of the frame meanwhile: not a byte more.
+        ws.terminate();
       });
       ws.on('unexpected-response', (req, res) => {
         let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          if (body.length < 4096) body += chunk;
-        });
-        res.on('end', () => {
+        let done = false;
+        const refused = () => {
+          if (done) return;
+          done = true;
           reason = `handshake refused: HTTP ${res.statusCode ?? 0}`;
-          const pause = this.options.onRefused?.({ status: res.statusCode ?? 0, body });
+          const pause = this.options.onRefused?.({ status: res.statusCode ?? 0, body: body.slice(0, MAX_REFUSAL_BODY) });
           if (typeof pause === 'number') minPause = pause;
           req.destroy();
           finish();
+        };
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk.slice(0, MAX_REFUSAL_BODY - body.length);
+          if (body.length >= MAX_REFUSAL_BODY) refused(); // enough to say why; the rest is not read
         });
+        res.on('end', refused);
         res.on('error', () => finish());
       });
       ws.on('open', () => {
@@ -178,7 +203,8 @@ export class ReconnectingSocket {
       });
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         lastRx = Date.now();
-        if (!isBinary) this.options.onMessage(data.toString('utf8'), lastRx);
+        if (isBinary || (this.options.screen && !this.options.screen(data, lastRx))) return;
+        this.options.onMessage(data.toString('utf8'), lastRx);
       });
       ws.on('ping', () => (lastRx = Date.now()));
       ws.on('pong', () => (lastRx = Date.now()));

@@ -20,6 +20,8 @@ export interface MonitorSources {
   maxQuoteAgeMs?: number;
   /** Approximate cap of the quotes stream (default 100 000). */
   streamMaxLen?: number;
+  /** Subscribed books silent for this long: stalled, not ready, resubscribed (default 60 s). */
+  quietMs?: number;
   /** Overrides the configured log level. */
   logLevel?: string;
 }
@@ -32,6 +34,7 @@ export interface MonitorContext {
   depth: number;
   maxQuoteAgeMs: number;
   streamMaxLen: number;
+  quietMs: number | undefined;
 }
 
 /** Reads and checks the configuration; throws ConfigError listing the problems. */
@@ -55,6 +58,7 @@ export function monitorContext(sources: MonitorSources, name: string): MonitorCo
     depth: sources.depth ?? 10,
     maxQuoteAgeMs: sources.maxQuoteAgeMs ?? shard.detector.maxQuoteAgeMs,
     streamMaxLen: sources.streamMaxLen ?? 100_000,
+    quietMs: sources.quietMs,
   };
 }
 

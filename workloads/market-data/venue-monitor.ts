@@ -3,13 +3,17 @@
 // metrics, the reconnect backoff, the venue WebSocket with message counting and connection-loss
 // handling, the periodic sweep, readiness, and the flush on stop. Each venue supplies its feed, its
 // socket specifics (Kalshi's signed headers, Polymarket's VPN gate and PING keepalive), how it
-// reads a refused handshake, and what its own feed events mean.
+// reads a refused handshake, and what its own feed events mean. What a hostile venue can make
+// frequent (refused books and frames, clamped timestamps, invalid quotes) is counted every time and
+// logged at most once per kind every 10 s.
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { streamKeys, type Venue } from '../../contracts/messages.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
+import { frameProblem, type FrameProblem } from './bounds.js';
 import type { FeedEvent } from './feed.js';
+import { LogThrottle } from './log-throttle.js';
 import { MonitorMetrics, type BookAges } from './metrics.js';
 import { quoteSequence } from './normalize.js';
 import { QuotePublisher } from './publisher.js';
@@ -32,6 +36,10 @@ export interface VenueMonitorOptions {
   silenceMs?: number;
   crossedGraceMs?: number;
   resyncTimeoutMs?: number;
+  /** Subscribed books silent for this long: stalled, not ready, resubscribed (default 60 s). */
+  quietMs?: number;
+  /** The largest venue frame accepted, bytes (default: the venue's, see VenueParts.maxPayload). */
+  maxPayload?: number;
   /** Staleness/crossed sweep period (default min(250 ms, maxQuoteAgeMs / 4)). */
   tickMs?: number;
   registry?: Registry;
@@ -45,6 +53,8 @@ export interface VenueFeed {
   onOpen(nowMs: number): void;
   onClose(nowMs?: number): void;
   onFrame(text: string, receivedMs: number): void;
+  /** A frame refused by shape before it was decoded. */
+  refusedFrame(reason: FrameProblem, receivedMs: number): void;
   tick(nowMs: number): void;
 }
 
@@ -54,6 +64,7 @@ export interface FeedWiring {
   maxQuoteAgeMs: number;
   crossedGraceMs?: number;
   resyncTimeoutMs?: number;
+  quietMs?: number;
   publish: QuotePublisher['publishLazy'];
   /** Sends a text frame if connected. */
   send(text: string): boolean;
@@ -67,6 +78,8 @@ export interface VenueParts<F extends VenueFeed> {
   /** Per market id: seconds since the last update of its books. */
   ages(feed: F, nowMs: number): ReturnType<BookAges['ages']>;
   socket: Pick<ReconnectingSocketOptions, 'headers' | 'gate' | 'gateRetryMs' | 'keepalive'>;
+  /** The venue's largest realistic frame with a margin, bytes. */
+  maxPayload: number;
 }
 
 const venueNames: Record<Venue, string> = { kalshi: 'Kalshi', polymarket: 'Polymarket' };
@@ -82,6 +95,7 @@ export abstract class VenueMonitor<F extends VenueFeed, E extends { kind: string
   protected readonly log: Logger;
   protected readonly name: string;
   private timer: NodeJS.Timeout | undefined;
+  private readonly throttle = new LogThrottle();
   /** The last connection problem, for /readyz and the logs. */
   lastError: string | undefined;
 
@@ -100,6 +114,7 @@ export abstract class VenueMonitor<F extends VenueFeed, E extends { kind: string
       maxQuoteAgeMs: common.maxQuoteAgeMs,
       crossedGraceMs: common.crossedGraceMs,
       resyncTimeoutMs: common.resyncTimeoutMs,
+      quietMs: common.quietMs,
       publish: (key, build) => this.publisher.publishLazy(key, build),
       send: (text) => this.socket.send(text),
       event: (event) => this.onFeedEvent(event as E | FeedEvent),
@@ -112,17 +127,30 @@ export abstract class VenueMonitor<F extends VenueFeed, E extends { kind: string
       url: common.wsUrl,
       backoff: this.backoff,
       silenceMs: common.silenceMs ?? 30_000,
+      maxPayload: common.maxPayload ?? parts.maxPayload,
       log: this.log,
       ...parts.socket,
+      onOversized: () => {
+        this.metrics.framesRefused.inc({ venue, reason: 'too_large' });
+        this.warn(
+          'frame:too_large',
+          { maxPayload: common.maxPayload ?? parts.maxPayload },
+          `${this.name} sent a frame over maxPayload; reconnecting`,
+        );
+      },
       onOpen: () => {
         this.lastError = undefined;
         this.onConnected();
         this.feed.onOpen(Date.now());
       },
-      onMessage: (text, receivedMs) => {
+      // Refused by shape from its bytes: a hostile frame never becomes a string, let alone parsed JSON.
+      screen: (data, receivedMs) => {
         this.metrics.messages.inc({ venue });
-        this.feed.onFrame(text, receivedMs);
+        const problem = frameProblem(data);
+        if (problem) this.feed.refusedFrame(problem, receivedMs);
+        return problem === undefined;
       },
+      onMessage: (text, receivedMs) => this.feed.onFrame(text, receivedMs),
       onDown: ({ wasOpen, reason }) => this.onDown(wasOpen, reason),
       onReconnect: () => this.metrics.reconnects.inc({ venue }),
       onRefused: (refusal) => this.onRefused(refusal),
@@ -154,8 +182,22 @@ export abstract class VenueMonitor<F extends VenueFeed, E extends { kind: string
         metrics.publishErrors.inc({ venue });
         log.warn({ err: error.message }, 'publishing quotes to redis failed; retrying');
       },
-      onInvalid: (quote, problem) => log.error({ marketId: quote.marketId, problem }, 'refusing to publish an invalid quote'),
+      onInvalid: (quote, problem) => {
+        metrics.booksRejected.inc({ venue, reason: 'invalid_quote' });
+        this.warn(
+          'invalid_quote',
+          { marketId: quote.marketId, problem },
+          'refusing to publish an invalid quote; published its book stale instead',
+          'error',
+        );
+      },
     });
+  }
+
+  /** A log line that hostile input could repeat: the first of its kind, then one per 10 s saying how many were left out. */
+  private warn(key: string, fields: Record<string, unknown>, message: string, level: 'warn' | 'error' = 'warn'): void {
+    const suppressed = this.throttle.take(key, Date.now());
+    if (suppressed !== undefined) this.log[level]({ ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, message);
   }
 
   /** The feed marks its books stale; a failed attempt's error is kept for /readyz. */
@@ -196,6 +238,32 @@ export abstract class VenueMonitor<F extends VenueFeed, E extends { kind: string
         return;
       case 'reconnect':
         this.socket.reconnect((event as Extract<FeedEvent, { kind: 'reconnect' }>).reason);
+        return;
+      case 'rejected': {
+        const { book, reason, detail } = event as Extract<FeedEvent, { kind: 'rejected' }>;
+        this.metrics.booksRejected.inc({ venue, reason });
+        this.warn(`rejected:${reason}`, { book, reason, detail }, `${this.name} book refused: stale until a snapshot repairs it`);
+        return;
+      }
+      case 'frame_refused': {
+        const { reason } = event as Extract<FeedEvent, { kind: 'frame_refused' }>;
+        this.metrics.framesRefused.inc({ venue, reason });
+        this.warn(`frame:${reason}`, { reason }, `${this.name} frame refused unparsed`);
+        return;
+      }
+      case 'stalled': {
+        const { silentMs } = event as Extract<FeedEvent, { kind: 'stalled' }>;
+        this.metrics.stalls.inc({ venue });
+        this.log.warn({ silentMs }, `${this.name} subscription silent: not ready, resubscribing`);
+        return;
+      }
+      case 'clock':
+        this.metrics.clockRejected.inc({ venue });
+        this.warn(
+          'clock',
+          { value: (event as Extract<FeedEvent, { kind: 'clock' }>).value },
+          `${this.name} timestamp far from our clock; using the receive time`,
+        );
         return;
       default:
         this.onVenueEvent(event as E);

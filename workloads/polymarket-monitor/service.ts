@@ -8,6 +8,13 @@ import { VenueMonitor, type VenueMonitorOptions } from '../market-data/venue-mon
 import { PolymarketFeed, type PolymarketFeedEvent, type PolymarketMarketRef } from './core.js';
 import { VpnProbe } from './vpn.js';
 
+/**
+ * Polymarket's largest frame is the initial dump, every subscribed token's book in one array: a
+ * sports book holds a few hundred levels (about 40 bytes each), so 10–30 KB a token; 4 MiB carries
+ * well over a hundred markets. (One token fully populated at the 0.0001 tick would be 800 KB.)
+ */
+export const POLYMARKET_MAX_PAYLOAD = 4 << 20;
+
 export interface PolymarketMonitorOptions extends VenueMonitorOptions {
   markets: PolymarketMarketRef[];
   /** Market channel URL, e.g. wss://ws-subscriptions-clob.polymarket.com/ws/market. */
@@ -50,6 +57,7 @@ export class PolymarketMonitor extends VenueMonitor<PolymarketFeed, PolymarketFe
         gateRetryMs: 500,
         keepalive: { intervalMs: options.pingIntervalMs ?? 10_000, text: 'PING' },
       },
+      maxPayload: POLYMARKET_MAX_PAYLOAD,
     });
     this.probeIntervalMs = options.vpn.intervalMs ?? 30_000;
     this.probe = probe;

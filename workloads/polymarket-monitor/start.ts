@@ -29,6 +29,7 @@ export async function startPolymarketMonitor(sources: PolymarketMonitorSources):
     maxQuoteAgeMs: context.maxQuoteAgeMs,
     depth: context.depth,
     streamMaxLen: context.streamMaxLen,
+    quietMs: context.quietMs,
     vpn: {
       required: sources.vpn.required,
       geoblockUrl: sources.vpn.geoblockUrl ?? defaultGeoblockUrl(poly.clobUrl),
