@@ -189,6 +189,8 @@ async function main(): Promise<void> {
     shardConfig: config(shard),
     env: signalKeyVars,
     log: pino({ level: 'silent' }),
+    // No venues to read fees and ticks from: the assumed ones.
+    terms: 'assumed',
     settings: { concurrency: 8, claimIdleMs: 600_000 },
     risk: { marketCooldownMs: 0 },
     ops: false,

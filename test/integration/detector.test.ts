@@ -17,6 +17,7 @@ import { freePort } from '../../cli/local/process.js';
 import { ScenarioQuotes, type TimedQuote } from '../support/scenario-quotes.js';
 import { signalKeyVars, testSignalKey } from '../support/signals.js';
 import { signatureProblem } from '../../contracts/signal-auth.js';
+import { marketParamsKey, type MarketParams } from '../../contracts/market-params.js';
 import { defaultDetectorConfig } from '../../workloads/detector/core.js';
 import { loadFairValues } from '../../workloads/detector/fair-source.js';
 import { polymarketFee } from '../../venues/polymarket/fees.js';
@@ -821,6 +822,24 @@ describe('detector service (real Redis, scenario-driven)', function () {
         ).catch((error: Error) => {
           throw new Error(`${error.message}\n${output}`);
         });
+        // No fee terms from the venues yet: the set is not priced, and the metric says why.
+        await publish(redis, shard, [book('kalshi', 'yes', 4000, Date.now()), book('polymarket', 'no', 5200, Date.now())]);
+        await until(
+          'the set refused for unknown fees',
+          async () =>
+            metricValue((await get(port, '/metrics')).body, 'arbees_signals_suppressed_total', { reason: 'fees_unknown', shard }) > 0,
+          10_000,
+        );
+        expect(await readSignals(redis, shard)).to.have.length(0);
+        // The terms as the executor publishes them: now it is priced.
+        const terms: MarketParams = {
+          marketId: market,
+          fetchedAt: Date.now(),
+          kalshi: { known: true, feeType: 'quadratic', multiplier: '1', fractional: false, series: 'KXNBAGAME' },
+          polymarket: { known: true, rate: '0.03', exponent: 1, tick: '0.01' },
+        };
+        await redis.hset(marketParamsKey(shard), market, JSON.stringify(terms));
+        await new Promise((r) => setTimeout(r, 2_500)); // the detector reads them every 2 s
         await publish(redis, shard, [book('kalshi', 'yes', 4000, Date.now()), book('polymarket', 'no', 5200, Date.now())]);
         await until('a signal from the CLI detector', async () => (await readSignals(redis, shard)).length === 1, 10_000);
         const metrics = (await get(port, '/metrics')).body;

@@ -428,6 +428,8 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
 
   it('with the tunnel down nothing reaches Polymarket: the order is never sent and nothing goes around the tunnel', async () => {
     const service = await start();
+    // The market's terms were read through the tunnel at start; from now on nothing gets through.
+    front.requests = 0;
     tunnel.down = true;
     const s = signal([{ venue: 'polymarket', outcome: 'yes', side: 'buy', limitPrice: 9_900, size: shares(6) }]);
     expect(await service.executor.handleSignal(s)).to.equal('accepted');
@@ -633,6 +635,24 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
       );
     });
   }
+
+  it('a market whose terms a venue did not give is not traded there (refused, reason kept, counted); the other venue trades', async () => {
+    await polymarket.stop(); // the tunnel's front answers, the venue behind it does not
+    const service = await start();
+    const both = arb();
+    const kalshiOnly = signal([{ venue: 'kalshi', outcome: 'yes', side: 'buy', limitPrice: 9_900, size: shares(3) }]);
+    expect(await service.executor.handleSignal(both)).to.equal('rejected');
+    const [event] = await rows<{ rule: string; detail: string }>('select rule, detail from risk_events where signal_id = $1', [both.id]);
+    expect(event!.rule).to.equal('market-terms-unknown');
+    expect(event!.detail).to.match(/Polymarket|polymarket/);
+    const rejections = (await service.metrics.riskRejections.get()).values.find((v) => v.labels.rule === 'market-terms-unknown');
+    expect(rejections!.value).to.equal(1);
+    expect(front.orders).to.have.length(0);
+    expect(await service.executor.handleSignal(kalshiOnly)).to.equal('accepted');
+    const [order] = await rows<{ status: string }>('select status from orders where signal_id = $1', [kalshiOnly.id]);
+    expect(order!.status).to.equal('filled');
+    polymarket = await startPolymarketSim({ scenario: scenario(), creds: [poly], port: 0 });
+  });
 
   it('an order the account cannot pay for is a rejection with a metric, a risk event and an event log line, on either venue', async () => {
     await restartVenues({}, { balanceUsd: 1, balanceCents: 100 });

@@ -127,6 +127,8 @@ async function harness(
     shardConfig: shardConfig(shard, options.limits),
     env: signalKeyVars,
     log,
+    // No venues to read fees and ticks from: the assumed ones.
+    terms: 'assumed',
     settings: { claimIdleMs: 60_000, ...options.settings },
     risk: { marketCooldownMs: 0, ...options.risk },
     ...(options.paper ? { paper: options.paper } : {}),

@@ -124,14 +124,38 @@ describe('detector fees: per-market table and integer helpers', () => {
   it('resolves defaults and per-market overrides, sharing models with equal parameters', () => {
     const table = new FeeTable();
     table.set('nba-1', { kalshi: { multiplier: '0.5' } });
-    expect(table.forMarket('nba-1').kalshi.fee(5000, contracts(100))).to.equal($(88));
-    expect(table.forMarket('nba-1').polymarket).to.equal(polymarketModel());
-    expect(table.forMarket('other').kalshi).to.equal(kalshiModel());
+    expect(table.forMarket('nba-1')!.kalshi.fee(5000, contracts(100))).to.equal($(88));
+    expect(table.forMarket('nba-1')!.polymarket).to.equal(polymarketModel());
+    expect(table.forMarket('other')!.kalshi).to.equal(kalshiModel());
     table.set('nba-1', { polymarket: { feesEnabled: false } });
-    expect(table.forMarket('nba-1').kalshi.fee(5000, contracts(100))).to.equal($(88));
-    expect(table.forMarket('nba-1').polymarket.fee(5000, contracts(100))).to.equal(0);
+    expect(table.forMarket('nba-1')!.kalshi.fee(5000, contracts(100))).to.equal($(88));
+    expect(table.forMarket('nba-1')!.polymarket.fee(5000, contracts(100))).to.equal(0);
     table.delete('nba-1');
-    expect(table.forMarket('nba-1').kalshi).to.equal(kalshiModel());
+    expect(table.forMarket('nba-1')!.kalshi).to.equal(kalshiModel());
+  });
+
+  it('strict, knows only what the venues said: each venue apart, unknown with the reason, never a default', () => {
+    const table = new FeeTable('strict');
+    expect(table.forMarket('m')).to.equal(undefined);
+    expect(table.reason('m')).to.contain('no fee terms read');
+    const terms = {
+      marketId: 'm',
+      fetchedAt: 1,
+      kalshi: { known: true as const, feeType: 'quadratic' as const, multiplier: '2', fractional: false, series: 'S' },
+      polymarket: { known: false as const, reason: '/fee-rate base_fee 0 disagrees with fd (charges)' },
+    };
+    table.apply(terms);
+    expect(table.model('m', 'kalshi')!.fee(5000, contracts(100))).to.equal($(350));
+    expect(table.model('m', 'polymarket')).to.equal(undefined);
+    expect(table.forMarket('m')).to.equal(undefined);
+    expect(table.reason('m', 'polymarket')).to.contain('disagrees');
+    table.apply({ ...terms, polymarket: { known: true, rate: '0', exponent: 1, tick: '0.01' } });
+    expect(table.forMarket('m')!.polymarket.fee(5000, contracts(100))).to.equal(0);
+    // A table with defaults still refuses what the venues said is unknown.
+    const lenient = new FeeTable();
+    lenient.forget('m', 'venue unreachable', 'kalshi');
+    expect(lenient.model('m', 'kalshi')).to.equal(undefined);
+    expect(lenient.model('m', 'polymarket')).to.equal(polymarketModel());
   });
 
   it('divides exactly with explicit rounding', () => {

@@ -21,7 +21,7 @@ import {
   type Levels,
 } from '../fee-math.js';
 
-export type KalshiFeeType = 'quadratic' | 'quadratic_with_maker_fees';
+export type KalshiFeeType = 'quadratic' | 'quadratic_with_maker_fees' | 'quadratic_with_combo_maker_fees';
 
 export interface KalshiFeeParams {
   /** `Series.fee_multiplier` as a decimal (up to 4 decimals); default 1. */
@@ -32,6 +32,8 @@ export interface KalshiFeeParams {
 
 export const KALSHI_TAKER_RATE = '0.07';
 export const KALSHI_MAKER_RATE = '0.0175';
+/** Makers on `quadratic_with_combo_maker_fees` series pay half the taker rate. */
+export const KALSHI_COMBO_MAKER_RATE = '0.035';
 
 /**
  * Kalshi fee of one order of `size` (hundredths) at `price` (ten-thousandths), rounded up to the cent,
@@ -105,7 +107,8 @@ export function kalshiModel(params: KalshiFeeParams = {}, role: FeeRole = 'taker
   const feeType = params.feeType ?? 'quadratic';
   const multiplier = ratio(params.multiplier ?? 1, 4);
   if (role === 'maker' && feeType === 'quadratic') return zeroModel('kalshi');
-  const base = ratio(role === 'taker' ? KALSHI_TAKER_RATE : KALSHI_MAKER_RATE, 4);
+  const makerRate = feeType === 'quadratic_with_combo_maker_fees' ? KALSHI_COMBO_MAKER_RATE : KALSHI_MAKER_RATE;
+  const base = ratio(role === 'taker' ? KALSHI_TAKER_RATE : makerRate, 4);
   const rate = product(base, multiplier);
   if (rate.num === 0) return zeroModel('kalshi');
   const key = `kalshi:${rate.num}/${rate.den}`;

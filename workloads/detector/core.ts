@@ -8,7 +8,7 @@
 // reasons count real opportunities lost, not every quote.
 import { PRICE_ONE } from '../../contracts/decimal.js';
 import type { Quote, Signal } from '../../contracts/messages.js';
-import { COMBOS_BY_SLOT, planSet, setLegs, slotFee, type ArbDirection, type ArbSettings } from './arbitrage.js';
+import { COMBOS_BY_SLOT, planSet, setLegs, type ArbDirection, type ArbSettings } from './arbitrage.js';
 import { BookStore, SLOT_OUTCOME, SLOT_VENUE, slotOf, type UpdateResult } from './book.js';
 import { planBuy, type EdgeSettings, type FairValueSource } from './edge.js';
 import { FeeTable } from '../../venues/fee-table.js';
@@ -54,7 +54,8 @@ export interface Suppression {
   kind: 'arbitrage' | 'edge';
   marketId: string;
   direction: ArbDirection | EdgeDirection;
-  reason: GateReason | SpamReason;
+  /** `fees_unknown`: a venue's fee terms for the market could not be read, so it is not priced (fail safe). */
+  reason: GateReason | SpamReason | 'fees_unknown';
   /** The edge of the suppressed signal, when it got as far as being sized. */
   edgeBps?: number;
 }
@@ -102,7 +103,6 @@ export class DetectorCore {
     const marketId = quote.marketId;
     const market = this.books.market(marketId)!;
     const slot = slotOf(quote.venue, quote.outcome);
-    const fees = this.fees.forMarket(marketId);
     let signals: Signal[] | undefined;
     let suppressed: Suppression[] | undefined;
 
@@ -112,10 +112,16 @@ export class DetectorCore {
       const qa = market.books[combo.a];
       const qb = market.books[combo.b];
       if (!qa || !qb || qa.asks.length === 0 || qb.asks.length === 0) continue;
-      const feeA = slotFee(fees, combo.a);
-      const feeB = slotFee(fees, combo.b);
+      const feeA = this.fees.model(marketId, SLOT_VENUE[combo.a]!);
+      const feeB = this.fees.model(marketId, SLOT_VENUE[combo.b]!);
       const a = qa.asks[0]![0];
       const b = qb.asks[0]![0];
+      if (!feeA || !feeB) {
+        // Not priced without the venues' fees; reported where the set would clear the threshold before any fee.
+        if ((PRICE_ONE - a - b) * 10_000 >= this.arbFloor)
+          (suppressed ??= []).push({ kind: 'arbitrage', marketId, direction: combo.direction, reason: 'fees_unknown' });
+        continue;
+      }
       if ((PRICE_ONE - a - b) * 10_000 - feeA.marginal(a) - feeB.marginal(b) < this.arbFloor) continue;
 
       const gate = gateLegs(qa, qb, now, this.config.gating);
@@ -151,8 +157,8 @@ export class DetectorCore {
     if (this.config.edge.enabled && this.fairValues) {
       const fair = this.fairValues.fairValue(marketId, quote.outcome, now);
       const asks = quote.asks;
-      if (fair !== undefined && asks.length > 0) {
-        const fee = quote.venue === 'kalshi' ? fees.kalshi : fees.polymarket;
+      const fee = this.fees.model(marketId, quote.venue);
+      if (fair !== undefined && asks.length > 0 && fee) {
         const a = asks[0]![0];
         if ((fair - a) * 10_000 - fee.marginal(a) >= this.edgeFloor) {
           const direction = EDGE_DIRECTIONS[slot]!;

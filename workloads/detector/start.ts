@@ -11,6 +11,8 @@ import { startOpsServer, type OpsServer } from '../../lib/ops-server.js';
 import { defaultDetectorConfig, type DetectorConfigInput } from './core.js';
 import { loadFairValues, type FairValuesFile } from './fair-source.js';
 import { DetectorService, type DetectorServiceOptions } from './service.js';
+import { FeeTable } from '../../venues/fee-table.js';
+import { MarketParamsFollower } from './market-params.js';
 
 /** Where the detector's configuration comes from, as the command line gives it. */
 export interface DetectorSources {
@@ -20,7 +22,12 @@ export interface DetectorSources {
   env: NodeJS.ProcessEnv;
 }
 
-export type DetectorStartOptions = DetectorServiceOptions & { httpPort: number; httpHost?: string };
+export type DetectorStartOptions = DetectorServiceOptions & {
+  httpPort: number;
+  httpHost?: string;
+  /** Price with the venues' fees as the executor publishes them (contracts/market-params.ts); `fees` must be strict. */
+  followMarketParams?: boolean;
+};
 
 /** The core settings a shard asks for (TradingShard spec.detector) on top of the defaults. */
 export function detectorSettings(shard: ShardConfig, fair: FairValuesFile | undefined): DetectorConfigInput {
@@ -57,6 +64,9 @@ export function detectorOptions(sources: DetectorSources): DetectorStartOptions 
     fairValues: fair?.source,
     // With discovery the monitors find markets at run time; otherwise only the listed ones.
     markets: shard.discovery ? undefined : shard.markets.map((m) => m.id),
+    // The venues' fees, as the executor reads them: a market they have not described is not priced.
+    fees: new FeeTable('strict'),
+    followMarketParams: true,
   };
 }
 
@@ -69,6 +79,18 @@ export interface RunningDetector {
 /** Starts the service and its /metrics, /healthz and /readyz endpoints. */
 export async function startDetector(options: DetectorStartOptions): Promise<RunningDetector> {
   const service = new DetectorService(options);
+  const follower =
+    options.followMarketParams && options.fees
+      ? new MarketParamsFollower({
+          shard: options.shard,
+          redisUrl: options.redisUrl,
+          fees: options.fees,
+          ...(options.markets ? { markets: options.markets } : {}),
+          registry: service.registry,
+          ...(options.log ? { log: options.log } : {}),
+        })
+      : undefined;
+  await follower?.start();
   const ops = await startOpsServer({
     port: options.httpPort,
     host: options.httpHost,
@@ -78,6 +100,7 @@ export async function startDetector(options: DetectorStartOptions): Promise<Runn
   try {
     await service.start();
   } catch (error) {
+    follower?.stop();
     await ops.close();
     throw error;
   }
@@ -87,6 +110,7 @@ export async function startDetector(options: DetectorStartOptions): Promise<Runn
     ops,
     stop: () =>
       (stopping ??= (async () => {
+        follower?.stop();
         await service.stop();
         await ops.close();
       })()),

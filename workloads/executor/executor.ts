@@ -27,7 +27,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { signalSchema, type ControlState, type Leg, type Signal, type Venue } from '../../contracts/messages.js';
 import type { ShardConfig } from '../../contracts/shard-config.js';
-import { venueModel, FeeTable } from '../../venues/fee-table.js';
+import { FeeTable } from '../../venues/fee-table.js';
 import type { VenueClient } from '../../venues/orders.js';
 import type { BookCache } from './books.js';
 import { SignalIntake, type StreamEntry } from './intake.js';
@@ -39,6 +39,7 @@ import { OrderSender, type ExecutorHooks } from './order-sender.js';
 import { Portfolio, type PortfolioSnapshot } from './portfolio.js';
 import { evaluateRisk, type RiskRule } from './risk.js';
 import type { ExecutorSettings } from './settings.js';
+import { alignLegs, type VenueGrid } from './order-grid.js';
 import { ShardLock } from './shard-lock.js';
 import { authenticEntry, vetSignal, type RefusalReason, type VettingRule } from './signal-vetting.js';
 import { sleep } from './sleep.js';
@@ -59,13 +60,25 @@ export interface ExecutorDeps {
   venues: Partial<Record<Venue, VenueClient>>;
   books: BookCache;
   metrics: ExecutorMetrics;
+  /** Fee models per market and venue (default: assumed fees, for tests without venues). */
   fees?: FeeTable;
+  /** The venues' grid per market (Polymarket tick, Kalshi fractions); default: assumed, for tests without venues. */
+  terms?: MarketTerms;
   log?: Logger;
   hooks?: ExecutorHooks;
   now?: () => number;
 }
 
 export type SignalOutcome = 'accepted' | 'rejected' | 'duplicate' | 'in-flight' | 'invalid';
+
+/** What the venues said of a market's grid (market-params.ts); undefined where they have not. */
+export interface MarketTerms {
+  tick(marketId: string): VenueGrid['polymarketTick'];
+  fractional(marketId: string): boolean | undefined;
+}
+
+/** Without venues to ask (tests): a cent tick, fractions taken. */
+const ASSUMED_GRID: VenueGrid = { polymarketTick: '0.01', kalshiFractional: true };
 
 export class Executor {
   readonly ledger: Ledger;
@@ -341,9 +354,20 @@ export class Executor {
     // enough: a control key forged "closed" cannot un-pause a shard whose config says paused.
     const paused = this.config.paused === true || (control?.state === 'open' && control.reason.startsWith('paused'));
     if (paused) return this.reject(signal, 'paused', control?.reason.startsWith('paused') ? control.reason : 'shard paused by spec.paused');
+    // The legs as the venues take them (Polymarket limits on the tick in our favour, Kalshi sizes in
+    // whole contracts where fractions are not taken), priced with the venues' own fees: risk costs
+    // exactly the orders that will be sent. Unknown terms refuse the signal.
+    const terms = this.deps.terms;
+    const grid = terms
+      ? { polymarketTick: terms.tick(signal.marketId), kalshiFractional: terms.fractional(signal.marketId) }
+      : ASSUMED_GRID;
+    const aligned = alignLegs(signal.legs, grid);
+    if (!aligned.ok) return this.reject(signal, aligned.rule, `${aligned.reason} (market ${signal.marketId})`);
+    const unpriced = aligned.legs.find((leg) => !this.fees.model(signal.marketId, leg.venue));
+    if (unpriced) return this.reject(signal, 'market-terms-unknown', `fees unknown: ${this.fees.reason(signal.marketId, unpriced.venue)}`);
+    const fee = (leg: Leg) => this.fees.model(signal.marketId, leg.venue)!.fee(leg.limitPrice, leg.size);
     this.portfolio.rollDay();
     // Everything from here to the reservation is synchronous: concurrent decisions see each other.
-    const fee = (leg: Leg) => venueModel(this.fees.forMarket(signal.marketId), leg.venue).fee(leg.limitPrice, leg.size);
     const lastFillAt = this.portfolio.lastFillAt(signal.marketId);
     const openBreaker = this.localBreakers.open(this.now());
     const decision = evaluateRisk(
@@ -351,7 +375,7 @@ export class Executor {
         now: this.now(),
         control,
         paused,
-        signal,
+        signal: { ...signal, legs: aligned.legs },
         market: { game: market.game, sport: market.sport },
         holdings: this.portfolio.holdings(),
         realizedPnlToday: this.portfolio.realizedToday,

@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import { PRICE_ONE } from '../../contracts/decimal.js';
 import type { Venue } from '../../contracts/messages.js';
-import { venueModel, FeeTable } from '../../venues/fee-table.js';
+import { FeeTable } from '../../venues/fee-table.js';
 import type { BookCache, Level } from './books.js';
 import type { OrderRequest, VenueClient, VenueFill, VenueOrderReport } from '../../venues/orders.js';
 
@@ -79,12 +79,14 @@ export class PaperVenue implements VenueClient {
     if (this.settings.latencyMs > 0) await sleep(this.settings.latencyMs);
     const book = this.books.get(order.venue, order.marketId, order.outcome);
     const side = order.side === 'buy' ? 'asks' : 'bids';
-    const model = venueModel(this.fees.forMarket(order.marketId), order.venue);
-    const match = book
-      ? matchIoc(book[side], order.side, order.limitPrice, order.size, this.settings.slippageBps, (levels, size) =>
-          model.feeWalk(levels, size),
-        )
-      : { taken: [], fills: [], filled: 0 };
+    // Unknown fees: the decision refuses such a market; an unwind that meets one fills nothing.
+    const model = this.fees.model(order.marketId, order.venue);
+    const match =
+      book && model
+        ? matchIoc(book[side], order.side, order.limitPrice, order.size, this.settings.slippageBps, (levels, size) =>
+            model.feeWalk(levels, size),
+          )
+        : { taken: [], fills: [], filled: 0 };
     const now = Date.now();
     const fills: VenueFill[] = match.fills.map((f, i) => ({
       fillId: `${order.clientOrderId}:${i}`,
@@ -98,7 +100,7 @@ export class PaperVenue implements VenueClient {
       status: match.filled === order.size ? 'filled' : 'cancelled',
       filledSize: match.filled,
       fills,
-      ...(book ? {} : { reason: 'no book' }),
+      ...(!model ? { reason: 'fees unknown' } : book ? {} : { reason: 'no book' }),
     };
     const inserted = await this.pool.query({
       name: 'executor-paper-insert',

@@ -26,6 +26,8 @@ export const riskRules = [
   'invalid-signal',
   'unknown-market',
   'venue-unavailable',
+  // A venue's terms for the market (fees, tick, fractional contracts) could not be read: not traded.
+  'market-terms-unknown',
 ] as const;
 export type RiskRule = (typeof riskRules)[number];
 

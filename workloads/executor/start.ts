@@ -18,6 +18,8 @@ import type { VenueClient } from '../../venues/orders.js';
 import { BookCache, QuoteFeed } from './books.js';
 import { ControlGate } from './control.js';
 import { Executor } from './executor.js';
+import { FeeTable } from '../../venues/fee-table.js';
+import { MarketParamsRefresher } from './market-params.js';
 import { createPool } from './postgres.js';
 import { liveVenues } from './live-venues.js';
 import { createExecutorMetrics, type ExecutorMetrics } from './metrics.js';
@@ -58,6 +60,14 @@ export interface ExecutorServiceOptions {
   ops?: boolean;
   /** Between settlement polls (default 30 s). */
   settlementIntervalMs?: number;
+  /**
+   * Where fees, ticks and fractional trading come from: `venues` (default) reads them from the
+   * venues and publishes them for the detector; `assumed` takes fixed defaults, for tests without
+   * venues to ask.
+   */
+  terms?: 'venues' | 'assumed';
+  /** Between reads of the venues' terms (default 5 min). */
+  termsIntervalMs?: number;
 }
 
 export interface ExecutorService {
@@ -113,12 +123,32 @@ export async function startExecutorService(options: ExecutorServiceOptions): Pro
   try {
     const migrated = await migrate(pool);
     if (migrated.applied.length > 0) log.info({ applied: migrated.applied }, 'ledger migrations applied');
+    const fees = options.terms === 'assumed' ? new FeeTable() : new FeeTable('strict');
     const venues: Partial<Record<Venue, VenueClient>> = live
       ? await liveVenues(shardConfig, options.env, pool, log)
       : {
-          kalshi: new PaperVenue('kalshi', books, pool, undefined, options.paper),
-          polymarket: new PaperVenue('polymarket', books, pool, undefined, options.paper),
+          kalshi: new PaperVenue('kalshi', books, pool, fees, options.paper),
+          polymarket: new PaperVenue('polymarket', books, pool, fees, options.paper),
         };
+    // The venues' own terms, read before the first signal is taken (a market still unknown is refused),
+    // and only once live trading's preconditions hold: Polymarket is read only as orders would be.
+    const terms =
+      options.terms === 'assumed'
+        ? undefined
+        : new MarketParamsRefresher({
+            shard: runtime.shard,
+            config: shardConfig,
+            fees,
+            log,
+            registry: metrics.registry,
+            redisUrl: runtime.redis.url,
+            ...(options.env[polymarketProxyEnv] ? { polymarketProxyUrl: options.env[polymarketProxyEnv] } : {}),
+            ...(options.termsIntervalMs ? { intervalMs: options.termsIntervalMs } : {}),
+          });
+    if (terms) {
+      cleanups.push(() => terms.stop());
+      await terms.start();
+    }
     cleanups.push(async () => {
       for (const venue of Object.values(venues)) await venue.close?.();
     });
@@ -144,6 +174,8 @@ export async function startExecutorService(options: ExecutorServiceOptions): Pro
       books,
       metrics,
       log,
+      fees,
+      ...(terms ? { terms } : {}),
       ...(options.hooks ? { hooks: options.hooks } : {}),
     });
 
@@ -188,6 +220,7 @@ export async function startExecutorService(options: ExecutorServiceOptions): Pro
         try {
           const next = loadShardConfig(path);
           executor.updateConfig(next, defaultExecutorSettings(next, options.settings, options.risk));
+          terms?.setMarkets(next.markets);
           const previous = settlement;
           settlement = settle(next);
           void previous.stop();

@@ -150,7 +150,8 @@ export class KalshiState {
         id: `fee-change-${i + 1}`,
         feeType: change.feeType,
         multiplier: String(change.feeMultiplier),
-        atMs: startMs + change.at,
+        // In force from the second the venue announces (scheduled_ts has no milliseconds).
+        atMs: Math.floor((startMs + change.at) / 1000) * 1000,
       });
     });
   }
