@@ -234,6 +234,16 @@ describe('chart (helm, no cluster)', function () {
       /redis\.enabled and externalRedis\.host are both set/,
     ],
     [
+      'Redis ACL users of an external Redis with connections the chart would write',
+      {
+        connections: { create: true },
+        externalRedis: { host: 'cache.example.com', aclUsers: true },
+        externalPostgresql: { host: 'db.example.com', auth: { existingSecret: 'pg' } },
+        networkPolicy: { storeCidrs: ['10.0.0.0/16'] },
+      },
+      /externalRedis\.aclUsers needs connections\.create=false: create the Redis users and each namespace's connections Secret/,
+    ],
+    [
       'external PostgreSQL without credentials',
       { connections: { create: true }, redis: { enabled: true }, externalPostgresql: { host: 'db.example.com' } },
       /externalPostgresql\.auth\.existingSecret is required/,
@@ -408,12 +418,24 @@ describe('chart (helm, no cluster)', function () {
 
   it('generates one password per in-cluster database and uses it everywhere', async () => {
     const objects = await render('arbees-system', [ciValues('kind')]);
-    const redisPassword = secretData(find(objects, 'Secret', 'arbees-redis')).password!;
+    const redisPasswords = secretData(find(objects, 'Secret', 'arbees-redis'));
     const postgresPassword = secretData(find(objects, 'Secret', 'arbees-postgresql')).password!;
-    expect(redisPassword).to.match(/^[A-Za-z0-9]{32}$/);
+    // Redis: a user per component (redis.aclUsers, the default), each with its own password.
+    const users = { operator: 'password', monitor: 'password-monitor', detector: 'password-detector', executor: 'password-executor' };
+    for (const key of Object.values(users)) expect(redisPasswords[key]).to.match(/^[A-Za-z0-9]{32}$/);
+    expect(new Set(Object.values(users).map((key) => redisPasswords[key])).size).to.equal(4);
+    const redisUrl = (user: keyof typeof users) => `redis://${user}:${redisPasswords[users[user]]}@arbees-redis.arbees-system.svc:6379/0`;
+    const componentUrls = {
+      'redisUrl.kalshi-monitor': redisUrl('monitor'),
+      'redisUrl.polymarket-monitor': redisUrl('monitor'),
+      'redisUrl.detector': redisUrl('detector'),
+      'redisUrl.executor': redisUrl('executor'),
+    };
     for (const namespace of ['arbees-system', 'ci-kind-shards']) {
       const urls = secretData(find(objects, 'Secret', 'arbees-connections', namespace));
-      expect(urls.redisUrl).to.equal(`redis://:${redisPassword}@arbees-redis.arbees-system.svc:6379/0`);
+      expect(urls).to.include(componentUrls);
+      // The operator's URL only where the operator runs.
+      expect(urls.redisUrl).to.equal(namespace === 'arbees-system' ? redisUrl('operator') : undefined);
       expect(urls.postgresUrl).to.equal(`postgres://arbees:${postgresPassword}@arbees-postgresql.arbees-system.svc:5432/arbees`);
     }
     const redis = find<Workload>(objects, 'StatefulSet', 'arbees-redis');

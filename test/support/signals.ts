@@ -2,7 +2,7 @@
 // (contracts/signal-auth.ts): the executor trades nothing else.
 import type { Redis } from 'ioredis';
 import { streamKeys, venues, type Quote, type Signal } from '../../contracts/messages.js';
-import { signalKeyEnv } from '../../contracts/shard-config.js';
+import { signalKeyEnv, type ShardConfig } from '../../contracts/shard-config.js';
 import { signSignal } from '../../contracts/signal-auth.js';
 
 export const testSignalKey = 'arbees-test-signal-key-0123456789abcdef';
@@ -54,6 +54,43 @@ export function keepBooks(redis: Pick<Redis, 'xadd'>, shard: string, books: Book
     async stop() {
       running = false;
       await loop;
+    },
+  };
+}
+
+/** A two-legged arbitrage signal on market m0 as the detector writes it (unsigned), with `over` on top. */
+export function exampleSignal(over: Partial<Signal> = {}): Signal {
+  return {
+    id: 'arbitrage:m0:kalshi_yes+polymarket_no:0123456789abcdef',
+    kind: 'arbitrage',
+    marketId: 'm0',
+    legs: [
+      { venue: 'kalshi', outcome: 'yes', side: 'buy', limitPrice: 4_000, size: 1_000 },
+      { venue: 'polymarket', outcome: 'no', side: 'buy', limitPrice: 5_500, size: 1_000 },
+    ],
+    edgeBps: 300,
+    expectedProfit: 300,
+    quoteAgesMs: [10, 20],
+    createdTs: 1_700_000_000_000,
+    ...over,
+  };
+}
+
+/** A paper shard of one market (m0) with unreachable venues and roomy limits. */
+export function paperShard(shard: string, paused?: boolean): ShardConfig {
+  return {
+    shard,
+    ...(paused === undefined ? {} : { paused }),
+    markets: [{ id: 'm0', sport: 'nba', game: 'g0', kalshi: { ticker: 'KXNBAGAME-M0' }, polymarket: { yesTokenId: '1', noTokenId: '2' } }],
+    venues: {
+      kalshi: { environment: 'demo', restUrl: 'http://127.0.0.1:1/trade-api/v2', wsUrl: 'ws://127.0.0.1:1/trade-api/ws/v2' },
+      polymarket: { clobUrl: 'http://127.0.0.1:1', wsUrl: 'ws://127.0.0.1:1', gammaUrl: 'http://127.0.0.1:1' },
+    },
+    detector: { minEdgeBps: 100, maxQuoteAgeMs: 5_000, cooldownMs: 0 },
+    executor: {
+      mode: 'paper',
+      bankrollUsd: 1_000,
+      limits: { perGameUsd: 500, perSportUsd: 500, dailyLossUsd: 500, maxOpenPositions: 10, maxOrderUsd: 500 },
     },
   };
 }

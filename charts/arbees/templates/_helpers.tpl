@@ -114,15 +114,107 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- get .Values "__arbeesSignalKey" -}}
 {{- end -}}
 
+{{- /*
+  Whether each component connects to Redis as its own ACL user ("true" or ""): the in-cluster Redis
+  with redis.aclUsers, or an external one with externalRedis.aclUsers (whose users and connections
+  Secrets are made by hand, README.md). The operator then reads redisUrl.<component> for each pod.
+*/ -}}
+{{- define "arbees.redisAclUsers" -}}
+{{- if or (and .Values.redis.enabled .Values.redis.aclUsers) (and (not .Values.redis.enabled) .Values.externalRedis.aclUsers) }}true{{ end -}}
+{{- end -}}
+
+{{- /* The Redis user each shard component connects as (files/redis-acl.txt). */ -}}
+{{- define "arbees.redisComponentUsers" -}}
+kalshi-monitor: monitor
+polymarket-monitor: monitor
+detector: detector
+executor: executor
+{{- end -}}
+
+{{- /*
+  The in-cluster Redis's ACL users as a list of {name, rules}, from files/redis-acl.txt (one line
+  per user: the name, then its rules; # starts a comment).
+*/ -}}
+{{- define "arbees.redisAclRules" -}}
+{{- range splitList "\n" (.Files.Get "files/redis-acl.txt") }}
+{{- $line := trim . }}
+{{- if and $line (not (hasPrefix "#" $line)) }}
+{{- $fields := regexSplit "\\s+" $line -1 }}
+- name: {{ first $fields | quote }}
+  rules: {{ rest $fields | join " " | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{- /*
+  Password of an in-cluster Redis user (list $ user): the operator's is redis.auth.password (the
+  default user's without aclUsers), see arbees.generatedPassword; every other user's is the one an
+  earlier install stored in Secret <release>-redis (key password-<user>), else a new random one.
+  Once per render.
+*/ -}}
+{{- define "arbees.redisUserPassword" -}}
+{{- $root := index . 0 -}}
+{{- $user := index . 1 -}}
+{{- if eq $user "operator" -}}
+{{- include "arbees.generatedPassword" (list $root "redis") -}}
+{{- else -}}
+{{- if not (hasKey $root.Values "__arbeesGenerated") }}{{ $_ := set $root.Values "__arbeesGenerated" dict }}{{ end -}}
+{{- $cache := get $root.Values "__arbeesGenerated" -}}
+{{- $which := printf "redis-%s" $user -}}
+{{- if not (hasKey $cache $which) -}}
+{{- $existing := include "arbees.secretKey" (list $root (include "arbees.redisName" $root) (printf "password-%s" $user)) -}}
+{{- $_ := set $cache $which ($existing | default (randAlphaNum 32)) -}}
+{{- end -}}
+{{- get $cache $which -}}
+{{- end -}}
+{{- end -}}
+
+{{- /*
+  The in-cluster Redis's ACL file: with aclUsers, `default` off and one user per line of
+  files/redis-acl.txt (its password as a SHA-256, never in clear); without, `default` with the one
+  password and every right. Redis reads it at start (redis.conf's aclfile), so no password is ever
+  on its command line.
+*/ -}}
+{{- define "arbees.redisAclFile" -}}
+{{- if .Values.redis.aclUsers -}}
+user default off
+{{- range include "arbees.redisAclRules" . | fromYamlArray }}
+user {{ .name }} reset on #{{ include "arbees.redisUserPassword" (list $ .name) | sha256sum }} {{ .rules }}
+{{- end }}
+{{- else -}}
+user default on #{{ include "arbees.generatedPassword" (list . "redis") | sha256sum }} ~* &* +@all
+{{- end }}
+{{ end -}}
+
+{{- /* The in-cluster Redis's configuration file: everything it would otherwise take as arguments. */ -}}
+{{- define "arbees.redisConf" -}}
+port 6379
+dir /data
+appendonly yes
+aclfile /etc/redis/users.acl
+# No password on the command line or in the process title: ps shows "redis-server /etc/redis/redis.conf".
+set-proc-title no
+{{ end -}}
+
+{{- /* The in-cluster Redis's URL for a user (list $ user). */ -}}
+{{- define "arbees.inClusterRedisUrl" -}}
+{{- $root := index . 0 -}}
+{{- $user := index . 1 -}}
+{{- $name := ternary $user "" $root.Values.redis.aclUsers -}}
+{{- printf "redis://%s:%s@%s.%s.svc:6379/0" $name (include "arbees.urlUserinfo" (include "arbees.redisUserPassword" (list $root $user))) (include "arbees.redisName" $root) $root.Release.Namespace -}}
+{{- end -}}
+
 {{- /* Percent-encoding for the user-info part of a URL (urlquery writes a space as "+"). */ -}}
 {{- define "arbees.urlUserinfo" -}}
 {{ urlquery . | replace "+" "%20" }}
 {{- end -}}
 
 {{- /*
-  The connection URLs as a YAML map {redisUrl, postgresUrl}, or "" when they cannot be known
-  here: external endpoints rendered without a cluster (helm template / lint), where the existing
-  Secrets with the passwords cannot be read. Fails when a Secret it needs is missing.
+  The connection URLs as a YAML map {redisUrl, postgresUrl} (and, for the in-cluster Redis with
+  aclUsers, componentRedisUrls: {<component>: URL of its user}; redisUrl is then the operator's),
+  or "" when they cannot be known here: external endpoints rendered without a cluster (helm
+  template / lint), where the existing Secrets with the passwords cannot be read. Fails when a
+  Secret it needs is missing.
 */ -}}
 {{- define "arbees.connectionUrls" -}}
 {{- $v := .Values -}}
@@ -134,8 +226,14 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- $redisUrl := "" -}}
 {{- $postgresUrl := "" -}}
 {{- $known := true -}}
+{{- $componentUrls := dict -}}
 {{- if $v.redis.enabled -}}
-{{- $redisUrl = printf "redis://:%s@%s.%s.svc:6379/0" (include "arbees.urlUserinfo" (include "arbees.generatedPassword" (list . "redis"))) (include "arbees.redisName" .) $ns -}}
+{{- $redisUrl = include "arbees.inClusterRedisUrl" (list . "operator") -}}
+{{- if $v.redis.aclUsers -}}
+{{- range $component, $user := include "arbees.redisComponentUsers" . | fromYaml -}}
+{{- $_ := set $componentUrls $component (include "arbees.inClusterRedisUrl" (list $ $user)) -}}
+{{- end -}}
+{{- end -}}
 {{- else -}}
 {{- $r := $v.externalRedis -}}
 {{- $auth := "" -}}
@@ -173,6 +271,9 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- if $known -}}
 redisUrl: {{ $redisUrl | quote }}
 postgresUrl: {{ $postgresUrl | quote }}
+{{- with $componentUrls }}
+componentRedisUrls: {{ toJson . }}
+{{- end }}
 {{- end -}}
 {{- end -}}
 
@@ -185,6 +286,9 @@ postgresUrl: {{ $postgresUrl | quote }}
 {{- end -}}
 {{- if not (or $v.redis.enabled $v.externalRedis.host) -}}
 {{- fail "connections.create needs a Redis: set redis.enabled=true (in the cluster) or externalRedis.host (e.g. ElastiCache)" -}}
+{{- end -}}
+{{- if and (not $v.redis.enabled) $v.externalRedis.aclUsers -}}
+{{- fail "externalRedis.aclUsers needs connections.create=false: create the Redis users and each namespace's connections Secret (redisUrl.<component>) yourself, as README.md (Redis ACL users) says" -}}
 {{- end -}}
 {{- if and $v.postgresql.enabled $v.externalPostgresql.host -}}
 {{- fail "postgresql.enabled and externalPostgresql.host are both set: choose the in-cluster PostgreSQL or the external one" -}}
@@ -342,6 +446,9 @@ ARBEES_SHARD_NETWORK: {{ include "arbees.shardNetwork" . | quote }}
 ARBEES_POD_CIDR: {{ $o.podCidr | quote }}
 ARBEES_SERVICE_CIDR: {{ $o.serviceCidr | quote }}
 ARBEES_CONNECTIONS_SECRET: {{ .Values.connections.secretName | quote }}
+{{- if include "arbees.redisAclUsers" . }}
+ARBEES_REDIS_ACL_USERS: "true"
+{{- end }}
 ARBEES_POSTGRES_PORT: {{ include "arbees.postgresPort" . | quote }}
 {{- with $o.venueEndpoints }}
 ARBEES_VENUE_ENDPOINTS: {{ toJson . | quote }}
