@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { components, startWorkloads, type Workload } from '../../cli/demo/stack.js';
 import { inheritedVariables, startProcess, type ManagedProcess } from '../../cli/local/process.js';
-import type { ShardConfig } from '../../contracts/shard-config.js';
+import { paperShard } from '../support/signals.js';
 import { waitFor } from '../support/wait.js';
 
 /** The names of a running process's environment variables. */
@@ -21,20 +21,7 @@ function environOf(pid: number): Record<string, string> {
   );
 }
 
-const shardConfig: ShardConfig = {
-  shard: 'env-test',
-  markets: [],
-  venues: {
-    kalshi: { environment: 'demo', restUrl: 'http://127.0.0.1:1/', wsUrl: 'ws://127.0.0.1:1/' },
-    polymarket: { clobUrl: 'http://127.0.0.1:1/', wsUrl: 'ws://127.0.0.1:1/', gammaUrl: 'http://127.0.0.1:1/' },
-  },
-  detector: { minEdgeBps: 100, maxQuoteAgeMs: 5_000, cooldownMs: 0 },
-  executor: {
-    mode: 'paper',
-    bankrollUsd: 100,
-    limits: { perGameUsd: 10, perSportUsd: 10, dailyLossUsd: 10, maxOpenPositions: 1, maxOrderUsd: 10 },
-  },
-};
+const shardConfig = paperShard('env-test');
 
 describe('child processes get only what they need of the environment', function () {
   this.timeout(30_000);

@@ -18,29 +18,13 @@ import type { ShardConfig } from '../../contracts/shard-config.js';
 import { signSignal } from '../../contracts/signal-auth.js';
 import { detectorOptions } from '../../workloads/detector/start.js';
 import { executorOptions, startExecutorService, type ExecutorService } from '../../workloads/executor/start.js';
-import { signalKeyVars, signedJson, testSignalKey, xaddSignal } from '../support/signals.js';
+import { paperShard, signalKeyVars, signedJson, testSignalKey, xaddSignal } from '../support/signals.js';
 import { waitFor } from '../support/wait.js';
 
 const log = pino({ level: 'silent' });
 let counter = 0;
 
-function config(shard: string, paused: boolean): ShardConfig {
-  return {
-    shard,
-    paused,
-    markets: [{ id: 'm0', sport: 'nba', game: 'g0', kalshi: { ticker: 'KXNBAGAME-F0' }, polymarket: { yesTokenId: '1', noTokenId: '2' } }],
-    venues: {
-      kalshi: { environment: 'demo', restUrl: 'http://127.0.0.1:1/trade-api/v2', wsUrl: 'ws://127.0.0.1:1/trade-api/ws/v2' },
-      polymarket: { clobUrl: 'http://127.0.0.1:1', wsUrl: 'ws://127.0.0.1:1', gammaUrl: 'http://127.0.0.1:1' },
-    },
-    detector: { minEdgeBps: 100, maxQuoteAgeMs: 5_000, cooldownMs: 0 },
-    executor: {
-      mode: 'paper',
-      bankrollUsd: 1_000,
-      limits: { perGameUsd: 500, perSportUsd: 500, dailyLossUsd: 500, maxOpenPositions: 10, maxOrderUsd: 500 },
-    },
-  };
-}
+const config = (shard: string, paused: boolean): ShardConfig => paperShard(shard, paused);
 
 const leg = (limitPrice: number): Leg => ({ venue: 'kalshi', outcome: 'yes', side: 'buy', limitPrice, size: 1_000 });
 function signal(limitPrice = 4_000, createdTs = Date.now()): Signal {
@@ -111,6 +95,8 @@ describe('forged signals and control writes against a running executor (shared R
       shardConfigPath: configPath,
       env: signalKeyVars,
       log,
+      // No venues to read fees and ticks from: the assumed ones.
+      terms: 'assumed',
       settings: { claimIdleMs: 60_000 },
       risk: { marketCooldownMs: 0 },
       ops: false,

@@ -4,25 +4,13 @@ import { expect } from 'chai';
 import type { Signal } from '../../contracts/messages.js';
 import { signSignal } from '../../contracts/signal-auth.js';
 import { BookCache } from '../../workloads/executor/books.js';
+import { exampleSignal } from '../support/signals.js';
 import { authenticEntry, MAX_SIGNAL_BYTES, vetSignal } from '../../workloads/executor/signal-vetting.js';
 
 const key = 'executor-vetting-test-key-0123456789abcdef';
 const shard = 'vet';
 const now = 1_800_000_000_000;
-const signal = (over: Partial<Signal> = {}): Signal => ({
-  id: 'arbitrage:m0:x:0000000000000001',
-  kind: 'arbitrage',
-  marketId: 'm0',
-  legs: [
-    { venue: 'kalshi', outcome: 'yes', side: 'buy', limitPrice: 4_000, size: 1_000 },
-    { venue: 'polymarket', outcome: 'no', side: 'buy', limitPrice: 5_500, size: 1_000 },
-  ],
-  edgeBps: 300,
-  expectedProfit: 300,
-  quoteAgesMs: [10, 20],
-  createdTs: now,
-  ...over,
-});
+const signal = (over: Partial<Signal> = {}): Signal => exampleSignal({ id: 'arbitrage:m0:x:0000000000000001', createdTs: now, ...over });
 
 function books(kalshiAsk: number | undefined, polyAsk = 5_500, receivedTs = now - 100): BookCache {
   const cache = new BookCache();

@@ -5,24 +5,12 @@ import { createHmac } from 'node:crypto';
 import { ConfigError } from '../../contracts/config-error.js';
 import { signalLimits, signalSchema, type Signal } from '../../contracts/messages.js';
 import { signalKeyEnv } from '../../contracts/shard-config.js';
+import { exampleSignal } from '../support/signals.js';
 import { canonicalJson, signalKeyFrom, signatureProblem, signedText, signSignal } from '../../contracts/signal-auth.js';
 
 const key = 'k'.repeat(40);
 const shard = 'nba-east';
-const signal = (over: Partial<Signal> = {}): Signal => ({
-  id: 'arbitrage:m0:kalshi_yes-polymarket_no:0123456789abcdef',
-  kind: 'arbitrage',
-  marketId: 'm0',
-  legs: [
-    { venue: 'kalshi', outcome: 'yes', side: 'buy', limitPrice: 4_000, size: 1_000 },
-    { venue: 'polymarket', outcome: 'no', side: 'buy', limitPrice: 5_500, size: 1_000 },
-  ],
-  edgeBps: 300,
-  expectedProfit: 300,
-  quoteAgesMs: [10, 20],
-  createdTs: 1_700_000_000_000,
-  ...over,
-});
+const signal = (over: Partial<Signal> = {}): Signal => exampleSignal(over);
 
 describe('signal signatures', () => {
   it('signs a canonical text: sorted keys, no white space, the version and the shard first', () => {
