@@ -320,6 +320,12 @@ describe('operator builders', () => {
     const base = hashes(shard());
     expect(new Set(base).size).to.equal(1);
     expect(hashes(shard((s) => (s.spec.paused = true)))).to.deep.equal(base);
+    // The pause is in the rendered config all the same (a forged control key cannot un-pause the
+    // executor, which re-reads the file), and only the pause differs.
+    const rendered = (s: TradingShard) =>
+      shardConfigSchema.parse(JSON.parse(String(build(s).find((o) => o.kind === 'ConfigMap').data['shard.json'])));
+    expect(rendered(shard((s) => (s.spec.paused = true)))).to.deep.equal({ ...rendered(shard()), paused: true });
+    expect(rendered(shard()).paused).to.equal(false);
     expect(hashes(shard((s) => (s.spec.detector.minEdgeBps = 57)))).not.to.deep.equal(base);
     const others = (s: TradingShard) => build(s).filter((o) => o.kind !== 'Deployment' && o.kind !== 'ConfigMap');
     expect(others(shard((s) => (s.spec.detector.minEdgeBps = 57)))).to.deep.equal(others(shard()));
