@@ -40,6 +40,7 @@ const chart = join(import.meta.dirname, '..', '..', 'charts', 'arbees');
 interface Container {
   command?: string[];
   args?: string[];
+  readinessProbe?: { exec: { command: string[] } };
   env?: Array<{ name: string; value?: string }>;
 }
 interface Obj {
@@ -291,6 +292,17 @@ describe('the in-cluster Redis as the chart runs it: per-component ACL users, no
     clients.push(probe);
     expect(await probe.ping()).to.equal('PONG');
     expect(await probe.get('arbees:x:control').catch((e: Error) => e.message)).to.match(/^NOPERM/);
+    // The pod's readiness probe as rendered (pointed at this port), with REDISCLI_AUTH as the pod sets it.
+    const probeCommand = container(objects, 'StatefulSet', 'arbees-redis').readinessProbe!.exec.command;
+    expect(probeCommand.slice(0, 2)).to.deep.equal(['sh', '-c']);
+    const script = probeCommand[2]!.replace('-h 127.0.0.1', `-h 127.0.0.1 -p ${redis.port}`);
+    await run('sh', ['-c', script], { env: { PATH: process.env.PATH, REDISCLI_AUTH: probePassword } });
+    expect(
+      await run('sh', ['-c', script], { env: { PATH: process.env.PATH, REDISCLI_AUTH: 'wrong' } }).then(
+        () => 'ready',
+        () => 'not ready',
+      ),
+    ).to.equal('not ready');
     expect((await aclLog(redis.admin)).map((e) => `${e.username}:${e.reason}`)).to.include.members([
       'default:auth',
       'monitor:auth',
