@@ -12,7 +12,7 @@ import type { Preflight } from '../preflight.js';
 import { shardConfigKey } from './config-map.js';
 import { childMeta, childName, configHashAnnotation, labels, selectorLabels } from './meta.js';
 import type { OperatorSettings } from './settings.js';
-import { vpnProxyPort, vpnSidecar, vpnVolumes } from './vpn.js';
+import { vpnControlAddress, vpnProxyPort, vpnSidecar, vpnVolumes } from './vpn.js';
 
 const overrideKeys: Record<Component, 'kalshiMonitor' | 'polymarketMonitor' | 'detector' | 'executor'> = {
   'kalshi-monitor': 'kalshiMonitor',
@@ -39,6 +39,13 @@ const podSecurity = { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsG
 
 /** The only pod with the VPN sidecar; the executor reaches Polymarket through its proxy. */
 const vpnComponent: Component = 'polymarket-monitor';
+
+/**
+ * The monitor asks the sidecar's control server whether the tunnel runs, every 5 s, besides the
+ * venue's geoblock answer: a cut tunnel shows in arbees_vpn_up within seconds, not after a
+ * geoblock request has timed out.
+ */
+const vpnProbeArgs = [`--vpn-control-url=http://${vpnControlAddress}`, '--vpn-probe-interval-ms=5000'];
 
 type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } };
 
@@ -86,7 +93,7 @@ function container(shard: TradingShard, component: Component, settings: Operator
   return {
     name: component,
     image: verdict.images[component],
-    args: [component],
+    args: component === vpnComponent ? [component, ...vpnProbeArgs] : [component],
     env,
     ports: [{ name: 'metrics', containerPort: settings.metricsPort, protocol: 'TCP' }],
     readinessProbe: probe('/readyz'),

@@ -5,6 +5,9 @@
 import type { TradingShard } from '../../contracts/trading-shard.js';
 import type { OperatorSettings } from './settings.js';
 
+/** gluetun's control server, on the pod's loopback only: the monitor reads the tunnel's status there. */
+export const vpnControlAddress = '127.0.0.1:8000';
+
 /** gluetun's HTTP proxy: how the live executor's Polymarket orders go through this tunnel. */
 export const vpnProxyPort = 8888;
 
@@ -44,7 +47,7 @@ export function vpnSidecar(shard: TradingShard, settings: OperatorSettings, imag
       { name: 'SERVER_COUNTRIES', value: vpn.serverCountries.join(',') },
       // Let cluster traffic (Redis, PostgreSQL, DNS) past the kill switch; nothing else.
       { name: 'FIREWALL_OUTBOUND_SUBNETS', value: `${settings.podCidr},${settings.serviceCidr}` },
-      { name: 'HTTP_CONTROL_SERVER_ADDRESS', value: '127.0.0.1:8000' },
+      { name: 'HTTP_CONTROL_SERVER_ADDRESS', value: vpnControlAddress },
       { name: 'HTTPPROXY', value: 'on' },
       { name: 'HTTPPROXY_LISTENING_ADDRESS', value: `:${vpnProxyPort}` },
       // gluetun's firewall also guards inbound traffic of the whole pod: let in the executor's

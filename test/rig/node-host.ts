@@ -403,7 +403,15 @@ export async function teardown(state: NodeState): Promise<void> {
   await killAll(ours.filter((p) => !order.includes(p.name) && p.name !== 'containerd').map((p) => p.pid));
 
   for (const point of mountsUnder(state.dir)) {
-    if (!attempt('umount', [point])) step(`unmount ${point}`, () => run('umount', ['-l', point]));
+    if (attempt('umount', [point])) continue;
+    // Unmounting a parent takes its nested mounts with it: "not mounted" is no problem.
+    step(`unmount ${point}`, () => {
+      try {
+        run('umount', ['-l', point]);
+      } catch (error) {
+        if (!/not mounted/.test((error as Error).message)) throw error;
+      }
+    });
   }
   step('network namespaces', () => removePodNetns(state));
   for (const dir of kubepodsDirs().reverse()) {

@@ -100,11 +100,14 @@ function script(name: string): string {
 
 /**
  * The tar of one of scripts/image.sh's images (arbees, pause, redis, postgres), built or rebuilt
- * when its inputs changed (seconds when nothing did; minutes the first time).
+ * when its inputs changed (seconds when nothing did; minutes the first time). With
+ * ARBEES_IMAGES_PREBUILT=1 the tars already built are used as they are (CI builds them in its
+ * setup phase; a developer may build them from another checkout).
  */
 export function imageTar(name: string): string {
+  const args = process.env.ARBEES_IMAGES_PREBUILT === '1' ? ['--cached-only', name] : [name];
   try {
-    return execFileSync('bash', [script('image.sh'), name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    return execFileSync('bash', [script('image.sh'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
   } catch (error) {
     const stderr = String((error as { stderr?: string }).stderr ?? '')
       .trim()
