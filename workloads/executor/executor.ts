@@ -132,7 +132,7 @@ export class Executor {
       killed: () => this.killed,
       hooks: deps.hooks,
     });
-    this.legs = new LegExecution({ ...shared, shard: this.shard, orders: this.orders, books: deps.books });
+    this.legs = new LegExecution({ ...shared, shard: this.shard, orders: this.orders, books: deps.books, grid: (id) => this.grid(id) });
     this.lock = new ShardLock(deps.pool, this.shard, (error) => this.onLockLost(error), deps.log);
   }
 
@@ -357,10 +357,7 @@ export class Executor {
     // The legs as the venues take them (Polymarket limits on the tick in our favour, Kalshi sizes in
     // whole contracts where fractions are not taken), priced with the venues' own fees: risk costs
     // exactly the orders that will be sent. Unknown terms refuse the signal.
-    const terms = this.deps.terms;
-    const grid = terms
-      ? { polymarketTick: terms.tick(signal.marketId), kalshiFractional: terms.fractional(signal.marketId) }
-      : ASSUMED_GRID;
+    const grid = this.grid(signal.marketId);
     const aligned = alignLegs(signal.legs, grid);
     if (!aligned.ok) return this.reject(signal, aligned.rule, `${aligned.reason} (market ${signal.marketId})`);
     const unpriced = aligned.legs.find((leg) => !this.fees.model(signal.marketId, leg.venue));
@@ -389,9 +386,15 @@ export class Executor {
       this.settings.risk,
     );
     if (!decision.accept) return this.reject(signal, decision.rule, decision.reason);
+    // Risk may have sized the set down to any hundredth: back on the venues' grid (whole Kalshi
+    // contracts where fractions are not taken), which only ever makes it smaller.
+    const sized = alignLegs(decision.legs, grid);
+    if (!sized.ok) return this.reject(signal, sized.rule, `${sized.reason} (market ${signal.marketId}, sized by risk)`);
+    if (sized.legs[0]!.size < this.settings.risk.minLegSize)
+      return this.reject(signal, 'max-order', `sized to ${sized.legs[0]!.size}, below the minimum leg ${this.settings.risk.minLegSize}`);
 
-    const plan = planLegs(decision.legs, this.settings.firstVenue);
-    this.portfolio.reserve(signal.id, signal.marketId, market, decision.legs, fee);
+    const plan = planLegs(sized.legs, this.settings.firstVenue);
+    this.portfolio.reserve(signal.id, signal.marketId, market, sized.legs, fee);
     try {
       const firstLeg = plan[0]!;
       const first = this.legs.orderRequest(signal, firstLeg, firstLeg.leg, firstLeg.size, firstLeg.limitPrice, firstLeg.side);
@@ -411,6 +414,12 @@ export class Executor {
       this.portfolio.releaseSignal(signal.id);
       this.portfolio.updateGauges();
     }
+  }
+
+  /** What the venues said of the market's grid, or the assumed one without venues to ask (tests). */
+  private grid(marketId: string): VenueGrid {
+    const terms = this.deps.terms;
+    return terms ? { polymarketTick: terms.tick(marketId), kalshiFractional: terms.fractional(marketId) } : ASSUMED_GRID;
   }
 
   private async reject(signal: Signal, rule: RiskRule | VettingRule, reason: string): Promise<SignalOutcome> {

@@ -16,6 +16,7 @@ import type { OrderResult, OrderSender } from './order-sender.js';
 import type { Portfolio } from './portfolio.js';
 import type { ExecutorSettings } from './settings.js';
 import { closePrices, hedgePrices, paidPrice, unwindCost } from './unwind-ladder.js';
+import type { VenueGrid } from './order-grid.js';
 
 export type LegOrder = OrderRequest & { leg: string };
 
@@ -37,6 +38,8 @@ export function planLegs(legs: Leg[], firstVenue: Venue): PlannedLeg[] {
 
 export interface LegExecutionDeps {
   shard: string;
+  /** The venues' grid of a market: a second leg on Kalshi goes in whole contracts where fractions are not taken. */
+  grid?: (marketId: string) => VenueGrid;
   ledger: Ledger;
   orders: OrderSender;
   portfolio: Portfolio;
@@ -97,7 +100,10 @@ export class LegExecution {
       );
       return;
     }
-    const b = await step('b', () => this.orderRequest(signal, legB, 'b', a.filled, legB.limitPrice, 'buy'));
+    // What the first leg filled, as the second leg's venue takes it; a fraction it cannot take is unwound.
+    const whole = legB.venue === 'kalshi' && this.deps.grid?.(signal.marketId).kalshiFractional === false;
+    const sizeB = whole ? Math.floor(a.filled / 100) * 100 : a.filled;
+    const b = sizeB > 0 ? await step('b', () => this.orderRequest(signal, legB, 'b', sizeB, legB.limitPrice, 'buy')) : { filled: 0 };
     portfolio.releaseLeg(signal.id, legB);
     if (b.filled >= a.filled) {
       await ledger.completeSignal(signal.id, 'both legs filled');
