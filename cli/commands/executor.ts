@@ -55,6 +55,8 @@ Options:
   --concurrency N              signals handled at once (default 8)
   --time-zone TZ               the daily loss resets at its midnight
                                (default America/New_York)
+  --settlement-interval-ms N   between reads of the venues' market resolutions
+                               (default 30000)
   -h, --help                   show this help`,
   async run(args, io) {
     const sources = parseFlags(args, io.env);
@@ -102,6 +104,7 @@ function parseFlags(args: string[], env: NodeJS.ProcessEnv): ExecutorSources {
     'market-cooldown-ms': { type: 'string' },
     concurrency: { type: 'string' },
     'time-zone': { type: 'string' },
+    'settlement-interval-ms': { type: 'string' },
   });
   const { unwind, 'first-venue': firstVenue, 'time-zone': timeZone } = values;
   if (unwind !== undefined && unwind !== 'hedge' && unwind !== 'close') throw new UsageError('--unwind must be hedge or close');
@@ -119,6 +122,8 @@ function parseFlags(args: string[], env: NodeJS.ProcessEnv): ExecutorSources {
   const marketCooldownMs = int('market-cooldown-ms', values['market-cooldown-ms']);
   const paperLatencyMs = int('paper-latency-ms', values['paper-latency-ms']);
   const paperSlippageBps = int('paper-slippage-bps', values['paper-slippage-bps']);
+  const settlementIntervalMs = int('settlement-interval-ms', values['settlement-interval-ms']);
+  if (settlementIntervalMs === 0) throw new UsageError('--settlement-interval-ms must be at least 1');
   return {
     configFile: values.config ?? env.ARBEES_CONFIG_FILE,
     shardConfigPath: values['shard-config'] ?? env[shardConfigPathEnv] ?? defaultShardConfigPath,
@@ -130,5 +135,6 @@ function parseFlags(args: string[], env: NodeJS.ProcessEnv): ExecutorSources {
     ...(marketCooldownMs !== undefined ? { marketCooldownMs } : {}),
     ...(paperLatencyMs !== undefined ? { paperLatencyMs } : {}),
     ...(paperSlippageBps !== undefined ? { paperSlippageBps } : {}),
+    ...(settlementIntervalMs ? { settlementIntervalMs } : {}),
   };
 }

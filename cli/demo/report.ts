@@ -36,6 +36,14 @@ const ms = (value: number | undefined) => (value === undefined ? '—' : `${valu
 const usd = (value: number) => `${value < 0 ? '-' : ''}$${Math.abs(value).toFixed(2)}`;
 const clock = (at: number, start: number) => `+${((at - start) / 1000).toFixed(1)}s`;
 
+/** "equal to the cent", or the differences, Kalshi then Polymarket. */
+function balanceVerdict(balances: NonNullable<ReportInput['results']['balances']>): string {
+  const diff = (b: { ledger: number; venue: number }) => Math.round((b.venue - b.ledger) / 100);
+  const k = diff(balances.kalshi);
+  const p = diff(balances.polymarket);
+  return k === 0 && p === 0 ? '**equal to the cent**' : `**differ**: ${usd(k / 100)} / ${usd(p / 100)}`;
+}
+
 export function renderMarkdown(input: ReportInput): string {
   const r = input.results;
   const toOrder = r.signals.flatMap((s) => (s.toOrderMs === undefined ? [] : [s.toOrderMs]));
@@ -50,7 +58,8 @@ export function renderMarkdown(input: ReportInput): string {
     '',
     `${new Date(input.startedAt).toISOString()} · ${((input.endedAt - input.startedAt) / 1000).toFixed(0)} s of real time ` +
       `for ${(input.scenario.simulatedMs / 60_000).toFixed(1)} simulated minutes (×${input.speed.toFixed(1)}) · seed ` +
-      `${input.scenario.seed} · paper trading${input.interrupted ? ' · **stopped early (Ctrl-C)**' : ''}`,
+      `${input.scenario.seed} · ${r.balances ? 'live trading on the simulators' : 'paper trading'}` +
+      `${input.interrupted ? ' · **stopped early (Ctrl-C)**' : ''}`,
     '',
     '## Summary',
     '',
@@ -58,6 +67,9 @@ export function renderMarkdown(input: ReportInput): string {
     '|---|---|',
     `| PnL (realized + unrealized, fees included) | **${usd(pnl)}** |`,
     `| realized / fees | ${usd(r.realizedUsd)} / ${usd(r.feesUsd)} |`,
+    `| fees by venue (Kalshi / Polymarket) | ${usd(r.feesByVenue.kalshi)} / ${usd(r.feesByVenue.polymarket)} |`,
+    `| positions settled / still open | ${r.settlements} / ${r.openPositions} |`,
+    ...(r.balances ? [`| final balances = ledger (Kalshi / Polymarket) | ${balanceVerdict(r.balances)} |`] : []),
     `| arbitrage windows injected / found | ${r.windows.length} / ${found} |`,
     `| signals published / recorded by the executor / lost | ${r.publishedSignals} / ${r.signals.length} / **${r.lostSignals}** |`,
     `| orders / filled / duplicate orders | ${r.orders.length} / ${filled.length} / **${r.duplicateOrders}** |`,
@@ -99,6 +111,30 @@ export function renderMarkdown(input: ReportInput): string {
           ...input.transitions.map((t) => `| ${clock(t.at, input.startedAt)} | ${t.from} → ${t.to} | ${t.reason} |`),
         ]),
     '',
+    '## Realized PnL by game and venue (settlements included)',
+    '',
+    ...(r.realizedByGame.length === 0
+      ? ['Nothing traded.']
+      : [
+          '| game | Kalshi | Polymarket | total |',
+          '|---|---|---|---|',
+          ...r.realizedByGame.map((g) => `| ${g.game} | ${usd(g.kalshi)} | ${usd(g.polymarket)} | ${usd(g.kalshi + g.polymarket)} |`),
+        ]),
+    '',
+    ...(r.balances
+      ? [
+          '## Final balances: the simulators against the ledger',
+          '',
+          '| venue | start | ledger says | simulator says | difference |',
+          '|---|---|---|---|---|',
+          ...(['kalshi', 'polymarket'] as const).map((venue) => {
+            const b = r.balances![venue];
+            const cells = [b.start, b.ledger, b.venue, b.venue - b.ledger].map((v) => usd(v / 10_000));
+            return `| ${venue} | ${cells.join(' | ')} |`;
+          }),
+          '',
+        ]
+      : []),
     '## Positions at the end',
     '',
     ...(r.positions.length === 0

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { ArbTruth } from '../../workloads/sim/engine.js';
 import { streamKeys } from '../../contracts/messages.js';
+import type { Balances } from './balances.js';
 
 export interface OrderRow {
   signalId: string;
@@ -63,6 +64,15 @@ export interface Results {
   windows: WindowResult[];
   realizedUsd: number;
   feesUsd: number;
+  /** Realized PnL (settlements included) per game and venue, USD. */
+  realizedByGame: Array<{ game: string; kalshi: number; polymarket: number }>;
+  /** Fees paid per venue, USD. */
+  feesByVenue: { kalshi: number; polymarket: number };
+  /** Positions paid out at their market's resolution; positions still held. */
+  settlements: number;
+  openPositions: number;
+  /** Each simulator's final cash against the ledger's (when trading live on them). */
+  balances?: Balances;
 }
 
 const usd = (tenThousandths: number) => tenThousandths / 10_000;
@@ -74,6 +84,10 @@ export async function collectResults(deps: {
   truths: ArbTruth[];
   /** Wall-clock epoch ms of a scenario offset. */
   wallOf: (offsetMs: number) => number;
+  /** The game of each market. */
+  games?: ReadonlyMap<string, string>;
+  /** The simulators' balances against the ledger's, when trading live on them. */
+  balances?: () => Promise<Balances>;
 }): Promise<Results> {
   const { db, shard } = deps;
   const signals = await db.query<{
@@ -128,6 +142,11 @@ export async function collectResults(deps: {
     'select sum(realized) as realized, sum(fees) as fees from pnl_daily where shard = $1',
     [shard],
   );
+  const fees = await db.query<{ venue: 'kalshi' | 'polymarket'; fees: string }>(
+    'select venue, sum(fee) as fees from fills where shard = $1 group by venue',
+    [shard],
+  );
+  const settled = await db.query<{ n: string }>('select count(*) as n from settlements where shard = $1', [shard]);
 
   const signalRows: SignalRow[] = signals.rows.map((r) => ({
     id: r.id,
@@ -188,6 +207,15 @@ export async function collectResults(deps: {
     };
   });
 
+  const byGame = new Map<string, { game: string; kalshi: number; polymarket: number }>();
+  for (const p of positions.rows) {
+    const game = deps.games?.get(p.market_id) ?? p.market_id;
+    const row = byGame.get(game) ?? { game, kalshi: 0, polymarket: 0 };
+    row[p.venue as 'kalshi' | 'polymarket'] += usd(Number(p.realized_pnl));
+    byGame.set(game, row);
+  }
+  const feesOf = (venue: string) => usd(Number(fees.rows.find((r) => r.venue === venue)?.fees ?? 0));
+
   return {
     signals: signalRows,
     orders: orderRows,
@@ -206,5 +234,10 @@ export async function collectResults(deps: {
     windows,
     realizedUsd: usd(Number(pnl.rows[0]?.realized ?? 0)),
     feesUsd: usd(Number(pnl.rows[0]?.fees ?? 0)),
+    realizedByGame: [...byGame.values()].sort((a, b) => a.game.localeCompare(b.game)),
+    feesByVenue: { kalshi: feesOf('kalshi'), polymarket: feesOf('polymarket') },
+    settlements: Number(settled.rows[0]?.n ?? 0),
+    openPositions: positions.rows.filter((p) => Number(p.size) > 0).length,
+    ...(deps.balances ? { balances: await deps.balances() } : {}),
   };
 }

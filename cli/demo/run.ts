@@ -12,7 +12,8 @@ import { advance, demoBreakerConfig } from './breaker.js';
 import { memoryOf, observe, type Tick } from './observe.js';
 import { renderChart, renderMarkdown, type Transition } from './report.js';
 import { collectResults } from './results.js';
-import { startStack, untilReady, type Stack } from './stack.js';
+import { ledgerCash, venueCash } from './balances.js';
+import { DEMO_BALANCE, startStack, untilReady, type Stack } from './stack.js';
 import { noColor, renderStatusLine, renderSummary, withColor } from './view.js';
 
 export interface DemoOptions {
@@ -134,7 +135,21 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
       if (memory) peakMemoryMb[w.component] = Math.max(peakMemoryMb[w.component] ?? 0, memory.peak);
     }
     await stopWorkloads(stack);
-    const results = await collectResults({ db, redis, shard, truths: stack.kalshi.groundTruth(), wallOf });
+    const live = stack;
+    const results = await collectResults({
+      db,
+      redis,
+      shard,
+      truths: stack.kalshi.groundTruth(),
+      wallOf,
+      games: new Map(stack.shard.markets.map((m) => [m.id, m.game])),
+      balances: async () => {
+        const venue = await venueCash({ kalshi: live.kalshi.url, polymarket: live.polymarket.url }, live.access);
+        const ledger = await ledgerCash(db, shard, DEMO_BALANCE);
+        const of = (v: 'kalshi' | 'polymarket') => ({ start: DEMO_BALANCE[v], ledger: ledger[v], venue: venue[v] });
+        return { kalshi: of('kalshi'), polymarket: of('polymarket') };
+      },
+    });
     const last = ticks.at(-1);
     const input = {
       scenario: { name: scenario.name, seed: scenario.seed, simulatedMs: Math.min(scenario.duration, (endedAt - startedAt) * speed) },

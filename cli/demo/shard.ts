@@ -1,5 +1,5 @@
-// The demo shard: every market of the scenario, the local simulators as venues, paper trading with
-// limits small enough that the risk rules visibly act during a game day.
+// The demo shard: every market of the scenario, the local simulators as venues, trading (paper, or
+// live against the simulators) with limits small enough that the risk rules visibly act during a game day.
 import type { Scenario } from '../../workloads/sim/scenario.js';
 import type { ShardConfig } from '../../contracts/shard-config.js';
 
@@ -11,7 +11,7 @@ export interface SimEndpoints {
   polymarketGammaUrl: string;
 }
 
-export function demoShardConfig(shard: string, scenario: Scenario, sims: SimEndpoints): ShardConfig {
+export function demoShardConfig(shard: string, scenario: Scenario, sims: SimEndpoints, mode: 'paper' | 'live' = 'paper'): ShardConfig {
   return {
     shard,
     markets: scenario.games.flatMap((game) =>
@@ -29,7 +29,7 @@ export function demoShardConfig(shard: string, scenario: Scenario, sims: SimEndp
     },
     detector: { minEdgeBps: 50, maxQuoteAgeMs: 2_000, cooldownMs: 1_000 },
     executor: {
-      mode: 'paper',
+      mode,
       bankrollUsd: 10_000,
       limits: { perGameUsd: 600, perSportUsd: 1_000, dailyLossUsd: 300, maxOpenPositions: 12, maxOrderUsd: 150 },
     },

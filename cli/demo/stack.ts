@@ -1,7 +1,9 @@
 // Everything `arbees demo` runs on one machine: Redis and PostgreSQL as local processes, both venue
 // simulators in this process (one clock start, so their price paths agree), and the shard's four
-// workloads as separate `arbees` processes, exactly as they run in their pods.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+// workloads as separate `arbees` processes, exactly as they run in their pods. The executor trades
+// live against the simulators (never a real venue): its own key on each, Polymarket through a
+// loopback proxy standing in for the VPN pod's, so the simulators' balances show what it did.
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -13,6 +15,11 @@ import { credentialEnv, shardConfigPathEnv, signalKeyEnv, type ShardConfig } fro
 import { childEnv, freePort, startProcess, type ManagedProcess } from '../local/process.js';
 import { startPostgres, type PostgresService } from '../local/postgres.js';
 import { startRedis, type RedisService } from '../local/redis.js';
+import { startLocalTunnel } from '../local/tunnel.js';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { LIVE_AUTHORIZED_ENV } from '../../workloads/executor/live-venues.js';
+import { polymarketProxyEnv } from '../../contracts/shard-config.js';
+import type { PolymarketApiCreds } from '../../workloads/sim/polymarket/auth.js';
 import { demoShardConfig } from './shard.js';
 
 export const components = ['kalshi-monitor', 'polymarket-monitor', 'detector', 'executor'] as const;
@@ -25,8 +32,20 @@ export interface Workload {
   readyUrl: string;
 }
 
+/** What the executor trades the simulators with (and the report reads their balances with). */
+export interface LiveAccess {
+  kalshi: KalshiKey;
+  polymarket: PolymarketApiCreds & { privateKey: string };
+  /** The loopback proxy Polymarket is reached through. */
+  proxyUrl: string;
+}
+
+/** Each account's starting money on the simulators, in ten-thousandths of $1. */
+export const DEMO_BALANCE = { kalshi: 10_000 * 10_000, polymarket: 10_000 * 10_000 };
+
 export interface Stack {
   shard: ShardConfig;
+  access: LiveAccess;
   redis: RedisService;
   postgres: PostgresService;
   postgresUrl: string;
@@ -78,7 +97,17 @@ export async function startStores(
  */
 export function workloadEnv(
   component: Component,
-  o: { shard: string; redisUrl: string; postgresUrl: string; port: number; shardPath: string; signalKey: string; kalshi: KalshiKey },
+  o: {
+    shard: string;
+    redisUrl: string;
+    postgresUrl: string;
+    port: number;
+    shardPath: string;
+    signalKey: string;
+    kalshi: KalshiKey;
+    /** A live executor's access to the simulators. */
+    live?: LiveAccess;
+  },
 ): NodeJS.ProcessEnv {
   return childEnv({
     ARBEES_SHARD: o.shard,
@@ -91,7 +120,23 @@ export function workloadEnv(
     ...(component === 'kalshi-monitor'
       ? { [credentialEnv.kalshi.keyId]: o.kalshi.keyId, [credentialEnv.kalshi.privateKey]: o.kalshi.privateKeyPem }
       : {}),
+    ...(component === 'executor' && o.live ? liveEnv(o.live) : {}),
   });
+}
+
+/** Both switches and the keys of a live executor, as its pod would get them from its Secrets. */
+function liveEnv(live: LiveAccess): NodeJS.ProcessEnv {
+  const names = credentialEnv.polymarket;
+  return {
+    [LIVE_AUTHORIZED_ENV]: 'true',
+    [credentialEnv.kalshi.keyId]: live.kalshi.keyId,
+    [credentialEnv.kalshi.privateKey]: live.kalshi.privateKeyPem,
+    [names.apiKey]: live.polymarket.apiKey,
+    [names.apiSecret]: live.polymarket.secret,
+    [names.apiPassphrase]: live.polymarket.passphrase,
+    [names.privateKey]: live.polymarket.privateKey,
+    [polymarketProxyEnv]: live.proxyUrl,
+  };
 }
 
 interface KalshiKey {
@@ -114,6 +159,10 @@ export async function startWorkloads(o: {
   paperLatencyMs?: number;
   /** The detector's and executor's signal key (default: a new random one). */
   signalKey?: string;
+  /** Trade live against the simulators with these (the shard config must say live). */
+  live?: LiveAccess;
+  /** The executor's settlement poll (default its own, 30 s). */
+  settlementIntervalMs?: number;
 }): Promise<Workload[]> {
   const shardPath = join(o.workDir, 'shard.json');
   writeFileSync(shardPath, JSON.stringify(o.shardConfig, null, 2));
@@ -124,7 +173,13 @@ export async function startWorkloads(o: {
       const port = await freePort();
       const { shard } = o.shardConfig;
       const env = workloadEnv(component, { ...o, shard, port, shardPath, signalKey });
-      const extra = component === 'executor' ? ['--paper-latency-ms', String(o.paperLatencyMs ?? 15)] : [];
+      const extra =
+        component !== 'executor'
+          ? []
+          : [
+              ...(o.live ? [] : ['--paper-latency-ms', String(o.paperLatencyMs ?? 15)]),
+              ...(o.settlementIntervalMs ? ['--settlement-interval-ms', String(o.settlementIntervalMs)] : []),
+            ];
       const proc = startProcess(component, o.arbees.command, [...o.arbees.args, component, ...extra], {
         logFile: join(o.logDir, `${component}.log`),
         env,
@@ -171,48 +226,64 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       autoStart: false,
       logger: simLog,
     } as const;
+    const kalshiKey = { keyId: kalshiKeyId, privateKeyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
     const kalshi = await startKalshiSim({
       ...common,
       apiKeys: [{ id: kalshiKeyId, publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }],
+      balanceCents: DEMO_BALANCE.kalshi / 100,
     });
     cleanups.push(() => kalshi.stop());
+    // A wallet of our own on the Polymarket simulator, with L2 credentials as the venue issues them.
+    const walletKey = generatePrivateKey();
+    const polymarketCreds: PolymarketApiCreds = {
+      apiKey: randomUUID(),
+      secret: randomBytes(32).toString('base64').replace(/\+/g, '-').replace(/\//g, '_'),
+      passphrase: randomBytes(32).toString('hex'),
+      address: privateKeyToAccount(walletKey).address,
+    };
     const polymarket = await startPolymarketSim({
       ...common,
-      creds: [
-        {
-          apiKey: 'demo',
-          secret: randomBytes(32).toString('base64'),
-          passphrase: 'demo',
-          address: '0x0000000000000000000000000000000000000001',
-        },
-      ],
+      creds: [polymarketCreds],
       geoblock: { allowedCidrs: ['127.0.0.0/8'], scope: 'all' },
+      balanceUsd: DEMO_BALANCE.polymarket / 10_000,
     });
     cleanups.push(() => polymarket.stop());
+    const tunnel = await startLocalTunnel();
+    cleanups.push(() => tunnel.close());
+    const access: LiveAccess = { kalshi: kalshiKey, polymarket: { ...polymarketCreds, privateKey: walletKey }, proxyUrl: tunnel.url };
     // Held still until every workload is ready, then started together.
     kalshi.pause();
     polymarket.pause();
 
-    const shard = demoShardConfig(options.shard, options.scenario, {
-      kalshiRestUrl: kalshi.url,
-      kalshiWsUrl: kalshi.wsUrl,
-      polymarketClobUrl: polymarket.url,
-      polymarketWsUrl: polymarket.wsUrl,
-      polymarketGammaUrl: polymarket.gammaUrl,
-    });
+    const shard = demoShardConfig(
+      options.shard,
+      options.scenario,
+      {
+        kalshiRestUrl: kalshi.url,
+        kalshiWsUrl: kalshi.wsUrl,
+        polymarketClobUrl: polymarket.url,
+        polymarketWsUrl: polymarket.wsUrl,
+        polymarketGammaUrl: polymarket.gammaUrl,
+      },
+      'live',
+    );
     progress('starting kalshi-monitor, polymarket-monitor, detector and executor');
     const workloads = await startWorkloads({
       shardConfig: shard,
       workDir,
       redisUrl: redis.url,
       postgresUrl,
-      kalshi: { keyId: kalshiKeyId, privateKeyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+      kalshi: kalshiKey,
       logDir,
       arbees: arbeesCommand(),
+      live: access,
+      // Positions settle within the run: the resolutions are read every 2 s, not every 30.
+      settlementIntervalMs: 2_000,
     });
     cleanups.push(...workloads.map((w) => () => w.process.stop('SIGTERM', 15_000)));
     return {
       shard,
+      access,
       redis,
       postgres,
       postgresUrl,

@@ -1,8 +1,10 @@
 // `arbees demo` end to end, as a user runs it: real Redis and PostgreSQL, both simulators, the four
-// workloads as their own processes. A short scenario with one arbitrage window and one Kalshi
-// outage must give: the window found and traded on both venues, the breaker opening on the stale
-// books and closing again, no lost signal and no duplicate order, a report with its chart, and
-// every process stopped gracefully — at the end, and on Ctrl-C.
+// workloads as their own processes. A short scenario with one arbitrage window, one Kalshi outage
+// and both games ending must give: the window found and traded on both venues (live, on the
+// simulators), the breaker opening on the stale books and closing again, no lost signal and no
+// duplicate order, every position settled when the venues pay out, the simulators' final balances
+// equal to the ledger's to the cent, a report with its chart, and every process stopped
+// gracefully — at the end, and on Ctrl-C.
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,7 +19,7 @@ const workloads = ['kalshi-monitor', 'polymarket-monitor', 'detector', 'executor
 const scenario: ScenarioInput = {
   name: 'demo-it',
   seed: 7,
-  duration: '4m',
+  duration: '5m',
   messageRate: 15,
   games: [
     {
@@ -53,9 +55,15 @@ const scenario: ScenarioInput = {
       ],
     },
   ],
-  // 40 s of simulated time at ×8 is 5 s of real time: long enough that detection is not a race.
+  // 40 s of simulated time at ×6.7 is 6 s of real time: long enough that detection is not a race.
   arbitrage: [{ id: 'arb-kc', market: 'nfl-kc-buf-kc', at: '40s', duration: '40s', venue: 'polymarket', direction: 'cheap', bps: 700 }],
   faults: [{ venue: 'kalshi', type: 'disconnect', at: '90s', duration: '24s' }],
+  // Both games over once the breaker has recovered (a closed market's book goes quiet, which it
+  // reads as stale data), paid out 15 s later: settled with seconds of the run to spare.
+  resolutions: [
+    { market: 'nfl-kc-buf-kc', at: '200s', winner: 'yes', settleAfter: '15s' },
+    { market: 'nba-phi-lal-lal', at: '205s', winner: 'no', settleAfter: '15s' },
+  ],
 };
 
 interface Run {
@@ -119,8 +127,8 @@ function expectGracefulStops(reportDir: string): void {
 describe('arbees demo', function () {
   this.timeout(180_000);
 
-  it('finds and paper-trades the injected window, trips and recovers the breaker on the outage, and writes the report', async () => {
-    const run = await runDemo(30);
+  it('finds and trades the window, trips and recovers the breaker, settles, and ends with venue balances = ledger', async () => {
+    const run = await runDemo(45);
     expect(run.code, `exit code; stderr:\n${run.stderr}\nstdout:\n${run.stdout.slice(-3000)}`).to.equal(0);
     const report = readFileSync(join(run.reportDir, 'report.md'), 'utf8');
     expect(row(report, 'arbitrage windows injected / found')).to.equal('1 / 1');
@@ -142,6 +150,18 @@ describe('arbees demo', function () {
     expect(report).to.match(/Open → HalfOpen/);
     expect(report).to.match(/HalfOpen → Closed/);
     expect(Number(row(report, 'WebSocket reconnects').split(' / ')[0])).to.be.greaterThan(0);
+    // The games ended: every position the window opened was paid out by its venue and settled.
+    const [settled, open] = row(report, 'positions settled / still open').split(' / ');
+    expect(Number(settled)).to.be.at.least(2);
+    expect(open).to.equal('0');
+    expect(report).to.match(/\| nfl-kc-buf \| -?\$\d+\.\d\d \| -?\$\d+\.\d\d \| -?\$\d+\.\d\d \|/);
+    const [kalshiFees, polymarketFees] = row(report, 'fees by venue').split(' / ');
+    expect(kalshiFees).to.match(/^\$\d+\.\d\d$/);
+    expect(polymarketFees).to.match(/^\$\d+\.\d\d$/);
+    // What each simulator says the account holds is what the ledger says, to the cent.
+    expect(row(report, 'final balances = ledger')).to.equal('**equal to the cent**');
+    expect(report).to.match(/\| kalshi \| \$10000\.00 \| \$[\d.]+ \| \$[\d.]+ \| \$0\.00 \|/);
+    expect(report).to.match(/\| polymarket \| \$10000\.00 \| \$[\d.]+ \| \$[\d.]+ \| \$0\.00 \|/);
     const svg = readFileSync(join(run.reportDir, 'pnl-latency.svg'), 'utf8');
     expect(svg).to.match(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     expect(svg).to.contain('<polyline');

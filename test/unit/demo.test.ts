@@ -180,6 +180,14 @@ const results: Results = {
   ],
   realizedUsd: 0,
   feesUsd: 0.001,
+  realizedByGame: [{ game: 'g1', kalshi: 1.25, polymarket: -0.4 }],
+  feesByVenue: { kalshi: 0.001, polymarket: 0 },
+  settlements: 2,
+  openPositions: 1,
+  balances: {
+    kalshi: { start: 100_000_000, ledger: 100_012_500, venue: 100_012_500 },
+    polymarket: { start: 100_000_000, ledger: 99_996_000, venue: 99_996_000 },
+  },
 };
 
 const report: ReportInput = {
@@ -220,6 +228,17 @@ describe('demo: report', () => {
     expect(md).to.contain('| orders / filled / duplicate orders | 2 / 2 / **0** |');
     expect(md).to.contain('| +4.0s | Closed → Open | stale-market-data: 2 > 0 |');
     expect(md).to.contain('![PnL and latency over time](pnl-latency.svg)');
+    // Settlement: PnL per game and venue, fees per venue, and the simulators' balances against the ledger.
+    expect(md).to.contain('| g1 | $1.25 | -$0.40 | $0.85 |');
+    expect(md).to.contain('| fees by venue (Kalshi / Polymarket) | $0.00 / $0.00 |');
+    expect(md).to.contain('| positions settled / still open | 2 / 1 |');
+    expect(md).to.contain('| final balances = ledger (Kalshi / Polymarket) | **equal to the cent** |');
+    expect(md).to.contain('| kalshi | $10000.00 | $10001.25 | $10001.25 | $0.00 |');
+    const off = renderMarkdown({
+      ...report,
+      results: { ...results, balances: { ...results.balances!, polymarket: { start: 0, ledger: 10_000, venue: 9_900 } } },
+    });
+    expect(off).to.contain('| final balances = ledger (Kalshi / Polymarket) | **differ**: $0.00 / -$0.01 |');
   });
 
   it('draws PnL as a line, one latency dot per traded signal, and shades breaker spans', () => {

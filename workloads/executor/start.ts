@@ -43,6 +43,8 @@ export interface ExecutorSources {
   marketCooldownMs?: number;
   paperLatencyMs?: number;
   paperSlippageBps?: number;
+  /** Between settlement polls. */
+  settlementIntervalMs?: number;
 }
 
 export interface ExecutorServiceOptions {
@@ -102,6 +104,7 @@ export function executorOptions(sources: ExecutorSources): ExecutorServiceOption
     settings,
     ...(sources.marketCooldownMs !== undefined ? { risk: { marketCooldownMs: sources.marketCooldownMs } } : {}),
     paper: { latencyMs: sources.paperLatencyMs ?? 0, slippageBps: sources.paperSlippageBps ?? 0 },
+    ...(sources.settlementIntervalMs ? { settlementIntervalMs: sources.settlementIntervalMs } : {}),
   };
 }
 
