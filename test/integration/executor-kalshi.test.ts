@@ -386,6 +386,24 @@ describe('executor live against the Kalshi simulator', function () {
     },
   );
 
+  it('sizes orders in whole contracts on a market without fractional trading, as the venue says it is', async () => {
+    const service = await start();
+    const s = signal([buy('yes', 350)]); // 3.5 contracts
+    expect(await service.executor.handleSignal(s)).to.equal('accepted');
+    const [order] = await rows<{ size: string; status: string; filled_size: string }>(
+      'select size, status, filled_size from orders where signal_id = $1',
+      [s.id],
+    );
+    expect(order).to.deep.equal({ size: '300', status: 'filled', filled_size: '300' });
+    const [v] = (await venueOrders(sim)).filter((o) => o.client_order_id === clientOrderId(shard, s.id, 'a'));
+    expect(v!.fill_count_fp).to.equal('3.00');
+    // 1.99 contracts go as one.
+    const under = signal([buy('yes', 199)]);
+    expect(await service.executor.handleSignal(under)).to.equal('accepted');
+    const [one] = await rows<{ size: string }>('select size from orders where signal_id = $1', [under.id]);
+    expect(one!.size).to.equal('100');
+  });
+
   it('crash after the intent, before the send: the restarted executor finds nothing at the venue and never sends it', async () => {
     let freeze = true;
     const first = await start({ beforeSend: () => (freeze ? new Promise<void>(() => undefined) : undefined) });

@@ -1,9 +1,11 @@
 // Kalshi reconciliation without the undocumented client_order_id filter: the client asks for the
 // ticker's orders since just before its intent and pages through them until it finds its own.
-// nock plays a venue that ignores any filter but the ticker and the window.
+// nock plays a venue that ignores any filter but the ticker and the window. And the venue's error
+// bodies, nested or not, read into the text the ledger keeps.
 import { expect } from 'chai';
 import { generateKeyPairSync } from 'node:crypto';
 import nock from 'nock';
+import { isInsufficientBalance, kalshiError, kalshiErrorText } from '../../venues/kalshi/errors.js';
 import { KalshiClient } from '../../venues/kalshi/orders.js';
 import type { OrderRequest } from '../../venues/orders.js';
 
@@ -84,5 +86,26 @@ describe('Kalshi reconciliation by ticker and time window', () => {
     }
     expect((error as Error).name).to.equal('VenueAmbiguous');
     expect((error as Error).message).to.contain('internal_server_error');
+  });
+});
+
+describe('Kalshi error bodies, every shape the venue sends', () => {
+  it('reads nested order/auth errors, flat decode errors, bare parameter errors and the 429 text', () => {
+    const nested = {
+      error: { code: 'insufficient_balance', message: 'insufficient balance', details: 'needs $5.00', service: 'exchange' },
+    };
+    expect(kalshiError(nested)).to.deep.equal({ code: 'insufficient_balance', message: 'insufficient balance', details: 'needs $5.00' });
+    expect(kalshiErrorText(nested)).to.equal('insufficient_balance: insufficient balance (needs $5.00)');
+    expect(isInsufficientBalance(nested)).to.be.true;
+    expect(kalshiError({ code: 'bad_request', message: 'bad request', details: 'json' })).to.include({
+      code: 'bad_request',
+      details: 'json',
+    });
+    expect(kalshiErrorText({ msg: 'limit: must be between 1 and 1000' })).to.equal('limit: must be between 1 and 1000');
+    expect(kalshiErrorText({ error: 'too many requests' })).to.equal('too many requests');
+    expect(kalshiError({ error: { code: 'authentication_error', details: 'INCORRECT_API_KEY_SIGNATURE' } }).details).to.equal(
+      'INCORRECT_API_KEY_SIGNATURE',
+    );
+    expect(isInsufficientBalance({ error: { code: 'order_already_exists' } })).to.be.false;
   });
 });
