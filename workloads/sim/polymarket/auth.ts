@@ -48,6 +48,14 @@ export function polyL2Headers(
   };
 }
 
+/** The named headers' values, in order (a repeated header's first). */
+function polyHeaders(headers: IncomingHttpHeaders, ...names: string[]): Array<string | undefined> {
+  return names.map((name) => {
+    const v = headers[name.toLowerCase()];
+    return Array.isArray(v) ? v[0] : v;
+  });
+}
+
 export class PolymarketL2Auth {
   private readonly byKey = new Map<string, PolymarketApiCreds>();
 
@@ -65,15 +73,14 @@ export class PolymarketL2Auth {
 
   /** Returns the API key on success. */
   verify(headers: IncomingHttpHeaders, method: string, path: string, body: string): string | undefined {
-    const get = (name: string) => {
-      const v = headers[name.toLowerCase()];
-      return Array.isArray(v) ? v[0] : v;
-    };
-    const address = get('POLY_ADDRESS');
-    const signature = get('POLY_SIGNATURE');
-    const timestamp = get('POLY_TIMESTAMP');
-    const apiKey = get('POLY_API_KEY');
-    const passphrase = get('POLY_PASSPHRASE');
+    const [address, signature, timestamp, apiKey, passphrase] = polyHeaders(
+      headers,
+      'POLY_ADDRESS',
+      'POLY_SIGNATURE',
+      'POLY_TIMESTAMP',
+      'POLY_API_KEY',
+      'POLY_PASSPHRASE',
+    );
     if (!address || !signature || !timestamp || !apiKey || !passphrase) return undefined;
     const creds = this.byKey.get(apiKey);
     if (!creds || creds.passphrase !== passphrase || creds.address.toLowerCase() !== address.toLowerCase()) return undefined;
@@ -94,14 +101,8 @@ export type L1Result = { ok: true; address: string; nonce: bigint } | { ok: fals
 
 /** Verifies L1 headers: a ClobAuth signature by POLY_ADDRESS over its timestamp and nonce, the timestamp within the skew. */
 export async function verifyL1(headers: IncomingHttpHeaders, maxSkewSec: number, chainId = 137): Promise<L1Result> {
-  const get = (name: string) => {
-    const v = headers[name.toLowerCase()];
-    return Array.isArray(v) ? v[0] : v;
-  };
-  const address = get('POLY_ADDRESS');
-  const signature = get('POLY_SIGNATURE');
-  const timestamp = get('POLY_TIMESTAMP');
-  const nonceText = get('POLY_NONCE') ?? '0';
+  const [address, signature, timestamp] = polyHeaders(headers, 'POLY_ADDRESS', 'POLY_SIGNATURE', 'POLY_TIMESTAMP');
+  const nonceText = polyHeaders(headers, 'POLY_NONCE')[0] ?? '0';
   if (!address || !signature || !timestamp || !/^0x[0-9a-fA-F]{40}$/.test(address) || !/^\d{1,20}$/.test(nonceText)) return { ok: false };
   if (!/^\d{1,11}$/.test(timestamp) || Math.abs(Date.now() / 1000 - Number(timestamp)) > maxSkewSec) return { ok: false };
   const nonce = BigInt(nonceText);
