@@ -6,7 +6,7 @@ import { fairValuesEnv } from '../../workloads/detector/fair-source.js';
 import { detectorOptions, startDetector } from '../../workloads/detector/start.js';
 import { envVariables } from '../../lib/config.js';
 import { redactUrl } from '../../lib/log.js';
-import { defaultShardConfigPath, shardConfigPathEnv } from '../../contracts/shard-config.js';
+import { defaultShardConfigPath, shardConfigPathEnv, signalKeyEnv } from '../../contracts/shard-config.js';
 import { ConfigError } from '../../contracts/config-error.js';
 
 // The detector does not use PostgreSQL (its pod gets no ARBEES_POSTGRES_URL).
@@ -46,6 +46,7 @@ Options:
 
 Environment variables:
 ${usedVariables.map(([path, name]) => `  ${name.padEnd(28)} ${path}`).join('\n')}
+  ${signalKeyEnv.padEnd(28)} the key every signal is signed with (required)
   ${'ARBEES_CONFIG_FILE'.padEnd(28)} runtime config file
   ${shardConfigPathEnv.padEnd(28)} shard config file
   ${fairValuesEnv.padEnd(28)} fair values file`,
