@@ -27,6 +27,11 @@ export interface Preflight {
   /** Live mode in a namespace the cluster owner authorized. */
   liveAuthorized: boolean;
   refusals: Refusal[];
+  /**
+   * resourceVersion of each Secret the shard's pods read (the connections Secret among them): a
+   * pod rolls when a Secret it mounts changes (a rotated password, a new key).
+   */
+  secretVersions?: Record<string, string>;
 }
 
 const overrideKeys: Record<Component, 'kalshiMonitor' | 'polymarketMonitor' | 'detector' | 'executor'> = {

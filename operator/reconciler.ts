@@ -102,12 +102,13 @@ export class Reconciler {
   /** The cluster owner's verdict on the shard: images, Secrets (labels only, never data), live trading. */
   private async preflight(shard: TradingShard & KubeObject): Promise<Preflight> {
     const labels = new Map<string, Record<string, string> | undefined>();
-    for (const { name } of secretsInUse(shard)) {
-      if (labels.has(name)) continue;
+    const secretVersions: Record<string, string> = {};
+    for (const name of new Set([...secretsInUse(shard).map((use) => use.name), this.deps.settings.connectionsSecret])) {
       const found = await this.deps.client.metadataOf(resources.secrets, shard.metadata.namespace, name);
       labels.set(name, found ? (found.metadata.labels ?? {}) : undefined);
+      if (found?.metadata.resourceVersion) secretVersions[name] = found.metadata.resourceVersion;
     }
-    return preflight(shard, this.deps.settings, labels);
+    return { ...preflight(shard, this.deps.settings, labels), secretVersions };
   }
 
   /** Applies what the shard wants; returns the objects it refused to take over. */

@@ -48,7 +48,10 @@ export function buildConfigMap(shard: TradingShard, settings: OperatorSettings):
   const config = renderShardConfig(shard, settings);
   const text = `${JSON.stringify(config, null, 2)}\n`;
   const { paused: _paused, ...rolling } = config;
-  const hash = createHash('sha256').update(`${JSON.stringify(rolling, null, 2)}\n`).digest('hex').slice(0, 16);
+  const hash = createHash('sha256')
+    .update(`${JSON.stringify(rolling, null, 2)}\n`)
+    .digest('hex')
+    .slice(0, 16);
   return {
     object: {
       apiVersion: 'v1',

@@ -8,9 +8,10 @@ import {
   polymarketProxyEnv,
   signalKeyEnv,
 } from '../../contracts/shard-config.js';
-import type { Preflight } from '../preflight.js';
+import { createHash } from 'node:crypto';
+import { secretsInUse, type Preflight } from '../preflight.js';
 import { shardConfigKey } from './config-map.js';
-import { childMeta, childName, configHashAnnotation, labels, selectorLabels } from './meta.js';
+import { childMeta, childName, configHashAnnotation, labels, secretsVersionAnnotation, selectorLabels } from './meta.js';
 import type { OperatorSettings } from './settings.js';
 import { vpnControlAddress, vpnProxyPort, vpnSidecar, vpnVolumes } from './vpn.js';
 
@@ -107,6 +108,24 @@ function container(shard: TradingShard, component: Component, settings: Operator
   };
 }
 
+/** A digest of the versions of the Secrets this component reads: it changes, the pod rolls. */
+function secretsVersion(shard: TradingShard, component: Component, settings: OperatorSettings, verdict: Preflight): Record<string, string> {
+  const versions = verdict.secretVersions;
+  if (!versions) return {};
+  const names = [
+    settings.connectionsSecret,
+    ...secretsInUse(shard)
+      .filter((u) => u.components.includes(component))
+      .map((u) => u.name),
+  ];
+  const known = [...new Set(names)].filter((n) => versions[n] !== undefined).sort();
+  if (known.length === 0) return {};
+  const digest = createHash('sha256')
+    .update(known.map((n) => `${n}=${versions[n]}`).join('\n'))
+    .digest('hex');
+  return { [secretsVersionAnnotation]: digest.slice(0, 16) };
+}
+
 export function buildDeployment(
   shard: TradingShard,
   component: Component,
@@ -128,7 +147,10 @@ export function buildDeployment(
       strategy,
       selector: { matchLabels: selectorLabels(shard, component) },
       template: {
-        metadata: { labels: labels(shard, component), annotations: { [configHashAnnotation]: configHash } },
+        metadata: {
+          labels: labels(shard, component),
+          annotations: { [configHashAnnotation]: configHash, ...secretsVersion(shard, component, settings, verdict) },
+        },
         spec: {
           automountServiceAccountToken: false,
           enableServiceLinks: false,

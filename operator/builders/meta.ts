@@ -4,6 +4,7 @@ import { apiVersion, kind, type Component, type TradingShard } from '../../contr
 export const shardLabel = 'arbees.io/shard';
 export const componentLabel = 'app.kubernetes.io/component';
 export const configHashAnnotation = 'arbees.io/config-hash';
+export const secretsVersionAnnotation = 'arbees.io/secrets-version';
 
 export const childName = (shard: TradingShard, suffix?: string): string =>
   suffix ? `${shard.metadata.name}-${suffix}` : shard.metadata.name;

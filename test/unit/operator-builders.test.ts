@@ -2,7 +2,8 @@
 // promises those objects keep.
 import { expect } from 'chai';
 import type { TradingShard } from '../../contracts/trading-shard.js';
-import { expectedObjects } from '../support/shard-objects.js';
+import { buildShardObjects } from '../../operator/builders/index.js';
+import { admittedVerdict, expectedObjects } from '../support/shard-objects.js';
 import { configHashAnnotation } from '../../operator/builders/meta.js';
 import { defaultShardNetwork, publicVenueEndpoints, type OperatorSettings } from '../../operator/builders/settings.js';
 import { shardConfigSchema } from '../../contracts/shard-config.js';
@@ -329,6 +330,26 @@ describe('operator builders', () => {
     expect(hashes(shard((s) => (s.spec.detector.minEdgeBps = 57)))).not.to.deep.equal(base);
     const others = (s: TradingShard) => build(s).filter((o) => o.kind !== 'Deployment' && o.kind !== 'ConfigMap');
     expect(others(shard((s) => (s.spec.detector.minEdgeBps = 57)))).to.deep.equal(others(shard()));
+  });
+
+  it('rolls the pods that read a Secret when it changes, and only those', () => {
+    const versions = { 'arbees-connections': '10', 'kalshi-market-data': '20', vpn: '30' };
+    const annotations = (secretVersions: Record<string, string>) => {
+      const verdict = { ...admittedVerdict(shard(), settings), secretVersions };
+      return Object.fromEntries(
+        (buildShardObjects(shard(), settings, verdict) as Obj[])
+          .filter((o) => o.kind === 'Deployment')
+          .map((d) => [
+            d.metadata.labels['app.kubernetes.io/component'],
+            d.spec.template.metadata.annotations['arbees.io/secrets-version'],
+          ]),
+      );
+    };
+    const base = annotations(versions);
+    const vpnRotated = annotations({ ...versions, vpn: '31' });
+    expect(Object.keys(base).filter((c) => base[c] !== vpnRotated[c])).to.deep.equal(['polymarket-monitor']);
+    const passwordRotated = annotations({ ...versions, 'arbees-connections': '11' });
+    expect(Object.keys(base).filter((c) => base[c] !== passwordRotated[c])).to.have.length(4);
   });
 
   it('resolves images by the names the cluster owner allowed, and per-component resource overrides', () => {
