@@ -150,6 +150,7 @@ export class Operator {
           this.metrics.reconciles.inc({ result: 'success' });
           if (outcome.created + outcome.updated + outcome.deleted > 0 || outcome.statusWritten)
             log.info({ shard: key, ...outcome }, 'reconciled');
+          return outcome.requeueAfterMs === undefined ? undefined : { requeueAfterMs: outcome.requeueAfterMs };
         } catch (error) {
           this.metrics.reconciles.inc({ result: 'error' });
           throw error;

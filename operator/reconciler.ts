@@ -34,6 +34,8 @@ export interface ReconcilerDeps {
 }
 
 export interface ReconcileOutcome {
+  /** Come back this soon: a deletion waits for the shard's pods to be gone. */
+  requeueAfterMs?: number;
   created: number;
   updated: number;
   deleted: number;
@@ -56,8 +58,8 @@ export class Reconciler {
 
     const holder = nameHolder(this.deps.shards.list(), shard);
     if (shard.metadata.deletionTimestamp) {
-      await this.finalize(shard, holder === undefined);
-      return outcome;
+      const waitMs = await this.finalize(shard, holder === undefined);
+      return waitMs === undefined ? outcome : { ...outcome, requeueAfterMs: waitMs };
     }
     if (!shard.metadata.finalizers?.includes(finalizer)) {
       shard = await this.deps.client.mergePatch<TradingShard & KubeObject>(resources.tradingShards, namespace, name, {
@@ -214,9 +216,28 @@ export class Reconciler {
     return true;
   }
 
-  private async finalize(shard: TradingShard & KubeObject, holdsName: boolean): Promise<void> {
+  /**
+   * Releases a deleted shard: first its Deployments, deleted in the foreground so that they are gone
+   * only once their pods are (a monitor stopping writes a last quote, which must not outlive the
+   * cleanup), then its Redis keys, then the finalizer. Returns how soon to look again while pods
+   * are still stopping.
+   */
+  private async finalize(shard: TradingShard & KubeObject, holdsName: boolean): Promise<number | undefined> {
     const finalizers = shard.metadata.finalizers ?? [];
-    if (!finalizers.includes(finalizer)) return;
+    if (!finalizers.includes(finalizer)) return undefined;
+    const deployments = (this.deps.children.get('Deployment')?.list() ?? []).filter(
+      (d) =>
+        d.metadata.namespace === shard.metadata.namespace &&
+        d.metadata.labels?.[shardLabel] === shard.metadata.name &&
+        d.metadata.ownerReferences?.some((o) => o.uid === shard.metadata.uid),
+    );
+    if (deployments.length > 0) {
+      for (const d of deployments) {
+        if (!d.metadata.deletionTimestamp)
+          await this.deps.client.delete(resources.deployments, d.metadata.namespace, d.metadata.name, 'Foreground');
+      }
+      return 1_000;
+    }
     // The Redis keys of this name belong to the shard holding it: a refused twin leaves them alone.
     if (holdsName) await this.deps.cleanup(shard);
     try {
@@ -225,10 +246,11 @@ export class Reconciler {
         metadata: { finalizers: finalizers.filter((f) => f !== finalizer), resourceVersion: shard.metadata.resourceVersion },
       });
     } catch (error) {
-      if (error instanceof KubeApiError && error.status === 404) return;
+      if (error instanceof KubeApiError && error.status === 404) return undefined;
       throw error;
     }
     this.deps.log.info({ shard: `${shard.metadata.namespace}/${shard.metadata.name}` }, 'cleaned up and released the shard');
+    return undefined;
   }
 }
 

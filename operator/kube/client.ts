@@ -234,12 +234,18 @@ export class KubeClient {
     return this.request<T>('PATCH', objectPath(resource, namespace, name), patch, 'application/json-patch+json');
   }
 
-  async delete(resource: Resource, namespace: string | undefined, name: string): Promise<void> {
+  /** Deletes; `Foreground`: the object goes only once its dependents (a Deployment's pods) are gone. */
+  async delete(
+    resource: Resource,
+    namespace: string | undefined,
+    name: string,
+    propagationPolicy: 'Background' | 'Foreground' = 'Background',
+  ): Promise<void> {
     try {
       await this.request('DELETE', objectPath(resource, namespace, name), {
         kind: 'DeleteOptions',
         apiVersion: 'v1',
-        propagationPolicy: 'Background',
+        propagationPolicy,
       });
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 404) return;
