@@ -39,13 +39,20 @@ export function kalshiFeesOf(series: Record<string, unknown>, event: Record<stri
 
 export class KalshiTerms {
   private readonly events = new Map<string, Record<string, unknown>>();
+  /** Series read in this round of reads (one request per series, however many markets share it). */
+  private series = new Map<string, Promise<{ status: number; body: unknown }>>();
 
   constructor(
     private readonly restUrl: string,
     private readonly get: GetJson,
   ) {}
 
-  /** One market's terms, read now (events are reused: their series does not change). */
+  /** A new round of reads: series are read again. */
+  newRound(): void {
+    this.series = new Map();
+  }
+
+  /** One market's terms, read now (events are reused: their series does not change; a series once a round). */
   async market(ticker: string): Promise<KalshiParams | UnknownParams> {
     const m = await this.get(`${this.restUrl}/markets/${encodeURIComponent(ticker)}`);
     const market = record(m.body, 'market');
@@ -59,7 +66,9 @@ export class KalshiTerms {
       this.events.set(eventTicker, event);
     }
     const seriesTicker = typeof event.series_ticker === 'string' ? event.series_ticker : '';
-    const s = await this.get(`${this.restUrl}/series/${encodeURIComponent(seriesTicker)}`);
+    let read = this.series.get(seriesTicker);
+    if (!read) this.series.set(seriesTicker, (read = this.get(`${this.restUrl}/series/${encodeURIComponent(seriesTicker)}`)));
+    const s = await read;
     const series = record(s.body, 'series');
     if (s.status !== 200 || !series) return unknown(`GET /series/${seriesTicker}: HTTP ${s.status}`);
     const fees = kalshiFeesOf(series, event);

@@ -15,6 +15,8 @@ import type { FeeTable } from '../../venues/fee-table.js';
 import { KalshiTerms, kalshiFeesOf, polymarketTerms, type GetJson } from '../../venues/market-params.js';
 import type { PolymarketTick } from '../../venues/polymarket/ticks.js';
 
+/** Markets read at once. */
+const READERS = 4;
 /** How long after a scheduled fee change its markets are read again (clocks differ). */
 const CONFIRM_AFTER_MS = 5_000;
 /** The longest delay a Node timer takes as given (2^31 − 1 ms, about 24.8 days). */
@@ -134,17 +136,23 @@ export class MarketParamsRefresher {
     return k?.known ? k.fractional : undefined;
   }
 
-  /** Reads every market's terms from both venues and applies them. */
+  /** Reads every market's terms from both venues and applies them, a few markets at a time (the venues' rate limits). */
   async refresh(markets: ShardMarket[] = this.markets): Promise<void> {
-    await Promise.all(
-      markets.map(async (m) => {
+    this.kalshi.newRound();
+    const queue = [...markets];
+    const worker = async () => {
+      for (let m = queue.shift(); m; m = queue.shift()) {
+        const market = m;
         const [kalshi, polymarket] = await Promise.all([
-          this.attempt(() => this.kalshi.market(m.kalshi.ticker)),
-          this.attempt(() => polymarketTerms(this.options.config.venues.polymarket.clobUrl, m.polymarket.yesTokenId, this.getPolymarket)),
+          this.attempt(() => this.kalshi.market(market.kalshi.ticker)),
+          this.attempt(() =>
+            polymarketTerms(this.options.config.venues.polymarket.clobUrl, market.polymarket.yesTokenId, this.getPolymarket),
+          ),
         ]);
-        await this.apply({ marketId: m.id, fetchedAt: this.now(), kalshi, polymarket });
-      }),
-    );
+        await this.apply({ marketId: market.id, fetchedAt: this.now(), kalshi, polymarket });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READERS, markets.length) }, worker));
     this.updateGauge();
     // A venue that did not answer is asked again soon: its markets are not traded meanwhile.
     const unknown = this.markets.filter((m) => !this.params.get(m.id)?.kalshi.known || !this.params.get(m.id)?.polymarket.known);
