@@ -8,6 +8,7 @@ import { quoteSchema, type Quote } from '../../contracts/messages.js';
 import { KalshiFeed, type KalshiFeedEvent } from '../../workloads/kalshi-monitor/core.js';
 import { PolymarketFeed, type PolymarketFeedEvent } from '../../workloads/polymarket-monitor/core.js';
 import { frameProblem, MAX_BOOK_LEVELS } from '../../workloads/market-data/bounds.js';
+import { FrameMemory } from '../../workloads/market-data/frame-memory.js';
 import { LogThrottle } from '../../workloads/market-data/log-throttle.js';
 import { QuotePublisher } from '../../workloads/market-data/publisher.js';
 import { MalformedMessage, venueSignedSize, venueSize } from '../../venues/wire.js';
@@ -451,5 +452,19 @@ describe('rate-limited warnings', () => {
     expect(t.take('stalled', 3)).to.equal(0);
     expect(t.take('rejected:crossed', 10_000)).to.equal(2);
     expect(t.take('rejected:crossed', 10_001)).to.equal(undefined);
+  });
+});
+
+describe('memory after large frames', () => {
+  it('asks V8 for a collection once large frames add up to the budget, never for ordinary ones', () => {
+    const memory = new FrameMemory(1 << 20);
+    for (let i = 0; i < 100_000; i++) memory.received(300);
+    expect(memory.collections).to.equal(0);
+    for (let i = 0; i < 15; i++) memory.received(64 * 1024);
+    expect(memory.collections).to.equal(0);
+    memory.received(64 * 1024);
+    expect(memory.collections).to.equal(1);
+    for (let i = 0; i < 10; i++) memory.received(1 << 20);
+    expect(memory.collections).to.equal(11);
   });
 });

@@ -13,6 +13,7 @@ import { streamKeys, type Venue } from '../../contracts/messages.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { frameProblem, type FrameProblem } from './bounds.js';
 import type { FeedEvent } from './feed.js';
+import { FrameMemory } from './frame-memory.js';
 import { LogThrottle } from './log-throttle.js';
 import { MonitorMetrics, type BookAges } from './metrics.js';
 import { quoteSequence } from './normalize.js';
@@ -96,6 +97,7 @@ export abstract class VenueMonitor<F extends VenueFeed, E extends { kind: string
   protected readonly name: string;
   private timer: NodeJS.Timeout | undefined;
   private readonly throttle = new LogThrottle();
+  private readonly frameMemory = new FrameMemory();
   /** The last connection problem, for /readyz and the logs. */
   lastError: string | undefined;
 
@@ -146,6 +148,7 @@ export abstract class VenueMonitor<F extends VenueFeed, E extends { kind: string
       // Refused by shape from its bytes: a hostile frame never becomes a string, let alone parsed JSON.
       screen: (data, receivedMs) => {
         this.metrics.messages.inc({ venue });
+        this.frameMemory.received(data.length);
         const problem = frameProblem(data);
         if (problem) this.feed.refusedFrame(problem, receivedMs);
         return problem === undefined;
