@@ -19,7 +19,7 @@ import { KALSHI_MAX_PAYLOAD } from '../../workloads/kalshi-monitor/service.js';
 import { POLYMARKET_MAX_PAYLOAD } from '../../workloads/polymarket-monitor/service.js';
 import { kalshiPriceBounds } from '../../venues/kalshi/wire.js';
 import { polymarketPriceBounds } from '../../venues/polymarket/wire.js';
-import { FAULT_CLASSES, HostileVenue, type FaultClass, type FuzzVenue, type View } from './hostile-venue.js';
+import { CLASS_MEANING, FAULT_CLASSES, HostileVenue, type FaultClass, type FuzzVenue, type View } from './hostile-venue.js';
 import { waitFor } from './wait.js';
 
 /** The monitors' pod memory limit (operator/builders/deployments.ts). */
@@ -363,7 +363,8 @@ export const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1
 export function report(r: FuzzResult): string {
   const rows = r.classes.map(
     (c) =>
-      `  ${c.cls.padEnd(17)} ${String(c.faults).padStart(8)} faults ${String(c.valid).padStart(9)} valid` +
+      `  ${c.cls.padEnd(17)} ${CLASS_MEANING[c.cls][r.venue].padEnd(36)} ` +
+      `${String(c.faults).padStart(8)} faults ${String(c.valid).padStart(9)} valid` +
       `   peak RSS ${mib(c.peakRss).padStart(10)}   recovered in ${c.recoveryMs} ms`,
   );
   const total = Object.entries(r.sent)

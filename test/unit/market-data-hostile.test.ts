@@ -24,25 +24,29 @@ function insane(q: Quote): string | undefined {
   return undefined;
 }
 
-function kalshi(options: { quietMs?: number } = {}) {
+/** What a feed publishes, sends and reports, kept for the assertions, and the settings common to both venues. */
+function recorder<C, E>(crossedGraceMs: number) {
   const quotes: Quote[] = [];
-  const sent: Array<Record<string, unknown>> = [];
-  const events: KalshiFeedEvent[] = [];
+  const sent: C[] = [];
+  const events: E[] = [];
   let seq = 0;
-  const feed = new KalshiFeed({
-    markets: [
-      { ticker: 'KX-A', marketId: 'a' },
-      { ticker: 'KX-B', marketId: 'b' },
-    ],
+  const wiring = {
     depth: 5,
     maxQuoteAgeMs: 60_000,
-    crossedGraceMs: 500,
-    quietMs: options.quietMs ?? QUIET_MS,
-    publish: (_key, build) => quotes.push(build()),
-    send: (c) => sent.push(c),
-    event: (e) => events.push(e),
+    crossedGraceMs,
+    quietMs: QUIET_MS,
+    publish: (_key: string, build: () => Quote) => void quotes.push(build()),
+    send: (c: C) => void sent.push(c),
+    event: (e: E) => void events.push(e),
     nextSeq: () => ++seq,
-  });
+  };
+  const kinds = (kind: string) => events.filter((e) => (e as { kind: string }).kind === kind);
+  return { quotes, sent, events, wiring, kinds };
+}
+
+function kalshi() {
+  const { quotes, sent, events, wiring, kinds } = recorder<Record<string, unknown>, KalshiFeedEvent>(500);
+  const feed = new KalshiFeed({ ...wiring, markets: ['a', 'b'].map((id) => ({ ticker: `KX-${id.toUpperCase()}`, marketId: id })) });
   let wireSeq = 0;
   const frame = (m: unknown, at = T0) => feed.onFrame(JSON.stringify(m), at);
   const snapshot = (ticker: string, yes: Array<[string, string]>, no: Array<[string, string]>, at = T0, sid = 7) =>
@@ -67,28 +71,14 @@ function kalshi(options: { quietMs?: number } = {}) {
   const latest = (marketId: string, outcome: 'yes' | 'no') =>
     [...quotes].reverse().find((q) => q.marketId === marketId && q.outcome === outcome)!;
   const snapshotRequests = () => sent.filter((c) => c.cmd === 'update_subscription');
-  const kinds = (kind: string) => events.filter((e) => e.kind === kind);
   return { feed, quotes, sent, events, frame, snapshot, delta, open, latest, snapshotRequests, kinds };
 }
 
 const YES = '111';
 const NO = '222';
-function poly(options: { quietMs?: number } = {}) {
-  const quotes: Quote[] = [];
-  const sent: string[] = [];
-  const events: PolymarketFeedEvent[] = [];
-  let seq = 0;
-  const feed = new PolymarketFeed({
-    markets: [{ marketId: 'm', yesTokenId: YES, noTokenId: NO }],
-    depth: 5,
-    maxQuoteAgeMs: 60_000,
-    crossedGraceMs: 300,
-    quietMs: options.quietMs ?? QUIET_MS,
-    publish: (_key, build) => quotes.push(build()),
-    send: (t) => sent.push(t),
-    event: (e) => events.push(e),
-    nextSeq: () => ++seq,
-  });
+function poly() {
+  const { quotes, sent, events, wiring, kinds } = recorder<string, PolymarketFeedEvent>(300);
+  const feed = new PolymarketFeed({ ...wiring, markets: [{ marketId: 'm', yesTokenId: YES, noTokenId: NO }] });
   const book = (asset: string, bids: Array<[string, string]>, asks: Array<[string, string]>, at = T0, timestamp: unknown = at) =>
     feed.onFrame(
       JSON.stringify({
@@ -118,7 +108,6 @@ function poly(options: { quietMs?: number } = {}) {
   };
   const latest = (outcome: 'yes' | 'no') => [...quotes].reverse().find((q) => q.outcome === outcome)!;
   const resubscribes = () => sent.map((t) => JSON.parse(t) as { operation?: string }).filter((c) => c.operation === 'subscribe');
-  const kinds = (kind: string) => events.filter((e) => e.kind === kind);
   return { feed, quotes, sent, events, book, change, open, latest, resubscribes, kinds };
 }
 

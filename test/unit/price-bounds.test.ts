@@ -97,18 +97,17 @@ describe('untradable prices: the executor refuses a signal whose leg limit is ou
     marketCooldownMs: 0,
     minLegSize: 1,
   };
+  // Everything else as favourable as it gets: only the price can refuse.
   const ctx = (s: Signal): RiskContext => ({
-    now,
-    control: { state: 'closed', reason: 'ok', since: 0 },
-    paused: false,
     signal: s,
-    market: { game: 'g', sport: 'nba' },
-    holdings: [],
-    realizedPnlToday: 0,
-    unrealizedPnl: 0,
-    realizedPnlTotal: 0,
-    alreadySeen: false,
+    now,
     fee: () => 0,
+    holdings: [],
+    control: { state: 'closed', reason: 'ok', since: 0 },
+    market: { game: 'g', sport: 'nba' },
+    paused: false,
+    alreadySeen: false,
+    ...{ realizedPnlToday: 0, unrealizedPnl: 0, realizedPnlTotal: 0 },
   });
   it('accepts a tradable price and refuses 0, $1 and beyond as invalid-signal', () => {
     expect(evaluateRisk(ctx(signal(4000)), settings)).to.include({ accept: true });

@@ -89,13 +89,8 @@ export const FRAME_LIMITS: FrameLimits = { maxDepth: 32, maxValues: 1 << 17, max
 
 export type FrameProblem = 'too_deep' | 'too_many_values';
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_ARRAY = 0x5b;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_ARRAY = 0x5d;
-const CLOSE_OBJECT = 0x7d;
-const COMMA = 0x2c;
+/** The structural characters' codes: " \ [ { ] } , */
+const [QUOTE, BACKSLASH, OPEN_ARRAY, OPEN_OBJECT, CLOSE_ARRAY, CLOSE_OBJECT, COMMA] = [...'"\\[{]},'].map((c) => c.charCodeAt(0));
 
 /**
  * One pass over a JSON text (a string, or its UTF-8 bytes: every byte of a multi-byte character is
