@@ -63,8 +63,16 @@ export const operatorConfigSchema = z.object({
   identity: z.string().min(1),
   leaseNamespace: z.string().min(1),
   leaseName: z.string().min(1).default('arbees-operator'),
-  /** Empty: every namespace. */
-  watchNamespace: z.string().optional(),
+  /** Comma-separated namespaces to watch; empty: every namespace. */
+  watchNamespaces: z
+    .string()
+    .transform((text) =>
+      text
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
+    )
+    .optional(),
   httpPort: z.coerce.number().int().min(0).max(65535).default(9464),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   redisUrl: url,
@@ -125,7 +133,7 @@ export const operatorEnv: Record<keyof OperatorConfig, string> = {
   identity: 'POD_NAME',
   leaseNamespace: 'POD_NAMESPACE',
   leaseName: 'ARBEES_OPERATOR_LEASE_NAME',
-  watchNamespace: 'ARBEES_OPERATOR_WATCH_NAMESPACE',
+  watchNamespaces: 'ARBEES_OPERATOR_WATCH_NAMESPACES',
   httpPort: 'ARBEES_HTTP_PORT',
   logLevel: 'ARBEES_LOG_LEVEL',
   redisUrl: 'ARBEES_REDIS_URL',

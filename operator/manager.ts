@@ -13,7 +13,7 @@ import { nameHolder } from './naming.js';
 import { EventRecorder } from './events.js';
 import { KubeClient, resources, type KubeObject, type Resource } from './kube/client.js';
 import type { KubeAuth } from './kube/config.js';
-import { Informer, keyOf, type ChangeType } from './kube/informer.js';
+import { keyOf, namespacedInformer, type ChangeType, type ObjectCache } from './kube/informer.js';
 import { LeaderElector } from './kube/leader.js';
 import { WorkQueue } from './kube/queue.js';
 import { shardLabel } from './builders/meta.js';
@@ -25,8 +25,8 @@ export interface OperatorOptions {
   /** A loadKubeConfig() result, or client-node's KubeConfig. */
   kubeConfig: KubeAuth;
   settings: OperatorSettings;
-  /** Watch one namespace, or all when undefined. */
-  namespace?: string;
+  /** Watch these namespaces only, or all when undefined. */
+  namespaces?: string[];
   identity: string;
   lease: { namespace: string; name: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
   cleanup: ShardCleanup;
@@ -53,8 +53,8 @@ const childResources: Resource[] = [
 export class Operator {
   readonly client: KubeClient;
   private readonly elector: LeaderElector;
-  private shards: Informer<TradingShard & KubeObject> | undefined;
-  private children = new Map<string, Informer<KubeObject>>();
+  private shards: ObjectCache<TradingShard & KubeObject> | undefined;
+  private children = new Map<string, ObjectCache<KubeObject>>();
   private queue: WorkQueue | undefined;
   private leading = false;
   private loops: Periodic[] = [];
@@ -111,12 +111,12 @@ export class Operator {
     const events = new EventRecorder(this.client, this.options.identity, log);
     const onWatchError = (what: string) => (error: unknown, retryInMs: number) =>
       log.warn({ err: error, retryInMs }, `${what} watch failed; retrying`);
-    this.shards = new Informer<TradingShard & KubeObject>(
+    this.shards = namespacedInformer<TradingShard & KubeObject>(
       this.client,
       resources.tradingShards,
       (type, shard, previous) => this.onShard(type, shard, previous),
       {
-        namespace: this.options.namespace,
+        namespaces: this.options.namespaces,
         resyncMs: this.options.resyncMs,
         onError: onWatchError('TradingShard'),
       },
@@ -124,8 +124,8 @@ export class Operator {
     for (const resource of childResources) {
       this.children.set(
         resource.kind,
-        new Informer(this.client, resource, (type, child) => this.onChild(type, child), {
-          namespace: this.options.namespace,
+        namespacedInformer(this.client, resource, (type, child) => this.onChild(type, child), {
+          namespaces: this.options.namespaces,
           labelSelector: managedBySelector,
           resyncMs: this.options.resyncMs,
           onError: onWatchError(resource.kind),

@@ -9,7 +9,7 @@ import type { OperatorSettings } from './builders/settings.js';
 import { containsDesired } from './diff.js';
 import type { EventRecorder } from './events.js';
 import { KubeApiError, resourceOf, resources, type KubeClient, type KubeObject } from './kube/client.js';
-import type { Informer } from './kube/informer.js';
+import type { ObjectCache } from './kube/informer.js';
 import { nameHolder } from './naming.js';
 import { preflight, secretsInUse, type Preflight, type Refusal } from './preflight.js';
 import { computeStatus, type DeploymentObservation } from './status.js';
@@ -24,9 +24,9 @@ export type ShardCleanup = (shard: TradingShard) => Promise<void>;
 export interface ReconcilerDeps {
   client: KubeClient;
   settings: OperatorSettings;
-  shards: Informer<TradingShard & KubeObject>;
+  shards: ObjectCache<TradingShard & KubeObject>;
   /** Informers of every child kind, keyed by kind. */
-  children: Map<string, Informer<KubeObject>>;
+  children: Map<string, ObjectCache<KubeObject>>;
   events: EventRecorder;
   cleanup: ShardCleanup;
   log: Logger;
@@ -173,7 +173,7 @@ export class Reconciler {
   private observeDeployments(shard: TradingShard): DeploymentObservation[] {
     // The rule misreads the index signature of KubeObject; without the assertion status is `{}`.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
-    const informer = this.deps.children.get('Deployment') as Informer<LiveDeployment> | undefined;
+    const informer = this.deps.children.get('Deployment') as ObjectCache<LiveDeployment> | undefined;
     const observations: DeploymentObservation[] = [];
     for (const component of components) {
       const live = informer?.get(shard.metadata.namespace, `${shard.metadata.name}-${component}`);

@@ -36,7 +36,7 @@ export async function startOperator(sources: { kubeconfigPath?: string; env: Nod
   const operator = new Operator({
     kubeConfig,
     settings: settingsFromConfig(config),
-    namespace: config.watchNamespace,
+    namespaces: config.watchNamespaces?.length ? config.watchNamespaces : undefined,
     identity: config.identity,
     lease: { namespace: config.leaseNamespace, name: config.leaseName },
     cleanup,

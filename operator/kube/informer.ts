@@ -191,3 +191,42 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     );
   });
 }
+
+/** What the reconciler reads: an informer's cache, over one namespace, several, or all. */
+export interface ObjectCache<T extends KubeObject> {
+  readonly hasSynced: boolean;
+  get(namespace: string | undefined, name: string): T | undefined;
+  list(): T[];
+  start(): void;
+  stop(): Promise<void>;
+  waitForSync(): Promise<void>;
+}
+
+/**
+ * One informer per namespace of `namespaces` (every namespace when undefined), read as one cache:
+ * an operator limited to some namespaces needs only namespaced permissions there.
+ */
+export function namespacedInformer<T extends KubeObject>(
+  client: KubeClient,
+  resource: Resource,
+  handler: ChangeHandler<T>,
+  options: Omit<InformerOptions, 'namespace'> & { namespaces?: string[] },
+): ObjectCache<T> {
+  const { namespaces, ...rest } = options;
+  const parts = (namespaces ?? [undefined]).map((namespace) => new Informer<T>(client, resource, handler, { ...rest, namespace }));
+  if (parts.length === 1) return parts[0]!;
+  return {
+    get hasSynced() {
+      return parts.every((p) => p.hasSynced);
+    },
+    get: (namespace, name) => parts.map((p) => p.get(namespace, name)).find((o) => o !== undefined),
+    list: () => parts.flatMap((p) => p.list()),
+    start: () => parts.forEach((p) => p.start()),
+    stop: async () => {
+      await Promise.all(parts.map((p) => p.stop()));
+    },
+    waitForSync: async () => {
+      await Promise.all(parts.map((p) => p.waitForSync()));
+    },
+  };
+}

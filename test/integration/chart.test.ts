@@ -375,7 +375,7 @@ describe('chart (helm, no cluster)', function () {
       identity: 'arbees-operator-abc',
       leaseNamespace: 'arbees-system',
       leaseName: 'arbees-ci-leader',
-      watchNamespace: 'ci-full-shards',
+      watchNamespaces: ['ci-full-shards'],
       httpPort: 9465,
       logLevel: 'debug',
       prometheusUrl: 'https://prometheus.example.com:9443/',
@@ -800,7 +800,7 @@ describe('chart (real apiserver)', function () {
         image: { repository: 'ghcr.io/arbees/arbees', tag: 'test' },
         operator: {
           // Only this test's namespace: other tests leave shards behind in theirs.
-          watchNamespace: shardNamespace,
+          watchNamespaces: [shardNamespace],
           logLevel: 'info',
           prometheus: { url: prometheus.url },
           breaker: { intervalMs: 500, controlTtlSeconds: 30 },

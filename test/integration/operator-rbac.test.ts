@@ -19,6 +19,7 @@ import { rig } from '../rig/index.js';
 import { tool } from '../rig/tools.js';
 import {
   adminClient,
+  applyShard,
   createNamespace,
   eventually,
   installCrd,
@@ -30,124 +31,137 @@ import { resources, type KubeObject } from '../../operator/kube/client.js';
 
 const run = promisify(execFile);
 
+/** The operator's permissions in a namespace it watches, exactly. */
+const shardNamespaceVerbs = [
+  'configmaps [get list watch create patch delete]',
+  'deployments.apps [get list watch create patch delete]',
+  'events [create]',
+  'networkpolicies.networking.k8s.io [get list watch create patch delete]',
+  'poddisruptionbudgets.policy [get list watch create patch delete]',
+  // Read as metadata only, for the Arbees label; the operator never lists or watches Secrets.
+  'secrets [get]',
+  'services [get list watch create patch delete]',
+  'tradingshards.arbees.io [list watch patch]',
+  'tradingshards.arbees.io/finalizers [update]',
+  'tradingshards.arbees.io/status [patch]',
+].sort();
+
+/** Installs the chart's RBAC (helm template) with `values`; returns what its ServiceAccount may do, and a client acting as it. */
+async function chartRbac(release: string, namespace: string, values: string[] = []) {
+  const kube = await rig.kube();
+  await installCrd();
+  await createNamespace(namespace);
+  const rendered = (
+    await run(tool('helm'), [
+      'template',
+      release,
+      join(packageInfo().root, 'charts', 'arbees'),
+      '--namespace',
+      namespace,
+      '--show-only',
+      'templates/operator-rbac.yaml',
+      ...values.flatMap((v) => ['--set', v]),
+    ])
+  ).stdout;
+  const file = join(mkdtempSync(join(tmpdir(), 'arbees-rbac-')), 'rbac.yaml');
+  writeFileSync(file, rendered);
+  await kubectl('apply', '--server-side', '-f', file);
+  const account = `system:serviceaccount:${namespace}:${release}-operator`;
+  // A real token for the ServiceAccount, from the TokenRequest API.
+  const token = (await kubectl('create', 'token', `${release}-operator`, '-n', namespace, '--duration=1h')).trim();
+  const cluster = kube.kubeConfig.getCurrentCluster()!;
+  const asOperator = new KubeConfig();
+  asOperator.loadFromOptions({
+    clusters: [{ name: 'rig', server: cluster.server, caData: cluster.caData, skipTLSVerify: false }],
+    users: [{ name: 'operator', token }],
+    contexts: [{ name: 'operator', cluster: 'rig', user: 'operator' }],
+    currentContext: 'operator',
+  });
+  // What the apiserver says the operator may do in a namespace (the self-review rules left out).
+  const canI = async (where: string) => {
+    const out = await kubectl('auth', 'can-i', '--list', `--as=${account}`, '-n', where, '--no-headers');
+    return (
+      out
+        .split('\n')
+        .filter((line) => line.trim() && !/^(selfsubject|\[\/)/.test(line.trim()))
+        // "<resource>  <non-resource URLs>  <resource names>  [verb verb ...]": the verbs hold spaces.
+        .map((line) => `${line.trim().split(/\s+/)[0]} ${/\[[^\]]*\]\s*$/.exec(line)?.[0].trim() ?? '?'}`)
+        .sort()
+    );
+  };
+  const can = (verb: string, resource: string, where: string) =>
+    kubectl('auth', 'can-i', verb, resource, `--as=${account}`, '-n', where).catch((e: { stdout: string }) => e.stdout);
+  return { asOperator, canI, can };
+}
+
+/** Runs an operator with the given client and reconciles a sample shard in `shardNamespace`. */
+async function reconcilesUnder(asOperator: KubeConfig, leaseNamespace: string, shardNamespace: string, namespaces?: string[]) {
+  const redis = await rig.redis();
+  const prometheus = await rig.prometheus();
+  const config = { ...testOperatorConfig(redis.url, prometheus.url, `${leaseNamespace}-0`), leaseNamespace };
+  const logs: string[] = [];
+  const control = redisControlPublisher(redis.url, 30);
+  const cleanup = redisCleanup(redis.url);
+  const operator = new Operator({
+    kubeConfig: asOperator,
+    settings: settingsFromConfig(config),
+    namespaces,
+    identity: config.identity,
+    lease: { namespace: leaseNamespace, name: 'arbees-operator', leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 250 },
+    cleanup,
+    log: createLogger(
+      { name: 'rbac-operator', level: 'warn' },
+      new Writable({ write: (c: Buffer, _e, done) => (logs.push(c.toString()), done()) }),
+    ),
+    registry: new Registry(),
+    breaker: { prometheus: { url: prometheus.url }, intervalMs: 500, control },
+  });
+  operator.start();
+  try {
+    await applyShard(sampleShard('rbac-shard', shardNamespace));
+    await eventually(
+      async () => {
+        const got = await (
+          await adminClient()
+        ).get<KubeObject & { status?: { observedGeneration?: number; circuitBreaker?: unknown } }>(
+          resources.tradingShards,
+          shardNamespace,
+          'rbac-shard',
+        );
+        return got.status?.observedGeneration === got.metadata.generation && got.status?.circuitBreaker ? true : undefined;
+      },
+      30_000,
+      "the shard reconciled under the operator's own permissions",
+    );
+    expect(logs.join('')).not.to.match(/forbidden/i);
+  } finally {
+    await operator.stop();
+    control.close();
+    cleanup.close();
+  }
+}
+
 describe('operator RBAC (real apiserver)', function () {
   this.timeout(120_000);
 
   it('grants exactly the verbs the operator uses, and they are enough to run it', async () => {
-    const kube = await rig.kube();
-    await installCrd();
-    await createNamespace('arbees-rbac');
+    const { asOperator, canI, can } = await chartRbac('rbac', 'arbees-rbac');
     await createNamespace('rbac-shards');
-    const rendered = (
-      await run(tool('helm'), [
-        'template',
-        'rbac',
-        join(packageInfo().root, 'charts', 'arbees'),
-        '--namespace',
-        'arbees-rbac',
-        '--show-only',
-        'templates/operator-rbac.yaml',
-      ])
-    ).stdout;
-    const file = join(mkdtempSync(join(tmpdir(), 'arbees-rbac-')), 'rbac.yaml');
-    writeFileSync(file, rendered);
-    await kubectl('apply', '--server-side', '-f', file);
-
-    // A real token for the ServiceAccount, from the TokenRequest API.
-    const token = (await kubectl('create', 'token', 'rbac-operator', '-n', 'arbees-rbac', '--duration=1h')).trim();
-    const cluster = kube.kubeConfig.getCurrentCluster()!;
-    const asOperator = new KubeConfig();
-    asOperator.loadFromOptions({
-      clusters: [{ name: 'rig', server: cluster.server, caData: cluster.caData, skipTLSVerify: false }],
-      users: [{ name: 'operator', token }],
-      contexts: [{ name: 'operator', cluster: 'rig', user: 'operator' }],
-      currentContext: 'operator',
-    });
-
-    // What the apiserver says the operator may do, cluster-wide and in its own namespace.
-    const canI = async (namespace: string) => {
-      const out = await kubectl(
-        'auth',
-        'can-i',
-        '--list',
-        `--as=system:serviceaccount:arbees-rbac:rbac-operator`,
-        '-n',
-        namespace,
-        '--no-headers',
-      );
-      return (
-        out
-          .split('\n')
-          .filter((line) => line.trim() && !/^(selfsubject|\[\/)/.test(line.trim()))
-          // "<resource>  <non-resource URLs>  <resource names>  [verb verb ...]": the verbs hold spaces.
-          .map((line) => `${line.trim().split(/\s+/)[0]} ${/\[[^\]]*\]\s*$/.exec(line)?.[0].trim() ?? '?'}`)
-          .sort()
-      );
-    };
-    expect(await canI('rbac-shards')).to.deep.equal(
-      [
-        'configmaps [get list watch create patch delete]',
-        'deployments.apps [get list watch create patch delete]',
-        'events [create]',
-        'networkpolicies.networking.k8s.io [get list watch create patch delete]',
-        'poddisruptionbudgets.policy [get list watch create patch delete]',
-        // Read as metadata only, for the Arbees label; the operator never lists or watches Secrets.
-        'secrets [get]',
-        'services [get list watch create patch delete]',
-        'tradingshards.arbees.io [list watch patch]',
-        'tradingshards.arbees.io/finalizers [update]',
-        'tradingshards.arbees.io/status [patch]',
-      ].sort(),
-    );
+    await createNamespace('kube-system').catch(() => undefined);
+    expect(await canI('rbac-shards')).to.deep.equal(shardNamespaceVerbs);
     expect(await canI('arbees-rbac')).to.include('leases.coordination.k8s.io [get create update]');
-    expect(
-      await kubectl('auth', 'can-i', 'list', 'secrets', '--as=system:serviceaccount:arbees-rbac:rbac-operator', '-n', 'rbac-shards').catch(
-        (e: { stdout: string }) => e.stdout,
-      ),
-    ).to.match(/^no/);
+    expect(await can('list', 'secrets', 'rbac-shards')).to.match(/^no/);
+    await reconcilesUnder(asOperator, 'arbees-rbac', 'rbac-shards');
+  });
 
-    // And it is enough: the operator reconciles a shard under that token.
-    const redis = await rig.redis();
-    const prometheus = await rig.prometheus();
-    const config = { ...testOperatorConfig(redis.url, prometheus.url, 'rbac-operator-0'), leaseNamespace: 'arbees-rbac' };
-    const logs: string[] = [];
-    const control = redisControlPublisher(redis.url, 30);
-    const cleanup = redisCleanup(redis.url);
-    const operator = new Operator({
-      kubeConfig: asOperator,
-      settings: settingsFromConfig(config),
-      identity: config.identity,
-      lease: { namespace: 'arbees-rbac', name: 'arbees-operator', leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 250 },
-      cleanup,
-      log: createLogger(
-        { name: 'rbac-operator', level: 'warn' },
-        new Writable({ write: (c: Buffer, _e, done) => (logs.push(c.toString()), done()) }),
-      ),
-      registry: new Registry(),
-      breaker: { prometheus: { url: prometheus.url }, intervalMs: 500, control },
-    });
-    operator.start();
-    try {
-      await (await adminClient()).apply(sampleShard('rbac-shard', 'rbac-shards'), 'arbees-tests');
-      await eventually(
-        async () => {
-          const got = await (
-            await adminClient()
-          ).get<KubeObject & { status?: { observedGeneration?: number; circuitBreaker?: unknown } }>(
-            resources.tradingShards,
-            'rbac-shards',
-            'rbac-shard',
-          );
-          return got.status?.observedGeneration === got.metadata.generation && got.status?.circuitBreaker ? true : undefined;
-        },
-        30_000,
-        "the shard reconciled under the operator's own permissions",
-      );
-      expect(logs.join('')).not.to.match(/forbidden/i);
-    } finally {
-      await operator.stop();
-      control.close();
-      cleanup.close();
-    }
+  it('with watchNamespaces, grants them in those namespaces only: nothing in kube-system, nothing cluster-wide', async () => {
+    await createNamespace('scoped-shards');
+    const { asOperator, canI, can } = await chartRbac('scoped', 'arbees-scoped', ['operator.watchNamespaces={scoped-shards}']);
+    expect(await canI('scoped-shards')).to.deep.equal(shardNamespaceVerbs);
+    expect(await canI('kube-system')).to.deep.equal([]);
+    expect(await can('create', 'deployments', 'kube-system')).to.match(/^no/);
+    expect(await can('create', 'configmaps', 'default')).to.match(/^no/);
+    expect(await can('list', 'tradingshards', 'default')).to.match(/^no/);
+    await reconcilesUnder(asOperator, 'arbees-scoped', 'scoped-shards', ['scoped-shards']);
   });
 });

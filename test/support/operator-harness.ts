@@ -116,7 +116,7 @@ export async function startTestOperator(
   const operator = new Operator({
     kubeConfig: kube.kubeConfig,
     settings,
-    namespace: options.namespace,
+    namespaces: options.namespace ? [options.namespace] : undefined,
     identity: config.identity,
     lease: { namespace: config.leaseNamespace, name: config.leaseName, leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 250 },
     cleanup,

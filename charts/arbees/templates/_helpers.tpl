@@ -308,8 +308,8 @@ componentRedisUrls: {{ toJson . }}
 {{- if not (or (eq $ns .Release.Namespace) (has $ns $v.shardNamespaces)) -}}
 {{- fail (printf "sampleShard.namespace %s must be the release namespace or one of shardNamespaces (it needs the connections Secret)" $ns) -}}
 {{- end -}}
-{{- if and $v.operator.watchNamespace (ne $ns $v.operator.watchNamespace) -}}
-{{- fail (printf "sampleShard.namespace %s is not operator.watchNamespace %s: the operator would never see it" $ns $v.operator.watchNamespace) -}}
+{{- if and $v.operator.watchNamespaces (not (has $ns $v.operator.watchNamespaces)) -}}
+{{- fail (printf "sampleShard.namespace %s is not in operator.watchNamespaces %v: the operator would never see it" $ns $v.operator.watchNamespaces) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -418,8 +418,8 @@ spec:
 {{- define "arbees.operatorConfig" -}}
 {{- $o := .Values.operator -}}
 ARBEES_OPERATOR_LEASE_NAME: {{ $o.leaderElection.leaseName | default (include "arbees.operatorName" .) | quote }}
-{{- with $o.watchNamespace }}
-ARBEES_OPERATOR_WATCH_NAMESPACE: {{ . | quote }}
+{{- with $o.watchNamespaces }}
+ARBEES_OPERATOR_WATCH_NAMESPACES: {{ join "," . | quote }}
 {{- end }}
 ARBEES_HTTP_PORT: {{ $o.metricsPort | int | quote }}
 ARBEES_LOG_LEVEL: {{ $o.logLevel | quote }}
