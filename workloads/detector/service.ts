@@ -22,6 +22,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { createLogger, redactUrl } from '../../lib/log.js';
+import { untilItWorks } from '../../lib/retry.js';
 import { quoteSchema, signalSchema, streamKeys, type Quote, type Signal } from '../../contracts/messages.js';
 import { signSignal } from '../../contracts/signal-auth.js';
 import { DetectorCore, type DetectorConfigInput } from './core.js';
@@ -187,16 +188,25 @@ export class DetectorService {
       client.on('error', (error: Error) => this.log.debug({ err: error.message }, 'redis connection error'));
       return client;
     };
-    this.reader = connect();
-    this.writer = connect();
-    try {
-      await Promise.all([this.reader.connect(), this.writer.connect()]);
-      this.stats_.lastId = await this.resumePoint();
-    } catch (error) {
-      this.state = 'stopped';
-      this.reader.disconnect();
-      this.writer.disconnect();
-      throw error;
+    // Redis may not answer yet (the pod's network policy lands a moment after it starts): keep
+    // trying, not ready meanwhile, rather than exit and be restarted.
+    const started = await untilItWorks(
+      'connecting to Redis',
+      async () => {
+        this.reader?.disconnect();
+        this.writer?.disconnect();
+        this.reader = connect();
+        this.writer = connect();
+        await Promise.all([this.reader.connect(), this.writer.connect()]);
+        this.stats_.lastId = await this.resumePoint();
+        return true;
+      },
+      { log: this.log, stopped: () => this.state !== 'starting' },
+    );
+    if (!started) {
+      this.reader?.disconnect();
+      this.writer?.disconnect();
+      return;
     }
     if (this.state !== 'starting') return; // stop() was called meanwhile and has disconnected
     this.lastReadOk = Date.now();

@@ -20,6 +20,7 @@ import { ControlGate } from './control.js';
 import { Executor } from './executor.js';
 import { FeeTable } from '../../venues/fee-table.js';
 import { MarketParamsRefresher } from './market-params.js';
+import { untilItWorks } from '../../lib/retry.js';
 import { createPool } from './postgres.js';
 import { liveVenues } from './live-venues.js';
 import { createExecutorMetrics, type ExecutorMetrics } from './metrics.js';
@@ -124,7 +125,8 @@ export async function startExecutorService(options: ExecutorServiceOptions): Pro
   const books = new BookCache();
   const cleanups: Array<() => Promise<void> | void> = [async () => pool.end().catch(() => undefined)];
   try {
-    const migrated = await migrate(pool);
+    // PostgreSQL may not answer yet (a network policy lands a moment after the pod starts): wait.
+    const migrated = (await untilItWorks('migrating the ledger', () => migrate(pool), { log }))!;
     if (migrated.applied.length > 0) log.info({ applied: migrated.applied }, 'ledger migrations applied');
     const fees = options.terms === 'assumed' ? new FeeTable() : new FeeTable('strict');
     const venues: Partial<Record<Venue, VenueClient>> = live
