@@ -33,9 +33,12 @@ export class MonitorMetrics {
     ages: BookAges,
   ) {
     const registers = [registry];
-    const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
-      new Counter<L>({ name, help, labelNames, registers });
-    this.quotes = counter('arbees_quotes_total', 'Quotes published to the shard quotes stream', ['venue']);
+    this.quotes = new Counter({
+      name: 'arbees_quotes_total',
+      help: 'Quotes published to the shard quotes stream',
+      labelNames: ['venue'],
+      registers,
+    });
     this.quoteAge = new Gauge({
       name: 'arbees_quote_age_seconds',
       help: 'Seconds since the last book update per market (the oldest of its outcomes; -1 before the first update)',
@@ -53,25 +56,48 @@ export class MonitorMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
-    this.reconnects = counter('arbees_ws_reconnects_total', 'WebSocket reconnect attempts after the first connection', ['venue']);
-    this.connectErrors = counter(
-      'arbees_ws_connect_errors_total',
-      'Failed WebSocket connection attempts by reason (auth, geoblock, http, network)',
-      ['venue', 'reason'],
-    );
-    this.seqGaps = counter('arbees_seq_gaps_total', 'Sequence gaps detected on the venue stream', ['venue']);
-    this.resyncs = counter(
-      'arbees_book_resyncs_total',
-      'Books dropped and rebuilt from a fresh snapshot (gap, crossed or inconsistent book, dead subscription)',
-      ['venue'],
-    );
-    this.malformed = counter('arbees_malformed_messages_total', 'Venue messages that could not be parsed or applied, skipped', ['venue']);
-    this.coalesced = counter(
-      'arbees_quotes_coalesced_total',
-      'Quotes replaced by a newer one of the same book before Redis took them (backpressure)',
-      ['venue'],
-    );
-    this.publishErrors = counter('arbees_quote_publish_errors_total', 'Failed Redis pipelines (retried)', ['venue']);
+    this.reconnects = new Counter({
+      name: 'arbees_ws_reconnects_total',
+      help: 'WebSocket reconnect attempts after the first connection',
+      labelNames: ['venue'],
+      registers,
+    });
+    this.connectErrors = new Counter({
+      name: 'arbees_ws_connect_errors_total',
+      help: 'Failed WebSocket connection attempts by reason (auth, geoblock, http, network)',
+      labelNames: ['venue', 'reason'],
+      registers,
+    });
+    this.seqGaps = new Counter({
+      name: 'arbees_seq_gaps_total',
+      help: 'Sequence gaps detected on the venue stream',
+      labelNames: ['venue'],
+      registers,
+    });
+    this.resyncs = new Counter({
+      name: 'arbees_book_resyncs_total',
+      help: 'Books dropped and rebuilt from a fresh snapshot (gap, crossed or inconsistent book, dead subscription)',
+      labelNames: ['venue'],
+      registers,
+    });
+    this.malformed = new Counter({
+      name: 'arbees_malformed_messages_total',
+      help: 'Venue messages that could not be parsed or applied, skipped',
+      labelNames: ['venue'],
+      registers,
+    });
+    this.coalesced = new Counter({
+      name: 'arbees_quotes_coalesced_total',
+      help: 'Quotes replaced by a newer one of the same book before Redis took them (backpressure)',
+      labelNames: ['venue'],
+      registers,
+    });
+    this.publishErrors = new Counter({
+      name: 'arbees_quote_publish_errors_total',
+      help: 'Failed Redis pipelines (retried)',
+      labelNames: ['venue'],
+      registers,
+    });
     this.connected = new Gauge({
       name: 'arbees_ws_connected',
       help: '1 while the venue WebSocket is open and subscribed',
@@ -84,28 +110,38 @@ export class MonitorMetrics {
       labelNames: ['venue'],
       registers,
     });
-    this.messages = counter('arbees_ws_messages_total', 'Venue WebSocket messages received', ['venue']);
-    this.booksRejected = counter(
-      'arbees_book_rejected_total',
-      'Books refused as unusable until a snapshot repairs them, by reason (price_out_of_range, size_out_of_range, ' +
+    this.messages = new Counter({
+      name: 'arbees_ws_messages_total',
+      help: 'Venue WebSocket messages received',
+      labelNames: ['venue'],
+      registers,
+    });
+    this.booksRejected = new Counter({
+      name: 'arbees_book_rejected_total',
+      help:
+        'Books refused as unusable until a snapshot repairs them, by reason (price_out_of_range, size_out_of_range, ' +
         'too_deep, crossed, malformed) or quotes replaced by a stale marker (invalid_quote)',
-      ['venue', 'reason'],
-    );
-    this.framesRefused = counter(
-      'arbees_ws_frames_refused_total',
-      'Venue WebSocket frames refused unparsed: too_large (over maxPayload; the connection is dropped), too_deep, too_many_values',
-      ['venue', 'reason'],
-    );
-    this.stalls = counter(
-      'arbees_feed_stalls_total',
-      'Subscriptions whose books received nothing for the quiet period (then resubscribed, else reconnected)',
-      ['venue'],
-    );
-    this.clockRejected = counter(
-      'arbees_exchange_ts_rejected_total',
-      'Exchange timestamps unreadable or further than 5 minutes from our clock, replaced by the receive time',
-      ['venue'],
-    );
+      labelNames: ['venue', 'reason'],
+      registers,
+    });
+    this.framesRefused = new Counter({
+      name: 'arbees_ws_frames_refused_total',
+      help: 'Venue WebSocket frames refused unparsed: too_large (over maxPayload; the connection is dropped), too_deep, too_many_values',
+      labelNames: ['venue', 'reason'],
+      registers,
+    });
+    this.stalls = new Counter({
+      name: 'arbees_feed_stalls_total',
+      help: 'Subscriptions whose books received nothing for the quiet period (then resubscribed, else reconnected)',
+      labelNames: ['venue'],
+      registers,
+    });
+    this.clockRejected = new Counter({
+      name: 'arbees_exchange_ts_rejected_total',
+      help: 'Exchange timestamps unreadable or further than 5 minutes from our clock, replaced by the receive time',
+      labelNames: ['venue'],
+      registers,
+    });
     for (const c of [
       this.quotes,
       this.reconnects,
