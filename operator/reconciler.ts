@@ -217,9 +217,8 @@ export class Reconciler {
   }
 
   /**
-   * Releases a deleted shard: first its Deployments, deleted in the foreground so that they are gone
-   * only once their pods are (a monitor stopping writes a last quote, which must not outlive the
-   * cleanup), then its Redis keys, then the finalizer. Returns how soon to look again while pods
+   * Releases a deleted shard: first its Deployments and their pods (a monitor stopping writes a last
+   * quote, which must not outlive the cleanup), then its Redis keys, then the finalizer. Returns how soon to look again while pods
    * are still stopping.
    */
   private async finalize(shard: TradingShard & KubeObject, holdsName: boolean): Promise<number | undefined> {
@@ -238,6 +237,12 @@ export class Reconciler {
       }
       return 1_000;
     }
+    // The Deployments can be gone while their last pods still stop (and write): wait for those too.
+    const { items: pods } = await this.deps.client.list(resources.pods, {
+      namespace: shard.metadata.namespace,
+      labelSelector: `${shardLabel}=${shard.metadata.name}`,
+    });
+    if (pods.length > 0) return 1_000;
     // The Redis keys of this name belong to the shard holding it: a refused twin leaves them alone.
     if (holdsName) await this.deps.cleanup(shard);
     try {

@@ -63,6 +63,7 @@ export const resources = {
   events: { kind: 'Event', group: '', version: 'v1', plural: 'events', namespaced: true },
   leases: { kind: 'Lease', group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespaced: true },
   secrets: { kind: 'Secret', group: '', version: 'v1', plural: 'secrets', namespaced: true },
+  pods: { kind: 'Pod', group: '', version: 'v1', plural: 'pods', namespaced: true },
 } satisfies Record<string, Resource>;
 
 const kindToResource: Record<string, Resource> = Object.fromEntries(Object.values(resources).map((r) => [r.kind, r]));

@@ -38,6 +38,8 @@ const shardNamespaceVerbs = [
   'events [create]',
   'networkpolicies.networking.k8s.io [get list watch create patch delete]',
   'poddisruptionbudgets.policy [get list watch create patch delete]',
+  // A deleted shard's pods must be gone before its Redis keys are cleaned.
+  'pods [list]',
   // Read as metadata only, for the Arbees label; the operator never lists or watches Secrets.
   'secrets [get]',
   'services [get list watch create patch delete]',
