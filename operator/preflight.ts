@@ -3,6 +3,7 @@
 // namespaces the owner authorized. Pure: the reconciler fetches the Secrets' labels and applies
 // the verdict (a refused component gets no Deployment; the shard is Degraded, with an Event).
 import type { Component, TradingShard } from '../contracts/trading-shard.js';
+import { ruleQueryProblem } from './breaker/rule-check.js';
 import type { OperatorSettings } from './builders/settings.js';
 
 /** The label that marks a Secret as meant for Arbees; a shard cannot use any other Secret. */
@@ -16,7 +17,7 @@ export interface SecretUse {
 }
 
 export interface Refusal {
-  reason: 'ImageNotAllowed' | 'SecretNotLabelled' | 'SecretMissing' | 'LiveTradingNotAuthorized' | 'ObjectNotOwned';
+  reason: 'ImageNotAllowed' | 'SecretNotLabelled' | 'SecretMissing' | 'LiveTradingNotAuthorized' | 'ObjectNotOwned' | 'InvalidRule';
   message: string;
   components: Component[];
 }
@@ -109,6 +110,12 @@ export function preflight(
         components: use.components,
       });
     }
+  }
+  // A rule the breaker cannot evaluate reads as a failing one (fail safe); the shard says which.
+  for (const [i, rule] of shard.spec.circuitBreaker.rules.entries()) {
+    const problem = ruleQueryProblem(rule.query);
+    if (problem)
+      refusals.push({ reason: 'InvalidRule', message: `spec.circuitBreaker.rules[${i}] (${rule.name}): query ${problem}`, components: [] });
   }
   const live = shard.spec.executor.mode === 'live';
   const liveAuthorized = live && settings.liveTradingNamespaces.includes(shard.metadata.namespace);

@@ -4,6 +4,7 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Reading } from './machine.js';
+import { maxRuleSeries, ruleQueryProblem } from './rule-check.js';
 
 export interface PrometheusOptions {
   url: string;
@@ -127,13 +128,28 @@ export class PrometheusClient {
     return { data: parsed.data };
   }
 
-  /** Evaluates `promql` now; every series' value, or an error (unreachable, bad query, non-numeric). */
+  /**
+   * Evaluates a rule's `promql` now; every series' value, or an error (an invalid or too costly
+   * query, unreachable, non-numeric). Its cost is bounded: checked before it is sent, evaluated
+   * under a server-side timeout, its answer at most 1 MiB and maxRuleSeries series.
+   */
   async query(promql: string): Promise<Reading> {
-    const answer = await this.api('api/v1/query', { query: promql });
+    const problem = ruleQueryProblem(promql);
+    if (problem) return { error: `query ${problem}` };
+    const timeoutMs = this.options.timeoutMs ?? 5_000;
+    const answer = await this.api(
+      'api/v1/query',
+      { query: promql, timeout: `${Math.max(1, Math.floor(timeoutMs * 0.8))}ms` },
+      { maxBytes: 1 << 20 },
+    );
     if ('error' in answer) return { error: answer.error };
     const { resultType, result } = answer.data;
     if (resultType === 'scalar') return { values: [sampleValue((result as [number, string])[1])] };
-    if (resultType === 'vector') return { values: (result as Array<{ value: [number, string] }>).map((r) => sampleValue(r.value[1])) };
+    if (resultType === 'vector') {
+      const series = result as Array<{ value: [number, string] }>;
+      if (series.length > maxRuleSeries) return { error: `query returned ${series.length} series, more than ${maxRuleSeries}` };
+      return { values: series.map((r) => sampleValue(r.value[1])) };
+    }
     return { error: `query must return a vector or scalar, got ${resultType}` };
   }
 

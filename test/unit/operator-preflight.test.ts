@@ -126,4 +126,15 @@ describe('operator preflight: what the cluster owner allows a shard', () => {
     });
     expect(status.phase).to.equal('Degraded');
   });
+
+  it('reports a breaker rule it cannot evaluate (the shard Degraded, the breaker failing safe), and runs the pods', () => {
+    const bad = shard('trading', (s) =>
+      s.spec.circuitBreaker.rules.push({ name: 'typo', query: 'rate(up[5m]', op: '>', threshold: 1, for: '0s' }),
+    );
+    const verdict = preflight(bad, settings, allLabelled(bad));
+    expect(verdict.refusals.map((r) => [r.reason, r.components])).to.deep.equal([['InvalidRule', []]]);
+    expect(verdict.refusals[0]!.message).to.match(/^spec\.circuitBreaker\.rules\[0\] \(typo\): query not valid PromQL/);
+    expect(deployments(bad, verdict)).to.have.length(4);
+    expect(computeStatus(bad, { deployments: [], refusals: verdict.refusals, now: new Date(0) }).phase).to.equal('Degraded');
+  });
 });
