@@ -105,6 +105,9 @@ export const operatorConfigSchema = z.object({
         .filter(Boolean),
     )
     .optional(),
+  /** Folder with tls.crt and tls.key: serve the admission webhook (every replica) with them. */
+  webhookCertDir: z.string().optional(),
+  webhookPort: z.coerce.number().int().min(1).max(65535).default(9443),
   connectionsSecret: z.string().min(1).default('arbees-connections'),
   /** "true": each component reads its own Redis URL (redisUrl.<component>) from the connections Secret. */
   redisAclUsers: z.enum(['true', 'false']).default('false'),
@@ -151,6 +154,8 @@ export const operatorEnv: Record<keyof OperatorConfig, string> = {
   vpnImages: 'ARBEES_VPN_IMAGES',
   liveTradingNamespaces: 'ARBEES_LIVE_TRADING_NAMESPACES',
   shardNetwork: 'ARBEES_SHARD_NETWORK',
+  webhookCertDir: 'ARBEES_WEBHOOK_CERT_DIR',
+  webhookPort: 'ARBEES_WEBHOOK_PORT',
   connectionsSecret: 'ARBEES_CONNECTIONS_SECRET',
   redisAclUsers: 'ARBEES_REDIS_ACL_USERS',
   postgresPort: 'ARBEES_POSTGRES_PORT',

@@ -12,6 +12,7 @@ import { redisCleanup } from './cleanup.js';
 import { loadOperatorConfig, settingsFromConfig } from './config.js';
 import { loadKubeConfig } from './kube/config.js';
 import { Operator } from './manager.js';
+import { startWebhook } from './webhook.js';
 
 export interface RunningOperator {
   log: Logger;
@@ -59,11 +60,15 @@ export async function startOperator(sources: { kubeconfigPath?: string; env: Nod
     },
   });
   const ops = await startOpsServer({ port: config.httpPort, registry, readiness: () => operator.readiness() });
+  const webhook = config.webhookCertDir
+    ? await startWebhook({ port: config.webhookPort, certDir: config.webhookCertDir, settings: settingsFromConfig(config), log })
+    : undefined;
   const stop = (why: string) =>
     (stopping ??= (async () => {
       log.info({ why }, 'shutting down');
       await operator.stop();
       await ops.close();
+      await webhook?.close();
       control.close();
       cleanup.close();
       finished(exitCode);

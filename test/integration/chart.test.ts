@@ -16,7 +16,8 @@
 // alert-rules.test.ts.
 import { expect } from 'chai';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -65,14 +66,14 @@ type Container = {
   readinessProbe?: { httpGet?: { path: string; port: string } };
   livenessProbe?: { httpGet?: { path: string; port: string } };
   securityContext?: Record<string, unknown>;
-  volumeMounts?: Array<{ name: string }>;
+  volumeMounts?: Array<{ name: string; mountPath?: string }>;
 };
 type PodSpec = {
   serviceAccountName?: string;
   securityContext?: Record<string, unknown>;
   containers: Container[];
   initContainers?: Container[];
-  volumes?: Array<{ name: string }>;
+  volumes?: Array<{ name: string; secret?: { secretName: string; items?: Array<{ key: string; path: string }> } }>;
   priorityClassName?: string;
   [key: string]: unknown;
 };
@@ -280,7 +281,10 @@ describe('chart (helm, no cluster)', function () {
     expect(find(objects, 'ServiceAccount', 'arbees-operator').metadata.namespace).to.equal('arbees-system');
     expect(container!.image).to.equal('ghcr.io/arbees/arbees:0.1.0');
     expect(container!.args).to.deep.equal(['operator']);
-    expect(container!.ports).to.deep.equal([{ name: 'metrics', containerPort: 9464, protocol: 'TCP' }]);
+    expect(container!.ports).to.deep.equal([
+      { name: 'metrics', containerPort: 9464, protocol: 'TCP' },
+      { name: 'webhook', containerPort: 9443, protocol: 'TCP' },
+    ]);
     expect(container!.readinessProbe?.httpGet).to.deep.equal({ path: '/readyz', port: 'metrics' });
     expect(container!.livenessProbe?.httpGet).to.deep.equal({ path: '/healthz', port: 'metrics' });
     // Restricted Pod Security: non-root, read-only root filesystem, no capabilities, RuntimeDefault seccomp.
@@ -332,9 +336,48 @@ describe('chart (helm, no cluster)', function () {
       }
     >(objects, 'NetworkPolicy', 'arbees-operator');
     expect(subset(policy.spec.podSelector.matchLabels, podLabels)).to.be.true;
-    expect(policy.spec.ingress.flatMap((r) => r.ports.map((p) => p.port))).to.deep.equal([9464]);
+    // In: the apiserver to the admission webhook, Prometheus to the metrics.
+    expect(policy.spec.ingress.flatMap((r) => r.ports.map((p) => p.port))).to.deep.equal([9443, 9464]);
     // DNS, the apiserver (443/6443), Prometheus (9090), Redis (6379).
     expect(policy.spec.egress.flatMap((r) => r.ports.map((p) => p.port))).to.deep.equal([53, 53, 443, 6443, 9090, 6379, 443]);
+  });
+
+  it('serves the admission webhook with a certificate for its Service, signed by the CA the apiserver is given', async () => {
+    const objects = await render('arbees-system', [valuesFile({})]);
+    const tls = secretData(find(objects, 'Secret', 'arbees-operator-webhook-tls'));
+    type Webhook = { clientConfig: { caBundle: string; service: Record<string, unknown> } };
+    const config = find<K8sObject & { webhooks: Webhook[] }>(objects, 'ValidatingWebhookConfiguration', 'arbees-operator-webhook');
+    const [webhook] = config.webhooks;
+    expect(webhook!.clientConfig.service).to.deep.equal({
+      name: 'arbees-operator-webhook',
+      namespace: 'arbees-system',
+      path: '/validate-tradingshard',
+      port: 443,
+    });
+    expect(Buffer.from(webhook!.clientConfig.caBundle, 'base64').toString()).to.equal(tls['ca.crt']);
+    const certificate = new X509Certificate(tls['tls.crt']!);
+    expect(certificate.checkHost('arbees-operator-webhook.arbees-system.svc')).to.equal('arbees-operator-webhook.arbees-system.svc');
+    expect(certificate.verify(new X509Certificate(tls['ca.crt']!).publicKey)).to.equal(true);
+    expect(createPrivateKey(tls['tls.key']!).asymmetricKeyType).to.equal('rsa');
+    // The operator reads the key pair from the mounted Secret and listens on the Service's target port.
+    const operator = find<Workload>(objects, 'Deployment', 'arbees-operator').spec.template.spec;
+    expect(operator.volumes).to.deep.include({
+      name: 'webhook-tls',
+      secret: {
+        secretName: 'arbees-operator-webhook-tls',
+        items: [
+          { key: 'tls.crt', path: 'tls.crt' },
+          { key: 'tls.key', path: 'tls.key' },
+        ],
+      },
+    });
+    expect(operator.containers[0]!.env).to.deep.include.members([
+      { name: 'ARBEES_WEBHOOK_CERT_DIR', value: '/etc/arbees/webhook' },
+      { name: 'ARBEES_WEBHOOK_PORT', value: '9443' },
+    ]);
+    // Off, nothing of it is rendered.
+    const off = await render('arbees-system', [valuesFile({ webhook: { enabled: false } })]);
+    expect(off.filter((o) => o.metadata.name.startsWith('arbees-operator-webhook'))).to.deep.equal([]);
   });
 
   it('puts the standard labels on every object, in every values file', async () => {
@@ -454,8 +497,9 @@ describe('chart (helm, no cluster)', function () {
       });
       expect(namespace.metadata.annotations).to.include({ 'helm.sh/resource-policy': 'keep' });
     }
-    // Rendered without a cluster, the existing Secrets with the passwords cannot be read.
-    expect(objects.filter((o) => o.kind === 'Secret')).to.deep.equal([]);
+    // Rendered without a cluster, the existing Secrets with the passwords cannot be read: only the
+    // webhook's certificate, which the chart makes itself, is a Secret.
+    expect(objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name)).to.deep.equal(['arbees-operator-webhook-tls']);
     expect(
       await helm([
         'template',
@@ -855,6 +899,26 @@ describe('chart (real apiserver)', function () {
       return env;
     }
 
+    /**
+     * The container's Secret volumes written under a folder of the pod's own, and every variable
+     * that names a path inside one pointed there: the files the kubelet would mount.
+     */
+    async function mountedSecrets(spec: PodSpec, container: Container, podName: string, env: Record<string, string>) {
+      for (const mount of container.volumeMounts ?? []) {
+        const source = spec.volumes?.find((v) => v.name === mount.name)?.secret;
+        if (!source || !mount.mountPath) continue;
+        const data = secretData(await get('secret', source.secretName, '-n', namespace));
+        const folder = join(scratch, podName, mount.name);
+        mkdirSync(folder, { recursive: true });
+        for (const { key, path } of source.items ?? Object.keys(data).map((key) => ({ key, path: key })))
+          writeFileSync(join(folder, path), data[key]!);
+        for (const [name, value] of Object.entries(env))
+          if (value === mount.mountPath || value.startsWith(`${mount.mountPath}/`))
+            env[name] = folder + value.slice(mount.mountPath.length);
+      }
+      return env;
+    }
+
     /** What the Deployment's pods would run, as local processes with the ServiceAccount's token. */
     async function startOperators(count: number) {
       const deployment = await get<Workload>('deployment', `${release}-operator`, '-n', namespace);
@@ -881,8 +945,10 @@ describe('chart (real apiserver)', function () {
         const env = {
           PATH: process.env.PATH ?? '',
           HOME: scratch,
-          ...(await resolvedEnv(container, name)),
+          ...(await mountedSecrets(deployment.spec.template.spec, container, name, await resolvedEnv(container, name))),
           ARBEES_HTTP_PORT: String(port),
+          // Both "pods" are on this host: each serves the admission webhook on a port of its own.
+          ARBEES_WEBHOOK_PORT: String(await freePort()),
         };
         const child = spawn(
           process.execPath,
@@ -1041,6 +1107,7 @@ describe('chart (real apiserver)', function () {
 
     it('upgrades: new settings and a rotated password roll the pods and reach the shards', async () => {
       const before = await get<Workload>('deployment', `${release}-operator`, '-n', namespace);
+      const webhookTlsBefore = secretData(await get('secret', `${release}-operator-webhook-tls`, '-n', namespace));
       // Rotate the Redis password: in Redis and in the Secret the chart reads it from.
       await redis.call('ACL', 'SETUSER', redisUser, 'resetpass', `>${redisPasswords[1]}`);
       await applyFile([
@@ -1068,6 +1135,9 @@ describe('chart (real apiserver)', function () {
         kubeconfig,
       );
       expect(out).to.match(/STATUS: deployed\nREVISION: 2/);
+      // The webhook's certificate outlives the upgrade (read back by the chart), so the CA the
+      // apiserver trusts stays the one the operator serves.
+      expect(secretData(await get('secret', `${release}-operator-webhook-tls`, '-n', namespace))).to.deep.equal(webhookTlsBefore);
       const after = await get<Workload>('deployment', `${release}-operator`, '-n', namespace);
       // Both roll the pods: the new setting is in the pod template, the new password in the checksum.
       expect(
