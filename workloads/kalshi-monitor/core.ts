@@ -319,7 +319,7 @@ export class KalshiFeed extends BookFeed<MarketState, KalshiFeedEvent> {
   }
 
   protected override crossed(m: MarketState): boolean {
-    return m.book.crossed() || m.book.locked();
+    return m.book.topSum() >= PRICE_ONE; // crossed or locked
   }
 
   protected override clear(m: MarketState): void {
@@ -330,7 +330,7 @@ export class KalshiFeed extends BookFeed<MarketState, KalshiFeedEvent> {
   protected override publish(m: MarketState): void {
     for (const outcome of ['yes', 'no'] as const) {
       this.options.publish(m.keys[outcome], () =>
-        this.quote(m, m.book.view(outcome, this.options.depth), { venue: 'kalshi', marketId: m.ref.marketId, outcome }),
+        this.quote(m, m.book.view(outcome, this.options.depth), 'kalshi', m.ref.marketId, outcome),
       );
     }
   }

@@ -121,12 +121,8 @@ export class KalshiBook {
     return this.topSum() > PRICE_ONE;
   }
 
-  /** Best YES bid + best NO bid exactly $1: the two would have matched on Kalshi, so the book is wrong too. */
-  locked(): boolean {
-    return this.topSum() === PRICE_ONE;
-  }
-
-  private topSum(): number {
+  /** Best YES bid + best NO bid (0 while either side is empty); exactly $1 is a locked book, which Kalshi would have matched. */
+  topSum(): number {
     const yes = this.yes.best(true);
     const no = this.no.best(true);
     return yes !== undefined && no !== undefined ? yes[0] + no[0] : 0;

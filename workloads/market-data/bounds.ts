@@ -89,6 +89,12 @@ export const FRAME_LIMITS: FrameLimits = { maxDepth: 32, maxValues: 1 << 17, max
 
 export type FrameProblem = 'too_deep' | 'too_many_values';
 
+/** A frame shorter than this cannot hold enough to matter (at most 2k arrays), so it is not screened. */
+export const SCREEN_FROM_BYTES = 4_096;
+
+/** Values so far in each open container, reused by every scan (frames are screened one at a time). */
+let elementsScratch = new Uint32Array(FRAME_LIMITS.maxDepth + 1);
+
 /** The structural characters' codes: " \ [ { ] } , */
 const [QUOTE, BACKSLASH, OPEN_ARRAY, OPEN_OBJECT, CLOSE_ARRAY, CLOSE_OBJECT, COMMA] = [...'"\\[{]},'].map((c) => c.charCodeAt(0));
 
@@ -101,8 +107,8 @@ export function frameProblem(text: string | Uint8Array, limits: FrameLimits = FR
   const bytes = typeof text === 'string' ? undefined : text;
   const chars = typeof text === 'string' ? text : '';
   const length = text.length;
-  /** Values so far in each open container (the commas seen in it). */
-  const elements = new Uint32Array(limits.maxDepth + 1);
+  if (elementsScratch.length <= limits.maxDepth) elementsScratch = new Uint32Array(limits.maxDepth + 1);
+  const elements = elementsScratch;
   let depth = 0;
   let values = 0;
   let inString = false;

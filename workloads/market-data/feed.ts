@@ -10,19 +10,20 @@
 // that is crossed or shows a price a venue cannot trade at is never published fresh. Each venue
 // supplies how a book is published, cleared and checked for crossing, and how fresh copies are
 // asked for. Pure: no sockets, no clocks; time is passed in.
-import type { Quote } from '../../contracts/messages.js';
+import type { Outcome, Quote, Venue } from '../../contracts/messages.js';
 import { epochMs, MalformedMessage } from '../../venues/wire.js';
 import type { BookView } from './book.js';
 import {
   BookFault,
   frameProblem,
   MAX_CLOCK_SKEW_MS,
+  SCREEN_FROM_BYTES,
   viewProblem,
   type FrameProblem,
   type PriceBounds,
   type RejectReason,
 } from './bounds.js';
-import { toQuote, type QuoteMeta } from './normalize.js';
+import { toQuote } from './normalize.js';
 import { StalenessTracker } from './staleness.js';
 
 /** Events both feeds report; each venue adds its own. */
@@ -290,7 +291,7 @@ export abstract class BookFeed<S extends BookSync, E extends { kind: string }> {
 
   /** A frame's JSON, or undefined when it was refused (by shape, before parsing, or as not JSON); lostFrame runs then. */
   protected parseFrame(text: string, receivedMs: number): { value: unknown } | undefined {
-    const problem = frameProblem(text);
+    const problem = text.length >= SCREEN_FROM_BYTES ? frameProblem(text) : undefined;
     if (problem) {
       this.refusedFrame(problem, receivedMs);
       return undefined;
@@ -317,9 +318,11 @@ export abstract class BookFeed<S extends BookSync, E extends { kind: string }> {
   }
 
   /** A quote of the book's view: stale when the book is, and whenever the view is one no venue could show. */
-  protected quote(s: S, view: BookView, meta: Pick<QuoteMeta, 'venue' | 'marketId' | 'outcome'>): Quote {
+  protected quote(s: S, view: BookView, venue: Venue, marketId: string, outcome: Outcome): Quote {
     return toQuote(view, {
-      ...meta,
+      venue,
+      marketId,
+      outcome,
       seq: this.options.nextSeq(),
       exchangeTs: s.exchangeTs,
       receivedTs: s.receivedMs,

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { streamKeys, type Venue } from '../../contracts/messages.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import { frameProblem, type FrameProblem } from './bounds.js';
+import { frameProblem, SCREEN_FROM_BYTES, type FrameProblem } from './bounds.js';
 import type { FeedEvent } from './feed.js';
 import { FrameMemory } from './frame-memory.js';
 import { LogThrottle } from './log-throttle.js';
@@ -149,7 +149,7 @@ export abstract class VenueMonitor<F extends VenueFeed, E extends { kind: string
       screen: (data, receivedMs) => {
         this.metrics.messages.inc({ venue });
         this.frameMemory.received(data.length);
-        const problem = frameProblem(data);
+        const problem = data.length >= SCREEN_FROM_BYTES ? frameProblem(data) : undefined;
         if (problem) this.feed.refusedFrame(problem, receivedMs);
         return problem === undefined;
       },

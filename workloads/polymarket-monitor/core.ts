@@ -242,8 +242,6 @@ export class PolymarketFeed extends BookFeed<TokenState, PolymarketFeedEvent> {
 
   /** The token's quote, built when sent: the book, stale flag and times as they are then. */
   protected override publish(t: TokenState): void {
-    this.options.publish(t.key, () =>
-      this.quote(t, t.book.view(this.options.depth), { venue: 'polymarket', marketId: t.marketId, outcome: t.outcome }),
-    );
+    this.options.publish(t.key, () => this.quote(t, t.book.view(this.options.depth), 'polymarket', t.marketId, t.outcome));
   }
 }
