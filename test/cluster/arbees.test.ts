@@ -60,8 +60,10 @@ describe('cluster: Arbees installed with the chart on a real node', function () 
 
   before(async function () {
     env = await installed();
-    usage = startUsageSampler(env.cluster, async () =>
-      json<{ items: never[] }>('get', 'pods', '-A', '-l', 'app.kubernetes.io/part-of=arbees'),
+    usage = startUsageSampler(
+      env.cluster,
+      async () => json<{ items: never[] }>('get', 'pods', '-A', '-l', 'app.kubernetes.io/part-of=arbees'),
+      (namespace, pod, container) => kubectl('-n', namespace, 'logs', pod, '-c', container, '--previous', '--tail=20'),
     );
   });
 

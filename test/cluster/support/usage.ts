@@ -31,7 +31,10 @@ export function quantityMiB(quantity: string): number {
 
 type ListPods = () => Promise<{ items: PodSpec[] }>;
 
-export function startUsageSampler(cluster: ClusterService, listPods: ListPods, everyMs = 3_000) {
+/** The last lines a restarted container wrote before it died (kubectl logs --previous). */
+type PreviousLogs = (namespace: string, pod: string, container: string) => Promise<string>;
+
+export function startUsageSampler(cluster: ClusterService, listPods: ListPods, previousLogs: PreviousLogs, everyMs = 3_000) {
   const peaks = new Map<string, { memory: number; cpu: number }>();
   const specs = new Map<string, PodSpec['spec']['containers'][number]>();
   const restarts: string[] = [];
@@ -53,7 +56,10 @@ export function startUsageSampler(cluster: ClusterService, listPods: ListPods, e
         if (s.restartCount === 0) continue;
         const reason = s.lastState?.terminated?.reason ?? '?';
         const seen = `${pod.metadata.namespace}/${pod.metadata.name}/${s.name}: ${s.restartCount} (${reason})`;
-        if (!restarts.includes(seen)) restarts.push(seen);
+        if (restarts.includes(seen)) continue;
+        restarts.push(seen);
+        const tail = await previousLogs(pod.metadata.namespace, pod.metadata.name, s.name).catch((e: Error) => e.message);
+        process.stderr.write(`    container restarted: ${seen}; its last lines:\n${tail.replace(/^/gm, '      ')}\n`);
       }
     }
   };
