@@ -434,8 +434,8 @@ describe('TradingShard CRD (real apiserver)', function () {
     expect(shard.spec.detector).to.deep.equal({ minEdgeBps: 60, maxQuoteAgeMs: 1500, cooldownMs: 5000 });
     expect(shard.spec.circuitBreaker.rules.map((r) => `${r.name}:${r.op}:${r.threshold}:${r.for}`)).to.deep.equal([
       'daily-loss:>=:300:0s',
-      'stale-quotes:>:10:30s',
-      'vpn-down:<:1:1m',
+      'stale-quotes:>:5:5s',
+      'vpn-down:<:0.5:1m',
       'order-rejections:>:0.05:2m',
       'ws-reconnect-storm:>:5:1m',
     ]);
