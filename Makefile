@@ -6,8 +6,9 @@ MOCHA := mocha
 UNIT := 'test/unit/**/*.test.ts'
 INTEGRATION := 'test/integration/**/*.test.ts'
 CONFORMANCE := 'test/conformance/**/*.test.ts'
+CLUSTER := 'test/cluster/**/*.test.ts'
 
-.PHONY: fmt help setup setup-system build lint test test-unit test-integration test-conformance bench demo clean kind-up kind-load deploy kind-down image cluster-up cluster-down
+.PHONY: fmt help setup setup-system build lint test test-unit test-integration test-conformance test-cluster bench demo clean kind-up kind-load deploy kind-down image cluster-up cluster-down
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -26,9 +27,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 setup-system: ## install system packages the rig runs (redis, prometheus, postgresql) when missing
 	bash scripts/setup-system.sh
 
-setup: setup-system node_modules/.package-lock.json .tools/bin/helm ## install everything: npm packages, helm/kubectl, control-plane binaries, the venues' official SDKs (Python 3.13 venv)
+setup: setup-system node_modules/.package-lock.json .tools/bin/helm ## install everything: npm packages, helm/kubectl, control-plane and node binaries, the images (as root), the venues' official SDKs (Python 3.13 venv)
 	@if [ -z "$$KUBEBUILDER_ASSETS" ]; then bash scripts/build-control-plane.sh >/dev/null; fi
 	bash scripts/setup-conformance.sh >/dev/null
+	@if [ "$$(id -u)" = 0 ]; then bash scripts/build-node.sh >/dev/null && bash scripts/image.sh all >/dev/null; \
+	else echo "setup: not root: the cluster suite's node and images are not built (the suite needs root)" >&2; fi
 
 build: node_modules/.package-lock.json ## compile TypeScript to dist/ (then: bin/arbees --help)
 	tsc -p tsconfig.build.json
@@ -44,8 +47,8 @@ lint: node_modules/.package-lock.json .tools/bin/actionlint ## type-check, forma
 	dockerfile-utils lint Dockerfile
 	actionlint
 
-test: setup ## unit + integration + conformance tests against real services (one run, one summary line)
-	$(MOCHA) $(UNIT) $(INTEGRATION) $(CONFORMANCE)
+test: setup ## unit, integration, conformance and cluster tests against real services and a real node (one run, one summary line)
+	$(MOCHA) $(UNIT) $(INTEGRATION) $(CONFORMANCE) $(CLUSTER)
 
 test-unit: node_modules/.package-lock.json ## unit tests only (no services)
 	$(MOCHA) $(UNIT)
@@ -55,6 +58,9 @@ test-integration: setup ## integration tests only (real kube-apiserver, Redis, P
 
 test-conformance: node_modules/.package-lock.json ## the venues' official clients against both simulators (makes a Python 3.13 venv once)
 	$(MOCHA) $(CONFORMANCE)
+
+test-cluster: setup ## the cluster suite only: the image, the chart and shards on the rig's real node (root; ARBEES_KEEP_RIG=1 keeps it up)
+	$(MOCHA) $(CLUSTER)
 
 bench: setup build ## benchmarks; each prints its figures
 	@for b in bench/*.bench.ts; do echo "== $$b"; node --import tsx "$$b" || exit 1; done

@@ -149,8 +149,9 @@ describe('GitHub Actions workflows', () => {
     expect(run('lint')).to.include('make lint');
     expect(run('unit')).to.include('make test-unit');
     expect(run('integration')).to.match(/sudo .*make test-integration/);
+    expect(run('integration')).to.match(/sudo .*make test-cluster/);
     expect(run('chart')).to.include('helm lint');
-    expect(run('cluster')).to.include('make kind-up').and.include('make kind-load').and.include('make test-cluster');
+    expect(run('cluster')).to.include('make kind-up').and.include('make kind-load').and.include('make deploy').and.include('kubectl');
   });
 
   it('leave no git credentials in the checkout', () => {
