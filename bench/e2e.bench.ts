@@ -4,12 +4,17 @@
 //   node --import tsx bench/e2e.bench.ts
 //   BENCH_E2E_RATES=1000,5000 BENCH_E2E_SECONDS=30 node --import tsx bench/e2e.bench.ts
 // Prints per rate: the message rate the monitors actually received (arbees_ws_messages_total)
-// against the one asked for, the simulators' backlog (when they cannot keep up), quotes written
-// and read, latencies p50/p99/p999 (venue → monitor and monitor → Redis over a sample of the quotes
-// stream; quote → signal and signal → order from the signals and the ledger), windows found,
-// signals lost, duplicate orders, and each process's peak RSS (VmHWM). Always exits 0: the figures
-// are the result (see test/integration/e2e-load.test.ts for the asserted short run).
+// against the one asked for, the simulators' backlog (when they cannot keep up) and CPU, quotes
+// written and read, latencies p50/p99/p999 with n on every quote (venue → monitor → Redis ack →
+// detector evaluated, from the workloads' whole-ms histograms), quote → signal and signal → order
+// (over >= 1 000 signals: the detector's and injected signed ones) from the signals and the ledger,
+// CPU per 1 000 venue messages per process (/proc), each Node process's event-loop delay p99 and GC
+// total, windows found, signals lost, duplicate orders, peak RSS; then the highest rate tried whose
+// venue → detector p99 stayed within 5 ms. BENCH_E2E_CPU_PROF=DIR profiles the workloads
+// (node --cpu-prof, one .cpuprofile per process and rate). Always exits 0: the figures are the
+// result (see test/integration/e2e-load.test.ts for the asserted short run).
 import { availableParallelism, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { formatTable, runLoad, type LoadResult } from '../test/support/load.js';
 
 const rates = (process.env.BENCH_E2E_RATES ?? '1000,10000,50000')
@@ -17,6 +22,8 @@ const rates = (process.env.BENCH_E2E_RATES ?? '1000,10000,50000')
   .map(Number)
   .filter((n) => n > 0);
 const seconds = Number(process.env.BENCH_E2E_SECONDS ?? 20);
+const profileDir = process.env.BENCH_E2E_CPU_PROF;
+const TARGET_P99_MS = 5;
 
 async function main(): Promise<void> {
   console.log(
@@ -33,12 +40,19 @@ async function main(): Promise<void> {
     const began = Date.now();
     const say = (line: string) => console.log(`  [${rate.toLocaleString('en')}/s +${((Date.now() - began) / 1000).toFixed(0)}s] ${line}`);
     try {
-      const result = await runLoad({ rate, durationMs: seconds * 1_000, progress: say });
+      const result = await runLoad({
+        rate,
+        durationMs: seconds * 1_000,
+        progress: say,
+        ...(profileDir ? { cpuProfileDir: join(profileDir, String(rate)) } : {}),
+      });
       results.push(result);
       say(
         `received ${Math.round(result.received.total).toLocaleString('en')} msg/s; ` +
           `windows ${result.windows.found}/${result.windows.injected}; ` +
-          `lost signals ${result.lostSignals}; duplicate orders ${result.duplicateOrders}`,
+          `lost signals ${result.lostSignals}; duplicate orders ${result.duplicateOrders}; load average ${loadavg()
+            .map((l) => l.toFixed(1))
+            .join(' ')}`,
       );
     } catch (error) {
       say(`failed: ${(error as Error).message}`);
@@ -51,6 +65,16 @@ async function main(): Promise<void> {
     console.log("latencies in ms; venue → monitor uses the simulators' message timestamps (same host clock); quote → signal is the");
     console.log(
       "freshest leg's age when the detector created the signal; signal → order is the first order in the ledger (paper: its intent).",
+    );
+    console.log(
+      'hops on every quote from whole-ms histograms (exact to 5 ms, then the upper bound of the bucket); CPU from /proc over the ' +
+        'measured interval; the pipeline total leaves out the simulators and the harness.',
+    );
+    const within = results.filter((r) => (r.latencyMs.venueToDetector.p99 ?? Infinity) <= TARGET_P99_MS).map((r) => r.rate);
+    console.log(
+      `highest rate with venue → detector p99 ≤ ${TARGET_P99_MS} ms: ` +
+        (within.length > 0 ? `${Math.max(...within).toLocaleString('en')} venue msgs/s` : 'none of the rates tried') +
+        ` (tried ${results.map((r) => r.rate.toLocaleString('en')).join(', ')})`,
     );
   }
 }

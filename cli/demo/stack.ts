@@ -163,6 +163,8 @@ export async function startWorkloads(o: {
   live?: LiveAccess;
   /** The executor's settlement poll (default its own, 30 s). */
   settlementIntervalMs?: number;
+  /** More `arbees executor` flags (load runs: `--market-cooldown-ms 0`). */
+  executorArgs?: string[];
 }): Promise<Workload[]> {
   const shardPath = join(o.workDir, 'shard.json');
   writeFileSync(shardPath, JSON.stringify(o.shardConfig, null, 2));
@@ -179,6 +181,7 @@ export async function startWorkloads(o: {
           : [
               ...(o.live ? [] : ['--paper-latency-ms', String(o.paperLatencyMs ?? 15)]),
               ...(o.settlementIntervalMs ? ['--settlement-interval-ms', String(o.settlementIntervalMs)] : []),
+              ...(o.executorArgs ?? []),
             ];
       const proc = startProcess(component, o.arbees.command, [...o.arbees.args, component, ...extra], {
         logFile: join(o.logDir, `${component}.log`),

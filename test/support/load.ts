@@ -19,11 +19,14 @@ import { parseMetricsText, sumBy, sumOf, type Sample } from '../../cli/demo/metr
 import { memoryOf } from '../../cli/demo/observe.js';
 import { percentile } from '../../cli/demo/report.js';
 import { collectResults } from '../../cli/demo/results.js';
-import { streamKeys, type ControlState } from '../../contracts/messages.js';
-import { QUOTE_FIELD } from '../../workloads/market-data/publisher.js';
+import { streamKeys, type ControlState, type Signal } from '../../contracts/messages.js';
+import type { ShardConfig } from '../../contracts/shard-config.js';
 import { ScenarioEngine } from '../../workloads/sim/engine.js';
 import { parseScenario, type Scenario, type ScenarioInput } from '../../workloads/sim/scenario.js';
+import { gaugeMaxMs, histogramStats } from './histogram-quantiles.js';
 import { startPipeline, untilReady, type Component, type Pipeline } from './pipeline.js';
+import { processCpuMs, processTreeCpuMs } from './proc-cpu.js';
+import { signedJson, testSignalKey } from './signals.js';
 
 /**
  * The Polymarket simulator sends what one driver tick (a 5 ms timer) collected as one frame: at
@@ -37,6 +40,13 @@ const WINDOW_MS = 1_500;
 const WINDOW_EVERY_MS = 4_000;
 const FIRST_WINDOW_MS = 2_500;
 const WINDOW_BPS = 700;
+/**
+ * Signals injected besides the detector's (whose spam control lets through about 20 a minute), so
+ * that signal → order rests on at least 1 000 signals per run: signed as the detector signs them,
+ * one-legged buys the books always support (limit $0.99, one contract), spread evenly over the run.
+ */
+const INJECTED_SIGNALS = 1_200;
+const INJECTED_PREFIX = 'load-injected';
 
 export interface Stats {
   n: number;
@@ -64,10 +74,14 @@ export interface LoadResult {
   /** Quote stream entries per second the detector read. */
   detectorQuotesPerSecond: number;
   latencyMs: {
-    /** Venue send (simulator clock) → the monitor's receive. */
+    /** Venue send (the simulators stamp messages with the wall clock) → the monitor's receive, every published quote. */
     wire: Stats;
-    /** The monitor's receive → the quote in the Redis stream (its entry id). */
+    /** The monitor's receive → Redis acknowledging the quote, every published quote. */
     monitorToRedis: Stats;
+    /** The monitor's receive → the detector having evaluated the quote, every quote. */
+    monitorToDetector: Stats;
+    /** Venue send → the detector having evaluated the quote, every quote. */
+    venueToDetector: Stats;
     /** The monitor's receive of the message that completed the opportunity → the detector's signal (min quoteAgesMs). */
     quoteToSignal: Stats;
     /** Signal created → its first order (ledger: sent_at, or the intent commit in paper mode). */
@@ -86,6 +100,18 @@ export interface LoadResult {
   /** Share of the run's scenario time each simulator had sent by the end (1 = kept up). */
   simulatorSent: { kalshi: number; polymarket: number };
   faults: string[];
+  /** CPU time (user + system, /proc) per 1 000 venue messages received, ms, per process, over the measured interval. */
+  cpuPer1kMs: Record<string, number>;
+  /** Venue messages the monitors received in the measured interval (what cpuPer1kMs divides by). */
+  messages: number;
+  /** Worst per-scrape (1 s) event-loop delay p99 of each Node process, ms (prom-client's nodejs_eventloop_lag_p99_seconds). */
+  eventLoopP99Ms: Record<string, number>;
+  /** Garbage-collection pauses in the measured interval, ms, per Node process (nodejs_gc_duration_seconds). */
+  gcMs: Record<string, number>;
+  /** The load generator (both simulator threads): CPU over the measured interval in cores (1 = one core busy). */
+  generatorCores: number;
+  /** Signed signals the run injected (signal → order rests on them and the detector's). */
+  injectedSignals: number;
   /** Peak resident memory (VmHWM), MB, per process. */
   peakRssMb: Record<string, number>;
   logDir: string;
@@ -98,6 +124,8 @@ export interface LoadOptions {
   seed?: number;
   /** Where to keep the logs; default: a temp folder removed after the run unless keepLogs. */
   keepLogs?: boolean;
+  /** Profile the workloads (node --cpu-prof) into this folder; written when each exits. */
+  cpuProfileDir?: string;
   progress?: (line: string) => void;
 }
 
@@ -221,6 +249,66 @@ async function scrapeAll(pipeline: Pipeline): Promise<Scrape> {
   return { at: Date.now(), samples };
 }
 
+/** Limits that never stop the flow: the run measures the pipeline, not the risk rules. */
+function unlimited(shard: ShardConfig): ShardConfig {
+  const big = 100_000_000;
+  return {
+    ...shard,
+    executor: {
+      ...shard.executor,
+      bankrollUsd: big,
+      limits: { perGameUsd: big, perSportUsd: big, dailyLossUsd: big, maxOpenPositions: 1_000, maxOrderUsd: big },
+    },
+  };
+}
+
+/** CPU time so far (user + system, ms) of every process of the run, and of the simulator threads. */
+async function cpuNow(p: Pipeline): Promise<Record<string, number | undefined>> {
+  const [k, pm] = await Promise.all([p.kalshi.clock(), p.polymarket.clock()]);
+  const own = process.cpuUsage();
+  const total = (own.user + own.system) / 1_000;
+  const out: Record<string, number | undefined> = {};
+  for (const w of p.workloads) out[w.component] = processCpuMs(w.process.child.pid);
+  out['redis-server'] = processCpuMs(p.servicePids.redis);
+  out['postgres (all its processes)'] = processTreeCpuMs(p.servicePids.postgres);
+  out['simulators (2 threads)'] = k.cpuMs + pm.cpuMs;
+  // This process less the simulator threads: the harness (scrapes, signal injection) and V8's helper threads.
+  out['harness (rest of this process)'] = total - k.cpuMs - pm.cpuMs;
+  return out;
+}
+
+/**
+ * Sends INJECTED_SIGNALS signed signals evenly over the first 90 % of `durationMs` (paced by the
+ * wall clock, so a late timer catches up), round robin over the scenario's markets.
+ */
+function injectSignals(redis: Redis, shard: string, scenario: Scenario, durationMs: number): { stop(): void; sent(): number } {
+  const markets = scenario.games.flatMap((g) => g.markets.map((m) => m.id));
+  const began = Date.now();
+  const spanMs = 0.9 * durationMs;
+  let sent = 0;
+  const timer = setInterval(() => {
+    const due = Math.min(INJECTED_SIGNALS, Math.ceil((INJECTED_SIGNALS * (Date.now() - began)) / spanMs));
+    if (due <= sent) return;
+    const pipeline = redis.pipeline();
+    for (; sent < due; sent++) {
+      const marketId = markets[sent % markets.length]!;
+      const signal: Signal = {
+        id: `${INJECTED_PREFIX}:${marketId}:${sent}`,
+        kind: 'edge',
+        marketId,
+        legs: [{ venue: sent % 2 === 0 ? 'kalshi' : 'polymarket', outcome: 'yes', side: 'buy', limitPrice: 9_900, size: 100 }],
+        edgeBps: 100,
+        expectedProfit: 1,
+        quoteAgesMs: [0],
+        createdTs: Date.now(),
+      };
+      pipeline.xadd(streamKeys.signals(shard), '*', 'data', signedJson(signal, shard));
+    }
+    void pipeline.exec().catch(() => undefined);
+  }, 10);
+  return { stop: () => clearInterval(timer), sent: () => sent };
+}
+
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const markets = options.markets ?? 8;
   const progress = options.progress ?? (() => undefined);
@@ -233,9 +321,21 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const logDir = join(workDir, 'logs');
   let pipeline: Pipeline | undefined;
   let finished = false;
-  const clients: { redis?: Redis; db?: pg.Pool; refresh?: NodeJS.Timeout } = {};
+  const clients: { redis?: Redis; db?: pg.Pool; refresh?: NodeJS.Timeout; injected?: { stop(): void } } = {};
   try {
-    pipeline = await startPipeline({ shard, scenario, speed: 1, workDir, logDir, progress });
+    pipeline = await startPipeline({
+      shard,
+      scenario,
+      speed: 1,
+      workDir,
+      logDir,
+      progress,
+      signalKey: testSignalKey,
+      configure: unlimited,
+      // Injected signals come several a second per market: no pause after a fill.
+      executorArgs: ['--market-cooldown-ms', '0'],
+      ...(options.cpuProfileDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] } : {}),
+    });
     const p = pipeline;
     const redis = (clients.redis = new Redis(p.redis.url, { maxRetriesPerRequest: 1 }));
     const db = (clients.db = new pg.Pool({ connectionString: p.postgresUrl, max: 2 }));
@@ -252,15 +352,16 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     const clocks = await p.startScenario();
     const startedAt = clocks.kalshi.wall;
     const wallOf = (offsetMs: number) => startedAt + (offsetMs - clocks.kalshi.elapsed);
-    // Simulator clock → wall clock, per venue (speed 1: a constant, the time spent paused).
-    const clockOffset = { kalshi: clocks.kalshi.wall - clocks.kalshi.now, polymarket: clocks.polymarket.wall - clocks.polymarket.now };
     progress(
       `running ${options.durationMs / 1000} s at ${steps.toLocaleString('en')} engine steps/s ` +
         `(aiming at ${options.rate.toLocaleString('en')} venue messages/s)`,
     );
 
+    const cpuBefore = await cpuNow(p);
     const first = await scrapeAll(p);
     let last = first;
+    const scrapes: Scrape[] = [first];
+    const injected = (clients.injected = injectSignals(redis, shard, scenario, options.durationMs));
     const peakRssMb: Record<string, number> = {};
     const notePeaks = () => {
       const peak = (name: string, pid: number | undefined) => {
@@ -283,23 +384,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       simulatorSent.kalshi = sent(k, clocks.kalshi);
       simulatorSent.polymarket = sent(pm, clocks.polymarket);
     };
-    const wire: number[] = [];
-    const toRedis: number[] = [];
-    let seenId = '0-0';
-    const sampleQuotes = async () => {
-      // The newest entries since the last look (at most 3 000 a second): a sample spread over the run.
-      const entries = await redis.xrevrange(streamKeys.quotes(shard), '+', `(${seenId}`, 'COUNT', 3_000);
-      if (entries.length > 0) seenId = entries[0]![0];
-      for (const [id, fields] of entries) {
-        const at = fields.indexOf(QUOTE_FIELD);
-        if (at < 0) continue;
-        const q = JSON.parse(fields[at + 1]!) as { venue: 'kalshi' | 'polymarket'; exchangeTs: number; receivedTs: number; stale: boolean };
-        if (q.stale) continue;
-        toRedis.push(Number(id.split('-')[0]) - q.receivedTs);
-        // Books rebuilt from a snapshot carry the receive time as exchange time: no wire figure.
-        if (q.exchangeTs !== q.receivedTs) wire.push(q.receivedTs - (q.exchangeTs + clockOffset[q.venue]));
-      }
-    };
     const stopAt = startedAt + options.durationMs;
     while (Date.now() < stopAt) {
       await new Promise((r) => setTimeout(r, Math.min(1_000, Math.max(0, stopAt - Date.now()))));
@@ -309,9 +393,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           `${exited.component} exited during the run; last log lines (${exited.process.logFile}):\n${exited.process.logTail()}`,
         );
       last = await scrapeAll(p);
+      scrapes.push(last);
       notePeaks();
-      await Promise.all([sampleQuotes(), noteLag()]);
+      await noteLag();
     }
+    const cpuAfter = await cpuNow(p);
+    injected.stop();
     const measuredMs = last.at - first.at;
     progress('time is up: stopping the flow, draining the executor, reading the ledger');
 
@@ -340,13 +427,42 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     const results = await collectResults({ db, redis, shard, truths: p.groundTruth, wallOf });
 
     // The freshest leg's age when the detector created the signal: the quote that completed it.
-    const ages = await db.query<{ ages: number[] }>("select payload->'quoteAgesMs' as ages from signals where shard = $1", [shard]);
+    const ages = await db.query<{ ages: number[] }>(
+      "select payload->'quoteAgesMs' as ages from signals where shard = $1 and id not like $2",
+      [shard, `${INJECTED_PREFIX}%`],
+    );
     const quoteToSignal = ages.rows.map((r) => Math.min(...r.ages));
     const seconds = measuredMs / 1_000;
     const delta = (component: Component, name: string, where: Record<string, string> = {}) =>
       sumOf(last.samples[component] ?? [], name, where) - sumOf(first.samples[component] ?? [], name, where);
     const receivedKalshi = delta('kalshi-monitor', 'arbees_ws_messages_total', { venue: 'kalshi' }) / seconds;
     const receivedPoly = delta('polymarket-monitor', 'arbees_ws_messages_total', { venue: 'polymarket' }) / seconds;
+    const messages = (receivedKalshi + receivedPoly) * seconds;
+    // Every quote: the monitors' and the detector's histograms between the first and the last scrape.
+    const monitors = ['kalshi-monitor', 'polymarket-monitor'] as const;
+    const hop = (components: readonly Component[], name: string, where: Record<string, string> = {}) =>
+      histogramStats(
+        components.flatMap((c) => first.samples[c] ?? []),
+        components.flatMap((c) => last.samples[c] ?? []),
+        name,
+        where,
+      );
+    const cpuPer1kMs: Record<string, number> = {};
+    for (const [name, after] of Object.entries(cpuAfter)) {
+      const before = cpuBefore[name];
+      if (before !== undefined && after !== undefined && messages > 0) cpuPer1kMs[name] = ((after - before) * 1_000) / messages;
+    }
+    const eventLoopP99Ms: Record<string, number> = {};
+    const gcMs: Record<string, number> = {};
+    for (const w of p.workloads) {
+      const eld = gaugeMaxMs(
+        scrapes.slice(1).map((x) => x.samples[w.component]),
+        'nodejs_eventloop_lag_p99_seconds',
+      );
+      if (eld !== undefined) eventLoopP99Ms[w.component] = eld;
+      gcMs[w.component] = delta(w.component, 'nodejs_gc_duration_seconds_sum') * 1_000;
+    }
+    const generatorMs = (cpuAfter['simulators (2 threads)'] ?? 0) - (cpuBefore['simulators (2 threads)'] ?? 0);
     // Each window on the clock of the venue it misprices (the two simulators' clocks start a few ms
     // apart); found when an arbitrage signal on its market was created while it was open, or within
     // 2 s after (books take time to show it and to fade) — as cli/demo/results.ts counts it.
@@ -381,8 +497,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       coalesced: delta('kalshi-monitor', 'arbees_quotes_coalesced_total') + delta('polymarket-monitor', 'arbees_quotes_coalesced_total'),
       detectorQuotesPerSecond: delta('detector', 'arbees_quotes_consumed_total') / seconds,
       latencyMs: {
-        wire: stats(wire),
-        monitorToRedis: stats(toRedis),
+        wire: hop(monitors, 'arbees_quote_venue_delay_seconds'),
+        monitorToRedis: hop(monitors, 'arbees_quote_publish_latency_seconds'),
+        monitorToDetector: hop(['detector'], 'arbees_detector_quote_delay_seconds', { since: 'monitor' }),
+        venueToDetector: hop(['detector'], 'arbees_detector_quote_delay_seconds', { since: 'venue' }),
         quoteToSignal: stats(quoteToSignal),
         signalToOrder: stats(results.signals.flatMap((s) => (s.toOrderMs === undefined ? [] : [s.toOrderMs]))),
       },
@@ -413,6 +531,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       simulatorLagMs,
       simulatorSent,
       faults: scenario.faults.map((f) => `${f.venue} ${f.type} at ${(f.at / 1000).toFixed(1)}s`),
+      cpuPer1kMs,
+      messages,
+      eventLoopP99Ms,
+      gcMs,
+      generatorCores: generatorMs / measuredMs,
+      injectedSignals: injected.sent(),
       peakRssMb,
       logDir: options.keepLogs ? logDir : '(removed)',
     };
@@ -420,6 +544,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     throw new Error(`${(error as Error).message}\n(logs kept in ${logDir})`, { cause: error });
   } finally {
     clearInterval(clients.refresh);
+    clients.injected?.stop();
     clients.redis?.disconnect();
     await clients.db?.end().catch(() => undefined);
     await pipeline?.stop();
@@ -429,7 +554,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 }
 
 const int = (n: number) => Math.round(n).toLocaleString('en');
-const ms = (x: Stats) => (x.n === 0 ? '—' : `${x.p50} / ${x.p99} / ${x.p999}${x.n < 1_000 ? ` (n=${x.n})` : ''}`);
+const ms = (x: Stats) => (x.n === 0 ? '—' : `${x.p50} / ${x.p99} / ${x.p999} (n=${int(x.n)})`);
+
+/** CPU per 1 000 messages of the pipeline itself: the monitors, detector, executor, Redis and PostgreSQL. */
+export function pipelineCpu(r: LoadResult): number {
+  return Object.entries(r.cpuPer1kMs)
+    .filter(([name]) => !name.startsWith('simulators') && !name.startsWith('harness'))
+    .reduce((sum, [, ms]) => sum + ms, 0);
+}
 
 /** The figures of several runs side by side, one column per rate (a Markdown table). */
 export function formatTable(results: LoadResult[]): string {
@@ -447,9 +579,13 @@ export function formatTable(results: LoadResult[]): string {
     ['quotes coalesced (backpressure)', (r) => int(r.coalesced)],
     ['detector quotes read/s', (r) => int(r.detectorQuotesPerSecond)],
     ['venue → monitor ms p50/p99/p999', (r) => ms(r.latencyMs.wire)],
-    ['monitor → Redis ms p50/p99/p999', (r) => ms(r.latencyMs.monitorToRedis)],
-    ['quote → signal ms p50/p99/p999', (r) => ms(r.latencyMs.quoteToSignal)],
+    ['monitor → Redis ack ms p50/p99/p999', (r) => ms(r.latencyMs.monitorToRedis)],
+    ['monitor → detector evaluated ms p50/p99/p999', (r) => ms(r.latencyMs.monitorToDetector)],
+    ['venue → detector evaluated ms p50/p99/p999', (r) => ms(r.latencyMs.venueToDetector)],
+    ['quote → signal ms p50/p99/p999 (detector signals)', (r) => ms(r.latencyMs.quoteToSignal)],
     ['signal → order ms p50/p99/p999', (r) => ms(r.latencyMs.signalToOrder)],
+    ['  of which injected signals', (r) => int(r.injectedSignals)],
+    ['load generator CPU, cores (≤ 1 asked)', (r) => r.generatorCores.toFixed(2)],
     ['arbitrage windows found / injected', (r) => `${r.windows.found} / ${r.windows.injected}`],
     ['signals published / recorded / lost', (r) => `${r.signals.published} / ${r.signals.recorded} / ${r.lostSignals}`],
     ['arbitrage signals outside windows', (r) => String(r.signals.outsideWindows)],
@@ -464,6 +600,15 @@ export function formatTable(results: LoadResult[]): string {
     ['orders / filled / duplicate', (r) => `${r.orders.total} / ${r.orders.filled} / ${r.duplicateOrders}`],
     ['reconnects (kalshi / poly)', (r) => `${r.reconnects.kalshi} / ${r.reconnects.polymarket}`],
   ];
+  const cpuNames = [...new Set(results.flatMap((r) => Object.keys(r.cpuPer1kMs)))];
+  for (const name of cpuNames) rows.push([`CPU ms per 1k msgs: ${name}`, (r) => r.cpuPer1kMs[name]?.toFixed(1) ?? '—']);
+  rows.push(['CPU ms per 1k msgs: whole pipeline (no generator, no harness)', (r) => pipelineCpu(r).toFixed(1)]);
+  const nodeNames = [...new Set(results.flatMap((r) => Object.keys(r.eventLoopP99Ms)))];
+  for (const name of nodeNames)
+    rows.push([
+      `${name}: event-loop delay p99 (worst 1 s) / GC total, ms`,
+      (r) => `${r.eventLoopP99Ms[name]?.toFixed(1) ?? '—'} / ${r.gcMs[name]?.toFixed(0) ?? '—'}`,
+    ]);
   const processes = [...new Set(results.flatMap((r) => Object.keys(r.peakRssMb)))];
   for (const name of processes) rows.push([`peak RSS MB: ${name}`, (r) => r.peakRssMb[name]?.toFixed(0) ?? '—']);
   const header = ['', ...results.map((r) => `${int(r.rate)} msg/s, ${r.durationMs / 1000} s`)];

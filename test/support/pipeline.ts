@@ -56,6 +56,14 @@ export interface PipelineOptions {
   logDir: string;
   /** The executor's simulated venue round trip (paper mode), as `arbees demo` uses. */
   paperLatencyMs?: number;
+  /** The detector's and executor's signal key (default: a new random one). */
+  signalKey?: string;
+  /** Changes to the shard config the workloads get (load runs: limits that never stop the flow). */
+  configure?: (shard: ShardConfig) => ShardConfig;
+  /** More `arbees executor` flags. */
+  executorArgs?: string[];
+  /** Node flags for the workloads' processes (a profile: `--cpu-prof --cpu-prof-dir DIR`). */
+  nodeArgs?: string[];
   progress?: (line: string) => void;
 }
 
@@ -115,13 +123,14 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       () => polymarket.stop(),
     );
 
-    const shard = demoShardConfig(options.shard, options.scenario, {
+    const demoShard = demoShardConfig(options.shard, options.scenario, {
       kalshiRestUrl: kalshi.url,
       kalshiWsUrl: kalshi.wsUrl,
       polymarketClobUrl: polymarket.url,
       polymarketWsUrl: polymarket.wsUrl,
       polymarketGammaUrl: polymarket.gammaUrl!,
     });
+    const shard = options.configure ? options.configure(demoShard) : demoShard;
     progress('starting kalshi-monitor, polymarket-monitor, detector and executor');
     const workloads = await startWorkloads({
       shardConfig: shard,
@@ -131,8 +140,10 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       kalshi: { keyId: kalshiKeyId, privateKeyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
       logDir,
       // Not the running script (mocha or a bench): the arbees CLI, through tsx.
-      arbees: { command: process.execPath, args: ['--import', 'tsx', CLI], cwd: REPO },
+      arbees: { command: process.execPath, args: [...(options.nodeArgs ?? []), '--import', 'tsx', CLI], cwd: REPO },
       paperLatencyMs: options.paperLatencyMs,
+      ...(options.signalKey ? { signalKey: options.signalKey } : {}),
+      ...(options.executorArgs ? { executorArgs: options.executorArgs } : {}),
     });
     cleanups.push(...workloads.map((w) => () => w.process.stop('SIGTERM', 15_000)));
     return {

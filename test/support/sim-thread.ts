@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { createLogger } from '../../lib/log.js';
+import { threadCpuMs } from './proc-cpu.js';
 import { startKalshiSim } from '../../workloads/sim/kalshi/server.js';
 import { startPolymarketSim } from '../../workloads/sim/polymarket/server.js';
 import type { PolymarketApiCreds } from '../../workloads/sim/polymarket/auth.js';
@@ -35,6 +36,8 @@ export interface ClockReading {
   elapsed: number;
   /** How far the simulator's sends are behind its clock (simulated ms of events due but not yet sent). */
   lagMs: number;
+  /** CPU time (user + system) of the simulator's own thread since it started, ms. */
+  cpuMs: number;
 }
 
 export interface SimThread {
@@ -114,7 +117,16 @@ export async function startSimThread(options: SimThreadOptions): Promise<SimThre
 async function runInWorker(options: SimThreadOptions): Promise<void> {
   const port = parentPort!;
   const logger = createLogger({ name: `sim-${options.venue}`, level: 'info' }, pino.destination({ dest: options.logFile, sync: false }));
-  const common = { scenario: options.scenario, speed: options.speed, host: options.host, port: 0, autoStart: false, logger } as const;
+  // Wall-clock stamps at speed 1: a message's stamp is when it was sent, so the monitors measure the wire from it.
+  const common = {
+    scenario: options.scenario,
+    speed: options.speed,
+    wallStamps: options.speed === 1,
+    host: options.host,
+    port: 0,
+    autoStart: false,
+    logger,
+  } as const;
   const sim =
     options.venue === 'kalshi'
       ? await startKalshiSim({ ...common, apiKeys: options.apiKeys })
@@ -122,7 +134,13 @@ async function runInWorker(options: SimThreadOptions): Promise<void> {
   sim.pause();
   const reading = (): ClockReading => {
     const elapsed = sim.clock.elapsed();
-    return { wall: Date.now(), now: sim.clock.now(), elapsed, lagMs: Math.max(0, elapsed - (sim.engine.peekTime() ?? elapsed)) };
+    return {
+      wall: Date.now(),
+      now: sim.clock.now(),
+      elapsed,
+      lagMs: Math.max(0, elapsed - (sim.engine.peekTime() ?? elapsed)),
+      cpuMs: threadCpuMs(),
+    };
   };
   port.on('message', (request: Request) => {
     void (async () => {

@@ -98,7 +98,19 @@ export class DetectorCore {
     this.edgeFloor = Math.max(1, this.config.edge.minEdgeBps * 10_000);
   }
 
+  /**
+   * Called with each quote once it has been evaluated, whether or not it signalled (not for one
+   * refused as out of order): where the service's latency metrics take their reading.
+   */
+  onEvaluated: ((quote: Quote) => void) | undefined;
+
   onQuote(quote: Quote, now: number): DetectorOutput {
+    const out = this.evaluate(quote, now);
+    if (this.onEvaluated !== undefined && out !== OUT_OF_ORDER) this.onEvaluated(quote);
+    return out;
+  }
+
+  private evaluate(quote: Quote, now: number): DetectorOutput {
     if (this.books.update(quote) === 'out_of_order') return OUT_OF_ORDER;
     const marketId = quote.marketId;
     const market = this.books.market(marketId)!;

@@ -1,11 +1,12 @@
 // The detector's start-up: from the runtime config (file and/or ARBEES_* variables), the shard
 // config and an optional fair-values file to a running service with its /metrics, /healthz and
 // /readyz endpoints. `arbees detector` parses its flags and calls this.
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { ConfigError } from '../../contracts/config-error.js';
 import type { ShardConfig } from '../../contracts/shard-config.js';
 import { signalKeyFrom } from '../../contracts/signal-auth.js';
 import { loadRuntimeConfigWithoutPostgres, loadShardConfig } from '../../lib/config.js';
+import { WHOLE_MS_BUCKETS } from '../../lib/latency-buckets.js';
 import { createLogger } from '../../lib/log.js';
 import { startOpsServer, type OpsServer } from '../../lib/ops-server.js';
 import { defaultDetectorConfig, type DetectorConfigInput } from './core.js';
@@ -79,6 +80,7 @@ export interface RunningDetector {
 /** Starts the service and its /metrics, /healthz and /readyz endpoints. */
 export async function startDetector(options: DetectorStartOptions): Promise<RunningDetector> {
   const service = new DetectorService(options);
+  measureQuoteDelays(service);
   const follower =
     options.followMarketParams && options.fees
       ? new MarketParamsFollower({
@@ -114,6 +116,29 @@ export async function startDetector(options: DetectorStartOptions): Promise<Runn
         await service.stop();
         await ops.close();
       })()),
+  };
+}
+
+/**
+ * How long each quote took from the venue's stamp and from the monitor's receipt to being evaluated
+ * here, on every quote (signalled or not): one clock read and two histogram observations a quote.
+ */
+function measureQuoteDelays(service: DetectorService): void {
+  const delay = new Histogram({
+    name: 'arbees_detector_quote_delay_seconds',
+    help:
+      "From the venue's stamp (since=venue) or the monitor's receipt (since=monitor) of a quote to the detector having evaluated it, " +
+      'every quote',
+    labelNames: ['since'],
+    buckets: [...WHOLE_MS_BUCKETS],
+    registers: [service.registry],
+  });
+  const sinceVenue = delay.labels({ since: 'venue' });
+  const sinceMonitor = delay.labels({ since: 'monitor' });
+  service.core.onEvaluated = (quote) => {
+    const now = Date.now();
+    sinceVenue.observe(Math.max(0, now - quote.exchangeTs) / 1000);
+    sinceMonitor.observe(Math.max(0, now - quote.receivedTs) / 1000);
   };
 }
 

@@ -2,6 +2,7 @@
 // bounded set per shard). The registry carries the shard as a default label.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Venue } from '../../contracts/messages.js';
+import { WHOLE_MS_BUCKETS } from '../../lib/latency-buckets.js';
 
 export interface BookAges {
   /** Per market id: seconds since the last update of its books (Infinity before the first). */
@@ -12,6 +13,7 @@ export class MonitorMetrics {
   readonly quotes: Counter<'venue'>;
   readonly quoteAge: Gauge<'venue' | 'market'>;
   readonly publishLatency: Histogram<'venue'>;
+  readonly venueDelay: Histogram<'venue'>;
   readonly reconnects: Counter<'venue'>;
   readonly connectErrors: Counter<'venue' | 'reason'>;
   readonly seqGaps: Counter<'venue'>;
@@ -53,7 +55,14 @@ export class MonitorMetrics {
       name: 'arbees_quote_publish_latency_seconds',
       help: 'From receiving the venue message to Redis acknowledging the quote',
       labelNames: ['venue'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      buckets: [...WHOLE_MS_BUCKETS],
+      registers,
+    });
+    this.venueDelay = new Histogram({
+      name: 'arbees_quote_venue_delay_seconds',
+      help: "From the venue's timestamp on the message to the monitor receiving it, per published quote (the venue's clock against ours)",
+      labelNames: ['venue'],
+      buckets: [...WHOLE_MS_BUCKETS],
       registers,
     });
     this.reconnects = new Counter({

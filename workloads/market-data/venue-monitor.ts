@@ -178,7 +178,11 @@ export abstract class VenueMonitor<F extends VenueFeed, E extends { kind: string
       maxLen,
       onPublished: (quotes, ackMs) => {
         metrics.quotes.inc({ venue }, quotes.length);
-        for (const q of quotes) metrics.publishLatency.observe({ venue }, Math.max(0, ackMs - q.receivedTs) / 1000);
+        const labels = { venue };
+        for (const q of quotes) {
+          metrics.publishLatency.observe(labels, Math.max(0, ackMs - q.receivedTs) / 1000);
+          metrics.venueDelay.observe(labels, Math.max(0, q.receivedTs - q.exchangeTs) / 1000);
+        }
       },
       onCoalesced: () => metrics.coalesced.inc({ venue }),
       onError: (error) => {

@@ -8,10 +8,18 @@ export class SimClock {
   private readonly realStart: number;
   private pausedAt: number | undefined;
   private pausedTotal = 0;
+  private readonly wallStamps: boolean;
 
-  constructor(options: { speed?: number; startMs?: number } = {}) {
+  /**
+   * `wallStamps` (speed 1, no startMs): now() is the wall clock, pauses included, so a message's
+   * stamp is the moment it was sent and a receiver on the same host can measure the wire from it.
+   */
+  constructor(options: { speed?: number; startMs?: number; wallStamps?: boolean } = {}) {
     this.speed = options.speed ?? 1;
     if (!(this.speed > 0)) throw new RangeError('speed must be > 0');
+    this.wallStamps = options.wallStamps ?? false;
+    if (this.wallStamps && (this.speed !== 1 || options.startMs !== undefined))
+      throw new RangeError('wall-clock stamps need speed 1 and no startMs');
     this.realStart = Date.now();
     this.startMs = options.startMs ?? this.realStart;
   }
@@ -24,6 +32,7 @@ export class SimClock {
 
   /** Simulated epoch ms. */
   now(): number {
+    if (this.wallStamps) return Date.now();
     return Math.floor(this.startMs + this.elapsed());
   }
 

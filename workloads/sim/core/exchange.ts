@@ -22,6 +22,8 @@ export interface ExchangeOptions {
   speed?: number;
   /** Simulated epoch ms at scenario t = 0 (default: now). */
   startMs?: number;
+  /** Stamp messages with the wall clock, pauses included (speed 1): see SimClock. */
+  wallStamps?: boolean;
   host?: string;
   port?: number;
   /** Start the scenario clock immediately (default true). */
@@ -63,7 +65,7 @@ export class SimExchange<C extends { ws: WebSocket }> {
     private readonly options: ExchangeOptions,
   ) {
     this.engine = new ScenarioEngine(options.scenario, { seed: options.seed, messageRate: options.messageRate });
-    this.clock = new SimClock({ speed: options.speed ?? 1, startMs: options.startMs });
+    this.clock = new SimClock({ speed: options.speed ?? 1, startMs: options.startMs, wallStamps: options.wallStamps });
     this.log = options.logger;
     this.schedule = { startMs: this.clock.startMs, durationMs: this.engine.scenario.duration };
   }
