@@ -59,20 +59,23 @@ const venueEndpointsSchema = z
   })
   .strict();
 
+/** Comma-separated namespace names, blanks dropped. */
+const namespaceList = z
+  .string()
+  .transform((text) =>
+    text
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean),
+  )
+  .optional();
+
 export const operatorConfigSchema = z.object({
   identity: z.string().min(1),
   leaseNamespace: z.string().min(1),
   leaseName: z.string().min(1).default('arbees-operator'),
   /** Comma-separated namespaces to watch; empty: every namespace. */
-  watchNamespaces: z
-    .string()
-    .transform((text) =>
-      text
-        .split(',')
-        .map((n) => n.trim())
-        .filter(Boolean),
-    )
-    .optional(),
+  watchNamespaces: namespaceList,
   httpPort: z.coerce.number().int().min(0).max(65535).default(9464),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   redisUrl: url,
@@ -96,15 +99,7 @@ export const operatorConfigSchema = z.object({
     '{dns, redis, postgres, kalshi: {peers, ports}, vpnServers: {peers, ports}, metricsFrom}',
   ).optional(),
   /** Comma-separated namespaces where live trading is authorized. */
-  liveTradingNamespaces: z
-    .string()
-    .transform((text) =>
-      text
-        .split(',')
-        .map((n) => n.trim())
-        .filter(Boolean),
-    )
-    .optional(),
+  liveTradingNamespaces: namespaceList,
   /** Folder with tls.crt and tls.key: serve the admission webhook (every replica) with them. */
   webhookCertDir: z.string().optional(),
   webhookPort: z.coerce.number().int().min(1).max(65535).default(9443),

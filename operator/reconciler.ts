@@ -12,7 +12,7 @@ import { KubeApiError, resourceOf, resources, type KubeClient, type KubeObject }
 import type { ObjectCache } from './kube/informer.js';
 import { nameHolder } from './naming.js';
 import { preflight, secretsInUse, type Preflight, type Refusal } from './preflight.js';
-import { computeStatus, type DeploymentObservation } from './status.js';
+import { computeStatus, statusObject, type DeploymentObservation } from './status.js';
 
 export const fieldManager = 'arbees-operator';
 export const finalizer = 'arbees.io/cleanup';
@@ -203,16 +203,7 @@ export class Reconciler {
       now: this.deps.now?.() ?? new Date(),
     });
     if (statusUnchanged(status, shard.status)) return false;
-    await this.deps.client.apply(
-      {
-        apiVersion: shard.apiVersion,
-        kind: shard.kind,
-        metadata: { name: shard.metadata.name, namespace: shard.metadata.namespace },
-        status,
-      },
-      fieldManager,
-      { subresource: 'status' },
-    );
+    await this.deps.client.apply(statusObject(shard, status), fieldManager, { subresource: 'status' });
     return true;
   }
 

@@ -2,6 +2,7 @@
 // phase and conditions is unit-tested without a cluster.
 import { shardMarkets } from './builders/config-map.js';
 import type { Component, Condition, TradingShard, TradingShardStatus } from '../contracts/trading-shard.js';
+import type { KubeObject } from './kube/client.js';
 import type { Refusal } from './preflight.js';
 
 export interface DeploymentObservation {
@@ -124,5 +125,15 @@ export function computeStatus(shard: TradingShard, observation: Observation): Tr
     conditions,
     marketCount: shardMarkets(shard).length,
     components: Object.fromEntries(deployments.map((d) => [d.component, { replicas: d.replicas, readyReplicas: d.readyReplicas }])),
+  };
+}
+
+/** The object a server-side apply of `status` to the shard's status subresource sends: its identity and the status only. */
+export function statusObject(shard: TradingShard, status: Partial<TradingShardStatus>): KubeObject {
+  return {
+    apiVersion: shard.apiVersion,
+    kind: shard.kind,
+    metadata: { name: shard.metadata.name, namespace: shard.metadata.namespace },
+    status,
   };
 }

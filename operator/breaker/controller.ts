@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import type { Condition, TradingShard } from '../../contracts/trading-shard.js';
 import { containsDesired } from '../diff.js';
+import { statusObject } from '../status.js';
 import type { EventRecorder } from '../events.js';
 import { KubeApiError, resources, type KubeClient, type KubeObject } from '../kube/client.js';
 import { controlState, type ControlPublisher } from './control.js';
@@ -227,16 +228,7 @@ export class BreakerController {
         return found !== undefined && containsDesired(c, found);
       });
     if (same) return;
-    await this.deps.client.apply(
-      {
-        apiVersion: shard.apiVersion,
-        kind: shard.kind,
-        metadata: { name: shard.metadata.name, namespace: shard.metadata.namespace },
-        status,
-      },
-      breakerFieldManager,
-      { subresource: 'status' },
-    );
+    await this.deps.client.apply(statusObject(shard, status), breakerFieldManager, { subresource: 'status' });
   }
 }
 

@@ -9,6 +9,17 @@ import { applyFill, settle, type PositionState } from './pnl.js';
 import { inTransaction } from './postgres.js';
 import type { OrderRequest, VenueOrderReport } from '../../venues/orders.js';
 
+/** A positions row as PostgreSQL returns it (numerics as text). */
+interface PositionRecord {
+  market_id: string;
+  venue: Venue;
+  outcome: Outcome;
+  size: string;
+  cost: string;
+  realized_pnl: string;
+  version: string;
+  last_fill_at: Date | null;
+}
 export type OrderStatus = 'intent' | 'sent' | 'acked' | 'partially_filled' | 'filled' | 'cancelled' | 'rejected' | 'unknown';
 export const finalStatuses: readonly OrderStatus[] = ['filled', 'cancelled', 'rejected'];
 
@@ -366,14 +377,7 @@ export class Ledger {
   async settleMarket(marketId: string, venue: Venue, winner: Outcome, day: string, evidence: unknown): Promise<SettlementEffects> {
     return inTransaction(this.pool, async (client) => {
       const effects: SettlementEffects = { positions: [], realized: 0, settled: [] };
-      const open = await client.query<{
-        outcome: Outcome;
-        size: string;
-        cost: string;
-        realized_pnl: string;
-        version: string;
-        last_fill_at: Date | null;
-      }>(
+      const open = await client.query<Omit<PositionRecord, 'market_id' | 'venue'>>(
         `select outcome, size, cost, realized_pnl, version, last_fill_at from positions
          where shard = $1 and market_id = $2 and venue = $3 and size > 0 order by outcome for update`,
         [this.shard, marketId, venue],
@@ -461,16 +465,10 @@ export class Ledger {
   }
 
   async positions(): Promise<PositionRow[]> {
-    const result = await this.pool.query<{
-      market_id: string;
-      venue: Venue;
-      outcome: Outcome;
-      size: string;
-      cost: string;
-      realized_pnl: string;
-      version: string;
-      last_fill_at: Date | null;
-    }>('select market_id, venue, outcome, size, cost, realized_pnl, version, last_fill_at from positions where shard = $1', [this.shard]);
+    const result = await this.pool.query<PositionRecord>(
+      'select market_id, venue, outcome, size, cost, realized_pnl, version, last_fill_at from positions where shard = $1',
+      [this.shard],
+    );
     return result.rows.map((r) => ({
       marketId: r.market_id,
       venue: r.venue,
