@@ -1,5 +1,8 @@
 // Reads the venues' listings for discovery: Kalshi's events with nested markets per sport series
 // (public REST), and Polymarket's Gamma events, both paginated, then hands them to the matcher.
+// Each page is read with a size bound and a redirect is refused (lib/bounded-http.ts); either fails
+// the discovery run like a venue that did not answer.
+import { NO_REDIRECT, fetchErrorText, readBounded } from '../../lib/bounded-http.js';
 import type { Sport } from '../../contracts/trading-shard.js';
 import { matchMarkets, type KalshiEvent, type MatchResult, type PolymarketEvent } from './match.js';
 
@@ -11,6 +14,14 @@ export const kalshiGameSeries: Partial<Record<Sport, string>> = {
   mlb: 'KXMLBGAME',
   ncaaf: 'KXNCAAFGAME',
 };
+
+/**
+ * One listing page: Kalshi's 200 events with their nested markets, or Gamma's 100 events with every
+ * market of each (a game can have dozens, each a few KiB of text), a few MiB at most today.
+ */
+export const DISCOVERY_PAGE_BYTES = 32 * 1024 * 1024;
+/** An error answer is quoted, never read whole. */
+const ERROR_BYTES = 64 * 1024;
 
 export class DiscoveryError extends Error {}
 
@@ -27,13 +38,23 @@ export interface DiscoveryOptions {
 async function getJson(url: string, options: DiscoveryOptions): Promise<unknown> {
   const get = options.fetch ?? fetch;
   let response: Response;
+  let text: string;
   try {
-    response = await get(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 10_000), headers: { accept: 'application/json' } });
+    response = await get(url, {
+      signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+      headers: { accept: 'application/json' },
+      ...NO_REDIRECT,
+    });
+    text = await readBounded(response, response.ok ? DISCOVERY_PAGE_BYTES : ERROR_BYTES);
   } catch (error) {
-    throw new DiscoveryError(`GET ${url}: ${(error as Error).message}`);
+    throw new DiscoveryError(`GET ${url}: ${fetchErrorText(error)}`);
   }
-  if (!response.ok) throw new DiscoveryError(`GET ${url}: HTTP ${response.status} ${(await response.text()).slice(0, 200)}`);
-  return response.json();
+  if (!response.ok) throw new DiscoveryError(`GET ${url}: HTTP ${response.status} ${text.slice(0, 200)}`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new DiscoveryError(`GET ${url}: not JSON: ${text.slice(0, 200)}`);
+  }
 }
 
 interface RawKalshiEvent {

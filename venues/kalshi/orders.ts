@@ -9,7 +9,12 @@
 // Kalshi books everything on the YES leg: buying YES is a `bid` at p, buying NO at q is an `ask`
 // at 1 − q (and selling the other way round). Reports here are converted back to the outcome's
 // own price.
+//
+// Every answer is read with a size bound and a redirect is never followed (it would carry the signed
+// headers to another host): either makes the request's outcome unknown (VenueAmbiguous), like a
+// timeout, so an order whose answer was refused is reconciled, never counted as not sent.
 import type { KeyObject } from 'node:crypto';
+import { NO_REDIRECT, fetchErrorText, readBounded } from '../../lib/bounded-http.js';
 import { kalshiSignedHeaders } from './auth.js';
 import {
   PRICE_ONE,
@@ -33,6 +38,10 @@ const FIND_SLACK_S = 300;
 /** Orders per page (the venue's maximum) and pages read before reconciliation gives up as ambiguous. */
 const PAGE = 1000;
 const MAX_PAGES = 100;
+/** One order, cancel or error answer: about 1 KiB on the wire. */
+const ANSWER_BYTES = 256 * 1024;
+/** A page of up to PAGE orders or fills at 1–2 KiB each (about 2 MiB at most), with room to spare. */
+const PAGE_BYTES = 16 * 1024 * 1024;
 
 export interface KalshiCredentials {
   keyId: string;
@@ -87,7 +96,7 @@ export class KalshiClient implements VenueClient {
   }
 
   /** `path` is relative to the REST base, e.g. `/portfolio/orders?client_order_id=…`. */
-  private async request(method: string, path: string, body?: unknown): Promise<Response> {
+  private async request(method: string, path: string, body?: unknown, maxBytes = ANSWER_BYTES): Promise<Response> {
     const full = `${this.base.pathname}${path}`;
     const headers: Record<string, string> = kalshiSignedHeaders(
       this.options.credentials.keyId,
@@ -103,11 +112,18 @@ export class KalshiClient implements VenueClient {
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs),
+        ...NO_REDIRECT,
       });
     } catch (error) {
-      throw new VenueAmbiguous(`kalshi ${method} ${path.split('?')[0]}: ${(error as Error).message}`);
+      throw new VenueAmbiguous(`kalshi ${method} ${path.split('?')[0]}: ${fetchErrorText(error)}`);
     }
-    const text = await res.text().catch(() => '');
+    let text: string;
+    try {
+      text = await readBounded(res, maxBytes);
+    } catch (error) {
+      // Too large, cut short or timed out: what the venue did is not known.
+      throw new VenueAmbiguous(`kalshi ${method} ${path.split('?')[0]}: HTTP ${res.status}, answer not read: ${fetchErrorText(error)}`);
+    }
     let parsed: Record<string, unknown>;
     try {
       parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
@@ -167,7 +183,7 @@ export class KalshiClient implements VenueClient {
    * is what left or reached the balance.
    */
   private async fills(order: OrderRequest, orderId: string): Promise<VenueFill[]> {
-    const res = await this.request('GET', `/portfolio/fills?order_id=${encodeURIComponent(orderId)}&limit=1000`);
+    const res = await this.request('GET', `/portfolio/fills?order_id=${encodeURIComponent(orderId)}&limit=1000`, undefined, PAGE_BYTES);
     if (res.status !== 200) throw new VenueAmbiguous(`kalshi fills ${res.status}: ${kalshiErrorText(res.body)}`);
     // Newest first on the wire; the rounding accumulator runs oldest first.
     const list = ((res.body.fills ?? []) as KalshiFill[]).slice().reverse();
@@ -204,7 +220,12 @@ export class KalshiClient implements VenueClient {
     let cursor = '';
     for (let page = 0; page < MAX_PAGES; page++) {
       const query = `ticker=${encodeURIComponent(order.venueMarket)}&min_ts=${since}&limit=${PAGE}`;
-      const res = await this.request('GET', `/portfolio/orders?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const res = await this.request(
+        'GET',
+        `/portfolio/orders?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        undefined,
+        PAGE_BYTES,
+      );
       if (res.status !== 200) throw new VenueAmbiguous(`kalshi orders ${res.status}: ${kalshiErrorText(res.body)}`);
       const found = ((res.body.orders ?? []) as KalshiOrder[]).find((o) => o.client_order_id === order.clientOrderId);
       if (found) return found;

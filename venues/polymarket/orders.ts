@@ -10,9 +10,14 @@
 //
 // Every order is fill-and-kill (FAK), in the terms of the outcome's own token: buying NO is buying
 // the NO token, so prices need no conversion.
+//
+// Every answer is read with a size bound, and a redirect is never followed (undici's request does
+// not; a 3xx is refused here): either makes the call's outcome unknown (VenueAmbiguous), like a
+// timeout, so an order whose answer was refused is reconciled, never counted as rejected or not sent.
 import { OrderBuilder, Side, SignatureTypeV2, createL2Headers, orderToJsonV2, type OrderType } from '@polymarket/clob-client-v2';
 import type pg from 'pg';
 import { ProxyAgent, request } from 'undici';
+import { discard, isRedirect, readBoundedStream } from '../../lib/bounded-http.js';
 import { privateKeyToAccount } from 'viem/accounts';
 import { feesFromClobMarket, polymarketFee, type PolymarketFeeParams } from './fees.js';
 import { isTick, limitOnTick, type PolymarketTick } from './ticks.js';
@@ -87,6 +92,10 @@ interface Response {
 }
 
 const PRIVATE_KEY = /^0x[0-9a-fA-F]{64}$/;
+/** An order, cancel, market or error answer: a few KiB at most. */
+const ANSWER_BYTES = 256 * 1024;
+/** A page of trades, each with its maker orders (a few hundred trades of a few KiB), with room to spare. */
+const TRADES_PAGE_BYTES = 16 * 1024 * 1024;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -135,7 +144,11 @@ export class PolymarketClient implements VenueClient {
   }
 
   /** One CLOB call through the proxy; `auth` adds the L2 headers over the exact body sent. */
-  private async call(method: 'GET' | 'POST' | 'DELETE', path: string, options: { body?: string; auth?: boolean } = {}): Promise<Response> {
+  private async call(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    options: { body?: string; auth?: boolean; maxBytes?: number } = {},
+  ): Promise<Response> {
     const headers: Record<string, string> = {};
     if (options.auth) {
       const { apiKey, secret, passphrase } = this.options.credentials;
@@ -155,7 +168,11 @@ export class PolymarketClient implements VenueClient {
         dispatcher: this.proxy,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
-      const text = await res.body.text();
+      if (isRedirect(res.statusCode)) {
+        discard(res.body);
+        throw new Error(`HTTP ${res.statusCode} redirect refused`);
+      }
+      const text = await readBoundedStream(res, options.maxBytes ?? ANSWER_BYTES);
       let body: unknown;
       try {
         body = text ? JSON.parse(text) : undefined;
@@ -344,7 +361,7 @@ export class PolymarketClient implements VenueClient {
       const res = await this.call(
         'GET',
         `/data/trades?asset_id=${order.venueMarket}&after=${after}&next_cursor=${encodeURIComponent(cursor)}`,
-        { auth: true },
+        { auth: true, maxBytes: TRADES_PAGE_BYTES },
       );
       if (res.status !== 200) throw new VenueAmbiguous(`polymarket trades ${res.status}: ${errorText(res.body)}`);
       const answer = res.body as { data?: PolyTrade[]; next_cursor?: string };

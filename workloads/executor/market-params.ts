@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { ProxyAgent, fetch as fetchThrough } from 'undici';
+import { NO_REDIRECT, fetchErrorText, readBounded } from '../../lib/bounded-http.js';
 import { marketParamsKey, type MarketParams, type UnknownParams } from '../../contracts/market-params.js';
 import type { ShardConfig, ShardMarket } from '../../contracts/shard-config.js';
 import type { FeeTable } from '../../venues/fee-table.js';
@@ -21,6 +22,12 @@ const READERS = 4;
 const CONFIRM_AFTER_MS = 5_000;
 /** The longest delay a Node timer takes as given (2^31 − 1 ms, about 24.8 days). */
 const MAX_TIMER_MS = 2_147_483_647;
+/**
+ * One answer: a market, event or series (a few KiB), a CLOB market or fee rate (smaller), or a
+ * series' scheduled fee changes (a short list). A redirect or a larger answer fails the read, which
+ * leaves the market's terms unknown (not traded) until a later read.
+ */
+const ANSWER_BYTES = 4 * 1024 * 1024;
 
 export interface MarketParamsOptions {
   shard: string;
@@ -66,9 +73,9 @@ export class MarketParamsRefresher {
     const read =
       (dispatcher?: ProxyAgent): GetJson =>
       async (url) => {
-        const init = { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeout) };
+        const init = { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeout), ...NO_REDIRECT };
         const res = dispatcher ? await fetchThrough(url, { ...init, dispatcher }) : await fetch(url, init);
-        const text = await res.text();
+        const text = await readBounded(res, ANSWER_BYTES);
         let body: unknown;
         try {
           body = text ? JSON.parse(text) : undefined;
@@ -169,7 +176,7 @@ export class MarketParamsRefresher {
     try {
       return await read();
     } catch (error) {
-      return { known: false, reason: `venue unreachable: ${(error as Error).message}` };
+      return { known: false, reason: `venue unreachable: ${fetchErrorText(error)}` };
     }
   }
 

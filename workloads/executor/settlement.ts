@@ -8,6 +8,7 @@
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { ProxyAgent, fetch as fetchThrough } from 'undici';
+import { NO_REDIRECT, fetchErrorText, readBounded } from '../../lib/bounded-http.js';
 import type { Outcome, Venue } from '../../contracts/messages.js';
 import type { ShardConfig, ShardMarket } from '../../contracts/shard-config.js';
 import { defaultExecutorSettings } from './settings.js';
@@ -61,6 +62,9 @@ export interface SettlementPoller {
 
 class VenueError extends Error {}
 
+/** One market's status (Kalshi's market, Gamma's or the CLOB's market object): tens of KiB at most. */
+const MARKET_ANSWER_BYTES = 4 * 1024 * 1024;
+
 export function startSettlement(options: SettlementOptions): SettlementPoller {
   const { log, shardConfig } = options;
   const ledger = new Ledger(options.pool, options.shard);
@@ -73,14 +77,17 @@ export function startSettlement(options: SettlementOptions): SettlementPoller {
   const proxy = options.polymarketProxyUrl ? new ProxyAgent(options.polymarketProxyUrl) : undefined;
 
   const getJson = async (url: string, polymarket = false): Promise<unknown> => {
-    let response: { ok: boolean; status: number; text(): Promise<string> };
+    let response: { ok: boolean; status: number };
+    let text: string;
     try {
-      const init = { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) };
-      response = polymarket && proxy ? await fetchThrough(url, { ...init, dispatcher: proxy }) : await get(url, init);
+      // A redirect is refused and the answer read with a bound: either is a venue that did not answer.
+      const init = { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs), ...NO_REDIRECT };
+      const res = polymarket && proxy ? await fetchThrough(url, { ...init, dispatcher: proxy }) : await get(url, init);
+      response = res;
+      text = await readBounded(res, MARKET_ANSWER_BYTES);
     } catch (error) {
-      throw new VenueError(`GET ${url}: ${(error as Error).message}`);
+      throw new VenueError(`GET ${url}: ${fetchErrorText(error)}`);
     }
-    const text = await response.text();
     if (!response.ok) throw new VenueError(`GET ${url}: HTTP ${response.status} ${text.slice(0, 200)}`);
     try {
       return JSON.parse(text);

@@ -7,7 +7,8 @@
 // arbees_vpn_up is 1 only while the last probe passed and is recent.
 // Both answers are small JSON: a body is read up to MAX_BODY_BYTES and no further (a hostile or
 // broken endpoint cannot fill our memory), and redirects are not followed (a probe that lands
-// somewhere else has not checked what it was asked to).
+// somewhere else has not checked what it was asked to). lib/bounded-http.ts does the bounded read.
+import { isRedirect, readBounded } from '../../lib/bounded-http.js';
 
 export interface VpnProbeOptions {
   geoblockUrl: string;
@@ -36,30 +37,6 @@ export function defaultGeoblockUrl(clobUrl: string): string {
 /** Far more than {blocked, ip, country, region} or {status} take. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-/** The body as text, refusing (and no longer reading) one above `maxBytes`. */
-export async function readBounded(res: Response, maxBytes: number): Promise<string> {
-  const declared = Number(res.headers.get('content-length') ?? 0);
-  if (declared > maxBytes) {
-    await res.body?.cancel().catch(() => undefined);
-    throw new Error(`answer of ${declared} bytes (at most ${maxBytes} read)`);
-  }
-  if (!res.body) return '';
-  const reader: ReadableStreamDefaultReader<Uint8Array> = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new Error(`answer over ${maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 async function getJson(
   fetcher: typeof fetch,
   url: string,
@@ -67,7 +44,7 @@ async function getJson(
   timeoutMs: number,
 ): Promise<{ status: number; body: unknown }> {
   const res = await fetcher(url, { headers, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
-  if (res.status >= 300 && res.status < 400) {
+  if (isRedirect(res.status)) {
     await res.body?.cancel().catch(() => undefined);
     return { status: res.status, body: `redirect to ${res.headers.get('location') ?? '?'} not followed` };
   }
