@@ -1090,7 +1090,12 @@ describe('chart (real apiserver)', function () {
       expect(JSON.parse(control)).to.have.property('state');
       // The other replica stands by, ready (so a rollout is not blocked on it) but not leading.
       const standby = operators.find((o) => o !== lead)!;
-      expect((await fetch(`http://127.0.0.1:${standby.port}/readyz`)).status).to.equal(200);
+      // Its ops server may still be starting on a loaded machine: wait until it answers, not for a time.
+      await eventually(
+        async () => ((await fetch(`http://127.0.0.1:${standby.port}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined),
+        30_000,
+        "the standby's /readyz to answer 200",
+      );
       expect(await (await fetch(`http://127.0.0.1:${lead.port}/metrics`)).text()).to.match(/^arbees_operator_leader 1$/m);
       expect(await (await fetch(`http://127.0.0.1:${standby.port}/metrics`)).text()).to.match(/^arbees_operator_leader 0$/m);
       expect(operators.flatMap((o) => o.output).join('')).not.to.match(/forbidden/i);
