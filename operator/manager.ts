@@ -20,6 +20,7 @@ import { shardLabel } from './builders/meta.js';
 import { createOperatorMetrics, type OperatorMetrics } from './metrics.js';
 import { runPeriodically, type Periodic } from './periodic.js';
 import { managedBySelector, Reconciler, type ShardCleanup } from './reconciler.js';
+import type { Readiness } from '../lib/ops-server.js';
 
 export interface OperatorOptions {
   /** A loadKubeConfig() result, or client-node's KubeConfig. */
@@ -82,10 +83,10 @@ export class Operator {
   }
 
   /** Ready when standing by, or when leading with every cache filled. */
-  readiness(): { ready: boolean; reason?: string } {
+  readiness(): Readiness {
     if (!this.leading) return { ready: true };
     const synced = (this.shards?.hasSynced ?? false) && [...this.children.values()].every((i) => i.hasSynced);
-    return synced ? { ready: true } : { ready: false, reason: 'caches not synced' };
+    return synced ? { ready: true } : { ready: false, reason: 'caches_not_synced' };
   }
 
   start(): void {

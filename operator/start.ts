@@ -59,7 +59,7 @@ export async function startOperator(sources: { kubeconfigPath?: string; env: Nod
       void stop('lost leadership');
     },
   });
-  const ops = await startOpsServer({ port: config.httpPort, registry, readiness: () => operator.readiness() });
+  const ops = await startOpsServer({ port: config.httpPort, registry, readiness: () => operator.readiness(), log });
   const webhook = config.webhookCertDir
     ? await startWebhook({ port: config.webhookPort, certDir: config.webhookCertDir, settings: settingsFromConfig(config), log })
     : undefined;

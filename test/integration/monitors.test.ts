@@ -10,6 +10,7 @@ import type { Registry } from 'prom-client';
 import { rig } from '../rig/index.js';
 import { parseDecimal, PRICE_ONE } from '../../contracts/decimal.js';
 import { createLogger } from '../../lib/log.js';
+import { readyzBody } from '../../lib/ops-server.js';
 import { quoteSchema, streamKeys, type Quote } from '../../contracts/messages.js';
 import { KalshiMonitor, type KalshiMonitorOptions } from '../../workloads/kalshi-monitor/service.js';
 import { PolymarketMonitor, type PolymarketMonitorOptions } from '../../workloads/polymarket-monitor/service.js';
@@ -287,9 +288,11 @@ describe('market-data monitors (simulators + real Redis)', function () {
     await until('an auth failure', async () => (await metric(km.registry, 'arbees_ws_connect_errors_total', { reason: 'auth' })) >= 1);
     expect(km.lastError).to.match(/Kalshi refused our credentials \(HTTP 401 .*INCORRECT_API_KEY_SIGNATURE\)/);
     expect(km.lastError).to.include('ARBEES_KALSHI_PRIVATE_KEY');
+    // Not ready with a fixed code; the venue's words reach the log (the detail), never /readyz.
     const readiness = km.readiness();
-    expect(readiness.ready).to.equal(false);
-    expect(readiness.reason).to.include('INCORRECT_API_KEY_SIGNATURE');
+    expect(readiness).to.deep.include({ ready: false, reason: 'venue_disconnected' });
+    expect(readiness.ready === false && readiness.detail).to.include('INCORRECT_API_KEY_SIGNATURE');
+    expect(readyzBody(readiness)).to.equal('not ready: venue_disconnected\n');
     await new Promise((r) => setTimeout(r, 1_500));
     expect(await metric(km.registry, 'arbees_ws_connect_errors_total', { reason: 'auth' })).to.be.within(1, 3); // ≥ 1 s apart
     expect(await redis.xlen(streamKeys.quotes(shard))).to.equal(0);
@@ -309,8 +312,10 @@ describe('market-data monitors (simulators + real Redis)', function () {
     await new Promise((r) => setTimeout(r, 1_200));
     expect(await metric(pm.registry, 'arbees_vpn_up')).to.equal(0);
     expect(pm.probe.status).to.include({ up: false, ip: '127.0.0.1', country: 'US' });
-    expect(pm.readiness().ready).to.equal(false);
-    expect(pm.readiness().reason).to.match(/VPN check failing: geoblocked: Polymarket sees 127\.0\.0\.1 in US/);
+    const readiness = pm.readiness();
+    expect(readiness).to.deep.include({ ready: false, reason: 'vpn_down' });
+    expect(readiness.ready === false && readiness.detail).to.match(/VPN check failing: geoblocked: Polymarket sees 127\.0\.0\.1 in US/);
+    expect(readyzBody(readiness)).to.equal('not ready: vpn_down\n'); // the exit address stays in the log
     expect(await metric(pm.registry, 'arbees_ws_messages_total')).to.equal(0);
     expect(await metric(pm.registry, 'arbees_ws_connect_errors_total')).to.equal(0); // it did not even try
     expect(await redis.xlen(streamKeys.quotes(shard))).to.equal(0);

@@ -272,7 +272,7 @@ describe('Kalshi feed', () => {
     expect(h.latest('a', 'yes')!.stale).to.equal(false);
     h.feed.onClose(5_002);
     expect(h.latest('a', 'yes')!.stale).to.equal(true);
-    expect(h.feed.ready()).to.deep.equal({ ready: false, reason: 'not connected to Kalshi' });
+    expect(h.feed.ready()).to.deep.equal({ ready: false, reason: 'venue_disconnected', detail: 'not connected to Kalshi' });
   });
 
   it('survives 100k random and mutated frames: never throws, counts malformed ones, keeps a correct book', () => {

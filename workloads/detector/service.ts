@@ -28,6 +28,7 @@ import { signSignal } from '../../contracts/signal-auth.js';
 import { DetectorCore, type DetectorConfigInput } from './core.js';
 import type { FairValueSource } from './edge.js';
 import type { FeeTable } from '../../venues/fee-table.js';
+import type { Readiness } from '../../lib/ops-server.js';
 
 /** The stream entry field that holds a message's JSON. */
 export const MESSAGE_FIELD = 'data';
@@ -244,11 +245,14 @@ export class DetectorService {
   }
 
   /** Ready while consuming: the last read from Redis succeeded, within the last few read cycles. */
-  readiness(): { ready: boolean; reason?: string } {
-    if (this.state !== 'running') return { ready: false, reason: `detector ${this.state}` };
-    if (this.readError !== undefined) return { ready: false, reason: `reading quotes from Redis failed: ${this.readError}` };
+  readiness(): Readiness {
+    if (this.state !== 'running')
+      return { ready: false, reason: this.state === 'new' ? 'starting' : this.state, detail: `detector ${this.state}` };
+    if (this.readError !== undefined)
+      return { ready: false, reason: 'redis_unavailable', detail: `reading quotes from Redis failed: ${this.readError}` };
     const silent = Date.now() - this.lastReadOk;
-    if (silent > this.blockMs + 5_000) return { ready: false, reason: `no answer from Redis for ${silent} ms` };
+    if (silent > this.blockMs + 5_000)
+      return { ready: false, reason: 'redis_unavailable', detail: `no answer from Redis for ${silent} ms` };
     return { ready: true };
   }
 

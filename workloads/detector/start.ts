@@ -98,6 +98,7 @@ export async function startDetector(options: DetectorStartOptions): Promise<Runn
     host: options.httpHost,
     registry: service.registry,
     readiness: () => service.readiness(),
+    ...(options.log ? { log: options.log } : {}),
   });
   try {
     await service.start();

@@ -13,7 +13,7 @@ import { polymarketProxyEnv, type ShardConfig } from '../../contracts/shard-conf
 import { signalKeyFrom } from '../../contracts/signal-auth.js';
 import { loadRuntimeConfig, loadShardConfig, type RuntimeConfig } from '../../lib/config.js';
 import { createLogger } from '../../lib/log.js';
-import { startOpsServer, type OpsServer } from '../../lib/ops-server.js';
+import { startOpsServer, type OpsServer, type Readiness } from '../../lib/ops-server.js';
 import type { VenueClient } from '../../venues/orders.js';
 import { BookCache, QuoteFeed } from './books.js';
 import { ControlGate } from './control.js';
@@ -109,6 +109,16 @@ export function executorOptions(sources: ExecutorSources): ExecutorServiceOption
   };
 }
 
+/** The executor's /readyz: trading (holding the lock, reconciled) and listening to the control channel. */
+export function executorReadiness(executor: { ready: boolean; lostLock: boolean }, control: { listening: boolean }): Readiness {
+  if (!executor.ready)
+    return executor.lostLock
+      ? { ready: false, reason: 'lost_shard_lock' }
+      : { ready: false, reason: 'recovering', detail: 'not holding the shard lock yet, or reconciling' };
+  if (!control.listening) return { ready: false, reason: 'control_unsubscribed' };
+  return { ready: true };
+}
+
 /**
  * Builds and starts everything; resolves once the executor holds the shard lock and has reconciled.
  * Throws LiveTradingRefused when live mode lacks a switch, a credential or the Polymarket proxy.
@@ -189,12 +199,8 @@ export async function startExecutorService(options: ExecutorServiceOptions): Pro
       ops = await startOpsServer({
         port: runtime.http.port,
         registry: metrics.registry,
-        readiness: () => {
-          if (!executor.ready)
-            return { ready: false, reason: executor.lostLock ? 'lost the shard lock' : 'not holding the shard lock or reconciling' };
-          if (!control.listening) return { ready: false, reason: 'not subscribed to the control channel' };
-          return { ready: true };
-        },
+        log,
+        readiness: () => executorReadiness(executor, control),
       });
       cleanups.push(() => ops!.close());
       log.info({ port: ops.port }, 'serving /metrics /healthz /readyz');

@@ -25,6 +25,7 @@ import {
 } from './bounds.js';
 import { toQuote } from './normalize.js';
 import { StalenessTracker } from './staleness.js';
+import type { Readiness } from '../../lib/ops-server.js';
 
 /** Events both feeds report; each venue adds its own. */
 export type FeedEvent =
@@ -151,12 +152,18 @@ export abstract class BookFeed<S extends BookSync, E extends { kind: string }> {
   }
 
   /** Connected, subscribed, not stalled, and every book synced from a snapshot. */
-  ready(): { ready: boolean; reason?: string } {
-    if (!this.connected) return { ready: false, reason: `not connected to ${this.venue.venue}` };
-    if (!this.subscribed()) return { ready: false, reason: 'not subscribed' };
-    if (this.stalled) return { ready: false, reason: `no book messages for ${this.quietMs / 1000} s: resubscribing` };
+  ready(): Readiness {
+    if (!this.connected) return { ready: false, reason: 'venue_disconnected', detail: `not connected to ${this.venue.venue}` };
+    if (!this.subscribed()) return { ready: false, reason: 'venue_unsubscribed', detail: 'not subscribed' };
+    if (this.stalled)
+      return { ready: false, reason: 'quotes_stale', detail: `no book messages for ${this.quietMs / 1000} s: resubscribing` };
     const { resyncing, total } = this.freshness.counts();
-    if (resyncing > 0) return { ready: false, reason: `${resyncing} of ${total} ${this.venue.books} waiting for ${this.venue.snapshot}` };
+    if (resyncing > 0)
+      return {
+        ready: false,
+        reason: 'books_resyncing',
+        detail: `${resyncing} of ${total} ${this.venue.books} waiting for ${this.venue.snapshot}`,
+      };
     return { ready: true };
   }
 

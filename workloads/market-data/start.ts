@@ -6,7 +6,7 @@ import { ConfigError } from '../../contracts/config-error.js';
 import type { ShardConfig } from '../../contracts/shard-config.js';
 import { loadRuntimeConfigWithoutPostgres, loadShardConfig, type RuntimeConfigWithoutPostgres } from '../../lib/config.js';
 import { createLogger, redactUrl } from '../../lib/log.js';
-import { startOpsServer } from '../../lib/ops-server.js';
+import { startOpsServer, type Readiness } from '../../lib/ops-server.js';
 
 /** Where a monitor's configuration comes from, as the command line gives it. */
 export interface MonitorSources {
@@ -65,7 +65,7 @@ export function monitorContext(sources: MonitorSources, name: string): MonitorCo
 export interface Monitor {
   start(): Promise<void>;
   stop(): Promise<void>;
-  readiness(): { ready: boolean; reason?: string };
+  readiness(): Readiness;
 }
 
 export interface RunningMonitor {
@@ -77,7 +77,12 @@ export interface RunningMonitor {
 /** Serves /metrics, /healthz, /readyz, then starts the monitor. */
 export async function runMonitor(context: MonitorContext, monitor: Monitor, what: string): Promise<RunningMonitor> {
   const { log } = context;
-  const ops = await startOpsServer({ port: context.runtime.http.port, registry: context.registry, readiness: () => monitor.readiness() });
+  const ops = await startOpsServer({
+    port: context.runtime.http.port,
+    registry: context.registry,
+    readiness: () => monitor.readiness(),
+    log,
+  });
   log.info({ port: ops.port, redis: redactUrl(context.runtime.redis.url), markets: context.shard.markets.length }, `${what} starting`);
   await monitor.start();
   return {

@@ -20,6 +20,7 @@ import { quoteSequence } from './normalize.js';
 import { QuotePublisher } from './publisher.js';
 import { ReconnectingSocket, type ReconnectingSocketOptions, type Refusal } from './socket.js';
 import type { StalenessTracker } from './staleness.js';
+import type { Readiness } from '../../lib/ops-server.js';
 
 /** The options every venue monitor takes. */
 export interface VenueMonitorOptions {
@@ -50,7 +51,7 @@ export interface VenueMonitorOptions {
 /** What the monitor needs of a venue's feed (the protocol state machine in its core.ts). */
 export interface VenueFeed {
   readonly freshness: StalenessTracker<string>;
-  ready(): { ready: boolean; reason?: string };
+  ready(): Readiness;
   onOpen(nowMs: number): void;
   onClose(nowMs?: number): void;
   onFrame(text: string, receivedMs: number): void;
@@ -294,9 +295,10 @@ export abstract class VenueMonitor<F extends VenueFeed, E extends { kind: string
     }, period);
   }
 
-  readiness(): { ready: boolean; reason?: string } {
+  /** A code for /readyz; the last connection error (venue text) only in the detail, for the log. */
+  readiness(): Readiness {
     const r = this.feed.ready();
-    if (!r.ready && this.lastError) return { ready: false, reason: `${r.reason}: ${this.lastError}` };
+    if (!r.ready && this.lastError) return { ...r, detail: r.detail ? `${r.detail}: ${this.lastError}` : this.lastError };
     return r;
   }
 

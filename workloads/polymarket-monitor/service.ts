@@ -7,6 +7,7 @@ import { Gauge } from 'prom-client';
 import { VenueMonitor, type VenueMonitorOptions } from '../market-data/venue-monitor.js';
 import { PolymarketFeed, type PolymarketFeedEvent, type PolymarketMarketRef } from './core.js';
 import { VpnProbe } from './vpn.js';
+import type { Readiness } from '../../lib/ops-server.js';
 
 /**
  * Polymarket's largest frame is the initial dump, every subscribed token's book in one array: a
@@ -123,9 +124,10 @@ export class PolymarketMonitor extends VenueMonitor<PolymarketFeed, PolymarketFe
     this.probeTimer = setInterval(() => void this.runProbe(), this.probeIntervalMs);
   }
 
-  override readiness(): { ready: boolean; reason?: string } {
+  override readiness(): Readiness {
+    // The probe's reason (exit address, country, the control server's answer) is for the log only.
     if (this.options.vpn.required && !this.probe.status.up)
-      return { ready: false, reason: `VPN check failing: ${this.probe.status.reason}` };
+      return { ready: false, reason: 'vpn_down', detail: `VPN check failing: ${this.probe.status.reason}` };
     return super.readiness();
   }
 
