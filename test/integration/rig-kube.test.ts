@@ -56,7 +56,7 @@ describe('rig: Kubernetes API server', function () {
     expect(version.gitVersion).to.equal(kube.version);
   });
 
-  it('serves a CRD, stores a custom object and rejects one that violates the schema', async () => {
+  it('serves a CRD, stores a custom object and rejects one that violates the schema', async function () {
     this.timeout(60_000);
     const kube = await rig.kube();
     const extensions = kube.kubeConfig.makeApiClient(ApiextensionsV1Api);
