@@ -78,7 +78,8 @@ async function metric(registry: Registry, name: string, labels: Record<string, s
   return values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((sum, v) => sum + v.value, 0);
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+// Generous: a condition costs nothing when it holds fast, and a loaded machine may take its time.
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
@@ -129,7 +130,7 @@ function polyExpected(sim: PolymarketSimHandle, tokenId: string) {
 }
 
 describe('market-data monitors (simulators + real Redis)', function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
   let redisUrl: string;
   let redis: Redis;
   const cleanup: Array<() => Promise<void>> = [];
@@ -207,8 +208,16 @@ describe('market-data monitors (simulators + real Redis)', function () {
     expect(await metric(pm.registry, 'arbees_malformed_messages_total')).to.equal(0);
     expect(await metric(pm.registry, 'arbees_vpn_up')).to.equal(1);
 
-    // Let the books move a little more, freeze the venues, and compare once the monitors caught up.
-    await new Promise((r) => setTimeout(r, 500));
+    // Let the books move a little more (both monitors publish again after the faults, and the stream
+    // holds what the checks below read), freeze the venues, and compare once the monitors caught up.
+    const [kQuotes, pQuotes] = [await metric(km.registry, 'arbees_quotes_total'), await metric(pm.registry, 'arbees_quotes_total')];
+    await until(
+      'both monitors publishing again after the faults',
+      async () =>
+        (await metric(km.registry, 'arbees_quotes_total')) > kQuotes &&
+        (await metric(pm.registry, 'arbees_quotes_total')) > pQuotes &&
+        (await redis.xlen(streamKeys.quotes(shard))) > 100,
+    );
     ksim.pause();
     psim.pause();
     let mismatch = '';
@@ -236,7 +245,7 @@ describe('market-data monitors (simulators + real Redis)', function () {
         }
         return mismatch === '';
       },
-      5_000,
+      30_000,
     ).catch((error: Error) => {
       throw new Error(`${error.message}; ${mismatch}`);
     });
@@ -284,6 +293,7 @@ describe('market-data monitors (simulators + real Redis)', function () {
     const ksim = await startKalshiSim({ scenario: scenario(), apiKeys: [{ id: keyId, publicKeyPem: publicPem }], port: 0 });
     cleanup.push(() => ksim.stop());
     const km = kalshiMonitor(ksim, shard, { privateKey: wrongKey, authRetryMs: 1_000 });
+    const started = Date.now();
     await km.start();
     await until('an auth failure', async () => (await metric(km.registry, 'arbees_ws_connect_errors_total', { reason: 'auth' })) >= 1);
     expect(km.lastError).to.match(/Kalshi refused our credentials \(HTTP 401 .*INCORRECT_API_KEY_SIGNATURE\)/);
@@ -293,8 +303,10 @@ describe('market-data monitors (simulators + real Redis)', function () {
     expect(readiness).to.deep.include({ ready: false, reason: 'venue_disconnected' });
     expect(readiness.ready === false && readiness.detail).to.include('INCORRECT_API_KEY_SIGNATURE');
     expect(readyzBody(readiness)).to.equal('not ready: venue_disconnected\n');
-    await new Promise((r) => setTimeout(r, 1_500));
-    expect(await metric(km.registry, 'arbees_ws_connect_errors_total', { reason: 'auth' })).to.be.within(1, 3); // ≥ 1 s apart
+    // Backs off: three refusals take at least two retry periods (a loop would make them at once; the
+    // fast backoff alone is 50-400 ms), and not one quote was published meanwhile.
+    await until('a third auth failure', async () => (await metric(km.registry, 'arbees_ws_connect_errors_total', { reason: 'auth' })) >= 3);
+    expect(Date.now() - started).to.be.at.least(2 * 1_000); // ≥ 1 s apart
     expect(await redis.xlen(streamKeys.quotes(shard))).to.equal(0);
   });
 
@@ -308,8 +320,10 @@ describe('market-data monitors (simulators + real Redis)', function () {
     });
     cleanup.push(() => psim.stop());
     const pm = polyMonitor(psim, shard);
-    await pm.start();
-    await new Promise((r) => setTimeout(r, 1_200));
+    await pm.start(); // the first probe has run, and the connection loop has asked its gate once
+    // A second probe (every 500 ms) found the same: the monitor has had its chance to connect, and did not.
+    const firstProbe = pm.probe.status.checkedMs;
+    await until('a second VPN probe', () => pm.probe.status.checkedMs > firstProbe);
     expect(await metric(pm.registry, 'arbees_vpn_up')).to.equal(0);
     expect(pm.probe.status).to.include({ up: false, ip: '127.0.0.1', country: 'US' });
     const readiness = pm.readiness();
