@@ -6,14 +6,11 @@
 // venue's or an exception's text. The detail behind a code (which may carry any of those) goes to
 // the log, once each time the answer changes, never once per probe.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { listen, type Listening } from './listen.js';
 
-export interface OpsServer {
-  readonly port: number;
-  close(): Promise<void>;
-}
+export type OpsServer = Listening;
 
 /** Why a process is not ready: the only words /readyz may say after `not ready: `. */
 export const notReadyCodes = [
@@ -118,16 +115,5 @@ export async function startOpsServer(options: {
     }
     reply(404, 'not found\n');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
-  };
+  return listen(server, options.port, options.host ?? '0.0.0.0');
 }

@@ -5,10 +5,10 @@
 // admitted while no operator answered is reported Degraded), so nothing depends on the webhook.
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { TradingShard } from '../contracts/trading-shard.js';
+import { listen, type Listening } from '../lib/listen.js';
 import type { OperatorSettings } from './builders/settings.js';
 import { preflight } from './preflight.js';
 
@@ -43,10 +43,7 @@ export function review(body: AdmissionReview, settings: OperatorSettings): objec
   };
 }
 
-export interface Webhook {
-  readonly port: number;
-  close(): Promise<void>;
-}
+export type Webhook = Listening;
 
 /** Serves POST /validate-tradingshard with the certificate in `certDir` (tls.crt, tls.key). */
 export async function startWebhook(options: {
@@ -82,16 +79,5 @@ export async function startWebhook(options: {
       });
     },
   );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listen(server, options.port, options.host ?? '0.0.0.0');
 }

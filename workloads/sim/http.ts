@@ -1,7 +1,6 @@
 // Small HTTP helpers shared by the simulators (no framework: node:http is enough and keeps the
 // wire exactly what we write).
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** A REST answer other than a 200: thrown by a handler, sent as JSON by the exchange. */
 export class HttpError extends Error {
@@ -74,23 +73,6 @@ export function refuseUpgrade(socket: import('node:stream').Duplex, status: numb
 export function splitUrl(req: IncomingMessage): { path: string; query: URLSearchParams } {
   const url = new URL(req.url ?? '/', 'http://sim.invalid');
   return { path: url.pathname, query: url.searchParams };
-}
-
-export function listen(server: Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-export function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

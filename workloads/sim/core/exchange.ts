@@ -9,7 +9,8 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { PRICE_ONE } from '../book.js';
 import { ScenarioDriver, SimClock } from '../clock.js';
-import { closeServer, HttpError, JsonReply, listen, refuseUpgrade, sendJson, sleep, splitUrl } from '../http.js';
+import { listen } from '../../../lib/listen.js';
+import { HttpError, JsonReply, refuseUpgrade, sendJson, sleep, splitUrl } from '../http.js';
 import { ScenarioEngine, type ArbTruth, type SimEvent } from '../engine.js';
 import type { Scenario, Venue } from '../scenario.js';
 import type { BookHolder, Schedule, VenueFeed, VenueRest, VenueScenario, VenueServer } from './venue.js';
@@ -123,7 +124,8 @@ export class SimExchange<C extends { ws: WebSocket }> {
     });
 
     const host = this.options.host ?? '127.0.0.1';
-    const port = await listen(server, host, this.options.port ?? 0);
+    const listening = await listen(server, this.options.port ?? 0, host);
+    const port = listening.port;
     if (this.options.autoStart !== false) driver.start();
     const urlHost = host.includes(':') ? `[${host}]` : host;
     this.log?.info({ host, port, ...venue.describe }, `${this.venue} simulator listening`);
@@ -146,7 +148,7 @@ export class SimExchange<C extends { ws: WebSocket }> {
         for (const timer of this.timers) clearInterval(timer);
         for (const conn of this.connections) conn.ws.terminate();
         wss.close();
-        await closeServer(server);
+        await listening.close();
       },
     };
   }
