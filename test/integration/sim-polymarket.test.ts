@@ -87,7 +87,7 @@ class Client {
     });
     ws.on('close', () => (this.closed = true));
   }
-  async waitFor(pred: () => boolean, timeoutMs = 5000) {
+  async waitFor(pred: () => boolean, timeoutMs = 30_000) {
     const deadline = Date.now() + timeoutMs;
     while (!pred()) {
       if (Date.now() > deadline) throw new Error('timed out');
@@ -134,7 +134,7 @@ async function orderJson(tokenId: string, side: 'BUY' | 'SELL', price: number, s
 }
 
 describe('Polymarket simulator', function () {
-  this.timeout(20_000);
+  this.timeout(90_000);
   let sim: PolymarketSimHandle;
   afterEach(async () => sim?.stop());
 
@@ -142,11 +142,18 @@ describe('Polymarket simulator', function () {
     sim = await start();
     const client = await connect(sim);
     client.ws.send(JSON.stringify({ assets_ids: [YES, NO], type: 'market' }));
-    const pinger = setInterval(() => client.ws.send('PING'), 500);
-    await client.waitFor(() => client.events.filter((e) => e.event_type === 'price_change').length >= 1500, 15_000);
+    let pings = 0;
+    const ping = () => {
+      pings++;
+      client.ws.send('PING');
+    };
+    const pinger = setInterval(ping, 500);
+    await client.waitFor(() => client.events.filter((e) => e.event_type === 'price_change').length >= 1500, 60_000);
     sim.pause();
-    await new Promise((r) => setTimeout(r, 200));
     clearInterval(pinger);
+    // The PONG to a PING sent after the pause comes after every frame the simulator sent before it.
+    ping();
+    await client.waitFor(() => client.texts.filter((t) => t === 'PONG').length === pings);
     expect(client.events[0]!.event_type).to.equal('book');
     expect(client.events[1]!.event_type).to.equal('book');
     expect(client.frames).to.be.lessThan(client.events.length + client.texts.length); // some frames were arrays
@@ -198,7 +205,7 @@ describe('Polymarket simulator', function () {
     client.ws.send('PING');
     await client.waitFor(() => client.texts.includes('PONG'));
     const t0 = Date.now();
-    await client.waitFor(() => client.closed, 3000);
+    await client.waitFor(() => client.closed);
     expect(Date.now() - t0).to.be.within(100, 1500);
   });
 
@@ -331,7 +338,7 @@ describe('Polymarket simulator', function () {
 });
 
 describe('Polymarket simulator: market resolution', function () {
-  this.timeout(20_000);
+  this.timeout(90_000);
   let sim: PolymarketSimHandle;
   afterEach(async () => sim?.stop());
 
@@ -391,7 +398,7 @@ describe('Polymarket simulator: market resolution', function () {
 });
 
 describe('Polymarket simulator: wallets, fees and trades on chain', function () {
-  this.timeout(20_000);
+  this.timeout(90_000);
   let sim: PolymarketSimHandle;
   afterEach(async () => sim?.stop());
 
@@ -410,7 +417,8 @@ describe('Polymarket simulator: wallets, fees and trades on chain', function () 
   const tradeOf = async (id: string) => ((await call(sim, 'GET', `/data/trades?id=${id}`)).body.data as Array<Record<string, unknown>>)[0]!;
   const until = async (id: string, status: string) => {
     const seen: unknown[] = [];
-    for (let i = 0; i < 200; i++) {
+    // Polled often enough to see each state it passes through; a deadline, not a count, bounds it.
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
       const t = await tradeOf(id);
       if (seen.at(-1) !== t.status) seen.push(t.status);
       if (t.status === status) return { trade: t, seen };
