@@ -72,7 +72,7 @@ class Client {
   send(command: unknown) {
     this.ws.send(JSON.stringify(command));
   }
-  async waitFor(pred: (m: Msg[]) => boolean, timeoutMs = 5000): Promise<void> {
+  async waitFor(pred: (m: Msg[]) => boolean, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!pred(this.messages)) {
       if (Date.now() > deadline) throw new Error(`timed out; last messages: ${JSON.stringify(this.messages.slice(-3))}`);
@@ -115,7 +115,7 @@ const P = (s: string) => parseDecimal(s, 4);
 const S = (s: string) => (s.startsWith('-') ? -parseDecimal(s.slice(1), 2) : parseDecimal(s, 2));
 
 describe('Kalshi simulator', function () {
-  this.timeout(20_000);
+  this.timeout(90_000);
   let sim: KalshiSimHandle;
   afterEach(async () => sim?.stop());
 
@@ -123,10 +123,12 @@ describe('Kalshi simulator', function () {
     sim = await start();
     const client = await connect(sim);
     client.send({ id: 1, cmd: 'subscribe', params: { channels: ['orderbook_delta'], market_tickers: [TICKER] } });
-    await client.waitFor((m) => m.filter((x) => x.type === 'orderbook_delta').length >= 3000, 15_000);
+    await client.waitFor((m) => m.filter((x) => x.type === 'orderbook_delta').length >= 3000, 60_000);
     sim.pause();
-    await new Promise((r) => setTimeout(r, 200));
-    const [ack, snapshot, ...rest_] = client.messages;
+    // The answer to a command sent after the pause comes after every frame the simulator sent before it.
+    client.send({ id: 2, cmd: 'list_subscriptions' });
+    await client.waitFor((m) => m.some((x) => x.id === 2));
+    const [ack, snapshot, ...rest_] = client.messages.filter((m) => m.id !== 2);
     expect(ack).to.deep.equal({ id: 1, type: 'subscribed', msg: { channel: 'orderbook_delta', sid: 1 } });
     expect(snapshot!.type).to.equal('orderbook_snapshot');
     expect(snapshot!.sid).to.equal(1);
@@ -357,7 +359,7 @@ describe('Kalshi simulator', function () {
 });
 
 describe('Kalshi simulator: market resolution', function () {
-  this.timeout(20_000);
+  this.timeout(90_000);
   let sim: KalshiSimHandle;
   afterEach(async () => sim?.stop());
 
@@ -454,7 +456,7 @@ describe('Kalshi simulator: market resolution', function () {
 });
 
 describe('Kalshi simulator: fees, rounding and balances', function () {
-  this.timeout(20_000);
+  this.timeout(90_000);
   const MAKER_ID = randomUUID();
   const makerKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const makerPem = makerKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -589,7 +591,9 @@ describe('Kalshi simulator: fees, rounding and balances', function () {
       .series_fee_change_arr as unknown[];
     expect(changes).to.have.length(1);
     expect(changes[0]).to.include({ series_ticker: 'KXNBAGAME', fee_type: 'quadratic', fee_multiplier: 0.5 });
-    await new Promise((r) => setTimeout(r, 1_200));
+    // Due 1 s into the scenario: wait for it to show, then check all of it.
+    const deadline = Date.now() + 30_000;
+    while ((await series()).fee_type !== 'quadratic' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(await series()).to.include({ fee_type: 'quadratic', fee_multiplier: 0.5 });
     expect((await call(KEY_ID, privatePem, 'GET', '/series/fee_changes')).body.series_fee_change_arr).to.deep.equal([]);
     // The legacy order endpoint answers with an error body.
