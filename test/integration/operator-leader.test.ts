@@ -17,8 +17,16 @@ async function until(check: () => boolean, timeoutMs: number, what: string): Pro
 describe('operator leader election (real apiserver)', function () {
   this.timeout(60_000);
 
-  function candidate(client: KubeClient, identity: string, name: string, log: string[]) {
+  function candidate(kubeConfig: ConstructorParameters<typeof KubeClient>[0], identity: string, name: string, log: string[]) {
     let leading = false;
+    // What this candidate has done on the Lease: its reads (one per retry period) and its writes (acquire or renew).
+    // The last verb tells whether it is between the read and the write of a renewal.
+    const done = { reads: 0, writes: 0, last: '' };
+    const client = new KubeClient(kubeConfig, (verb, _resource, status) => {
+      done.last = verb;
+      if (verb === 'GET' && status === 200) done.reads++;
+      if ((verb === 'PUT' || verb === 'POST') && status < 300) done.writes++;
+    });
     const elector = new LeaderElector(client, {
       namespace: 'default',
       name,
@@ -35,27 +43,34 @@ describe('operator leader election (real apiserver)', function () {
         log.push(`${identity} stops`);
       },
     });
-    return { elector, isLeading: () => leading };
+    return { elector, isLeading: () => leading, done };
   }
 
   it('elects exactly one leader and hands over at once when the leader releases the lease', async () => {
     const kube = await rig.kube();
-    const client = new KubeClient(kube.kubeConfig);
     const log: string[] = [];
-    const a = candidate(client, 'replica-a', 'leader-test-release', log);
-    const b = candidate(client, 'replica-b', 'leader-test-release', log);
+    const a = candidate(kube.kubeConfig, 'replica-a', 'leader-test-release', log);
+    const b = candidate(kube.kubeConfig, 'replica-b', 'leader-test-release', log);
     a.elector.start();
     b.elector.start();
-    await until(() => a.isLeading() || b.isLeading(), 10_000, 'a leader');
-    // Watch for overlap over several renew periods.
-    const watchUntil = Date.now() + 1_500;
-    while (Date.now() < watchUntil) {
-      expect(a.isLeading() && b.isLeading(), 'two leaders at once').to.equal(false);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await until(() => a.isLeading() || b.isLeading(), 30_000, 'a leader');
+    // Watch for overlap over several renew periods: counted in what the two did on the Lease (each
+    // reads it once a retry period, and the leader renews it), not in time, which a loaded machine
+    // stretches. It ends after a renewal, not between its read and its write: a release racing a
+    // renewal conflicts with it, and the lease would then pass only on expiry.
+    const [readA, readB] = [a.done.reads, b.done.reads];
+    await until(
+      () => {
+        expect(a.isLeading() && b.isLeading(), 'two leaders at once').to.equal(false);
+        const leading = a.isLeading() ? a : b.isLeading() ? b : undefined;
+        return a.done.reads >= readA + 7 && b.done.reads >= readB + 7 && leading !== undefined && leading.done.last === 'PUT';
+      },
+      30_000,
+      'seven retry periods of both candidates',
+    );
     const [leader, follower] = a.isLeading() ? [a, b] : [b, a];
     await leader.elector.stop();
-    const handover = await until(() => follower.isLeading(), 5_000, 'the follower to lead');
+    const handover = await until(() => follower.isLeading(), 30_000, 'the follower to lead');
     expect(handover).to.be.below(2_000); // no lease expiry wait: the lease was released
     await follower.elector.stop();
     expect(log.filter((l) => l.endsWith('leads'))).to.have.length(2);
@@ -63,18 +78,19 @@ describe('operator leader election (real apiserver)', function () {
 
   it("takes over a crashed leader's lease only after it expires", async () => {
     const kube = await rig.kube();
-    const client = new KubeClient(kube.kubeConfig);
     const log: string[] = [];
-    const a = candidate(client, 'replica-a', 'leader-test-crash', log);
+    const a = candidate(kube.kubeConfig, 'replica-a', 'leader-test-crash', log);
     a.elector.start();
-    await until(() => a.isLeading(), 10_000, 'a to lead');
-    const b = candidate(client, 'replica-b', 'leader-test-crash', log);
+    await until(() => a.isLeading(), 30_000, 'a to lead');
+    const b = candidate(kube.kubeConfig, 'replica-b', 'leader-test-crash', log);
     b.elector.start();
-    await new Promise((r) => setTimeout(r, 600));
+    // b has read the live lease three times (three retry periods) and tried no write.
+    await until(() => b.done.reads >= 3, 30_000, 'b to read the lease three times');
     expect(b.isLeading()).to.equal(false);
+    expect(b.done.writes).to.equal(0);
     const crashedAt = Date.now();
     await a.elector.stop({ release: false });
-    await until(() => b.isLeading(), 10_000, 'b to take over');
+    await until(() => b.isLeading(), 30_000, 'b to take over');
     expect(Date.now() - crashedAt).to.be.at.least(1_500); // waited out the 2 s lease (less our last renewal's age)
     await b.elector.stop();
   });
