@@ -45,6 +45,39 @@ export const quoteSchema = z
   .strict();
 export type Quote = z.infer<typeof quoteSchema>;
 
+const QUOTE_KEYS = new Set(['venue', 'marketId', 'outcome', 'bids', 'asks', 'seq', 'exchangeTs', 'receivedTs', 'stale']);
+const isInt = (v: unknown, min: number, max: number): v is number =>
+  Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
+
+function readLevels(v: unknown): Array<[number, number]> | undefined {
+  if (!Array.isArray(v) || v.length > MAX_QUOTE_LEVELS) return undefined;
+  for (const l of v as unknown[])
+    if (!Array.isArray(l) || l.length !== 2 || !isInt(l[0], 1, PRICE_ONE - 1) || !isInt(l[1], 1, MAX_SIZE)) return undefined;
+  return v as Array<[number, number]>;
+}
+
+/**
+ * quoteSchema's verdict and output without zod: every process on the quote path checks every quote,
+ * and zod's parse was most of that cost. A unit test holds the two to the same answers; on a refusal,
+ * quoteSchema.safeParse says why. The levels are the input's arrays, not copies.
+ */
+export function readQuote(value: unknown): Quote | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const q = value as Record<string, unknown>;
+  for (const k in q) if (!QUOTE_KEYS.has(k)) return undefined; // inherited keys too, as zod reads them
+  const { venue, marketId, outcome, seq, exchangeTs, receivedTs } = q;
+  const stale = q.stale === undefined ? false : q.stale;
+  if (venue !== 'kalshi' && venue !== 'polymarket') return undefined;
+  if (typeof marketId !== 'string' || marketId.length === 0) return undefined;
+  if (outcome !== 'yes' && outcome !== 'no') return undefined;
+  if (!isInt(seq, 0, Number.MAX_SAFE_INTEGER) || !isInt(exchangeTs, 0, Number.MAX_SAFE_INTEGER)) return undefined;
+  if (!isInt(receivedTs, 0, Number.MAX_SAFE_INTEGER) || typeof stale !== 'boolean') return undefined;
+  const bids = readLevels(q.bids);
+  const asks = bids && readLevels(q.asks);
+  if (!asks) return undefined;
+  return { venue, marketId, outcome, bids: bids, asks, seq, exchangeTs, receivedTs, stale };
+}
+
 export const legSchema = z
   .object({
     venue: z.enum(venues),

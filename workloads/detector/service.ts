@@ -1,5 +1,5 @@
 // The detector service: the I/O shell around the pure core (core.ts). It reads the shard's quote
-// stream with a blocking, batched XREAD, validates every entry with quoteSchema, feeds the core,
+// stream with a blocking, batched XREAD, validates every entry (readQuote, quoteSchema without zod), feeds the core,
 // validates every signal with signalSchema and XADDs it to the shard's signal stream (one pipeline
 // per batch), and keeps the Prometheus metrics the breaker and dashboards read.
 //
@@ -23,7 +23,7 @@ import type { Logger } from 'pino';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { createLogger, redactUrl } from '../../lib/log.js';
 import { untilItWorks } from '../../lib/retry.js';
-import { quoteSchema, signalSchema, streamKeys, type Quote, type Signal } from '../../contracts/messages.js';
+import { quoteSchema, readQuote, signalSchema, streamKeys, type Quote, type Signal } from '../../contracts/messages.js';
 import { signSignal } from '../../contracts/signal-auth.js';
 import { DetectorCore, type DetectorConfigInput } from './core.js';
 import type { FairValueSource } from './edge.js';
@@ -334,13 +334,13 @@ export class DetectorService {
     } catch {
       return this.refuse('json', count);
     }
-    const result = quoteSchema.safeParse(json);
-    if (!result.success) {
-      if (count) this.log.debug({ issues: result.error.issues.slice(0, 3) }, 'invalid quote');
+    const quote = readQuote(json);
+    if (!quote) {
+      if (count) this.log.debug({ issues: quoteSchema.safeParse(json).error?.issues.slice(0, 3) }, 'invalid quote');
       return this.refuse('schema', count);
     }
-    if (this.markets && !this.markets.has(result.data.marketId)) return this.refuse('unknown_market', count);
-    return result.data;
+    if (this.markets && !this.markets.has(quote.marketId)) return this.refuse('unknown_market', count);
+    return quote;
   }
 
   private refuse(reason: InvalidQuoteReason, count: boolean): undefined {

@@ -4,7 +4,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { PRICE_ONE } from '../../contracts/decimal.js';
-import { quoteSchema, streamKeys, type Outcome, type Quote, type Venue } from '../../contracts/messages.js';
+import { readQuote, streamKeys, type Outcome, type Quote, type Venue } from '../../contracts/messages.js';
 
 export type Level = [price: number, size: number];
 
@@ -105,9 +105,9 @@ export class QuoteFeed {
 
   private apply(fields: string[]): void {
     try {
-      const parsed = quoteSchema.safeParse(entryJson(fields));
-      if (parsed.success) {
-        this.books.update(parsed.data);
+      const quote = readQuote(entryJson(fields));
+      if (quote) {
+        this.books.update(quote);
         this.received++;
       }
     } catch {

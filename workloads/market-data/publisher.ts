@@ -8,7 +8,7 @@
 // marker of its book (no levels) goes out instead, so a book that cannot be shown is never left
 // fresh in the stream.
 import type { Redis } from 'ioredis';
-import { quoteSchema, type Quote } from '../../contracts/messages.js';
+import { quoteSchema, readQuote, type Quote } from '../../contracts/messages.js';
 import { Backoff } from './backoff.js';
 
 /** The stream entry's field holding the quote JSON. */
@@ -54,7 +54,7 @@ export function staleMarker(quote: Quote): Quote | undefined {
     receivedTs: validMillis(quote.receivedTs) ? quote.receivedTs : now,
     stale: true,
   };
-  return quoteSchema.safeParse(marker).success ? marker : undefined;
+  return readQuote(marker) ? marker : undefined;
 }
 
 export class QuotePublisher {
@@ -137,9 +137,9 @@ export class QuotePublisher {
       this.pending.delete(key);
       const quote = typeof entry === 'function' ? entry() : entry;
       if (this.validate) {
-        const result = quoteSchema.safeParse(quote);
-        if (!result.success) {
-          this.options.onInvalid?.(quote, result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+        if (!readQuote(quote)) {
+          const issues = quoteSchema.safeParse(quote).error?.issues ?? [];
+          this.options.onInvalid?.(quote, issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
           const marker = staleMarker(quote);
           if (marker) batch.push(marker);
           continue;
