@@ -108,15 +108,25 @@ const buy = (outcome: Outcome, size: number): Leg => ({ venue: 'kalshi', outcome
 async function ledgerCheckingProxy(
   sim: KalshiSimHandle,
   db: pg.Pool,
-): Promise<{ url: string; seen: Array<{ cid: string; intentCommitted: boolean }>; posts: Map<string, number>; close(): Promise<void> }> {
+): Promise<{
+  url: string;
+  seen: Array<{ cid: string; intentCommitted: boolean }>;
+  posts: Map<string, number>;
+  /** Requests passed on to the venue and not yet answered. */
+  forwarding(): number;
+  close(): Promise<void>;
+}> {
   const seen: Array<{ cid: string; intentCommitted: boolean }> = [];
   const posts = new Map<string, number>();
+  let forwarding = 0;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const forward = () => {
+        forwarding++;
+        res.once('close', () => forwarding--);
         const upstream = httpRequest(
           { host: '127.0.0.1', port: sim.port, method: req.method, path: req.url, headers: req.headers },
           (up) => {
@@ -146,6 +156,7 @@ async function ledgerCheckingProxy(
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/trade-api/v2`,
     seen,
     posts,
+    forwarding: () => forwarding,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -410,7 +421,11 @@ describe('executor live against the Kalshi simulator', function () {
     const s = signal([buy('yes', contracts(5)), buy('no', contracts(5))]);
     void first.executor.handleSignal(s);
     const cid = clientOrderId(shard, s.id, 'a');
-    await waitFor('the intent row', async () => (await rows('select 1 from orders where client_order_id = $1', [cid])).length === 1);
+    await waitFor(
+      'the intent row',
+      async () => (await rows('select 1 from orders where client_order_id = $1', [cid])).length === 1,
+      30_000,
+    );
     kill(first);
     freeze = false;
     await start();
@@ -431,7 +446,7 @@ describe('executor live against the Kalshi simulator', function () {
     void first.executor.handleSignal(s);
     const cidA = clientOrderId(shard, s.id, 'a');
     const cidB = clientOrderId(shard, s.id, 'b');
-    await waitFor('the venue to have leg a', async () => (await venueOrders(sim)).some((o) => o.client_order_id === cidA));
+    await waitFor('the venue to have leg a', async () => (await venueOrders(sim)).some((o) => o.client_order_id === cidA), 30_000);
     const [before] = await rows<{ status: string }>('select status from orders where client_order_id = $1', [cidA]);
     expect(before!.status).to.equal('sent'); // the venue has it; the ledger does not know the outcome
     kill(first);
@@ -568,15 +583,18 @@ describe('executor live against the Kalshi simulator', function () {
     const postgres = await rig.postgres();
     let service = await start();
     const producer = produce(redis);
-    await waitFor('orders at the venue', async () => (await venueOrderCount()) >= 6);
+    await waitFor('orders at the venue', async () => (await venueOrderCount()) >= 6, 60_000);
     let frozen: number;
     await postgres.stop();
     try {
-      // In-flight orders finish within milliseconds; after that nothing may reach the venue: no
-      // signal can be recorded, so none can be decided.
-      await new Promise((r) => setTimeout(r, 500));
+      // The executor notices at once (its shard lock is a session of that server) and takes no more
+      // signals; the orders already on their way finish. After that nothing may reach the venue: no
+      // signal can be recorded, so none can be decided, however many keep coming.
+      await waitFor('the executor to notice PostgreSQL is gone', () => service.executor.lostLock, 30_000);
+      await waitFor('the orders on their way to finish', () => proxy.forwarding() === 0, 30_000);
       frozen = await venueOrderCount();
-      await new Promise((r) => setTimeout(r, 2_000));
+      const queued = producer.produced.length;
+      await waitFor('25 more signals while PostgreSQL is down', () => producer.produced.length >= queued + 25, 30_000);
       expect(await venueOrderCount(), 'orders sent while PostgreSQL was down').to.equal(frozen);
     } finally {
       await postgres.start();
@@ -603,14 +621,27 @@ describe('executor live against the Kalshi simulator', function () {
       try {
         redisUrl = persistent.url;
         await client.set(streamKeys.control(shard), JSON.stringify({ state: 'closed', reason: 'ok', since: Date.now() }));
-        await start();
+        const service = await start();
         const producer = produce(client);
-        await waitFor('orders at the venue', async () => (await venueOrderCount()) >= 6);
+        await waitFor('orders at the venue', async () => (await venueOrderCount()) >= 6, 60_000);
         await persistent.stop();
-        await new Promise((r) => setTimeout(r, 500));
+        // The executor has noticed (its read failed: not ready, and it stays so until Redis is back),
+        // the signals in flight are done (in-flight second legs may still complete) and no order is on
+        // its way to the venue.
+        await waitFor(
+          'the executor to stop taking signals, with nothing in flight',
+          async () =>
+            !service.executor.state().ready &&
+            (await rows<{ n: number }>(`select count(*)::int as n from signals where status = 'processing'`))[0]!.n === 0 &&
+            proxy.forwarding() === 0,
+          30_000,
+        );
         const frozen = await venueOrderCount();
+        // No signal can come in while Redis is down (the producer cannot write either), so there is
+        // no count of processed input to wait for: only a window shows the executor does not start
+        // trading again on its own (its loop retries every 500 ms).
         await new Promise((r) => setTimeout(r, 2_000));
-        // No control state can be read: no new risk (in-flight second legs may still complete).
+        // No control state can be read: no new risk.
         expect(await venueOrderCount(), 'orders sent while Redis was down').to.equal(frozen);
         await persistent.start();
         await waitFor('new orders after the restart', async () => (await venueOrderCount()) > frozen, 30_000);
@@ -660,6 +691,16 @@ describe('executor live against the Kalshi simulator', function () {
         rounds++;
         const began = Date.now();
         const service = await start();
+        // The crash point is random along the order path, counted from the moment this run holds a
+        // signal (it has started reading): a loaded machine may start a run slower than any fixed delay.
+        await waitFor(
+          'this run to read a signal',
+          async () =>
+            ((await redis.xpending(key, 'executor', '-', '+', 10_000, consumer)) as Array<[string, string, number, number]>).some(
+              ([, , idleMs]) => idleMs < Date.now() - began,
+            ),
+          30_000,
+        );
         await new Promise((r) => setTimeout(r, rand() * 250));
         kill(service);
         // Signals this run had read (fresh, or re-read from an earlier crash) and not acknowledged:
