@@ -6,8 +6,9 @@ import { Counter, Registry } from 'prom-client';
 import { startOpsServer, type OpsServer } from '../../lib/ops-server.js';
 import { rig } from '../rig/index.js';
 
+// Each test's timeout covers the first start of its service (lazy, inside the test) on a loaded machine.
 describe('rig: Redis', function () {
-  this.timeout(30_000);
+  this.timeout(60_000);
 
   it('round-trips a stream entry through a consumer group', async () => {
     const redis = await rig.redis();
@@ -30,7 +31,7 @@ describe('rig: Redis', function () {
 });
 
 describe('rig: PostgreSQL', function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
 
   it('runs SQL with transactions and constraints on a fresh database', async () => {
     const postgres = await rig.postgres();
@@ -56,7 +57,7 @@ describe('rig: PostgreSQL', function () {
 });
 
 describe('rig: Prometheus', function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
   let ops: OpsServer | undefined;
   after(async () => ops?.close());
 
@@ -68,7 +69,7 @@ describe('rig: Prometheus', function () {
     ops = await startOpsServer({ port: 0, host: '127.0.0.1', registry });
     prometheus.setTargets('rig-test', [`127.0.0.1:${ops.port}`], { shard: 'rig' });
     let value: string | undefined;
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 60_000; // file discovery, then a scrape every second
     while (value === undefined && Date.now() < deadline) {
       const result = await prometheus.query('arbees_rig_orders_total{venue="kalshi",shard="rig"}');
       value = result[0]?.value[1];
