@@ -195,8 +195,14 @@ function quote(venue: Quote['venue'], outcome: Quote['outcome'], ask: number): Q
   };
 }
 
+/** HGETALLs Redis has seen, run or refused: only the detector's terms follower sends one. */
+async function hgetalls(admin: Redis): Promise<number> {
+  const stats = /cmdstat_hgetall:calls=(\d+),.*?rejected_calls=(\d+)/.exec(await admin.info('commandstats'));
+  return stats ? Number(stats[1]) + Number(stats[2]) : 0;
+}
+
 describe('the in-cluster Redis as the chart runs it: per-component ACL users, no password on the command line', function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
   let objects: Obj[];
   let redis: ChartRedis;
   let urls: Record<string, string>;
@@ -383,13 +389,13 @@ describe('the in-cluster Redis as the chart runs it: per-component ACL users, no
       publisher.publish(quote('kalshi', 'yes', 4_000));
       publisher.publish(quote('polymarket', 'no', 5_000));
       expect(await publisher.drain()).to.equal(true);
-      await waitFor('a signal', () => detector.stats().signals > 0 || undefined, 15_000);
+      await waitFor('a signal', () => detector.stats().signals > 0 || undefined, 30_000);
       const order = await waitFor(
         'the paper orders',
         async () =>
           (await executor.pool.query<{ n: number }>(`select count(*)::int as n from orders where status = 'filled'`)).rows[0]!.n >= 2 ||
           undefined,
-        15_000,
+        30_000,
       );
       expect(order).to.equal(true);
       // The executor can neither add a signal nor write the control key; the detector neither.
@@ -439,8 +445,10 @@ describe('the in-cluster Redis as the chart runs it: per-component ACL users, no
       blockMs: 200,
     });
     try {
-      await waitFor('the terms published', async () => (await redis.admin.hlen(marketParamsKey(shard))) === 1 || undefined);
-      await new Promise((r) => setTimeout(r, 2_500)); // the detector's next read of them (every 2 s)
+      await waitFor('the terms published', async () => (await redis.admin.hlen(marketParamsKey(shard))) === 1 || undefined, 30_000);
+      // The detector's next read of them (every 2 s), counted by Redis.
+      const before = await hgetalls(redis.admin);
+      await waitFor('the detector to read the terms', async () => (await hgetalls(redis.admin)) > before || undefined, 30_000);
     } finally {
       await detector.stop();
       await executor.stop();
@@ -450,7 +458,7 @@ describe('the in-cluster Redis as the chart runs it: per-component ACL users, no
 });
 
 describe('the in-cluster Redis with aclUsers false: one password, still not on the command line', function () {
-  this.timeout(30_000);
+  this.timeout(60_000);
 
   it('starts from its files, takes the connections URL, and refuses without the password', async () => {
     const objects = await render(['--set', 'redis.aclUsers=false']);
