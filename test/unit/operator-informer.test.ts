@@ -32,14 +32,18 @@ function client(): KubeClient {
 }
 
 async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + 30_000;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
 
-describe('operator informer', () => {
+/** A watch that stays open for the rest of the test, however slow the machine (stop() ends it). */
+const HANGS = 600_000;
+
+describe('operator informer', function () {
+  this.timeout(60_000);
   beforeEach(() => nock.disableNetConnect());
   afterEach(() => {
     nock.cleanAll();
@@ -66,7 +70,7 @@ describe('operator informer', () => {
       .reply(200, listBody('20', [shard('a', '11'), shard('c', '19')]))
       .get(path)
       .query((q) => q.watch === '1' && q.resourceVersion === '20')
-      .delay(10_000)
+      .delay(HANGS)
       .reply(200, '');
     const seen: Array<[ChangeType, string]> = [];
     const informer = new Informer(client(), resources.tradingShards, (type, object) => seen.push([type, object.metadata.name]), {
@@ -122,7 +126,7 @@ describe('operator informer', () => {
       .reply(200, listBody('12', [withFields('a', '5'), withFields('b', '11')]))
       .get(path)
       .query((q) => q.watch === '1' && q.resourceVersion === '12')
-      .delay(10_000)
+      .delay(HANGS)
       .reply(200, '');
     const seen: Array<[ChangeType, string, KubeObject]> = [];
     // resyncMs 0: relist after the first watch ends, as a periodic resync does.
@@ -166,7 +170,7 @@ describe('operator informer', () => {
       .reply(200, listBody('3', [shard('a', '2')]))
       .get(path)
       .query((q) => q.watch === '1')
-      .delay(10_000)
+      .delay(HANGS)
       .reply(200, '');
     const errors: number[] = [];
     const seen: string[] = [];
