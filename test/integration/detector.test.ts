@@ -704,7 +704,9 @@ describe('detector service (real Redis, scenario-driven)', function () {
       try {
         expect(second.stats().lastId).to.equal(last);
         expect(second.stats().warmed).to.equal(4); // the whole tail is fresh
-        await sleep(300);
+        // Read past the history (a quote of another market, after it, is consumed): nothing signalled from it.
+        last = await publish(redis, shard, [book('kalshi', 'yes', 4000, Date.now(), { marketId: 'another-market' })]);
+        await caughtUp(second, last);
         expect(await readSignals(redis, shard)).to.have.length(1);
         // A fresh Kalshi quote pairs with the warmed Polymarket book at once.
         last = await publish(redis, shard, [book('kalshi', 'yes', 3800, Date.now())]);
@@ -721,16 +723,16 @@ describe('detector service (real Redis, scenario-driven)', function () {
     });
 
     it('survives a Redis outage: not ready while Redis is gone, consuming again when it is back', async function () {
-      this.timeout(60_000);
+      this.timeout(120_000);
       const shard = shardName('outage');
       const server = await rig.redis();
       const running = await startDetector({ shard, redisUrl, signalKey: testSignalKey, httpPort: 0, httpHost: '127.0.0.1', blockMs: 200 });
       try {
         await server.stop();
-        await until('the detector to report not ready', async () => (await get(running.ops.port, '/readyz')).status === 503, 20_000);
+        await until('the detector to report not ready', async () => (await get(running.ops.port, '/readyz')).status === 503, 30_000);
         expect((await get(running.ops.port, '/healthz')).status).to.equal(200);
         await server.start();
-        await until('the detector to be ready again', async () => (await get(running.ops.port, '/readyz')).status === 200, 20_000);
+        await until('the detector to be ready again', async () => (await get(running.ops.port, '/readyz')).status === 200, 30_000);
         // Redis came back empty (no persistence in the rig): new entries are still read.
         const last = await publish(redis, shard, [book('kalshi', 'yes', 4000, Date.now()), book('polymarket', 'no', 5200, Date.now())]);
         await caughtUp(running.service, last);
@@ -777,7 +779,7 @@ describe('detector service (real Redis, scenario-driven)', function () {
     });
 
     it('runs as `arbees detector` from the shard config and stops cleanly on SIGTERM', async function () {
-      this.timeout(60_000);
+      this.timeout(120_000);
       const shard = shardName('cli');
       const dir = mkdtempSync(join(tmpdir(), 'arbees-detector-'));
       const shardConfig = {
@@ -818,7 +820,7 @@ describe('detector service (real Redis, scenario-driven)', function () {
         await until(
           'the detector to be ready',
           async () => (await get(port, '/readyz').catch(() => ({ status: 0 }))).status === 200,
-          40_000,
+          60_000,
         ).catch((error: Error) => {
           throw new Error(`${error.message}\n${output}`);
         });
@@ -828,7 +830,7 @@ describe('detector service (real Redis, scenario-driven)', function () {
           'the set refused for unknown fees',
           async () =>
             metricValue((await get(port, '/metrics')).body, 'arbees_signals_suppressed_total', { reason: 'fees_unknown', shard }) > 0,
-          10_000,
+          30_000,
         );
         expect(await readSignals(redis, shard)).to.have.length(0);
         // The terms as the executor publishes them: now it is priced.
@@ -839,9 +841,13 @@ describe('detector service (real Redis, scenario-driven)', function () {
           polymarket: { known: true, rate: '0.03', exponent: 1, tick: '0.01' },
         };
         await redis.hset(marketParamsKey(shard), market, JSON.stringify(terms));
-        await new Promise((r) => setTimeout(r, 2_500)); // the detector reads them every 2 s
+        // The detector reads them every 2 s: once it has, no market of its is unpriced.
+        await until('the detector to read the terms', async () => {
+          const body = (await get(port, '/metrics')).body;
+          return body.includes('\narbees_detector_markets_fees_unknown') && metricValue(body, 'arbees_detector_markets_fees_unknown') === 0;
+        });
         await publish(redis, shard, [book('kalshi', 'yes', 4000, Date.now()), book('polymarket', 'no', 5200, Date.now())]);
-        await until('a signal from the CLI detector', async () => (await readSignals(redis, shard)).length === 1, 10_000);
+        await until('a signal from the CLI detector', async () => (await readSignals(redis, shard)).length === 1, 30_000);
         const metrics = (await get(port, '/metrics')).body;
         expect(metricValue(metrics, 'arbees_signals_total', { kind: 'arbitrage', shard })).to.equal(1);
         expect(metrics).to.include('arbees_detector_evaluation_seconds_bucket');
