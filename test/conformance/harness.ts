@@ -124,7 +124,7 @@ async function stopSim(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000); // its grace to stop cleanly, even on a loaded machine
   await exited;
   clearTimeout(timer);
 }

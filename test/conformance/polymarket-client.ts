@@ -397,9 +397,9 @@ async function main(): Promise<void> {
     'getTrades (id): MATCHED → MINED → CONFIRMED with transaction_hash',
     'GET /data/trades?id',
     // Read again, as a client waiting for finality does, until the trade is final (a mined trade is
-    // confirmed some blocks later) or 15 s have passed.
+    // confirmed some blocks later) or 60 s have passed (a loaded machine mines no faster).
     async () => {
-      const deadline = Date.now() + 15_000;
+      const deadline = Date.now() + 60_000;
       for (;;) {
         const trades = await client.getTrades({ id: tradeId });
         if (['CONFIRMED', 'FAILED'].includes(trades[0]?.status ?? '') || Date.now() > deadline) return trades;
