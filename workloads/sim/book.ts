@@ -61,14 +61,22 @@ export class LadderBook {
     return out.sort((x, y) => x[0] - y[0]);
   }
 
+  /** The highest bid or the lowest ask with size > 0 (one pass: feeds ask this on every change). */
   best(side: BookSide): [number, number] | undefined {
-    const levels = this.levels(side);
-    return side === 'bid' ? levels[levels.length - 1] : levels[0];
+    let best: [number, number] | undefined;
+    for (const [price, level] of this.sides[side]) {
+      if (best && (side === 'bid' ? price <= best[0] : price >= best[0])) continue;
+      const size = total(level);
+      if (size > 0) best = [price, size];
+    }
+    return best;
   }
 
   /** Best bid and ask as one comparable key (has the top of the book moved?). */
   topKey(): string {
-    return JSON.stringify([this.best('bid'), this.best('ask')]);
+    const bid = this.best('bid');
+    const ask = this.best('ask');
+    return `${bid?.join('x') ?? '-'} ${ask?.join('x') ?? '-'}`;
   }
 
   /** Sets the scenario liquidity at a level; returns the change, if any. */

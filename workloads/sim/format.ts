@@ -1,6 +1,6 @@
 // Number formatting shared by the simulators. Internal units: price in ten-thousandths of $1,
 // size in hundredths of a contract/share.
-import { formatDecimal } from '../../contracts/decimal.js';
+import { formatDecimal, PRICE_ONE } from '../../contracts/decimal.js';
 
 /** Kalshi `*_dollars`: four decimals, "0.0800". */
 export const dollars = (price: number): string => formatDecimal(price, 4);
@@ -12,7 +12,9 @@ function trimmed(value: number, scale: number): string {
   const text = formatDecimal(value, scale);
   return text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
 }
-export const polyPrice = (price: number): string => trimmed(price, 4);
+/** Every price a book can show, formatted once (feeds format whole books on every change). */
+const polyPrices = Array.from({ length: PRICE_ONE + 1 }, (_, price) => trimmed(price, 4));
+export const polyPrice = (price: number): string => polyPrices[price] ?? trimmed(price, 4);
 export const polySize = (size: number): string => trimmed(size, 2);
 
 export const isoTime = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

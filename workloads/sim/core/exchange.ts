@@ -7,7 +7,7 @@ import { createServer, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { PRICE_ONE } from '../book.js';
+import { PRICE_ONE, type LevelChange } from '../book.js';
 import { ScenarioDriver, SimClock } from '../clock.js';
 import { listen } from '../../../lib/listen.js';
 import { HttpError, JsonReply, refuseUpgrade, sendJson, sleep, splitUrl } from '../http.js';
@@ -159,12 +159,24 @@ export class SimExchange<C extends { ws: WebSocket }> {
   }
 
   private apply<M extends BookHolder>(events: SimEvent[], { markets, feed, trading, settlement }: VenueScenario<M>): void {
+    // A tick's consecutive book events for one market go out as one batch of changes, as a venue
+    // batches a matching cycle's changes (Polymarket: one price_change with every change, one book
+    // hash after them); anything else first sends what is pending, so the order holds.
+    const pending = new Map<M, LevelChange[]>();
+    const sendPending = () => {
+      for (const [m, changes] of pending) feed.changes(m, changes);
+      pending.clear();
+    };
     for (const event of events) {
       if (event.venue !== this.venue) continue;
+      if (event.kind !== 'book') sendPending();
       switch (event.kind) {
         case 'book': {
           const m = markets.market(event.marketId);
-          feed.changes(m, m.book.setLevels(event.levels));
+          const changes = m.book.setLevels(event.levels);
+          const batch = pending.get(m);
+          if (batch) batch.push(...changes);
+          else pending.set(m, changes);
           break;
         }
         case 'trade':
@@ -190,6 +202,7 @@ export class SimExchange<C extends { ws: WebSocket }> {
           break;
       }
     }
+    sendPending();
     feed.flush?.();
   }
 

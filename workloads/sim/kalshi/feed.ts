@@ -1,6 +1,7 @@
 // Kalshi's WebSocket feed: each connection's subscriptions (a sid per channel, a seq per
 // orderbook_delta sid) and what the simulator publishes to them: book snapshots and deltas, the
 // ticker when the top of book moves, trades, the key's own fills, and market lifecycle.
+import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import type { LevelChange } from '../book.js';
 import type { SimClock } from '../clock.js';
@@ -43,6 +44,18 @@ export interface Conn {
   lastPong: number;
 }
 
+/**
+ * Kalshi sends one message per frame, and a step of the scenario can make hundreds: holding the
+ * socket's writes until the step is done sends them in one system call instead of one each (ws
+ * exposes no cork of its own, so its socket is reached directly; without one, frames go out as before).
+ */
+function corkUntilNextTick(ws: WebSocket): void {
+  const socket = (ws as unknown as { _socket?: Socket })._socket;
+  if (!socket || socket.writableCorked > 0) return;
+  socket.cork();
+  process.nextTick(() => socket.uncork());
+}
+
 export const covers = (sub: Sub, ticker: string): boolean => sub.tickers === null || sub.tickers.has(ticker);
 
 export class KalshiFeed {
@@ -52,7 +65,9 @@ export class KalshiFeed {
   ) {}
 
   send(conn: Conn, message: unknown): void {
-    if (conn.ws.readyState === WebSocket.OPEN) conn.ws.send(JSON.stringify(message));
+    if (conn.ws.readyState !== WebSocket.OPEN) return;
+    corkUntilNextTick(conn.ws);
+    conn.ws.send(JSON.stringify(message));
   }
 
   snapshot(conn: Conn, sub: Sub, m: KMarket): void {

@@ -82,10 +82,11 @@ export function summary(m: PMarket, outcome: Outcome): BookSummary {
 }
 
 export function bestOf(m: PMarket, outcome: Outcome): { best_bid: string; best_ask: string } {
-  const { bids, asks } = tokenLevels(m, outcome);
-  const bid = bids[bids.length - 1];
-  const ask = asks[asks.length - 1];
-  return { best_bid: bid ? polyPrice(bid[0]) : '0', best_ask: ask ? polyPrice(ask[0]) : '1' };
+  // The NO token's best bid is 1 − the YES best ask, and its best ask 1 − the YES best bid.
+  const bid = m.book.best(outcome === 'yes' ? 'bid' : 'ask')?.[0];
+  const ask = m.book.best(outcome === 'yes' ? 'ask' : 'bid')?.[0];
+  const price = (p: number | undefined, none: string) => (p === undefined ? none : polyPrice(outcome === 'yes' ? p : PRICE_ONE - p));
+  return { best_bid: price(bid, '0'), best_ask: price(ask, '1') };
 }
 
 export function bookEvent(m: PMarket, outcome: Outcome) {
