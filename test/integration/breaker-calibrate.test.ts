@@ -54,6 +54,7 @@ const CLI = join(REPO, 'cli', 'arbees.ts');
 const SHARD = 'calib';
 const NAMESPACE = 'breaker-calibrate';
 const SCRAPE_JOB = 'breaker-calibrate';
+// The scenario's faults come at fixed seconds of its clock (speed 1: wall seconds): the run follows it.
 const sleepUntil = (at: number) => new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
 
 // Scenario seconds = wall seconds (speed 1). Faults the simulators play, and the VPN cut we make.
@@ -228,7 +229,7 @@ describe('arbees breaker calibrate on a recorded run with faults (real simulator
   let result: Calibration;
 
   before(async function () {
-    this.timeout(240_000);
+    this.timeout(420_000);
     dir = mkdtempSync(join(tmpdir(), 'arbees-calibrate-'));
     const [prometheus, redisService, postgres] = await Promise.all([rig.prometheus(), rig.redis(), rig.postgres(), installCrd()]);
     prometheusUrl = prometheus.url;
@@ -294,7 +295,7 @@ describe('arbees breaker calibrate on a recorded run with faults (real simulator
       config: { breakerIntervalMs: 1_000, leaseName: 'arbees-breaker-calibrate' },
     });
     cleanups.push(() => op.stop());
-    await eventually(() => (op.operator.isLeader ? true : undefined), 20_000, 'the operator to lead');
+    await eventually(() => (op.operator.isLeader ? true : undefined), 60_000, 'the operator to lead');
 
     // The scenario's clock, then the breaker (on fresh books), then orders.
     kalshi.resume();
@@ -314,7 +315,7 @@ describe('arbees breaker calibrate on a recorded run with faults (real simulator
     cleanups.push(() => kubectl('delete', 'tradingshard', SHARD, '-n', NAMESPACE, '--wait=true', '--timeout=60s').catch(() => undefined));
     await eventually(
       async () => ((await redis.get(streamKeys.control(SHARD))) ? true : undefined),
-      20_000,
+      60_000,
       'the operator to evaluate the shard',
     );
     const recordFrom = Date.now();
@@ -323,7 +324,7 @@ describe('arbees breaker calibrate on a recorded run with faults (real simulator
 
     // Each incident: from the fault until the system is healthy again, as Prometheus shows it.
     const healthy = async (what: string, promql: string): Promise<number> =>
-      eventually(async () => ((await prometheus.query(promql)).length > 0 ? Date.now() : undefined), 30_000, `${what} to recover`);
+      eventually(async () => ((await prometheus.query(promql)).length > 0 ? Date.now() : undefined), 60_000, `${what} to recover`);
     const age = (venue: string) => q(`max(arbees_quote_age_seconds{shard="SHARD",venue="${venue}"}) < 1`);
     incidents = [];
     await sleepUntil(at(REJECTIONS.at + REJECTIONS.for));
@@ -352,9 +353,17 @@ describe('arbees breaker calibrate on a recorded run with faults (real simulator
       label: 'Polymarket feed stalled',
     });
     await sleepUntil(t0 + RUN_END * 1000);
-    // Prometheus has the last scrape within a second; read up to then.
-    await new Promise((r) => setTimeout(r, 2_000));
-    grid = gridOf(recordFrom, Date.now() - 1_000, 1_000);
+    // Read up to a second after the run, once Prometheus has scraped every target past it.
+    const recordTo = Date.now() + 1_000;
+    await eventually(
+      async () => {
+        const [last] = await prometheus.query(`min(timestamp(up{source_job="${SCRAPE_JOB}"}))`);
+        return last && Number(last.value[1]) * 1000 >= recordTo ? true : undefined;
+      },
+      60_000,
+      'a scrape of every workload after the run',
+    );
+    grid = gridOf(recordFrom, recordTo, 1_000);
 
     const client = new PrometheusClient({ url: prometheusUrl, timeoutMs: 10_000 });
     series = Object.fromEntries(
