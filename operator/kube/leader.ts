@@ -28,6 +28,8 @@ export class LeaderElector {
   private leading = false;
   private running = false;
   private timer: NodeJS.Timeout | undefined;
+  /** The acquire-or-renew under way, if any: a release waits for it (else the two race on the lease). */
+  private attempt: Promise<boolean> | undefined;
   private lastRenewal = 0;
   private observed: { record: string; at: number } | undefined;
   private readonly leaseDurationMs: number;
@@ -67,14 +69,11 @@ export class LeaderElector {
     }
     if (this.leading) {
       this.leading = false;
+      // A renewal between its read and its write would make the release lose with a conflict (the
+      // successor then waits out the lease), or, landing after it, take the lease back.
+      await this.attempt?.catch(() => undefined);
       try {
-        const lease = await this.client.get<Lease>(resources.leases, this.options.namespace, this.options.name);
-        if (lease.spec?.holderIdentity === this.options.identity) {
-          await this.client.replace({
-            ...lease,
-            spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(Date.now()) },
-          });
-        }
+        await this.release();
       } catch (error) {
         this.options.onError?.(error);
       }
@@ -82,14 +81,34 @@ export class LeaderElector {
     }
   }
 
+  /** Gives the lease up if we hold it; a conflicting write (a lease changed since read) is read again. */
+  private async release(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const lease = await this.client.get<Lease>(resources.leases, this.options.namespace, this.options.name);
+      if (lease.spec?.holderIdentity !== this.options.identity) return;
+      try {
+        await this.client.replace({
+          ...lease,
+          spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(Date.now()) },
+        });
+        return;
+      } catch (error) {
+        if (!(error instanceof KubeApiError && error.status === 409) || attempt >= 3) throw error;
+      }
+    }
+  }
+
   private async tick(): Promise<void> {
     if (!this.running) return;
     let acquired = false;
     try {
-      acquired = await this.tryAcquireOrRenew();
+      this.attempt = this.tryAcquireOrRenew();
+      acquired = await this.attempt;
       if (acquired) this.lastRenewal = Date.now();
     } catch (error) {
       this.options.onError?.(error);
+    } finally {
+      this.attempt = undefined;
     }
     if (!this.running) return;
     if (this.leading && Date.now() - this.lastRenewal > this.renewDeadlineMs) {

@@ -1,7 +1,7 @@
 // Leader election on a real Lease: two candidates never lead at once; a released lease passes at
 // once, a crashed leader's lease passes after it expires.
 import { expect } from 'chai';
-import { KubeClient } from '../../operator/kube/client.js';
+import { KubeClient, resources, type KubeObject, type Resource } from '../../operator/kube/client.js';
 import { LeaderElector } from '../../operator/kube/leader.js';
 import { rig } from '../rig/index.js';
 
@@ -93,5 +93,71 @@ describe('operator leader election (real apiserver)', function () {
     await until(() => b.isLeading(), 30_000, 'b to take over');
     expect(Date.now() - crashedAt).to.be.at.least(1_500); // waited out the 2 s lease (less our last renewal's age)
     await b.elector.stop();
+  });
+
+  it('gives the lease up when stopped in the middle of a renewal', async () => {
+    const kube = await rig.kube();
+    // Holds the leader's next write (a renewal, after its read) until the test lets it go, any
+    // later write until that one has landed, and counts the reads made while it is held (only a
+    // release can make one then).
+    const gate: { arm?: () => Promise<void>; landed?: Promise<void>; releaseReads: number } = { releaseReads: 0 };
+    class GatedClient extends KubeClient {
+      override async replace<T = KubeObject>(object: KubeObject): Promise<T> {
+        const held = gate.arm;
+        gate.arm = undefined;
+        if (!held) {
+          await gate.landed; // any other write goes after the held renewal, the order that conflicted
+          return super.replace<T>(object);
+        }
+        const renewal = held().then(() => super.replace<T>(object));
+        gate.landed = renewal.then(
+          () => undefined,
+          () => undefined,
+        );
+        return renewal;
+      }
+      override async get<T = KubeObject>(resource: Resource, namespace: string | undefined, name: string): Promise<T> {
+        const got = await super.get<T>(resource, namespace, name);
+        gate.releaseReads++;
+        return got;
+      }
+    }
+    const client = new GatedClient(kube.kubeConfig);
+    let leading = false;
+    const elector = new LeaderElector(client, {
+      namespace: 'default',
+      name: 'leader-test-stop-mid-renewal',
+      identity: 'replica-solo',
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 200,
+      onStartedLeading: () => (leading = true),
+      onStoppedLeading: () => (leading = false),
+    });
+    elector.start();
+    await until(() => leading, 30_000, 'the candidate to lead');
+    let renewalHeld!: () => void;
+    let letRenewalGo!: () => void;
+    const held = new Promise<void>((resolve) => (renewalHeld = resolve));
+    gate.arm = () => {
+      gate.releaseReads = 0; // the renewal's own read is done; what follows is the release's
+      renewalHeld();
+      return new Promise<void>((resolve) => (letRenewalGo = resolve));
+    };
+    await held;
+    const stopping = elector.stop();
+    // A release that does not wait for the renewal reads the lease now, before the renewal lands,
+    // and its write then conflicts: the lease stays held for its 15 s. One that waits reads nothing
+    // yet, so this can only time out (the second the test then spends is the price of proving it).
+    await until(() => gate.releaseReads > 0, 1_000, 'a read by the release').catch(() => undefined);
+    letRenewalGo();
+    await stopping;
+    const lease = await new KubeClient(kube.kubeConfig).get<{ spec?: { holderIdentity?: string } }>(
+      resources.leases,
+      'default',
+      'leader-test-stop-mid-renewal',
+    );
+    expect(lease.spec?.holderIdentity, 'the lease is free for a successor at once').to.equal('');
+    expect(leading).to.equal(false);
   });
 });
