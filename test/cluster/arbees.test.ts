@@ -531,6 +531,7 @@ describe('cluster: Arbees installed with the chart on a real node', function () 
         300_000,
       );
       const db = await env.postgres();
+      let venues: string[] = [];
       await waitFor(
         'live orders on both venues',
         async () => {
@@ -538,10 +539,15 @@ describe('cluster: Arbees installed with the chart on a real node', function () 
             "select distinct venue from orders where shard = $1 and venue_order_id is not null and status <> 'intent'",
             [shard],
           );
+          venues = rows.map((r) => r.venue);
           return rows.length === 2;
         },
         300_000,
-      );
+      ).catch(async (error: Error) => {
+        // Say which venue is missing, and what the executor said about it.
+        const logs = await kubectl('-n', namespace, 'logs', `deployment/${shard}-executor`, '--tail=40').catch((e: Error) => e.message);
+        throw new Error(`${error.message}; orders on [${venues.join(', ')}]; the executor's last lines:\n${logs}`);
+      });
       const executor = await json<{ spec: { strategy: { type: string } } }>('-n', namespace, 'get', 'deployment', `${shard}-executor`);
       expect(executor.spec.strategy.type, 'never two executors at once').to.equal('Recreate');
     });
