@@ -75,7 +75,7 @@ export function readQuote(value: unknown): Quote | undefined {
   const bids = readLevels(q.bids);
   const asks = bids && readLevels(q.asks);
   if (!asks) return undefined;
-  return { venue, marketId, outcome, bids: bids, asks, seq, exchangeTs, receivedTs, stale };
+  return { venue, marketId, outcome, bids, asks, seq, exchangeTs, receivedTs, stale };
 }
 
 export const legSchema = z

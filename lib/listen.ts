@@ -1,6 +1,5 @@
 // Starting and stopping an HTTP or HTTPS server, the same way for every server of ours.
-import type { Server } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 
 /** An HTTP or HTTPS server (both can drop their open connections). */
 type HttpServer = Server & { closeAllConnections(): void };

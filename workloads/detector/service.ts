@@ -1,7 +1,7 @@
 // The detector service: the I/O shell around the pure core (core.ts). It reads the shard's quote
-// stream with a blocking, batched XREAD, validates every entry (readQuote, quoteSchema without zod), feeds the core,
-// validates every signal with signalSchema and XADDs it to the shard's signal stream (one pipeline
-// per batch), and keeps the Prometheus metrics the breaker and dashboards read.
+// stream with a blocking, batched XREAD, validates every entry (readQuote: quoteSchema without
+// zod), feeds the core, validates every signal with signalSchema and XADDs it to the shard's signal
+// stream (one pipeline per batch), and keeps the Prometheus metrics the breaker and dashboards read.
 //
 // Where it starts reading. A detector only needs the *current* books: every quote is a complete
 // top-N snapshot of one book (not a delta), so the latest quote of each book is all the state there
