@@ -72,7 +72,7 @@ function mutate(random: () => number): unknown {
     else if (action < 0.62) quote[pick(['extra', 'Stale', '__proto__', 'bid'])] = pick(oddValues);
     else if (action < 0.8) {
       const side = pick(['bids', 'asks']);
-      const levels = (Array.isArray(quote[side]) ? [...(quote[side] as unknown[])] : []);
+      const levels = Array.isArray(quote[side]) ? [...(quote[side] as unknown[])] : [];
       const n = pick([0, 1, 2, MAX_QUOTE_LEVELS, MAX_QUOTE_LEVELS + 1]);
       while (levels.length < n) levels.push([1 + Math.floor(random() * (PRICE_ONE - 1)), 1 + Math.floor(random() * 1_000)]);
       if (levels.length > 0 && random() < 0.5) levels[Math.floor(random() * levels.length)] = pick(oddValues);
