@@ -58,11 +58,14 @@ const SCRAPE_JOB = 'breaker-calibrate';
 const sleepUntil = (at: number) => new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
 
 // Scenario seconds = wall seconds (speed 1). Faults the simulators play, and the VPN cut we make.
+// Each fault starts a few seconds away from the breaker's transitions of the fault before (the
+// Kalshi outage's HalfOpen closes at ~50 s): a fault landing on a transition is decided by where the
+// operator's evaluations fall against the replay's grid, within a second.
 const REJECTIONS = { at: 10, for: 8 };
 const KALSHI_OUTAGE = { at: 30, for: 6 };
-const VPN_CUT = { at: 50, for: 6 };
-const STALL = { at: 70, for: 6 };
-const RUN_END = 92;
+const VPN_CUT = { at: 54, for: 6 };
+const STALL = { at: 76, for: 6 };
+const RUN_END = 98;
 
 // Two of the demo's games, no arbitrage, and our faults.
 const demoGames = loadDemoScenario().games.slice(0, 2);
