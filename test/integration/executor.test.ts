@@ -75,14 +75,10 @@ const buy = (venue: Venue, outcome: Outcome, limitPrice: number, size: number): 
 const waitFor = <T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000) =>
   waitUntil(what, probe, timeoutMs);
 
-/**
- * Publishes on the shard's control channel and resolves once the executor's own control gate has
- * heard it (the gate is the executor's private dependency: reached here only to know that).
- */
+/** Publishes on the shard's control channel and resolves once the executor's control gate has heard it. */
 async function publishHeard(service: ExecutorService, redis: Redis, shard: string, value: string): Promise<void> {
-  const gate = (service.executor as unknown as { deps: { control: ControlGate } }).deps.control;
   let heard = false;
-  gate.onChange(() => (heard = true));
+  service.control.onChange(() => (heard = true));
   await redis.publish(streamKeys.control(shard), value);
   await waitUntil('the executor to hear the control message', () => heard, 30_000);
 }

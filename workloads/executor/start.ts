@@ -77,6 +77,8 @@ export interface ExecutorService {
   executor: Executor;
   metrics: ExecutorMetrics;
   books: BookCache;
+  /** The shard's control state as this executor hears it (pause and breaker). */
+  control: ControlGate;
   pool: pg.Pool;
   ops?: OpsServer;
   /** Resolves when the executor stops by itself (lost shard lock). */
@@ -257,6 +259,7 @@ export async function startExecutorService(options: ExecutorServiceOptions): Pro
       executor,
       metrics,
       books,
+      control,
       pool,
       ...(ops ? { ops } : {}),
       stopped,
