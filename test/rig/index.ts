@@ -66,10 +66,16 @@ export const rig = {
 
 /** Stops every service started in this run and removes their folders (kept with ARBEES_KEEP_RIG=1). */
 export async function stopRig(): Promise<void> {
-  const all = [...services.values()];
+  const all = [...services.entries()];
   services.clear();
-  await Promise.allSettled(all.map((s) => s.stop()));
-  if (root && process.env.ARBEES_KEEP_RIG !== '1') rmSync(root, { recursive: true, force: true });
-  else if (root) process.stderr.write(`rig: kept service folders in ${root}\n`);
+  const results = await Promise.allSettled(all.map(([, s]) => s.stop()));
+  const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${all[i]![0]}: ${String(r.reason)}`] : []));
+  const dir = root;
   root = undefined;
+  if (failed.length > 0) {
+    // Mounts or processes may be left under it: removing the folder would fail on them, and hide why.
+    throw new Error(`rig: stopping failed, folders kept in ${dir} (the next run tears a node down):\n  ${failed.join('\n  ')}`);
+  }
+  if (dir && process.env.ARBEES_KEEP_RIG !== '1') rmSync(dir, { recursive: true, force: true });
+  else if (dir) process.stderr.write(`rig: kept service folders in ${dir}\n`);
 }

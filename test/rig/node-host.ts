@@ -283,8 +283,14 @@ const CGROUP_ROOT = '/sys/fs/cgroup';
 function kubepodsDirs(): string[] {
   const dirs: string[] = [];
   const walk = (dir: string) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // removed meanwhile: runc removes a pod's cgroups as its processes die, during teardown too
+    }
     dirs.push(dir);
-    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) walk(join(dir, entry.name));
+    for (const entry of entries) if (entry.isDirectory()) walk(join(dir, entry.name));
   };
   for (const controller of existsSync(CGROUP_ROOT) ? readdirSync(CGROUP_ROOT) : []) {
     const top = join(CGROUP_ROOT, controller, 'kubepods');
