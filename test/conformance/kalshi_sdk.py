@@ -27,7 +27,9 @@ def main() -> None:
     config.private_key_pem = Path(env("KALSHI_KEY_FILE")).read_text()
     client = k.KalshiClient(config)
     ticker, event, series = env("KALSHI_TICKER"), env("KALSHI_EVENT"), env("KALSHI_SERIES")
-    rec = Recorder("kalshi (python)", f"kalshi-python-sync {k.__version__}", env("REPORT"))
+    # Kalshi's basic tier allows 20 reads a second: 10 calls a second leaves room for a call that
+    # reads twice. Unpaced, the script's reads come faster than that, and get_settlements met 429.
+    rec = Recorder("kalshi (python)", f"kalshi-python-sync {k.__version__}", env("REPORT"), min_interval_s=0.1)
 
     # -- public market data --------------------------------------------------------------------
     rec.call("get_exchange_status", "GET /exchange/status", client.get_exchange_status)

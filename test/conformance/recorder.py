@@ -59,11 +59,16 @@ def is_http_error(error: BaseException, low: int = 400, high: int = 499) -> bool
 class Recorder:
     """Runs calls in order and writes {client, results: [...]} to `path` after each one."""
 
-    def __init__(self, client: str, sdk: str, path: str) -> None:
+    def __init__(self, client: str, sdk: str, path: str, min_interval_s: float = 0.0) -> None:
+        """`min_interval_s`: the least time between the starts of two calls, as a client keeping to
+        the venue's rate limit paces itself (the simulators refuse a faster client with 429, as the
+        venues do)."""
         self.client = client
         self.sdk = sdk
         self.path = Path(path)
         self.results: list[dict[str, Any]] = []
+        self.min_interval_s = min_interval_s
+        self._last_start = 0.0
 
     def _save(self) -> None:
         tmp = self.path.with_suffix(".partial")
@@ -90,7 +95,10 @@ class Recorder:
         if not needs:
             self.record(call, endpoint, False, "not run: a call it depends on failed")
             return None
-        start = time.monotonic()
+        wait = self._last_start + self.min_interval_s - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        start = self._last_start = time.monotonic()
         try:
             value = fn()
         except CheckFailed as error:
