@@ -6,14 +6,14 @@
 //   BENCH_GEN_RATES=50000 BENCH_GEN_SECONDS=20 node --import tsx bench/generator.bench.ts
 // For the generator's frames, run it under `node --cpu-prof --cpu-prof-dir=DIR`: each simulator
 // thread writes its own profile.
-import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { kalshiSignedHeaders } from '../venues/kalshi/auth.js';
 import { calibrate, loadScenarioInput } from '../test/support/load.js';
-import { startSimThread, type ClockReading } from '../test/support/sim-thread.js';
+import { startVenueThreads, type ClockReading } from '../test/support/sim-thread.js';
 import { parseScenario, type Scenario } from '../workloads/sim/scenario.js';
 import { KALSHI_WS_PATH } from '../workloads/sim/kalshi/ws.js';
 
@@ -36,8 +36,13 @@ function open(url: string, headers: Record<string, string> = {}): Promise<WebSoc
 }
 
 /** Kalshi: one message per WebSocket frame, as the monitor counts them. */
-async function kalshiClient(wsUrl: string, keyId: string, pem: string, scenario: Scenario, count: Counter): Promise<WebSocket> {
-  const ws = await open(wsUrl, kalshiSignedHeaders(keyId, createPrivateKey(pem), 'GET', KALSHI_WS_PATH));
+async function kalshiClient(
+  wsUrl: string,
+  key: { keyId: string; privateKeyPem: string },
+  scenario: Scenario,
+  count: Counter,
+): Promise<WebSocket> {
+  const ws = await open(wsUrl, kalshiSignedHeaders(key.keyId, createPrivateKey(key.privateKeyPem), 'GET', KALSHI_WS_PATH));
   ws.on('message', () => count.messages++);
   const tickers = scenario.games.flatMap((g) => g.markets.map((m) => m.kalshi.ticker));
   const params = { channels: ['orderbook_delta'], market_tickers: tickers, use_yes_price: true };
@@ -64,28 +69,10 @@ async function run(rate: number): Promise<string> {
   const { steps, expected } = calibrate(base, rate);
   const scenario = parseScenario({ ...base, messageRate: steps });
   const dir = mkdtempSync(join(tmpdir(), 'arbees-gen-'));
-  const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const keyId = `gen-${randomBytes(4).toString('hex')}`;
-  const pem = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const common = { scenario, speed: 1, host: '127.0.0.1' } as const;
-  const [kalshi, polymarket] = await Promise.all([
-    startSimThread({
-      ...common,
-      venue: 'kalshi',
-      logFile: join(dir, 'k.log'),
-      apiKeys: [{ id: keyId, publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }],
-    }),
-    startSimThread({
-      ...common,
-      venue: 'polymarket',
-      logFile: join(dir, 'p.log'),
-      creds: [{ apiKey: 'gen', secret: randomBytes(32).toString('base64'), passphrase: 'gen', address: `0x${'0'.repeat(39)}1` }],
-      geoblock: { allowedCidrs: ['127.0.0.0/8'], scope: 'all' },
-    }),
-  ]);
+  const { kalshi, polymarket, kalshiKey } = await startVenueThreads(scenario, 1, dir);
   const k: Counter = { messages: 0 };
   const p: Counter = { messages: 0 };
-  const sockets = [await kalshiClient(kalshi.wsUrl, keyId, pem, scenario, k), await polymarketClient(polymarket.wsUrl, scenario, p)];
+  const sockets = [await kalshiClient(kalshi.wsUrl, kalshiKey, scenario, k), await polymarketClient(polymarket.wsUrl, scenario, p)];
   await new Promise((r) => setTimeout(r, 300));
   await Promise.all([kalshi.resume(), polymarket.resume()]);
   const lag = { kalshi: 0, polymarket: 0 };

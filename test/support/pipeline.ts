@@ -9,7 +9,6 @@
 // behind and its clock drifts from the scenario); the services' process ids are exposed (peak
 // memory); the workloads can be stopped in order (upstream first, so that every signal published
 // reaches the executor before it stops).
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -20,7 +19,7 @@ import type { RedisService } from '../../cli/local/redis.js';
 import type { ShardConfig } from '../../contracts/shard-config.js';
 import { ScenarioEngine, type ArbTruth } from '../../workloads/sim/engine.js';
 import type { Scenario } from '../../workloads/sim/scenario.js';
-import { startSimThread, type ClockReading, type SimThread } from './sim-thread.js';
+import { startVenueThreads, type ClockReading, type SimThread } from './sim-thread.js';
 
 export { untilReady };
 export type { Component, Workload };
@@ -93,31 +92,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     }
 
     progress('starting the Kalshi and Polymarket simulators (one thread each)');
-    const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const kalshiKeyId = `load-${randomBytes(4).toString('hex')}`;
-    const common = { scenario: options.scenario, speed: options.speed, host: '127.0.0.1' } as const;
-    const [kalshi, polymarket] = await Promise.all([
-      startSimThread({
-        ...common,
-        venue: 'kalshi',
-        logFile: join(logDir, 'sim-kalshi.log'),
-        apiKeys: [{ id: kalshiKeyId, publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }],
-      }),
-      startSimThread({
-        ...common,
-        venue: 'polymarket',
-        logFile: join(logDir, 'sim-polymarket.log'),
-        creds: [
-          {
-            apiKey: 'load',
-            secret: randomBytes(32).toString('base64'),
-            passphrase: 'load',
-            address: '0x0000000000000000000000000000000000000001',
-          },
-        ],
-        geoblock: { allowedCidrs: ['127.0.0.0/8'], scope: 'all' },
-      }),
-    ]);
+    const { kalshi, polymarket, kalshiKey } = await startVenueThreads(options.scenario, options.speed, logDir);
     cleanups.push(
       () => kalshi.stop(),
       () => polymarket.stop(),
@@ -137,7 +112,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       workDir,
       redisUrl: redis.url,
       postgresUrl,
-      kalshi: { keyId: kalshiKeyId, privateKeyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+      kalshi: kalshiKey,
       logDir,
       // Not the running script (mocha or a bench): the arbees CLI, through tsx.
       arbees: { command: process.execPath, args: [...(options.nodeArgs ?? []), '--import', 'tsx', CLI], cwd: REPO },

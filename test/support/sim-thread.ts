@@ -2,6 +2,7 @@
 // event loop, so neither the other simulator nor the measuring harness slows its clock or its
 // sends. Started paused; `resume()` starts its scenario clock. This one file is both sides: the
 // parent's handle (startSimThread) and, inside the worker, the code that runs the simulator.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -112,6 +113,43 @@ export async function startSimThread(options: SimThreadOptions): Promise<SimThre
       await worker.terminate();
     },
   };
+}
+
+/**
+ * Both simulators on their threads for a load run, with a fresh Kalshi key (the monitors' and the
+ * executor's) and one Polymarket API key, answering loopback only. Logs go to `logDir`.
+ */
+export async function startVenueThreads(
+  scenario: Scenario,
+  speed: number,
+  logDir: string,
+): Promise<{ kalshi: SimThread; polymarket: SimThread; kalshiKey: { keyId: string; privateKeyPem: string } }> {
+  const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const keyId = `load-${randomBytes(4).toString('hex')}`;
+  const common = { scenario, speed, host: '127.0.0.1' } as const;
+  const [kalshi, polymarket] = await Promise.all([
+    startSimThread({
+      ...common,
+      venue: 'kalshi',
+      logFile: join(logDir, 'sim-kalshi.log'),
+      apiKeys: [{ id: keyId, publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }],
+    }),
+    startSimThread({
+      ...common,
+      venue: 'polymarket',
+      logFile: join(logDir, 'sim-polymarket.log'),
+      creds: [
+        {
+          apiKey: 'load',
+          secret: randomBytes(32).toString('base64'),
+          passphrase: 'load',
+          address: '0x0000000000000000000000000000000000000001',
+        },
+      ],
+      geoblock: { allowedCidrs: ['127.0.0.0/8'], scope: 'all' },
+    }),
+  ]);
+  return { kalshi, polymarket, kalshiKey: { keyId, privateKeyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() } };
 }
 
 async function runInWorker(options: SimThreadOptions): Promise<void> {
