@@ -159,9 +159,9 @@ export class SimExchange<C extends { ws: WebSocket }> {
   }
 
   private apply<M extends BookHolder>(events: SimEvent[], { markets, feed, trading, settlement }: VenueScenario<M>): void {
-    // A tick's consecutive book events for one market go out as one batch of changes, as a venue
-    // batches a matching cycle's changes (Polymarket: one price_change with every change, one book
-    // hash after them); anything else first sends what is pending, so the order holds.
+    // A tick's book events go out as one batch of changes per market, as a venue batches a matching
+    // cycle's changes (Polymarket: one price_change with every change, one book hash after them).
+    // Any other event first sends what is pending, so trades, faults and resolutions keep their order.
     const pending = new Map<M, LevelChange[]>();
     const sendPending = () => {
       for (const [m, changes] of pending) feed.changes(m, changes);
