@@ -95,4 +95,11 @@ export class ScenarioDriver {
     }
     return events.length;
   }
+
+  /** Applies every event up to `simMs` of scenario time at once, whatever the clock says. */
+  runTo(simMs: number): number {
+    const events = this.engine.advanceTo(simMs);
+    if (events.length > 0) this.apply(events);
+    return events.length;
+  }
 }

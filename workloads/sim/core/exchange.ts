@@ -45,6 +45,11 @@ export interface ExchangeHandle {
   resume(): void;
   /** Applies due events now (also runs on a timer). */
   tick(): number;
+  /**
+   * Applies every event up to `simMs` of scenario time now (paused, a test sets two venues to the
+   * same instant, which their own clocks, started apart, never are).
+   */
+  runTo(simMs: number): number;
   stop(): Promise<void>;
 }
 
@@ -143,6 +148,7 @@ export class SimExchange<C extends { ws: WebSocket }> {
         driver.start();
       },
       tick: () => driver.tick(),
+      runTo: (simMs) => driver.runTo(simMs),
       stop: async () => {
         driver.stop();
         for (const timer of this.timers) clearInterval(timer);
