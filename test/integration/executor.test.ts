@@ -535,4 +535,36 @@ describe('executor (paper) against real PostgreSQL and Redis', function () {
       raw.disconnect();
     }
   });
+
+  it('a signal whose order is slow holds up neither the signals read after it, nor is more than `concurrency` taken at once', async () => {
+    const held: Array<() => void> = [];
+    const h = await start({
+      settings: { concurrency: 2 },
+      hooks: { beforeSend: () => new Promise<void>((resolve) => held.push(resolve)) },
+      quotes: ['m0', 'm1', 'm2'].map((m) => quote('kalshi', m, 'yes', [[4000, contracts(1000)]])),
+    });
+    const key = streamKeys.signals(h.shard);
+    const signals = ['m0', 'm1', 'm2'].map((m) => signal(m, [buy('kalshi', 'yes', 4000, contracts(1))]));
+    await xaddSignal(h.redis, h.shard, signals[0]!);
+    await waitFor('the first order held at its send', () => held.length === 1);
+    // Read in one batch with the first, the second would prove nothing: it comes once the first is held.
+    await xaddSignal(h.redis, h.shard, signals[1]!);
+    await waitFor('the second order sent while the first is still held', () => held.length === 2);
+    // Both slots taken: the third stays in the stream, unread (Redis serves a blocked read as the
+    // entry is added, before the next command, so a greedy reader would already hold it).
+    await xaddSignal(h.redis, h.shard, signals[2]!);
+    const delivered = (await h.redis.xpending(key, 'executor')) as [number, ...unknown[]];
+    expect(delivered[0], 'entries delivered to the executor').to.equal(2);
+
+    held.shift()!();
+    await waitFor('the third order sent once a slot is free', () => held.length === 2);
+    for (const release of held.splice(0)) release();
+    await waitFor('every order filled and every entry acknowledged', async () => {
+      const pending = (await h.redis.xpending(key, 'executor')) as [number, ...unknown[]];
+      const filled = await rows<{ n: number }>(h.db, "select count(*)::int as n from orders where status = 'filled'");
+      return pending[0] === 0 && filled[0]!.n === 3;
+    });
+    const stored = await rows<{ id: string; status: string }>(h.db, 'select id, status from signals order by id');
+    expect(stored.map((r) => [r.id, r.status])).to.have.deep.members(signals.map((s) => [s.id, 'done']));
+  });
 });

@@ -100,7 +100,12 @@ export class Executor {
   private readonly active = new Set<Promise<unknown>>();
   private lockLost = false;
   private redis: Redis | undefined;
+  private reader: Redis | undefined;
   private intake: SignalIntake | undefined;
+  /** Stream entries being handled, by entry id: the intake keeps up to `concurrency` of them. */
+  private readonly handling = new Map<string, Promise<void>>();
+  /** The first failure of an entry handled since the last recovery (that entry stays pending). */
+  private handlingFailure: Error | undefined;
   private running = false;
   private killed = false;
   private loop: Promise<void> | undefined;
@@ -158,9 +163,12 @@ export class Executor {
     if (!this.running) return;
     await this.portfolio.load(this.ledger);
     this.redis = new Redis(this.deps.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
-    this.redis.on('error', () => undefined);
-    await this.redis.connect().catch(() => undefined);
-    this.intake = new SignalIntake(this.redis, this.shard, this.settings.intake);
+    this.reader = this.redis.duplicate();
+    for (const connection of [this.redis, this.reader]) {
+      connection.on('error', () => undefined);
+      await connection.connect().catch(() => undefined);
+    }
+    this.intake = new SignalIntake(this.redis, this.reader, this.shard, this.settings.intake);
     await this.recover();
     this.loop = this.run();
   }
@@ -201,27 +209,54 @@ export class Executor {
     this.ready = true;
   }
 
+  /**
+   * The intake loop. Entries are handed over as they are read, up to `concurrency` at once, so a
+   * signal whose orders take long (a slow venue, a second leg, an unwind) never holds up the ones
+   * read after it. A failed entry stays pending; the loop then waits until nothing of ours is under
+   * way and recovers (reconciles, carries out what is in flight) before it reads again.
+   */
   private async run(): Promise<void> {
     while (this.running) {
       try {
+        if (this.handlingFailure) {
+          await Promise.allSettled(this.handling.values());
+          const failure = this.handlingFailure;
+          this.handlingFailure = undefined;
+          throw failure;
+        }
         if (this.needRecovery) await this.recover();
+        while (this.handling.size >= this.settings.concurrency) await Promise.race(this.handling.values());
+        if (!this.running || this.handlingFailure) continue;
         const intake = this.intake!;
         let entries: StreamEntry[];
         if (this.now() - this.lastClaim >= this.settings.claimIdleMs / 2) {
           this.lastClaim = this.now();
           entries = await intake.claim(this.settings.claimIdleMs);
-          if (entries.length === 0) entries = await intake.next();
-        } else entries = await intake.next();
+          if (entries.length === 0) entries = await intake.next(this.settings.concurrency - this.handling.size);
+        } else entries = await intake.next(this.settings.concurrency - this.handling.size);
         if (!this.running) break;
-        await this.handleEntries(entries);
+        for (const entry of entries) this.dispatch(entry);
       } catch (error) {
         if (!this.running) break;
         this.ready = false;
         this.needRecovery = true;
         this.log?.warn({ err: error }, 'executor loop failed; pausing, then reconciling before taking new signals');
+        await Promise.allSettled(this.handling.values());
         await sleep(500);
       }
     }
+  }
+
+  /** Starts handling one entry; its failure is kept for the loop, which then recovers. */
+  private dispatch(entry: StreamEntry): void {
+    // Our own entry, claimed back because its handling has outlasted the idle time: under way already.
+    if (this.handling.has(entry.id)) return;
+    const task = this.handleEntry(entry)
+      .catch((error: unknown) => {
+        this.handlingFailure ??= error instanceof Error ? error : new Error(String(error));
+      })
+      .finally(() => this.handling.delete(entry.id));
+    this.handling.set(entry.id, task);
   }
 
   /** Handles entries with bounded concurrency; throws if any failed (they stay pending). */
@@ -301,8 +336,9 @@ export class Executor {
     // a read queued while ioredis was reconnecting may never settle, hence the bounded wait.
     // Unref'd bounds: a bound that is not needed must not keep the process alive after stop.
     await Promise.race([this.loop?.catch(() => undefined), sleep(1_500, false)]);
-    await Promise.race([Promise.allSettled([...this.active]), sleep(30_000, false)]);
+    await Promise.race([Promise.allSettled([...this.active, ...this.handling.values()]), sleep(30_000, false)]);
     this.redis?.disconnect();
+    this.reader?.disconnect();
     this.lock.release();
   }
 
@@ -312,6 +348,7 @@ export class Executor {
     this.running = false;
     this.ready = false;
     this.redis?.disconnect();
+    this.reader?.disconnect();
     this.lock.release(true);
   }
 

@@ -1,7 +1,8 @@
 // Signal intake from the shard's signals stream through a Redis consumer group: a
 // restart resumes where it stopped, an entry is acknowledged only once its outcome is durable in
 // PostgreSQL, and entries left pending by a dead consumer are claimed (XAUTOCLAIM) after an idle
-// time. Uses its own connection (XREADGROUP BLOCK holds it).
+// time. The blocking read has a connection of its own (XREADGROUP BLOCK holds it), so that
+// acknowledgements of entries being handled are not queued behind it.
 import type { Redis } from 'ioredis';
 import { streamKeys } from '../../contracts/messages.js';
 
@@ -27,6 +28,7 @@ export class SignalIntake {
 
   constructor(
     private readonly redis: Redis,
+    private readonly reader: Redis,
     shard: string,
     readonly settings: IntakeSettings,
   ) {
@@ -102,15 +104,15 @@ export class SignalIntake {
     return out;
   }
 
-  /** New entries, waiting up to blockMs. */
-  async next(): Promise<StreamEntry[]> {
+  /** Up to `count` new entries, waiting up to blockMs. */
+  async next(count = this.settings.batch): Promise<StreamEntry[]> {
     const result = await this.withGroup<Array<[string, RawEntries]> | null>(() =>
-      this.redis.xreadgroup(
+      this.reader.xreadgroup(
         'GROUP',
         this.settings.group,
         this.settings.consumer,
         'COUNT',
-        this.settings.batch,
+        Math.max(1, Math.min(count, this.settings.batch)),
         'BLOCK',
         this.settings.blockMs,
         'STREAMS',
