@@ -114,11 +114,31 @@ interface Front {
   loseNextAnswer: boolean;
   /** Answers the next order with this instead of passing it on (the venue never sees it). */
   answerNextOrder?: { status: number; body: unknown };
+  /**
+   * Holds the next order until the executor has given up waiting for it and has looked it up once
+   * (and not found it); only then does the venue get it, as a request held in a proxy would arrive.
+   */
+  lateNextOrder: boolean;
+  /** Set once a late order has reached the venue. */
+  lateDelivered: boolean;
   close(): Promise<void>;
 }
 
 async function startFront(sim: () => PolymarketSimHandle, db: pg.Pool, tunnel: ConnectProxy): Promise<Front> {
-  const front: Front = { url: '', requests: 0, paths: [], direct: 0, orders: [], loseNextAnswer: false, close: () => Promise.resolve() };
+  const front: Front = {
+    url: '',
+    requests: 0,
+    paths: [],
+    direct: 0,
+    orders: [],
+    loseNextAnswer: false,
+    lateNextOrder: false,
+    lateDelivered: false,
+    close: () => Promise.resolve(),
+  };
+  // The order being held (lateNextOrder): its hash, whether the executor has given up on it, and
+  // how to pass it on.
+  let held: { hash: string; abandoned: boolean; deliver(): void } | undefined;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     front.requests++;
     front.paths.push(req.url ?? '');
@@ -134,10 +154,11 @@ async function startFront(sim: () => PolymarketSimHandle, db: pg.Pool, tunnel: C
         front.answerNextOrder = undefined;
         return void res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
       }
-      const forward = () => {
+      const forward = (then?: () => void) => {
         const upstream = httpRequest(
           { host: '127.0.0.1', port: new URL(sim().url).port, method: req.method, path: req.url, headers: req.headers },
           (up) => {
+            if (then) up.on('end', then);
             if (lose) {
               up.resume();
               up.on('end', () => res.socket?.destroy());
@@ -150,13 +171,43 @@ async function startFront(sim: () => PolymarketSimHandle, db: pg.Pool, tunnel: C
         upstream.on('error', () => res.destroy());
         upstream.end(body);
       };
-      if (req.method !== 'POST' || req.url !== '/order') return forward();
+      if (req.method !== 'POST' || req.url !== '/order') {
+        // The executor's first look for the held order after giving up on it: the venue answers
+        // that it has no such order, and gets it right after.
+        const late = held;
+        if (late?.abandoned && req.method === 'GET' && req.url === `/data/order/${late.hash}`) {
+          held = undefined;
+          return forward(() => late.deliver());
+        }
+        return forward();
+      }
       const hash = polymarketOrderHash((JSON.parse(body.toString()) as { order: PolymarketSignedOrder }).order);
+      if (front.lateNextOrder) {
+        front.lateNextOrder = false;
+        const late = {
+          hash,
+          abandoned: false,
+          // The executor is gone from this request: the venue's answer goes nowhere.
+          deliver: () => {
+            const upstream = httpRequest(
+              { host: '127.0.0.1', port: new URL(sim().url).port, method: req.method, path: req.url, headers: req.headers },
+              (up) => {
+                up.resume();
+                up.on('end', () => (front.lateDelivered = true));
+              },
+            );
+            upstream.on('error', () => undefined);
+            upstream.end(body);
+          },
+        };
+        held = late;
+        res.on('close', () => (late.abandoned = true));
+      }
       // A separate connection: it sees only what the executor has committed.
       db.query('select 1 from polymarket_signed_orders s join orders o using (client_order_id) where s.order_hash = $1', [hash]).then(
         (r) => {
           front.orders.push({ hash, storedFirst: r.rowCount === 1 });
-          forward();
+          if (held?.hash !== hash) forward();
         },
         () => res.destroy(),
       );
@@ -425,6 +476,25 @@ describe('executor live against both simulators (Polymarket through the tunnel)'
       expect(front.direct).to.equal(0);
     },
   );
+
+  it('an order reaching the venue after the executor gave up on it and first looked it up is recorded, not called never sent', async () => {
+    // The grace (3 s) is shorter than the client's request timeout (5 s): counted from the order's
+    // creation, it has run out by the time the executor gives up on the request.
+    const service = await start({ settings: { ambiguousGraceMs: 3_000 } });
+    front.lateNextOrder = true;
+    const s = signal([{ venue: 'polymarket', outcome: 'no', side: 'buy', limitPrice: 9_900, size: shares(5) }]);
+    expect(await service.executor.handleSignal(s)).to.equal('accepted');
+    expect(front.lateDelivered, 'the venue got the order late').to.equal(true);
+    const [order] = await rows<{ status: string; filled_size: string; venue_order_id: string | null }>(
+      'select status, filled_size, venue_order_id from orders where client_order_id = $1',
+      [clientOrderId(shard, s.id, 'a')],
+    );
+    const hash = front.orders[0]!.hash;
+    expect(order).to.deep.equal({ status: 'filled', filled_size: String(shares(5)), venue_order_id: hash });
+    const atVenue = await polyGet<{ data: Array<{ taker_order_id: string }> }>(polymarket, `/data/trades?asset_id=${NO}`);
+    expect(atVenue.data.map((t) => t.taker_order_id)).to.include(hash);
+    expect(front.orders).to.have.length(1);
+  });
 
   it('with the tunnel down nothing reaches Polymarket: the order is never sent and nothing goes around the tunnel', async () => {
     const service = await start();

@@ -87,13 +87,19 @@ export class OrderSender {
 
   /**
    * Brings a non-final order in line with its venue. Found: record it (cancel first if it rests).
-   * Not found: wait out the grace period from its creation, then mark it never sent. Returns the
-   * venue's report, or undefined when the order never reached the venue.
+   * Not found: wait out the grace period, then mark it never sent. Returns the venue's report, or
+   * undefined when the order never reached the venue.
+   *
+   * An order that may have left (sent, or its send's outcome unknown) may still be on its way when
+   * we first look: a request given up on after a timeout, or a dead run's last bytes, held in a
+   * proxy or a loaded venue. Its grace runs from when we begin to look, not from its creation,
+   * which a timed-out send has already outlived. An intent not marked sent never left.
    */
   async reconcile(order: OrderRow): Promise<VenueOrderReport | undefined> {
     const { ledger, metrics } = this.deps;
     const client = this.venue(order);
-    const graceEnd = order.createdTs + this.deps.settings().ambiguousGraceMs;
+    const mayBeOnItsWay = order.status !== 'intent';
+    const graceEnd = Math.max(order.createdTs, mayBeOnItsWay ? this.deps.now() : 0) + this.deps.settings().ambiguousGraceMs;
     for (;;) {
       const found = await client.find(order);
       if (found) {
