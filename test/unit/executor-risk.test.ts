@@ -93,6 +93,24 @@ describe('executor exposure (money at risk per game)', () => {
     expect(gameWorstLoss(sameSide)).to.equal($(40));
   });
 
+  it('counts an in-flight reservation only where it adds to the loss: a hedge not yet filled makes no room', () => {
+    const bet = holding({ marketId: 'lal', outcome: 'yes', cost: $(40), size: contracts(100) });
+    const hedge = holding({ marketId: 'lal', outcome: 'no', cost: $(55), size: contracts(100) });
+    // Filled, the hedge nets the bet out; in flight, it may not fill, and the bet's $40 stays at risk.
+    expect(gameWorstLoss([bet, hedge])).to.equal(0);
+    expect(gameWorstLoss([bet, { ...hedge, pendingSignal: 's2' }])).to.equal($(40));
+    // A reserved arbitrage (both legs of one signal) fills whole or not at all: its locked-in cost, not a leg's.
+    const arb = [
+      { ...bet, pendingSignal: 's3' },
+      { ...hedge, pendingSignal: 's3' },
+    ];
+    expect(gameWorstLoss(arb)).to.equal(0);
+    // Two reservations each add their own worst: YES on both teams, each in flight, risk both costs in a draw.
+    const lal = holding({ marketId: 'lal', outcome: 'yes', cost: $(30), size: contracts(60), pendingSignal: 'a' });
+    const bos = holding({ marketId: 'bos', outcome: 'yes', cost: $(30), size: contracts(60), pendingSignal: 'b' });
+    expect(gameWorstLoss([lal, bos])).to.equal($(60));
+  });
+
   it('sums games per sport and lists held markets', () => {
     const view = exposure([
       holding({ game: 'g1', cost: $(5) }),

@@ -130,6 +130,7 @@ export class Portfolio {
         outcome: leg.outcome,
         size: leg.size,
         cost: notionalCeil(leg.limitPrice, leg.size) + fee(leg),
+        pendingSignal: signalId,
       })),
     );
   }
