@@ -518,10 +518,20 @@ describe('executor (paper) against real PostgreSQL and Redis', function () {
         peak = Math.max(peak, atRisk1 + atRisk2);
       }
       const rejected = await rows<{ rule: string; n: number }>(h.db, `select rule, count(*)::int as n from risk_events group by rule`);
-      expect(peak, JSON.stringify(rejected)).to.be.greaterThan($(30));
       expect(rejected.map((r) => r.rule)).to.satisfy((rules: string[]) =>
         rules.some((r) => ['per-game', 'per-sport', 'daily-loss', 'bankroll'].includes(r)),
       );
+      // The refusals were for want of room, not a refusal of everything. How close the fills came
+      // to the limits depends on the interleaving (in-flight signals count at their worst, a hedge
+      // decided last brings the end down), so ask directly: with nothing in flight, a signal that
+      // fits under every limit is taken, unless the limits are reached.
+      const [game1End, game2End] = ['game-1', 'game-2'].map((g) => gameWorstLoss(replayed.filter((x) => x.game === g)));
+      const room = Math.min($(50) - game2End!, $(80) - game1End! - game2End!);
+      if (room >= $(1)) {
+        // A YES on game-2 adds at most its cost (at most $0.35 a contract here, fee included).
+        const probe = signal('m2', [buy('kalshi', 'yes', 3000, contracts(Math.floor(room / 2 / $(0.35))))]);
+        expect(await h.service.executor.handleSignal(probe), `round ${round}: a signal within ${room} of room`).to.equal('accepted');
+      } else expect(peak, JSON.stringify(rejected)).to.be.greaterThan($(49));
       await h.stop();
       open.splice(open.indexOf(h), 1);
     }
