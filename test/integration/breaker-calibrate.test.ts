@@ -60,12 +60,14 @@ const sleepUntil = (at: number) => new Promise((r) => setTimeout(r, Math.max(0, 
 // Scenario seconds = wall seconds (speed 1). Faults the simulators play, and the VPN cut we make.
 // Each fault starts a few seconds away from the breaker's transitions of the fault before (the
 // Kalshi outage's HalfOpen closes at ~50 s): a fault landing on a transition is decided by where the
-// operator's evaluations fall against the replay's grid, within a second.
+// operator's evaluations fall against the replay's grid, within a second. The stall lasts 10 s: its
+// books age past 3 s only 3 s before it ends, and a 6 s stall left the stale-quotes rule's 2 s `for`
+// too little room for a scrape and an evaluation of delay on a loaded machine (no trip).
 const REJECTIONS = { at: 10, for: 8 };
 const KALSHI_OUTAGE = { at: 30, for: 6 };
 const VPN_CUT = { at: 54, for: 6 };
-const STALL = { at: 76, for: 6 };
-const RUN_END = 98;
+const STALL = { at: 76, for: 10 };
+const RUN_END = 102;
 
 // Two of the demo's games, no arbitrage, and our faults.
 const demoGames = loadDemoScenario().games.slice(0, 2);
