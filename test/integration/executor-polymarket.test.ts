@@ -154,12 +154,13 @@ async function startFront(sim: () => PolymarketSimHandle, db: pg.Pool, tunnel: C
         front.answerNextOrder = undefined;
         return void res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
       }
-      const forward = (then?: () => void) => {
+      // `discard`: the venue's answer goes nowhere (the connection is cut, or its client is gone).
+      const forward = (then?: () => void, discard = lose) => {
         const upstream = httpRequest(
           { host: '127.0.0.1', port: new URL(sim().url).port, method: req.method, path: req.url, headers: req.headers },
           (up) => {
             if (then) up.on('end', then);
-            if (lose) {
+            if (discard) {
               up.resume();
               up.on('end', () => res.socket?.destroy());
               return;
@@ -188,17 +189,7 @@ async function startFront(sim: () => PolymarketSimHandle, db: pg.Pool, tunnel: C
           hash,
           abandoned: false,
           // The executor is gone from this request: the venue's answer goes nowhere.
-          deliver: () => {
-            const upstream = httpRequest(
-              { host: '127.0.0.1', port: new URL(sim().url).port, method: req.method, path: req.url, headers: req.headers },
-              (up) => {
-                up.resume();
-                up.on('end', () => (front.lateDelivered = true));
-              },
-            );
-            upstream.on('error', () => undefined);
-            upstream.end(body);
-          },
+          deliver: () => forward(() => (front.lateDelivered = true), true),
         };
         held = late;
         res.on('close', () => (late.abandoned = true));

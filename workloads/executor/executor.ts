@@ -218,12 +218,7 @@ export class Executor {
   private async run(): Promise<void> {
     while (this.running) {
       try {
-        if (this.handlingFailure) {
-          await Promise.allSettled(this.handling.values());
-          const failure = this.handlingFailure;
-          this.handlingFailure = undefined;
-          throw failure;
-        }
+        if (this.handlingFailure) throw this.handlingFailure;
         if (this.needRecovery) await this.recover();
         while (this.handling.size >= this.settings.concurrency) await Promise.race(this.handling.values());
         if (!this.running || this.handlingFailure) continue;
@@ -241,7 +236,9 @@ export class Executor {
         this.ready = false;
         this.needRecovery = true;
         this.log?.warn({ err: error }, 'executor loop failed; pausing, then reconciling before taking new signals');
+        // Recovery needs nothing of ours under way; it covers every failure until then.
         await Promise.allSettled(this.handling.values());
+        this.handlingFailure = undefined;
         await sleep(500);
       }
     }
