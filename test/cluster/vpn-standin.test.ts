@@ -120,13 +120,15 @@ describe('cluster: the VPN stand-in sidecar and its exit', function () {
       encoding: 'utf8',
       timeout: 60_000,
     });
-    return { code: result.status ?? -1, out: `${result.stdout ?? ''}${result.stderr ?? ''}`.trim() };
+    // kubectl's own diagnostics (klog lines such as a stream's close error) go to stderr, apart
+    // from what the command printed.
+    return { code: result.status ?? -1, out: (result.stdout ?? '').trim(), err: (result.stderr ?? '').trim() };
   };
   const inPod = (podName: string, container: string, ...command: string[]) => kubectl(['exec', podName, '-c', container, '--', ...command]);
   /** Runs node with `args` in a pod's container; its last line of output, as JSON. */
   const node = (podName: string, container: string, ...args: string[]) => {
-    const { code, out } = inPod(podName, container, '/usr/local/bin/node', ...args);
-    if (code !== 0) throw new Error(`node in ${podName}/${container} exited ${code}: ${out}`);
+    const { code, out, err } = inPod(podName, container, '/usr/local/bin/node', ...args);
+    if (code !== 0) throw new Error(`node in ${podName}/${container} exited ${code}: ${out}\n${err}`);
     return JSON.parse(out.split('\n').pop() ?? '') as unknown;
   };
   const request = (from: string, container: string, r: Request) =>
