@@ -1,7 +1,8 @@
 // The Kalshi simulator over real loopback sockets: signed WebSocket handshake, snapshot + deltas
 // with per-sid seq, V2 order entry matching the book, 409 on client_order_id reuse, 429.
 import { expect } from 'chai';
-import { createPrivateKey, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { connect as connectTcp } from 'node:net';
 import WebSocket from 'ws';
 import { parseDecimal } from '../../contracts/decimal.js';
 import { kalshiSignedHeaders } from '../../venues/kalshi/auth.js';
@@ -229,6 +230,25 @@ describe('Kalshi simulator', function () {
       ws.once('open', () => resolve(101));
     });
     expect(status).to.equal(401);
+  });
+
+  it('stays up when a client resets its connection after a refused handshake', async () => {
+    sim = await start();
+    const { hostname, port, pathname } = new URL(sim.wsUrl);
+    const socket = connectTcp(Number(port), hostname);
+    const answer = await new Promise<string>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.once('data', (data) => resolve(data.toString('latin1')));
+      socket.write(
+        `GET ${pathname} HTTP/1.1\r\nHost: ${hostname}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+    });
+    expect(answer).to.match(/^HTTP\/1\.1 401 /);
+    // A reset (not a close) while the simulator's side of the refused socket is still open.
+    socket.resetAndDestroy();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await rest(sim, 'GET', '/portfolio/balance')).status).to.equal(200);
   });
 
   it(

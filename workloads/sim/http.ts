@@ -67,6 +67,9 @@ export function refuseUpgrade(socket: import('node:stream').Duplex, status: numb
     `Content-Length: ${Buffer.byteLength(text)}`,
     'Connection: close',
   ];
+  // Node's HTTP server leaves an upgrade's socket with no error listener: a client that resets it
+  // (ECONNRESET) would otherwise throw out of the simulator.
+  socket.on('error', () => socket.destroy());
   socket.end(`${head.join('\r\n')}\r\n\r\n${text}`);
 }
 
