@@ -149,6 +149,7 @@ describe('/readyz answers a fixed code, never the detail', function () {
       const text = 'upstream 10.20.30.40 failed, see https://status.internal.example/incident';
       const server = createServer((_req, res) => res.writeHead(503).end(text));
       server.on('upgrade', (_req, socket) => {
+        socket.on('error', () => socket.destroy()); // the monitor may reset it as it stops
         socket.end(`HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: ${text.length}\r\n\r\n${text}`);
       });
       const base = await listen(server);
