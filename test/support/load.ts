@@ -624,7 +624,7 @@ export function formatTable(results: LoadResult[]): string {
   const nodeNames = [...new Set(results.flatMap((r) => Object.keys(r.eventLoopP99Ms)))];
   for (const name of nodeNames)
     rows.push([
-      `${name}: event-loop delay p99 (worst ${SCRAPE_INTERVAL_MS / 1000} s) / GC total, ms`,
+      `${name}: event-loop delay p99 (worst scrape interval) / GC total, ms`,
       (r) => `${r.eventLoopP99Ms[name]?.toFixed(1) ?? '—'} / ${r.gcMs[name]?.toFixed(0) ?? '—'}`,
     ]);
   const processes = [...new Set(results.flatMap((r) => Object.keys(r.peakRssMb)))];
